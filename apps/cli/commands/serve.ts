@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../../core/config/index.js';
+import { Service } from '../../../core/service.js';
+import { defaultModelId, ensureDefaultModel } from './defaultModel.js';
+
+interface ServeFlags {
+  host?: string;
+  port?: string;
+  dataDir?: string;
+  modelsDir?: string;
+  config?: string;
+  logLevel?: string;
+  contextSize?: string;
+  parallel?: string;
+  threads?: string;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Serve the OpenAI-compatible API from the models in the models dir')
+    .option('--host <host>', 'address to bind (env LLMSVC_HOST)', undefined)
+    .option('--port <port>', 'port to listen on; 0 picks a free one (env LLMSVC_PORT)', undefined)
+    .option('--data-dir <dir>', 'where llmsvc keeps its database (env LLMSVC_DATA_DIR; default $XDG_DATA_HOME/llmsvc or ~/.local/share/llmsvc)')
+    .option('--models-dir <dir>', 'folder of *.gguf models (env LLMSVC_MODELS_DIR; default <data-dir>/models)')
+    .option('--config <file>', 'JSON config file (env LLMSVC_CONFIG); precedence: file < env < flags')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env LLMSVC_LOG_LEVEL)')
+    .option('--context-size <tokens>', 'context window per sequence (env LLMSVC_CONTEXT_SIZE)')
+    .option('--parallel <n>', 'sequences decoded together per model (env LLMSVC_PARALLEL)')
+    .option('--threads <n>', 'CPU threads for llama.cpp (env LLMSVC_THREADS; default: cores - 1)')
+    .action(async (flags: ServeFlags) => {
+      const config = loadConfig({
+        file: flags.config,
+        flags: {
+          host: flags.host,
+          port: flags.port,
+          data_dir: flags.dataDir,
+          models_dir: flags.modelsDir,
+          log_level: flags.logLevel,
+          context_size: flags.contextSize,
+          parallel: flags.parallel,
+          threads: flags.threads,
+        },
+      });
+      const fallbackModel = await ensureDefaultModel(config);
+      // Logs go to stderr so stdout carries only the lines meant for people and scripts.
+      const { default: pino } = await import('pino');
+      const service = await Service.start(config, { fallbackModel, logDestination: pino.destination(2) });
+      process.stdout.write(`llmsvc listening on ${service.url}\n`);
+      if (fallbackModel) {
+        process.stdout.write(
+          `No model in ${config.models_dir}: serving the built-in '${defaultModelId}' (random weights: it answers gibberish).\n` +
+            `Add a real model by copying a .gguf file into ${config.models_dir}; its file name (without .gguf) is its model id.\n`,
+        );
+      }
+      let signals = 0;
+      const stop = (signal: NodeJS.Signals) => {
+        signals++;
+        if (signals > 1) {
+          process.stderr.write(`Second ${signal}: exiting without a clean shutdown.\n`);
+          process.exit(1);
+        }
+        service.logger.info({ signal }, 'shutting down');
+        service.stop().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            process.stderr.write(`Shutdown failed: ${(error as Error).stack}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { ConfigError } from '../../core/config/index.js';
+import { registerModels } from './commands/models.js';
+import { registerServe } from './commands/serve.js';
+import { packageVersion } from './version.js';
+
+const program = new Command('llmsvc')
+  .description('Self-hosted LLM API appliance: the OpenAI API over local GGUF models, for a whole team')
+  .version(packageVersion(), '-v, --version')
+  .showHelpAfterError();
+
+registerServe(program);
+registerModels(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  const message = error instanceof ConfigError ? `Configuration error: ${error.message}` : (error as Error).message;
+  process.stderr.write(`llmsvc: ${message}\n`);
+  process.exit(error instanceof ConfigError ? 2 : 1);
+});

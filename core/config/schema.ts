@@ -1,0 +1,56 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Threads for ggml: leave the event loop a core. On 2 cores ggml's spinning workers and the
+ *  JS thread fight for the CPU and decode speed collapses (measured: threads=2 → ~80 tok/s,
+ *  threads=1 → ~2,000 tok/s on the tiny model), so small machines get one thread. */
+export function defaultThreads(cores = os.availableParallelism()): number {
+  return Math.max(1, cores - 1);
+}
+
+export function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  if (env.XDG_DATA_HOME) return path.join(env.XDG_DATA_HOME, 'llmsvc');
+  return path.join(os.homedir(), '.local', 'share', 'llmsvc');
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+/** Booleans arrive as strings from env and flags; z.coerce.boolean() would read "false" as true. */
+const flag = z.union([
+  z.boolean(),
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => ['true', '1', 'yes'].includes(value)),
+]);
+
+/** Every setting llmsvc reads. Keys are snake_case in the config file; each has an env twin
+ *  LLMSVC_<KEY in upper case> and (for serve) a flag --<key with dashes>. */
+export const configSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: port.default(8080),
+    data_dir: z.string().min(1).optional(),
+    models_dir: z.string().min(1).optional(),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Largest accepted request body, in bytes. */
+    body_limit: positiveInt.default(4 * 1024 * 1024),
+    /** Context window per sequence for local models (capped by the model's training context). */
+    context_size: positiveInt.default(4096),
+    /** Sequences decoded together per loaded model; further requests wait their turn. */
+    parallel: positiveInt.default(4),
+    threads: positiveInt.default(defaultThreads()),
+    /** Unload a local model after this many seconds without use. */
+    model_idle_ttl_s: positiveInt.default(600),
+    max_loaded_models: positiveInt.default(2),
+    /** Generate the random-weight `smoke-tiny` model when the models dir has no model. */
+    default_model: flag.default(true),
+    /** Store prompt text in the request log (off: only sizes and timings). */
+    log_prompts: flag.default(false),
+    /** Use a GPU when node-llama-cpp finds one (CUDA, Vulkan, Metal); false forces CPU. */
+    gpu: z.union([z.literal('auto'), flag]).default('auto'),
+  })
+  .strict();
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type Config = Readonly<ParsedConfig & { data_dir: string; models_dir: string }>;
+export const configKeys = Object.keys(configSchema.shape) as (keyof ParsedConfig)[];

@@ -1,0 +1,58 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The metric definitions, on a registry of their own (never prom-client's global one), so that
+ *  two servers in one process (tests) do not share counters. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'llmsvc_process_' });
+  const registers = [registry];
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'llmsvc_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: 'llmsvc_http_request_duration_seconds',
+      help: 'HTTP request latency by route and status (streams: until the last byte)',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    }),
+    promptTokens: new Counter({
+      name: 'llmsvc_prompt_tokens_total',
+      help: 'Prompt (input) tokens processed, by model',
+      labelNames: ['model'] as const,
+      registers,
+    }),
+    completionTokens: new Counter({
+      name: 'llmsvc_completion_tokens_total',
+      help: 'Completion (output) tokens generated, by model',
+      labelNames: ['model'] as const,
+      registers,
+    }),
+    timeToFirstToken: new Histogram({
+      name: 'llmsvc_time_to_first_token_seconds',
+      help: 'Time from request arrival to the first generated token, by model',
+      labelNames: ['model'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    modelsLoaded: new Gauge({
+      name: 'llmsvc_models_loaded',
+      help: 'Local models currently loaded in memory',
+      registers,
+    }),
+    modelLoadSeconds: new Histogram({
+      name: 'llmsvc_model_load_seconds',
+      help: 'Time to load a local model, by model',
+      labelNames: ['model'] as const,
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,42 @@
+import { Readable } from 'node:stream';
+import type { GenerationEvent, FinishReason } from './types.js';
+
+export interface GenerationOutcome {
+  finishReason: FinishReason;
+  completionTokens: number;
+}
+
+/** Turns callback-style generation into an AsyncIterable of events. A Readable in object mode
+ *  does the buffering and, when the consumer leaves its loop early (the client hung up), is
+ *  destroyed: that aborts the signal handed to `run`, which stops the generation upstream. */
+export function generationStream(
+  run: (emitText: (text: string) => void, signal: AbortSignal) => Promise<GenerationOutcome>,
+  outerSignal?: AbortSignal,
+): AsyncIterable<GenerationEvent> {
+  const controller = new AbortController();
+  const abort = () => controller.abort(outerSignal?.reason ?? new Error('The client went away.'));
+  outerSignal?.addEventListener('abort', abort, { once: true });
+  const readable = new Readable({
+    objectMode: true,
+    read() {},
+    destroy(error, callback) {
+      if (!controller.signal.aborted) abort();
+      outerSignal?.removeEventListener('abort', abort);
+      callback(error);
+    },
+  });
+  run((text) => {
+    if (text && !readable.destroyed) readable.push({ type: 'text', text } satisfies GenerationEvent);
+  }, controller.signal).then(
+    (outcome) => {
+      outerSignal?.removeEventListener('abort', abort);
+      if (readable.destroyed) return;
+      readable.push({ type: 'end', ...outcome } satisfies GenerationEvent);
+      readable.push(null);
+    },
+    (error: unknown) => {
+      if (!readable.destroyed) readable.destroy(error as Error);
+    },
+  );
+  return readable;
+}

@@ -1,0 +1,58 @@
+import { randomInt } from 'node:crypto';
+import type { Llama, LlamaGrammar, LLamaContextualRepeatPenalty } from 'node-llama-cpp';
+import { ApiError } from '../../errors/index.js';
+import type { ResponseFormat, SamplingOptions } from '../types.js';
+
+/** node-llama-cpp's sampling options from OpenAI's. OpenAI's defaults differ from
+ *  node-llama-cpp's (temperature 1, not 0; no repeat penalty), so they are set explicitly. */
+export function samplingOptions(sampling: SamplingOptions) {
+  const presencePenalty = sampling.presencePenalty ?? 0;
+  const frequencyPenalty = sampling.frequencyPenalty ?? 0;
+  const repeatPenalty: false | LLamaContextualRepeatPenalty =
+    presencePenalty === 0 && frequencyPenalty === 0 ? false : { penalty: 1, presencePenalty, frequencyPenalty, penalizeNewLine: true };
+  return {
+    temperature: sampling.temperature ?? 1,
+    topP: sampling.topP ?? 1,
+    // node-llama-cpp's default seed is fixed; OpenAI varies answers unless a seed is given.
+    seed: sampling.seed ?? randomInt(2 ** 31),
+    repeatPenalty,
+    customStopTriggers: sampling.stop?.filter((stop) => stop.length > 0),
+  };
+}
+
+/** The grammar that constrains output to the requested JSON shape, if any. */
+export async function grammarFor(llama: Llama, format: ResponseFormat | undefined): Promise<LlamaGrammar | undefined> {
+  if (!format || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return llama.getGrammarFor('json');
+  try {
+    return await llama.createGrammarForJsonSchema(format.schema as Parameters<Llama['createGrammarForJsonSchema']>[0]);
+  } catch (error) {
+    throw new ApiError(
+      'LLMSVC_ERR_INVALID_PARAM',
+      `response_format.json_schema.schema cannot be turned into a grammar: ${(error as Error).message}. Use a JSON schema of objects, arrays, strings, numbers, booleans, enums and const values.`,
+      'response_format',
+    );
+  }
+}
+
+/** The number of tokens to generate, refusing (never silently truncating) a prompt that does not
+ *  fit. Matches OpenAI: the prompt plus max_tokens must fit in the context. */
+export function completionBudget(
+  promptTokens: number,
+  maxTokens: number | undefined,
+  contextSize: number,
+  model: string,
+  promptParam: 'messages' | 'prompt',
+): number {
+  const requested = maxTokens ?? 0;
+  if (promptTokens + requested > contextSize || promptTokens >= contextSize) {
+    throw new ApiError(
+      'LLMSVC_ERR_CONTEXT_LENGTH_EXCEEDED',
+      `This model's maximum context length is ${contextSize} tokens. However, you requested ${promptTokens + requested} tokens ` +
+        `(${promptTokens} in the prompt, ${requested} for the completion) with model '${model}'. Shorten the prompt or lower max_tokens` +
+        ` (or raise context_size, up to the model's training context).`,
+      promptParam,
+    );
+  }
+  return maxTokens ?? contextSize - promptTokens;
+}

@@ -1,0 +1,164 @@
+import {
+  LlamaChat,
+  LlamaCompletion,
+  resolveChatWrapper,
+  type ChatWrapper,
+  type LlamaModel,
+  type Token,
+} from 'node-llama-cpp';
+import { ApiError } from '../../errors/index.js';
+import type { LlamaRuntime, LoadedModel, ModelManager } from '../../runtimes/index.js';
+import { generationStream } from '../generationStream.js';
+import type {
+  ChatRequest,
+  CompletionRequest,
+  EmbeddingRequest,
+  EmbeddingResult,
+  Generation,
+  Provider,
+  ProviderModel,
+} from '../types.js';
+import { toChatHistory } from './chatHistory.js';
+import { completionBudget, grammarFor, samplingOptions } from './generationOptions.js';
+
+const chatWrappers = new WeakMap<LlamaModel, ChatWrapper>();
+
+/** The model's own chat template from its GGUF metadata, or node-llama-cpp's best match for its
+ *  architecture when it has none. */
+function chatWrapperOf(model: LlamaModel): ChatWrapper {
+  let wrapper = chatWrappers.get(model);
+  if (!wrapper) {
+    wrapper = resolveChatWrapper(model);
+    chatWrappers.set(model, wrapper);
+  }
+  return wrapper;
+}
+
+function finishReasonOf(stopReason: string): 'stop' | 'length' {
+  return stopReason === 'maxTokens' ? 'length' : 'stop';
+}
+
+/** Local GGUF models through node-llama-cpp. */
+export class LlamaProvider implements Provider {
+  readonly id = 'local';
+
+  constructor(
+    private readonly runtime: LlamaRuntime,
+    private readonly models: ModelManager,
+  ) {}
+
+  listModels(): ProviderModel[] {
+    return this.models.list().map((file) => ({ id: file.id, created: file.created, ownedBy: 'llmsvc' }));
+  }
+
+  hasModel(id: string): boolean {
+    return this.models.find(id) !== undefined;
+  }
+
+  async chat(request: ChatRequest): Promise<Generation> {
+    const loaded = await this.models.get(request.model);
+    const llama = await this.runtime.llama();
+    const history = toChatHistory(request.messages);
+    const chatWrapper = chatWrapperOf(loaded.model);
+    const promptTokens = chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(loaded.model.tokenizer).length;
+    const maxTokens = completionBudget(promptTokens, request.maxTokens, loaded.contextSize, request.model, 'messages');
+    const grammar = await grammarFor(llama, request.responseFormat);
+    const events = generationStream(
+      (emitText, signal) =>
+        loaded.withSequence(signal, async (contextSequence) => {
+          const chat = new LlamaChat({ contextSequence, chatWrapper, autoDisposeSequence: false });
+          let completionTokens = 0;
+          try {
+            const result = await chat.generateResponse(history, {
+              ...samplingOptions(request.sampling),
+              grammar,
+              maxTokens,
+              signal,
+              onTextChunk: emitText,
+              onToken: (tokens) => (completionTokens += tokens.length),
+              // The budget above guarantees the prompt and completion fit, so a context shift
+              // (which would drop history silently) can never be needed.
+              contextShift: { strategy: () => failOnShift(request.model) },
+            });
+            return { finishReason: finishReasonOf(result.metadata.stopReason), completionTokens };
+          } finally {
+            chat.dispose({ disposeSequence: false });
+          }
+        }),
+      request.signal,
+    );
+    return { promptTokens, events };
+  }
+
+  async complete(request: CompletionRequest): Promise<Generation> {
+    const loaded = await this.models.get(request.model);
+    const llama = await this.runtime.llama();
+    const promptTokens = completionPromptTokens(loaded, request.prompt);
+    const maxTokens = completionBudget(promptTokens.length, request.maxTokens, loaded.contextSize, request.model, 'prompt');
+    const grammar = await grammarFor(llama, request.responseFormat);
+    const events = generationStream(
+      (emitText, signal) =>
+        loaded.withSequence(signal, async (contextSequence) => {
+          const completion = new LlamaCompletion({ contextSequence, autoDisposeSequence: false });
+          let completionTokens = 0;
+          try {
+            const result = await completion.generateCompletionWithMeta(promptTokens, {
+              ...samplingOptions(request.sampling),
+              grammar,
+              maxTokens,
+              signal,
+              onTextChunk: emitText,
+              onToken: (tokens) => (completionTokens += tokens.length),
+              contextShiftSize: 0,
+              disableContextShift: true,
+            });
+            return { finishReason: finishReasonOf(result.metadata.stopReason), completionTokens };
+          } finally {
+            completion.dispose({ disposeSequence: false });
+          }
+        }),
+      request.signal,
+    );
+    return { promptTokens: promptTokens.length, events };
+  }
+
+  async embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
+    const loaded = await this.models.get(request.model);
+    const vectors: number[][] = [];
+    let promptTokens = 0;
+    for (const input of request.inputs) {
+      request.signal?.throwIfAborted();
+      const tokens = typeof input === 'string' ? loaded.model.tokenize(input) : (input as Token[]);
+      if (tokens.length > loaded.contextSize) {
+        throw new ApiError(
+          'LLMSVC_ERR_CONTEXT_LENGTH_EXCEEDED',
+          `An input has ${tokens.length} tokens, more than the ${loaded.contextSize} that model '${request.model}' embeds at once. Split the input into smaller pieces.`,
+          'input',
+        );
+      }
+      promptTokens += tokens.length;
+      vectors.push([...(await loaded.embed(typeof input === 'string' ? input : tokens))]);
+    }
+    return { vectors, promptTokens };
+  }
+
+  async dispose(): Promise<void> {
+    await this.models.dispose();
+  }
+}
+
+/** The exact tokens LlamaCompletion evaluates: the prompt, after the BOS token where the model wants one. */
+function completionPromptTokens(loaded: LoadedModel, prompt: string | number[]): Token[] {
+  const tokens = typeof prompt === 'string' ? loaded.model.tokenize(prompt, false, 'trimLeadingSpace') : (prompt as Token[]);
+  const bos = loaded.model.tokens.bos;
+  if (loaded.model.tokens.shouldPrependBosToken && bos !== null && tokens[0] !== bos) return [bos, ...tokens];
+  return tokens;
+}
+
+function failOnShift(model: string): never {
+  throw new ApiError(
+    'LLMSVC_ERR_CONTEXT_LENGTH_EXCEEDED',
+    `The conversation no longer fits in the context of model '${model}'. Shorten the messages or lower max_tokens.`,
+    'messages',
+  );
+}

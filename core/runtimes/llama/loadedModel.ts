@@ -1,0 +1,126 @@
+import {
+  InsufficientMemoryError,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaEmbeddingContext,
+  type LlamaModel,
+  type Token,
+} from 'node-llama-cpp';
+import { ApiError } from '../../errors/index.js';
+import type { ModelFile } from './modelFiles.js';
+import { SequencePool } from './sequencePool.js';
+
+export interface ModelLoadOptions {
+  contextSize: number;
+  parallel: number;
+  threads: number;
+}
+
+function loadError(file: ModelFile, error: unknown): ApiError {
+  if (error instanceof InsufficientMemoryError) {
+    return new ApiError(
+      'LLMSVC_ERR_INSUFFICIENT_MEMORY',
+      `Not enough memory to load model "${file.id}" (${(file.bytes / 2 ** 20).toFixed(0)} MiB file) with its context: ${error.message}. Lower context_size or parallel, or unload other models.`,
+    );
+  }
+  return new ApiError(
+    'LLMSVC_ERR_MODEL_LOAD_FAILED',
+    `Model "${file.id}" could not be loaded from ${file.path}: ${(error as Error).message}. Check that the file is a complete GGUF model.`,
+  );
+}
+
+/** One local model in memory: the weights, one context whose sequences decode together, and an
+ *  embedding context made on first use. */
+export class LoadedModel {
+  lastUsed = Date.now();
+  private inFlight = 0;
+  private embedding: Promise<LlamaEmbeddingContext> | undefined;
+  /** Embedding calls run one at a time on the embedding context. */
+  private embeddingQueue: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+
+  private constructor(
+    readonly file: ModelFile,
+    readonly model: LlamaModel,
+    readonly context: LlamaContext,
+    readonly sequences: SequencePool,
+    private readonly options: ModelLoadOptions,
+  ) {}
+
+  static async load(llama: Llama, file: ModelFile, options: ModelLoadOptions): Promise<LoadedModel> {
+    let model: LlamaModel | undefined;
+    try {
+      model = await llama.loadModel({ modelPath: file.path });
+      const context = await model.createContext({
+        contextSize: Math.min(options.contextSize, model.trainContextSize),
+        sequences: options.parallel,
+        threads: options.threads,
+      });
+      return new LoadedModel(file, model, context, new SequencePool(context), options);
+    } catch (error) {
+      await model?.dispose();
+      throw loadError(file, error);
+    }
+  }
+
+  get id(): string {
+    return this.file.id;
+  }
+
+  /** Tokens one sequence can hold: the prompt plus the completion must fit. */
+  get contextSize(): number {
+    return this.context.contextSize;
+  }
+
+  get busy(): boolean {
+    return this.inFlight > 0;
+  }
+
+  /** Runs `work` holding one sequence of the context; waits for a free one first. */
+  async withSequence<T>(signal: AbortSignal | undefined, work: (sequence: LlamaContextSequence) => Promise<T>): Promise<T> {
+    return this.track(async () => {
+      const sequence = await this.sequences.acquire(signal);
+      try {
+        return await work(sequence);
+      } finally {
+        this.sequences.release(sequence);
+      }
+    });
+  }
+
+  async embed(input: string | Token[]): Promise<readonly number[]> {
+    return this.track(async () => {
+      this.embedding ??= this.model.createEmbeddingContext({
+        contextSize: Math.min(this.options.contextSize, this.model.trainContextSize),
+        threads: this.options.threads,
+      });
+      const context = await this.embedding;
+      const result = this.embeddingQueue.then(() => context.getEmbeddingFor(input));
+      this.embeddingQueue = result.catch(() => {});
+      return (await result).vector;
+    });
+  }
+
+  private async track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.disposed) throw new ApiError('LLMSVC_ERR_SHUTTING_DOWN', `Model "${this.id}" was unloaded; retry the request.`);
+    this.inFlight++;
+    this.lastUsed = Date.now();
+    try {
+      return await work();
+    } finally {
+      this.inFlight--;
+      this.lastUsed = Date.now();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.sequences.close();
+    const embedding = await this.embedding?.catch(() => undefined);
+    await embedding?.dispose();
+    await this.context.dispose();
+    await this.model.dispose();
+  }
+}

@@ -1,0 +1,114 @@
+import type { Metrics } from '../../metrics/index.js';
+import { ApiError } from '../../errors/index.js';
+import { LoadedModel, type ModelLoadOptions } from './loadedModel.js';
+import { listModelFiles, modelFile, type ModelFile } from './modelFiles.js';
+import type { LlamaRuntime } from './runtime.js';
+
+export interface ModelManagerOptions extends ModelLoadOptions {
+  modelsDir: string;
+  /** A model served only while the models dir holds none (the generated smoke-tiny): a user's
+   *  real models always take precedence. */
+  fallbackModel?: string;
+  idleTtlMs: number;
+  maxLoadedModels: number;
+  log: { info(obj: object, msg: string): void };
+  metrics: Metrics;
+}
+
+/** The local GGUF models: finds them in the models dir, loads one on first use, unloads it after
+ *  an idle TTL or to make room (least recently used first), and unloads all on dispose. */
+export class ModelManager {
+  private readonly loaded = new Map<string, Promise<LoadedModel>>();
+  private readonly sweepTimer: NodeJS.Timeout;
+  private disposed = false;
+
+  constructor(
+    private readonly runtime: LlamaRuntime,
+    private readonly options: ModelManagerOptions,
+  ) {
+    this.sweepTimer = setInterval(() => void this.unloadIdle(), Math.min(options.idleTtlMs, 30_000));
+    this.sweepTimer.unref();
+  }
+
+  list(): ModelFile[] {
+    const files = listModelFiles(this.options.modelsDir);
+    if (files.length > 0 || !this.options.fallbackModel) return files;
+    return modelFile(this.options.fallbackModel);
+  }
+
+  find(id: string): ModelFile | undefined {
+    return this.list().find((file) => file.id === id);
+  }
+
+  /** The ids of the models in memory now. */
+  loadedIds(): string[] {
+    return [...this.loaded.keys()];
+  }
+
+  async get(id: string): Promise<LoadedModel> {
+    if (this.disposed) throw new ApiError('LLMSVC_ERR_SHUTTING_DOWN', 'The server is shutting down; retry against the restarted server.');
+    const existing = this.loaded.get(id);
+    if (existing) return existing;
+    const file = this.find(id);
+    if (!file) throw modelNotFound(id);
+    await this.makeRoom();
+    const loading = this.load(file);
+    this.loaded.set(id, loading);
+    loading.catch(() => this.loaded.delete(id));
+    return loading;
+  }
+
+  private async load(file: ModelFile): Promise<LoadedModel> {
+    const started = performance.now();
+    const llama = await this.runtime.llama();
+    const model = await LoadedModel.load(llama, file, this.options);
+    const seconds = (performance.now() - started) / 1000;
+    this.options.metrics.modelLoadSeconds.observe({ model: file.id }, seconds);
+    this.options.metrics.modelsLoaded.set(this.loaded.size);
+    this.options.log.info({ model: file.id, seconds: Number(seconds.toFixed(3)), contextSize: model.contextSize, parallel: model.sequences.size }, 'model loaded');
+    return model;
+  }
+
+  private async makeRoom(): Promise<void> {
+    while (this.loaded.size >= this.options.maxLoadedModels) {
+      const models = await Promise.all([...this.loaded.values()].map((p) => p.catch(() => undefined)));
+      const idle = models.filter((m): m is LoadedModel => m !== undefined && !m.busy).sort((a, b) => a.lastUsed - b.lastUsed);
+      // All loaded models are busy: go over the limit for now rather than fail the request.
+      if (idle.length === 0) return;
+      await this.unload(idle[0]!.id, 'room for another model');
+    }
+  }
+
+  private async unloadIdle(): Promise<void> {
+    const now = Date.now();
+    for (const loading of [...this.loaded.values()]) {
+      const model = await loading.catch(() => undefined);
+      if (model && !model.busy && now - model.lastUsed >= this.options.idleTtlMs) await this.unload(model.id, 'idle');
+    }
+  }
+
+  private async unload(id: string, reason: string): Promise<void> {
+    const loading = this.loaded.get(id);
+    if (!loading) return;
+    this.loaded.delete(id);
+    this.options.metrics.modelsLoaded.set(this.loaded.size);
+    const model = await loading.catch(() => undefined);
+    await model?.dispose();
+    this.options.log.info({ model: id, reason }, 'model unloaded');
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    clearInterval(this.sweepTimer);
+    for (const id of [...this.loaded.keys()]) await this.unload(id, 'shutdown');
+  }
+}
+
+export function modelNotFound(id: string): ApiError {
+  return new ApiError(
+    'LLMSVC_ERR_MODEL_NOT_FOUND',
+    `The model '${id}' does not exist. List the available models with GET /v1/models, or add a GGUF file named '${id}.gguf' to the models dir.`,
+    'model',
+  );
+}

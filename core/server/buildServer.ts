@@ -1,0 +1,51 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import type { Metrics } from '../metrics/index.js';
+import type { Provider } from '../providers/index.js';
+import type { Store } from '../store/index.js';
+import { installErrorHandlers } from './errorHandler.js';
+import { newId } from './ids.js';
+import { installObservability } from './observability.js';
+import { installRequestContext } from './requestContext.js';
+import { registerHealthRoutes, type Readiness } from './routes/health.js';
+import { registerOpenAiRoutes } from './routes/openai/index.js';
+
+export interface ServerDeps {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  metrics: Metrics;
+  provider: Provider;
+  readiness: Readiness;
+  /** Aborted at forced shutdown: every in-flight generation stops. */
+  shutdownSignal: AbortSignal;
+}
+
+/** A client's x-request-id is honoured when it is a plain token; anything else (log injection,
+ *  megabyte headers) gets a fresh id. */
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.config.body_limit,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && requestIdPattern.test(given) ? given : newId('req');
+    },
+    // Streams can run long; the per-request abort signal, not a socket timeout, ends them.
+    requestTimeout: 0,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  // The API speaks JSON only: a text/plain body is a 415 that says so, not a confusing 400.
+  app.removeContentTypeParser('text/plain');
+  installRequestContext(app, deps.shutdownSignal);
+  installObservability(app, { metrics: deps.metrics, store: deps.store, logPrompts: deps.config.log_prompts });
+  installErrorHandlers(app);
+  registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics });
+  registerOpenAiRoutes(app, deps.provider);
+  return app;
+}

@@ -1,0 +1,2 @@
+export { buildServer, type ServerDeps } from './buildServer.js';
+export type { Readiness } from './routes/health.js';

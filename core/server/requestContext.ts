@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+
+/** What a route learns about its request that the request log and metrics want. */
+export interface RequestAccounting {
+  model?: string;
+  promptTokens?: number;
+  completionTokens?: number;
+  /** Milliseconds from arrival to the first generated token. */
+  ttftMs?: number;
+  stream?: boolean;
+  promptText?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    startedAt: number;
+    /** Aborted when the client goes away before the response is complete, or at forced shutdown. */
+    abortSignal: AbortSignal;
+    accounting: RequestAccounting;
+    errorCode?: string;
+  }
+}
+
+/** Gives every request its start time, an abort signal tied to the client's connection and to
+ *  server shutdown, and its x-request-id response header. */
+export function installRequestContext(app: FastifyInstance, shutdownSignal: AbortSignal): void {
+  app.decorateRequest('startedAt', 0);
+  app.decorateRequest('abortSignal', null as unknown as AbortSignal);
+  app.decorateRequest('accounting', null as unknown as RequestAccounting);
+  app.decorateRequest('errorCode', undefined);
+  app.addHook('onRequest', async (request, reply) => {
+    request.startedAt = performance.now();
+    request.accounting = {};
+    const controller = new AbortController();
+    const onShutdown = () => controller.abort(shutdownSignal.reason);
+    shutdownSignal.addEventListener('abort', onShutdown, { once: true });
+    reply.raw.once('close', () => {
+      shutdownSignal.removeEventListener('abort', onShutdown);
+      if (!reply.raw.writableFinished) controller.abort(new Error('The client closed the connection.'));
+    });
+    request.abortSignal = controller.signal;
+    void reply.header('x-request-id', request.id);
+  });
+}

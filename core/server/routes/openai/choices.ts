@@ -1,0 +1,56 @@
+import type { FastifyRequest } from 'fastify';
+import type { FinishReason, Generation } from '../../../providers/index.js';
+
+export interface ChoiceHandlers {
+  /** Called once the first generation passed validation: the moment to send stream headers. */
+  onStart?(): void;
+  onText(index: number, text: string): void;
+  onEnd(index: number, finishReason: FinishReason): void;
+}
+
+export interface ChoicesUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** Runs the `n` choices of one request one after the other and reports their text as it comes.
+ *  The prompt is counted once, as OpenAI does; completion tokens add up over the choices. */
+export async function runChoices(
+  request: FastifyRequest,
+  n: number,
+  start: (index: number) => Promise<Generation>,
+  handlers: ChoiceHandlers,
+): Promise<ChoicesUsage> {
+  const accounting = request.accounting;
+  let generation = await start(0);
+  accounting.promptTokens = generation.promptTokens;
+  accounting.completionTokens = 0;
+  handlers.onStart?.();
+  for (let index = 0; index < n; index++) {
+    if (index > 0) generation = await start(index);
+    for await (const event of generation.events) {
+      if (event.type === 'text') {
+        accounting.ttftMs ??= performance.now() - request.startedAt;
+        handlers.onText(index, event.text);
+      } else {
+        accounting.completionTokens += event.completionTokens;
+        handlers.onEnd(index, event.finishReason);
+      }
+    }
+  }
+  return { promptTokens: accounting.promptTokens, completionTokens: accounting.completionTokens };
+}
+
+/** Seeds differ per choice so that n > 1 gives n different answers, reproducibly. */
+export function seedForChoice(seed: number | null | undefined, index: number): number | undefined {
+  if (seed === null || seed === undefined) return undefined;
+  return seed + index;
+}
+
+export function openaiUsage(usage: ChoicesUsage) {
+  return {
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    total_tokens: usage.promptTokens + usage.completionTokens,
+  };
+}

@@ -1,0 +1,14 @@
+import type { FastifyInstance } from 'fastify';
+import type { Provider } from '../../../providers/index.js';
+import { registerChatCompletions } from './chatCompletions.js';
+import { registerCompletions } from './completions.js';
+import { registerEmbeddings } from './embeddings.js';
+import { registerModels } from './models.js';
+
+/** The OpenAI-compatible API under /v1. */
+export function registerOpenAiRoutes(app: FastifyInstance, provider: Provider): void {
+  registerModels(app, provider);
+  registerChatCompletions(app, provider);
+  registerCompletions(app, provider);
+  registerEmbeddings(app, provider);
+}

@@ -1,0 +1,19 @@
+import type { FastifyInstance } from 'fastify';
+import type { Provider, ProviderModel } from '../../../providers/index.js';
+import { modelNotFound } from '../../../runtimes/index.js';
+
+function toOpenAiModel(model: ProviderModel) {
+  return { id: model.id, object: 'model', created: model.created, owned_by: model.ownedBy };
+}
+
+/** GET /v1/models and GET /v1/models/{id}. */
+export function registerModels(app: FastifyInstance, provider: Provider): void {
+  app.get('/v1/models', async () => ({ object: 'list', data: provider.listModels().map(toOpenAiModel) }));
+  app.get<{ Params: { id: string } }>('/v1/models/*', async (request) => {
+    // A wildcard, not :id, because model ids may contain slashes (e.g. "org/model").
+    const id = (request.params as Record<string, string>)['*']!;
+    const model = provider.listModels().find((m) => m.id === id);
+    if (!model) throw modelNotFound(id);
+    return toOpenAiModel(model);
+  });
+}

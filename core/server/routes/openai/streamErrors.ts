@@ -1,0 +1,15 @@
+import type { FastifyRequest } from 'fastify';
+import { openaiErrorBody } from '../../../errors/index.js';
+import { toApiError } from '../../errorHandler.js';
+import type { SseWriter } from '../../sse.js';
+
+/** Ends an open stream after a failure: an error event the OpenAI SDKs raise as an APIError,
+ *  unless the client is gone (then there is no one to tell). */
+export function streamFailed(request: FastifyRequest, sse: SseWriter, error: unknown): void {
+  if (request.abortSignal.aborted && sse.closed) return;
+  const apiError = toApiError(error);
+  request.errorCode = apiError.code;
+  if (apiError.status >= 500) request.log.error({ err: error }, 'stream failed');
+  sse.data(openaiErrorBody(apiError));
+  sse.end();
+}

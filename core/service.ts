@@ -1,0 +1,104 @@
+import type { FastifyInstance } from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
+import type { Config } from './config/index.js';
+import { createLogger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics/index.js';
+import { LlamaProvider, type Provider } from './providers/index.js';
+import { LlamaRuntime, ModelManager } from './runtimes/index.js';
+import { buildServer } from './server/index.js';
+import { Store } from './store/index.js';
+
+export interface StartOptions {
+  /** Where logs go (default stdout); tests pass a stream to read them. */
+  logDestination?: DestinationStream;
+  /** Path of a model served only while the models dir is empty (see ModelManagerOptions). */
+  fallbackModel?: string;
+}
+
+/** The whole service: builds every part from the config, listens, and shuts down in reverse order. */
+export class Service {
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly config: Config,
+    readonly logger: Logger,
+    readonly app: FastifyInstance,
+    readonly url: string,
+    readonly metrics: Metrics,
+    readonly store: Store,
+    private readonly runtime: LlamaRuntime,
+    readonly models: ModelManager,
+    private readonly provider: Provider,
+    private readonly shutdown: AbortController,
+  ) {}
+
+  static async start(config: Config, options: StartOptions = {}): Promise<Service> {
+    const logger = createLogger(config.log_level, options.logDestination);
+    const store = Store.open(config.data_dir);
+    const metrics = createMetrics();
+    const runtime = new LlamaRuntime({
+      gpu: config.gpu,
+      onLog: (level, message) => logger[level]({ source: 'llama.cpp' }, message.trim()),
+    });
+    const models = new ModelManager(runtime, {
+      modelsDir: config.models_dir,
+      fallbackModel: options.fallbackModel,
+      contextSize: config.context_size,
+      parallel: config.parallel,
+      threads: config.threads,
+      idleTtlMs: config.model_idle_ttl_s * 1000,
+      maxLoadedModels: config.max_loaded_models,
+      log: logger,
+      metrics,
+    });
+    const provider = new LlamaProvider(runtime, models);
+    const shutdown = new AbortController();
+    const app = buildServer({
+      config,
+      logger,
+      store,
+      metrics,
+      provider,
+      shutdownSignal: shutdown.signal,
+      readiness: {
+        ready: () => runtime.ready,
+        details: () => ({ backend: runtime.backend ?? null, models_available: models.list().length, models_loaded: models.loadedIds() }),
+      },
+    });
+    try {
+      await app.listen({ host: config.host, port: config.port });
+    } catch (error) {
+      await provider.dispose();
+      store.dispose();
+      throw error;
+    }
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const service = new Service(config, logger, app, `http://${host}:${port}`, metrics, store, runtime, models, provider, shutdown);
+    runtime.llama().then(
+      () => logger.info({ backend: runtime.backend, threads: config.threads }, 'llama.cpp ready'),
+      (error: unknown) => logger.error({ err: error }, 'llama.cpp could not be loaded; local models cannot be served'),
+    );
+    return service;
+  }
+
+  /** Stops accepting requests, lets in-flight ones finish for up to `graceMs`, aborts the rest,
+   *  then disposes models, the llama.cpp binding and SQLite, in that order. */
+  stop(graceMs = 10_000): Promise<void> {
+    this.stopping ??= (async () => {
+      const force = setTimeout(() => this.shutdown.abort(new Error('The server is shutting down.')), graceMs);
+      try {
+        await this.app.close();
+      } finally {
+        clearTimeout(force);
+      }
+      await this.provider.dispose();
+      await this.runtime.dispose();
+      this.store.dispose();
+      this.logger.info('stopped');
+      this.logger.flush();
+    })();
+    return this.stopping;
+  }
+}

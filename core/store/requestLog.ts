@@ -1,0 +1,76 @@
+import type { Db } from './database.js';
+
+export interface RequestLogEntry {
+  id: string;
+  createdAt: number;
+  route: string;
+  method: string;
+  model: string | null;
+  status: number;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  latencyMs: number;
+  ttftMs: number | null;
+  stream: boolean;
+  errorCode: string | null;
+  promptText: string | null;
+}
+
+interface RequestLogRow {
+  id: string;
+  created_at: number;
+  route: string;
+  method: string;
+  model: string | null;
+  status: number;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  latency_ms: number;
+  ttft_ms: number | null;
+  stream: number;
+  error_code: string | null;
+  prompt_text: string | null;
+}
+
+function fromRow(row: RequestLogRow): RequestLogEntry {
+  return {
+    id: row.id,
+    createdAt: row.created_at,
+    route: row.route,
+    method: row.method,
+    model: row.model,
+    status: row.status,
+    promptTokens: row.prompt_tokens,
+    completionTokens: row.completion_tokens,
+    latencyMs: row.latency_ms,
+    ttftMs: row.ttft_ms,
+    stream: row.stream === 1,
+    errorCode: row.error_code,
+    promptText: row.prompt_text,
+  };
+}
+
+/** The request log: one row per API request, written when the response ends. */
+export class RequestLogRepository {
+  private readonly insertStatement;
+  private readonly recentStatement;
+
+  constructor(db: Db) {
+    this.insertStatement = db.prepare(`
+      INSERT OR REPLACE INTO request_log (id, created_at, route, method, model, status, prompt_tokens,
+        completion_tokens, latency_ms, ttft_ms, stream, error_code, prompt_text)
+      VALUES (@id, @createdAt, @route, @method, @model, @status, @promptTokens, @completionTokens,
+        @latencyMs, @ttftMs, @stream, @errorCode, @promptText)`);
+    this.recentStatement = db.prepare<[number], RequestLogRow>(
+      'SELECT * FROM request_log ORDER BY created_at DESC, rowid DESC LIMIT ?',
+    );
+  }
+
+  insert(entry: RequestLogEntry): void {
+    this.insertStatement.run({ ...entry, stream: entry.stream ? 1 : 0 });
+  }
+
+  recent(limit = 100): RequestLogEntry[] {
+    return this.recentStatement.all(limit).map(fromRow);
+  }
+}

@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig, type ConfigInput } from '../../core/config/index.js';
+import { Service } from '../../core/service.js';
+
+/** The shared test models (read-only); LLMSVC_TEST_MODELS_DIR overrides the path. */
+export const testModelsDir = path.resolve(process.env.LLMSVC_TEST_MODELS_DIR ?? path.resolve(import.meta.dirname, '../../../shared/models'));
+export const tinyModelId = 'llama-2-tiny-random';
+export const tinyModelPath = path.join(testModelsDir, `${tinyModelId}.gguf`);
+
+export function tempDir(prefix = 'llmsvc-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface TestServer {
+  service: Service;
+  url: string;
+  dataDir: string;
+  /** Every log line the server wrote, as text. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/** A real server on port 0 with a temporary data dir and the shared test models. */
+export async function startTestServer(settings: Partial<ConfigInput> = {}, env: NodeJS.ProcessEnv = {}): Promise<TestServer> {
+  const dataDir = tempDir();
+  const lines: string[] = [];
+  const logDestination = new Writable({
+    write(chunk, _encoding, callback) {
+      lines.push(String(chunk));
+      callback();
+    },
+  });
+  const config = loadConfig({
+    env,
+    flags: { port: 0, data_dir: dataDir, models_dir: testModelsDir, threads: 1, log_level: 'info', ...settings },
+  });
+  const service = await Service.start(config, { logDestination });
+  await service.metrics.registry.metrics(); // warm prom-client before timing-sensitive tests
+  return {
+    service,
+    url: service.url,
+    dataDir,
+    logs: () => lines.join(''),
+    stop: async () => {
+      await service.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
