@@ -46,13 +46,14 @@ export function registerServe(program: Command): void {
       // Logs go to stderr so stdout carries only the lines meant for people and scripts.
       const { default: pino } = await import('pino');
       const service = await Service.start(config, { fallbackModel, logDestination: pino.destination(2) });
-      process.stdout.write(`llmsvc listening on ${service.url}\n`);
       if (fallbackModel) {
         process.stdout.write(
           `No model in ${config.models_dir}: serving the built-in '${defaultModelId}' (random weights: it answers gibberish).\n` +
             `Add a real model by copying a .gguf file into ${config.models_dir}; its file name (without .gguf) is its model id.\n`,
         );
       }
+      // Last, so a script that waits for this line has all the start-up output before it.
+      process.stdout.write(`llmsvc listening on ${service.url}\n`);
       let signals = 0;
       const stop = (signal: NodeJS.Signals) => {
         signals++;

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import OpenAI from 'openai';
+import { runCli, startServe } from './support/cli.js';
+import { tempDir, testModelsDir, tinyModelId } from './support/server.js';
+
+const pkg = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../package.json'), 'utf8')) as { version: string };
+
+test('--help, serve --help and --version', () => {
+  const help = runCli(['--help']);
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /serve/);
+  assert.match(help.stdout, /models/);
+  const serveHelp = runCli(['serve', '--help']);
+  for (const flag of ['--host', '--port', '--data-dir', '--models-dir', '--config']) assert.ok(serveHelp.stdout.includes(flag), flag);
+  const version = runCli(['--version']);
+  assert.equal(version.stdout.trim(), pkg.version);
+});
+
+test('an unknown config key stops serve with a message naming it', () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'config.json');
+  fs.writeFileSync(file, JSON.stringify({ port: 0, modelz_dir: '/x' }));
+  const result = runCli(['serve', '--config', file, '--data-dir', dir]);
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /unknown setting "modelz_dir"/);
+});
+
+test('env twins of the flags are read: LLMSVC_MODELS_DIR serves the shared models', async () => {
+  const dataDir = tempDir();
+  const serve = await startServe(['--data-dir', dataDir], { LLMSVC_MODELS_DIR: testModelsDir, LLMSVC_THREADS: '1' });
+  try {
+    const models = (await (await fetch(`${serve.url}/v1/models`)).json()) as { data: { id: string }[] };
+    assert.deepEqual(models.data.map((m) => m.id), [tinyModelId]);
+    assert.match(serve.url, /^http:\/\/127\.0\.0\.1:\d+$/, 'binds loopback by default');
+  } finally {
+    serve.child.kill('SIGTERM');
+    assert.equal(await serve.exited, 0);
+  }
+});
+
+test('an empty models dir serves the generated smoke-tiny model and says how to add a real one', async () => {
+  const dataDir = tempDir();
+  const serve = await startServe(['--data-dir', dataDir, '--threads', '1']);
+  try {
+    assert.ok(serve.stdoutLines.some((line) => line.includes("'smoke-tiny'") && line.includes('gibberish')));
+    assert.ok(serve.stdoutLines.some((line) => line.includes('Add a real model')));
+    const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const models = await client.models.list();
+    assert.deepEqual(models.data.map((m) => m.id), ['smoke-tiny']);
+    const completion = await client.chat.completions.create({ model: 'smoke-tiny', messages: [{ role: 'user', content: 'hello' }], max_tokens: 5 });
+    assert.equal(completion.usage!.completion_tokens, 5);
+    const embedding = await client.embeddings.create({ model: 'smoke-tiny', input: 'hello' });
+    assert.ok(embedding.data[0]!.embedding.length > 0);
+    // A real model added while serving takes precedence.
+    fs.mkdirSync(path.join(dataDir, 'models'), { recursive: true });
+    fs.copyFileSync(path.join(testModelsDir, `${tinyModelId}.gguf`), path.join(dataDir, 'models', 'real.gguf'));
+    assert.deepEqual((await client.models.list()).data.map((m) => m.id), ['real']);
+  } finally {
+    serve.child.kill('SIGINT');
+    assert.equal(await serve.exited, 0);
+  }
+});
+
+test('SIGTERM mid-stream: the stream finishes, the process exits 0 and the request log is on disk', async () => {
+  const dataDir = tempDir();
+  const serve = await startServe(['--data-dir', dataDir, '--models-dir', testModelsDir, '--threads', '1', '--context-size', '1024']);
+  const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  const stream = await client.chat.completions.create(
+    { model: tinyModelId, messages: [{ role: 'user', content: 'a long answer' }], max_tokens: 900, stream: true, stream_options: { include_usage: true } },
+    { headers: { 'x-request-id': 'in-flight-at-shutdown' } },
+  );
+  let chunks = 0;
+  let usage: OpenAI.CompletionUsage | undefined;
+  let finish: string | null = null;
+  for await (const chunk of stream) {
+    if (++chunks === 2) serve.child.kill('SIGTERM');
+    if (chunk.usage) usage = chunk.usage;
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+  }
+  assert.equal(finish, 'length', 'the in-flight stream ran to its end');
+  assert.equal(usage?.completion_tokens, 900);
+  assert.equal(await serve.exited, 0);
+  // New connections are refused once it stopped.
+  await assert.rejects(fetch(`${serve.url}/healthz`));
+  const db = new Database(path.join(dataDir, 'llmsvc.sqlite'), { readonly: true });
+  const row = db.prepare('SELECT status, completion_tokens FROM request_log WHERE id = ?').get('in-flight-at-shutdown') as { status: number; completion_tokens: number };
+  db.close();
+  assert.deepEqual(row, { status: 200, completion_tokens: 900 });
+  assert.ok(!fs.existsSync(path.join(dataDir, 'llmsvc.sqlite-wal')) || fs.statSync(path.join(dataDir, 'llmsvc.sqlite-wal')).size === 0, 'SQLite was closed cleanly (WAL checkpointed)');
+});
+
+test('models synth writes a model that serve loads', async () => {
+  const dir = tempDir();
+  const out = path.join(dir, 'models', 'synth-tiny.gguf');
+  fs.mkdirSync(path.dirname(out));
+  const result = runCli(['models', 'synth', '--out', out, '--preset', 'tiny', '--quant', 'q8_0', '--seed', '9']);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /Wrote .*synth-tiny\.gguf: preset tiny, q8_0/);
+  assert.match(result.stderr, /writing 100%/, 'progress is shown');
+  const list = runCli(['models', 'list', '--models-dir', path.dirname(out), '--json']);
+  assert.deepEqual((JSON.parse(list.stdout) as { id: string }[]).map((m) => m.id), ['synth-tiny']);
+  const serve = await startServe(['--data-dir', dir, '--models-dir', path.dirname(out), '--threads', '1']);
+  try {
+    const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const completion = await client.completions.create({ model: 'synth-tiny', prompt: 'abc', max_tokens: 4 });
+    assert.equal(completion.usage!.completion_tokens, 4);
+  } finally {
+    serve.child.kill('SIGTERM');
+    await serve.exited;
+  }
+});
