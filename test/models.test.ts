@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import OpenAI from 'openai';
+import { startTestServer, tempDir, tinyModelPath } from './support/server.js';
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<boolean> {
+  for (const started = Date.now(); Date.now() - started < timeoutMs; ) {
+    if (condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return condition();
+}
+
+test('models load on first use, unload after the idle TTL, and the least recently used makes room', async () => {
+  const modelsDir = tempDir();
+  for (const name of ['alpha', 'beta']) fs.copyFileSync(tinyModelPath, path.join(modelsDir, `${name}.gguf`));
+  fs.writeFileSync(path.join(modelsDir, 'notes.txt'), 'not a model');
+  const server = await startTestServer({ models_dir: modelsDir, max_loaded_models: 1, model_idle_ttl_s: 1 });
+  try {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    assert.deepEqual((await client.models.list()).data.map((m) => m.id), ['alpha', 'beta']);
+    assert.deepEqual(server.service.models.loadedIds(), [], 'nothing is loaded before it is used');
+    await client.completions.create({ model: 'alpha', prompt: 'a', max_tokens: 1 });
+    assert.deepEqual(server.service.models.loadedIds(), ['alpha']);
+    await client.completions.create({ model: 'beta', prompt: 'b', max_tokens: 1 });
+    assert.deepEqual(server.service.models.loadedIds(), ['beta'], 'alpha was unloaded to make room');
+    assert.ok(await waitFor(() => server.service.models.loadedIds().length === 0), 'beta is unloaded once idle');
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /llmsvc_models_loaded 0/);
+    assert.match(metrics, /llmsvc_model_load_seconds_count\{model="alpha"\} 1/);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a file that is not a GGUF model gives a clear 500 and the server keeps serving', async () => {
+  const modelsDir = tempDir();
+  fs.writeFileSync(path.join(modelsDir, 'broken.gguf'), 'this is not a model');
+  fs.copyFileSync(tinyModelPath, path.join(modelsDir, 'good.gguf'));
+  const server = await startTestServer({ models_dir: modelsDir });
+  try {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    await assert.rejects(client.completions.create({ model: 'broken', prompt: 'x', max_tokens: 1 }), (error: unknown) => {
+      assert.ok(error instanceof OpenAI.APIError);
+      assert.equal(error.status, 500);
+      assert.equal(error.code, 'model_load_failed');
+      assert.match(error.message, /broken/);
+      return true;
+    });
+    const ok = await client.completions.create({ model: 'good', prompt: 'x', max_tokens: 2 });
+    assert.equal(ok.usage!.completion_tokens, 2);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('log_prompts stores the prompt text in the request log', async () => {
+  const server = await startTestServer({ log_prompts: true });
+  try {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    await client.chat.completions.create(
+      { model: 'llama-2-tiny-random', messages: [{ role: 'user', content: 'remember this prompt' }], max_tokens: 1 },
+      { headers: { 'x-request-id': 'with-prompt' } },
+    );
+    assert.ok(await waitFor(() => server.service.store.requestLog.recent(10).some((row) => row.id === 'with-prompt')));
+    const row = server.service.store.requestLog.recent(10).find((entry) => entry.id === 'with-prompt')!;
+    assert.match(row.promptText ?? '', /remember this prompt/);
+  } finally {
+    await server.stop();
+  }
+});
