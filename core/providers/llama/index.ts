@@ -3,6 +3,8 @@ import {
   LlamaCompletion,
   resolveChatWrapper,
   type ChatWrapper,
+  type LlamaContextSequence,
+  type LlamaGrammar,
   type LlamaModel,
   type Token,
 } from 'node-llama-cpp';
@@ -15,6 +17,7 @@ import type {
   EmbeddingRequest,
   EmbeddingResult,
   Generation,
+  GenerationEvent,
   Provider,
   ProviderModel,
 } from '../types.js';
@@ -63,30 +66,19 @@ export class LlamaProvider implements Provider {
     const promptTokens = chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(loaded.model.tokenizer).length;
     const maxTokens = completionBudget(promptTokens, request.maxTokens, loaded.contextSize, request.model, 'messages');
     const grammar = await grammarFor(llama, request.responseFormat);
-    const events = generationStream(
-      (emitText, signal) =>
-        loaded.withSequence(signal, async (contextSequence) => {
-          const chat = new LlamaChat({ contextSequence, chatWrapper, autoDisposeSequence: false });
-          let completionTokens = 0;
-          try {
-            const result = await chat.generateResponse(history, {
-              ...samplingOptions(request.sampling),
-              grammar,
-              maxTokens,
-              signal,
-              onTextChunk: emitText,
-              onToken: (tokens) => (completionTokens += tokens.length),
-              // The budget above guarantees the prompt and completion fit, so a context shift
-              // (which would drop history silently) can never be needed.
-              contextShift: { strategy: () => failOnShift(request.model) },
-            });
-            return { finishReason: finishReasonOf(result.metadata.stopReason), completionTokens };
-          } finally {
-            chat.dispose({ disposeSequence: false });
-          }
-        }),
-      request.signal,
-    );
+    const events = generateOnSequence(loaded, request, { maxTokens, grammar }, async (contextSequence, options) => {
+      const chat = new LlamaChat({ contextSequence, chatWrapper, autoDisposeSequence: false });
+      try {
+        return await chat.generateResponse(history, {
+          ...options,
+          // The budget above guarantees the prompt and completion fit, so a context shift
+          // (which would drop history silently) can never be needed.
+          contextShift: { strategy: () => failOnShift(request.model) },
+        });
+      } finally {
+        chat.dispose({ disposeSequence: false });
+      }
+    });
     return { promptTokens, events };
   }
 
@@ -96,29 +88,14 @@ export class LlamaProvider implements Provider {
     const promptTokens = completionPromptTokens(loaded, request.prompt);
     const maxTokens = completionBudget(promptTokens.length, request.maxTokens, loaded.contextSize, request.model, 'prompt');
     const grammar = await grammarFor(llama, request.responseFormat);
-    const events = generationStream(
-      (emitText, signal) =>
-        loaded.withSequence(signal, async (contextSequence) => {
-          const completion = new LlamaCompletion({ contextSequence, autoDisposeSequence: false });
-          let completionTokens = 0;
-          try {
-            const result = await completion.generateCompletionWithMeta(promptTokens, {
-              ...samplingOptions(request.sampling),
-              grammar,
-              maxTokens,
-              signal,
-              onTextChunk: emitText,
-              onToken: (tokens) => (completionTokens += tokens.length),
-              contextShiftSize: 0,
-              disableContextShift: true,
-            });
-            return { finishReason: finishReasonOf(result.metadata.stopReason), completionTokens };
-          } finally {
-            completion.dispose({ disposeSequence: false });
-          }
-        }),
-      request.signal,
-    );
+    const events = generateOnSequence(loaded, request, { maxTokens, grammar }, async (contextSequence, options) => {
+      const completion = new LlamaCompletion({ contextSequence, autoDisposeSequence: false });
+      try {
+        return await completion.generateCompletionWithMeta(promptTokens, { ...options, contextShiftSize: 0, disableContextShift: true });
+      } finally {
+        completion.dispose({ disposeSequence: false });
+      }
+    });
     return { promptTokens: promptTokens.length, events };
   }
 
@@ -145,6 +122,40 @@ export class LlamaProvider implements Provider {
   async dispose(): Promise<void> {
     await this.models.dispose();
   }
+}
+
+/** The options LlamaChat and LlamaCompletion share. */
+interface SequenceGenerationOptions extends ReturnType<typeof samplingOptions> {
+  grammar: LlamaGrammar | undefined;
+  maxTokens: number;
+  signal: AbortSignal;
+  onTextChunk: (text: string) => void;
+  onToken: (tokens: Token[]) => void;
+}
+
+/** Runs one generation on a sequence of the model's context (waiting for a free one) and
+ *  streams its text as events; the completion tokens are counted as they are generated. */
+function generateOnSequence(
+  loaded: LoadedModel,
+  request: ChatRequest | CompletionRequest,
+  limits: { maxTokens: number; grammar: LlamaGrammar | undefined },
+  generate: (sequence: LlamaContextSequence, options: SequenceGenerationOptions) => Promise<{ metadata: { stopReason: string } }>,
+): AsyncIterable<GenerationEvent> {
+  return generationStream(
+    (emitText, signal) =>
+      loaded.withSequence(signal, async (sequence) => {
+        let completionTokens = 0;
+        const result = await generate(sequence, {
+          ...samplingOptions(request.sampling),
+          ...limits,
+          signal,
+          onTextChunk: emitText,
+          onToken: (tokens) => (completionTokens += tokens.length),
+        });
+        return { finishReason: finishReasonOf(result.metadata.stopReason), completionTokens };
+      }),
+    request.signal,
+  );
 }
 
 /** The exact tokens LlamaCompletion evaluates: the prompt, after the BOS token where the model wants one. */

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ChatMessage, ChatRequest, FinishReason, Provider, ResponseFormat } from '../../../providers/index.js';
 import { newId, unixSeconds } from '../../ids.js';
-import { SseWriter } from '../../sse.js';
 import { parseBody } from '../../validation.js';
-import { openaiUsage, runChoices, seedForChoice } from './choices.js';
+import { openaiUsage, runChoices } from './choices.js';
+import { samplingFrom } from './sampling.js';
 import { chatCompletionRequestSchema, type ChatCompletionRequest } from './schemas.js';
-import { streamFailed } from './streamErrors.js';
+import { openChunkStream } from './chunkStream.js';
 
 function textOf(content: string | { text: string }[]): string {
   return typeof content === 'string' ? content : content.map((part) => part.text).join('');
@@ -22,19 +22,11 @@ function toResponseFormat(format: ChatCompletionRequest['response_format']): Res
 }
 
 function toChatRequest(body: ChatCompletionRequest, request: FastifyRequest, index: number): ChatRequest {
-  const stop = typeof body.stop === 'string' ? [body.stop] : (body.stop ?? undefined);
   return {
     model: body.model,
     messages: toMessages(body),
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
-    sampling: {
-      temperature: body.temperature ?? undefined,
-      topP: body.top_p ?? undefined,
-      seed: seedForChoice(body.seed, index),
-      presencePenalty: body.presence_penalty ?? undefined,
-      frequencyPenalty: body.frequency_penalty ?? undefined,
-      stop,
-    },
+    sampling: samplingFrom(body, index),
     responseFormat: toResponseFormat(body.response_format),
     signal: request.abortSignal,
   };
@@ -74,38 +66,29 @@ export function registerChatCompletions(app: FastifyInstance, provider: Provider
       });
     }
 
-    const sse = new SseWriter(reply);
-    const includeUsage = body.stream_options?.include_usage === true;
-    const chunk = (choices: object[], usage?: object | null) => ({
+    const stream = openChunkStream(request, reply, {
       id,
       object: 'chat.completion.chunk',
       created,
       model: body.model,
-      choices,
-      ...(includeUsage ? { usage: usage ?? null } : {}),
+      includeUsage: body.stream_options?.include_usage === true,
     });
     const started = new Set<number>();
     const delta = (index: number, content: string) => {
       const first = !started.has(index);
       started.add(index);
-      sse.data(chunk([{ index, delta: first ? { role: 'assistant', content } : { content }, finish_reason: null, logprobs: null }]));
+      stream.send([{ index, delta: first ? { role: 'assistant', content } : { content }, finish_reason: null, logprobs: null }]);
     };
-    try {
-      const usage = await runChoices(request, n, start, {
-        onStart: () => sse.open(),
+    await stream.run(() =>
+      runChoices(request, n, start, {
+        onStart: stream.open,
         onText: delta,
         onEnd: (index, reason) => {
           if (!started.has(index)) delta(index, '');
-          sse.data(chunk([{ index, delta: {}, finish_reason: reason, logprobs: null }]));
+          stream.send([{ index, delta: {}, finish_reason: reason, logprobs: null }]);
         },
-      });
-      if (includeUsage) sse.data(chunk([], openaiUsage(usage)));
-      sse.end('data: [DONE]\n\n');
-    } catch (error) {
-      // Before the stream opened, the error handler answers with a plain JSON error.
-      if (!reply.sent) throw error;
-      streamFailed(request, sse, error);
-    }
+      }),
+    );
     return reply;
   });
 }

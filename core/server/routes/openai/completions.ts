@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CompletionRequest, FinishReason, Provider } from '../../../providers/index.js';
 import { newId, unixSeconds } from '../../ids.js';
-import { SseWriter } from '../../sse.js';
 import { parseBody } from '../../validation.js';
-import { openaiUsage, runChoices, seedForChoice } from './choices.js';
+import { openaiUsage, runChoices } from './choices.js';
+import { samplingFrom } from './sampling.js';
 import { completionRequestSchema, type CompletionRequestBody } from './schemas.js';
-import { streamFailed } from './streamErrors.js';
+import { openChunkStream } from './chunkStream.js';
 
 /** Legacy `prompt` may hold several prompts (strings or token arrays); each gets n choices. */
 function promptsOf(prompt: CompletionRequestBody['prompt']): (string | number[])[] {
@@ -20,14 +20,7 @@ function toCompletionRequest(body: CompletionRequestBody, prompt: string | numbe
     prompt,
     // OpenAI's legacy endpoint defaults to 16 tokens.
     maxTokens: body.max_tokens ?? 16,
-    sampling: {
-      temperature: body.temperature ?? undefined,
-      topP: body.top_p ?? undefined,
-      seed: seedForChoice(body.seed, index),
-      presencePenalty: body.presence_penalty ?? undefined,
-      frequencyPenalty: body.frequency_penalty ?? undefined,
-      stop: typeof body.stop === 'string' ? [body.stop] : (body.stop ?? undefined),
-    },
+    sampling: samplingFrom(body, index),
     signal: request.abortSignal,
   };
 }
@@ -76,27 +69,24 @@ export function registerCompletions(app: FastifyInstance, provider: Provider): v
       });
     }
 
-    const sse = new SseWriter(reply);
-    const includeUsage = body.stream_options?.include_usage === true;
-    const chunk = (choices: object[], usage?: object | null) => ({
+    const stream = openChunkStream(request, reply, {
       id,
       object: 'text_completion',
       created,
       model: body.model,
-      choices,
-      ...(includeUsage ? { usage: usage ?? null } : {}),
+      includeUsage: body.stream_options?.include_usage === true,
     });
     const text = (index: number, value: string, finishReason: FinishReason | null = null) =>
-      sse.data(chunk([{ text: value, index, logprobs: null, finish_reason: finishReason }]));
+      stream.send([{ text: value, index, logprobs: null, finish_reason: finishReason }]);
     const echoed = new Set<number>();
     const echoOnce = (index: number) => {
       if (echoed.has(index)) return;
       echoed.add(index);
       if (echoOf(index)) text(index, echoOf(index));
     };
-    try {
+    await stream.run(async () => {
       const usage = await runChoices(request, total, start, {
-        onStart: () => sse.open(),
+        onStart: stream.open,
         onText: (index, value) => {
           echoOnce(index);
           text(index, value);
@@ -107,12 +97,8 @@ export function registerCompletions(app: FastifyInstance, provider: Provider): v
         },
       });
       request.accounting.promptTokens = promptTokens;
-      if (includeUsage) sse.data(chunk([], usageOf(usage.completionTokens)));
-      sse.end('data: [DONE]\n\n');
-    } catch (error) {
-      if (!reply.sent) throw error;
-      streamFailed(request, sse, error);
-    }
+      return { promptTokens, completionTokens: usage.completionTokens };
+    });
     return reply;
   });
 }

@@ -1,0 +1,249 @@
+// Shared pieces of the benchmarks: spawning `llmsvc serve`, killing what was spawned, medians,
+// RSS, machine facts and the RESULTS.md section writer. Nothing here asserts: benchmarks report.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+
+export const projectRoot = path.resolve(import.meta.dirname, '..');
+export const cliPath = path.join(projectRoot, 'dist/apps/cli/main.js');
+/** Scratch space for generated models and temp files; git-ignored. */
+export const workDir = path.join(projectRoot, 'bench/.work');
+export const resultsFile = path.join(projectRoot, 'bench/RESULTS.md');
+
+/** The shared test models (read-only), as the tests find them: LLMSVC_TEST_MODELS_DIR overrides,
+ *  relative paths are taken from the project root. */
+export const testModelsDir = path.resolve(projectRoot, process.env.LLMSVC_TEST_MODELS_DIR ?? '../shared/models');
+export const tinyModelId = 'llama-2-tiny-random';
+
+// ---------------------------------------------------------------------------------------------
+// Numbers
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  samples: number[];
+}
+
+export function summarize(samples: readonly number[]): Summary {
+  return { median: median(samples), min: Math.min(...samples), max: Math.max(...samples), samples: [...samples] };
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Runs `times` times in a row and returns the results in order. */
+export async function repeat<T>(times: number, run: (index: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (let i = 0; i < times; i++) results.push(await run(i));
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: every spawned child is tracked so that a failing benchmark still kills it.
+
+const liveChildren = new Set<ChildProcess>();
+
+function track(child: ChildProcess): ChildProcess {
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  return child;
+}
+
+/** SIGTERM, then SIGKILL if the child has not exited within `graceMs`. */
+export async function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function stopAllChildren(): Promise<void> {
+  await Promise.all([...liveChildren].map((child) => stopChild(child)));
+}
+
+// Last resort when the benchmark dies without reaching its finally block (an uncaught error, Ctrl-C).
+process.once('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void stopAllChildren().finally(() => process.exit(130));
+  });
+}
+
+/** Resident set size of a process in MiB, from /proc/<pid>/status (Linux only). */
+export function rssMiB(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(match[1]) / 1024;
+}
+
+/** Spawns `node <args>` (tracked) and resolves with the ms from spawn to exit. */
+export async function timeNodeRun(args: string[]): Promise<number> {
+  const started = performance.now();
+  const child = track(spawn(process.execPath, args, { stdio: 'ignore' }));
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`node ${args.join(' ')} exited with ${code}`))));
+  });
+  return performance.now() - started;
+}
+
+/** A long-lived `node` child (tracked), e.g. the idle process that is the RSS peer. */
+export function spawnNode(args: string[]): ChildProcess {
+  return track(spawn(process.execPath, args, { stdio: 'ignore' }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// llmsvc serve
+
+export interface ServeOptions {
+  modelsDir: string;
+  threads?: number;
+  extraArgs?: string[];
+}
+
+export interface ServeProcess {
+  child: ChildProcess;
+  pid: number;
+  url: string;
+  /** performance.now() just before spawn, and when the URL line arrived. */
+  spawnedAt: number;
+  listeningAt: number;
+  /** The tail of the server's stderr (its logs), for error messages. */
+  stderrTail(): string;
+  /** SIGTERM (then SIGKILL), and removes the temporary data dir. */
+  stop(): Promise<void>;
+}
+
+export function assertBuilt(): void {
+  if (!fs.existsSync(cliPath)) throw new Error(`${path.relative(projectRoot, cliPath)} is missing: build first with \`npx tsc -p tsconfig.json\``);
+}
+
+/** Starts `llmsvc serve --port 0` with a fresh data dir and resolves when it prints
+ *  `llmsvc listening on <url>`. */
+export async function startServe(options: ServeOptions): Promise<ServeProcess> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmsvc-bench-'));
+  const args = [cliPath, 'serve', '--port', '0', '--data-dir', dataDir, '--models-dir', options.modelsDir, '--threads', String(options.threads ?? 1)];
+  const spawnedAt = performance.now();
+  const child = track(spawn(process.execPath, [...args, ...(options.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  // The logs must be drained or the child blocks once the pipe is full; keep only the tail.
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr = (stderr + String(chunk)).slice(-20_000)));
+  const stop = async () => {
+    await stopChild(child);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const url = await waitForUrlLine(child, () => stderr);
+    return { child, pid: child.pid!, url, spawnedAt, listeningAt: performance.now(), stderrTail: () => stderr, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function waitForUrlLine(child: ChildProcess, stderr: () => string, timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve printed no URL within ${timeoutMs} ms; stderr:\n${stderr()}`)), timeoutMs);
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code} before listening; stderr:\n${stderr()}`)));
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      const match = /^llmsvc listening on (http:\/\/\S+)$/.exec(line);
+      if (!match) return;
+      clearTimeout(timer);
+      resolve(match[1]!);
+    });
+  });
+}
+
+/** Polls GET /readyz until it answers 200; resolves with performance.now() at that answer. */
+export async function waitReady(url: string, timeoutMs = 30_000, intervalMs = 5): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const response = await fetch(`${url}/readyz`).catch(() => undefined);
+    if (response) await response.arrayBuffer();
+    if (response?.status === 200) return performance.now();
+    await sleep(intervalMs);
+  }
+  throw new Error(`${url}/readyz did not answer 200 within ${timeoutMs} ms`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reporting
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  node: string;
+  nodeLlamaCpp: string;
+  os: string;
+}
+
+export function machineInfo(): MachineInfo {
+  const require = createRequire(import.meta.url);
+  const nlcPackage = require('node-llama-cpp/package.json') as { version: string };
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.availableParallelism(),
+    memoryGiB: os.totalmem() / 2 ** 30,
+    node: process.version,
+    nodeLlamaCpp: nlcPackage.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+  };
+}
+
+export function markdownTable(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** The same table for a terminal: columns padded, no markdown escapes. */
+export function textTable(header: string[], rows: string[][]): string {
+  const all = [header, ...rows].map((cells) => cells.map((cell) => cell.replaceAll('\\|', '|')));
+  const widths = header.map((_, i) => Math.max(...all.map((cells) => cells[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ');
+  return [line(all[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...all.slice(1).map(line)].join('\n');
+}
+
+const resultsIntro = `# Benchmark results
+
+Written by the benchmarks in this folder (see README.md); each run replaces its own section.
+
+This machine is small (2 cores) and shared, so absolute numbers move from run to run. Every
+figure is therefore paired with a **peer measured in the same run** (node-llama-cpp called
+directly, a bare \`node\` process, …), with runs alternated so that noise hits both sides, and
+the **ratio** to that peer is the figure to read. Targets are checked and reported as met or not
+met; nothing here fails a build.
+`;
+
+/** Writes `section` (which starts with its `## <headingPrefix>…` heading) into RESULTS.md, in place
+ *  of the section with the same heading prefix if there is one, else at the end. */
+export function writeResultsSection(headingPrefix: string, section: string, file = resultsFile): void {
+  const existing = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : resultsIntro;
+  const lines = existing.split('\n');
+  const start = lines.findIndex((line) => line.startsWith(`## ${headingPrefix}`));
+  const body = section.trimEnd().split('\n');
+  if (start < 0) {
+    const text = `${existing.trimEnd()}\n\n${body.join('\n')}\n`;
+    fs.writeFileSync(file, text);
+    return;
+  }
+  let end = lines.findIndex((line, i) => i > start && line.startsWith('## '));
+  if (end < 0) end = lines.length;
+  const next = [...lines.slice(0, start), ...body, ...(end < lines.length ? ['', ...lines.slice(end)] : [])];
+  fs.writeFileSync(file, `${next.join('\n').trimEnd()}\n`);
+}
