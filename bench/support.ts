@@ -41,13 +41,6 @@ export function summarize(samples: readonly number[]): Summary {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Runs `times` times in a row and returns the results in order. */
-export async function repeat<T>(times: number, run: (index: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = [];
-  for (let i = 0; i < times; i++) results.push(await run(i));
-  return results;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Child processes: every spawned child is tracked so that a failing benchmark still kills it.
 
@@ -83,12 +76,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/** Resident set size of a process in MiB, from /proc/<pid>/status (Linux only). */
-export function rssMiB(pid: number): number {
+/** Resident set size of a process in MB (10^6 bytes, as the targets are stated), from
+ *  /proc/<pid>/status (Linux only; its "kB" are KiB). */
+export function rssMB(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
   if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
-  return Number(match[1]) / 1024;
+  return (Number(match[1]) * 1024) / 1e6;
 }
 
 /** Spawns `node <args>` (tracked) and resolves with the ms from spawn to exit. */
