@@ -2,7 +2,6 @@
 // RSS, machine facts and the RESULTS.md section writer. Nothing here asserts: benchmarks report.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -188,8 +187,8 @@ export interface MachineInfo {
 }
 
 export function machineInfo(): MachineInfo {
-  const require = createRequire(import.meta.url);
-  const nlcPackage = require('node-llama-cpp/package.json') as { version: string };
+  // Read from the file: the package's "exports" do not expose its package.json.
+  const nlcPackage = JSON.parse(fs.readFileSync(path.join(projectRoot, 'node_modules/node-llama-cpp/package.json'), 'utf8')) as { version: string };
   return {
     cpu: os.cpus()[0]?.model ?? 'unknown',
     cores: os.availableParallelism(),

@@ -71,3 +71,18 @@ test('log_prompts stores the prompt text in the request log', async () => {
     await server.stop();
   }
 });
+
+test('concurrent first requests to a model load it once', async () => {
+  const server = await startTestServer();
+  try {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const results = await Promise.all(
+      Array.from({ length: 3 }, () => client.completions.create({ model: 'llama-2-tiny-random', prompt: 'x', max_tokens: 2 })),
+    );
+    assert.ok(results.every((result) => result.usage!.completion_tokens === 2));
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /llmsvc_model_load_seconds_count\{model="llama-2-tiny-random"\} 1\n/);
+  } finally {
+    await server.stop();
+  }
+});

@@ -51,8 +51,8 @@ export class ModelManager {
     if (existing) return existing;
     const file = this.find(id);
     if (!file) throw modelNotFound(id);
-    await this.makeRoom();
-    const loading = this.load(file);
+    // Registered before any await, so concurrent first requests share one load.
+    const loading = this.makeRoom(id).then(() => this.load(file));
     this.loaded.set(id, loading);
     loading.catch(() => this.loaded.delete(id));
     return loading;
@@ -69,9 +69,12 @@ export class ModelManager {
     return model;
   }
 
-  private async makeRoom(): Promise<void> {
-    while (this.loaded.size >= this.options.maxLoadedModels) {
-      const models = await Promise.all([...this.loaded.values()].map((p) => p.catch(() => undefined)));
+  /** Unloads idle models, least recently used first, until `incoming` fits under the limit. */
+  private async makeRoom(incoming: string): Promise<void> {
+    for (;;) {
+      const others = [...this.loaded].filter(([id]) => id !== incoming).map(([, loading]) => loading);
+      if (others.length < this.options.maxLoadedModels) return;
+      const models = await Promise.all(others.map((p) => p.catch(() => undefined)));
       const idle = models.filter((m): m is LoadedModel => m !== undefined && !m.busy).sort((a, b) => a.lastUsed - b.lastUsed);
       // All loaded models are busy: go over the limit for now rather than fail the request.
       if (idle.length === 0) return;
