@@ -20,15 +20,17 @@ import OpenAI from 'openai';
 import { synthesizeModel, type SynthPreset } from '../models/synth/index.js';
 import {
   assertBuilt,
+  cleanUp,
   machineInfo,
   markdownTable,
+  ownCpuMsSince,
+  processCpuMs,
   projectRoot,
   resultsFile,
   rssMB,
   sleep,
   spawnNode,
   startServe,
-  stopAllChildren,
   stopChild,
   summarize,
   testModelsDir,
@@ -158,10 +160,21 @@ interface DecodeCase {
   repetitions: number;
 }
 
+interface PathFigures {
+  tokensPerSecond: Summary;
+  ttftMs: Summary;
+  tokens: number[];
+}
+
 interface DecodeComparison {
   case: DecodeCase;
-  http: { tokensPerSecond: Summary; ttftMs: Summary; tokens: number[] };
-  direct: { tokensPerSecond: Summary; ttftMs: Summary; tokens: number[] };
+  http: PathFigures;
+  direct: PathFigures;
+  /** HTTP tok/s ÷ direct tok/s of each back-to-back pair of runs. */
+  pairRatios: Summary;
+  /** CPU ms per generated token: the serve process, the benchmark process as the HTTP client,
+   *  and the benchmark process decoding directly. */
+  cpuPerToken: { serve: number; client: number; direct: number };
 }
 
 function synthModelPath(preset: SynthPreset): string {
@@ -181,57 +194,91 @@ async function ensureSynthModel(preset: SynthPreset): Promise<string> {
   return file;
 }
 
+const tinyModelPath = path.join(testModelsDir, `${tinyModelId}.gguf`);
+
 async function decodeCases(): Promise<DecodeCase[]> {
+  if (!fs.existsSync(tinyModelPath)) {
+    throw new Error(`The tiny test model is not at ${tinyModelPath}; point LLMSVC_TEST_MODELS_DIR at the folder that holds it.`);
+  }
   const tiny: DecodeCase = {
     label: 'tiny (llama-2-tiny-random)',
     modelId: tinyModelId,
-    modelPath: path.join(testModelsDir, `${tinyModelId}.gguf`),
+    modelPath: tinyModelPath,
     modelsDir: testModelsDir,
     maxTokens: 256,
-    repetitions: 5,
+    // A run takes ~0.3 s and single runs spread by ±15% on this machine, so many pairs are cheap.
+    repetitions: 15,
   };
   const synth = async (preset: SynthPreset, label: string, maxTokens: number, repetitions: number): Promise<DecodeCase> => {
     const modelPath = await ensureSynthModel(preset);
     return { label, modelId: path.basename(modelPath, '.gguf'), modelPath, modelsDir: path.dirname(modelPath), maxTokens, repetitions };
   };
-  const cases = [tiny, await synth('small', 'small (synth, 135M shape, q8_0)', 64, 3)];
-  if (!quick) cases.push(await synth('1b', '1b (synth, TinyLlama-1.1B shape, q8_0)', 64, 3));
+  const cases = [tiny, await synth('small', 'small (synth, 135M shape, q8_0)', 64, 5)];
+  // ~10 s a run on 2 cores: 5 pairs plus the warm-ups is two of the five minutes of a full run.
+  if (!quick) cases.push(await synth('1b', '1b (synth, TinyLlama-1.1B shape, q8_0)', 64, 5));
   return cases;
 }
 
 async function compareDecode(llama: Llama, decodeCase: DecodeCase): Promise<DecodeComparison> {
   log(`decode: ${decodeCase.label}, ${decodeCase.maxTokens} tokens, ${decodeCase.repetitions} repetitions`);
   const serve = await startServe({ modelsDir: decodeCase.modelsDir, threads: 1 });
-  const model = await llama.loadModel({ modelPath: decodeCase.modelPath });
+  let model: LlamaModel | undefined;
   try {
+    model = await llama.loadModel({ modelPath: decodeCase.modelPath });
     const direct = await DirectGenerator.create(model, 1);
     const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: 'unused', maxRetries: 0 });
-    const runHttp = () => httpDecode(client, decodeCase.modelId, decodeCase.maxTokens);
-    const runDirect = () => direct.run(decodeCase.maxTokens);
     // Warm-up: the server loads the model on its first request; both fill their caches.
-    await runHttp();
-    await runDirect();
+    await httpDecode(client, decodeCase.modelId, decodeCase.maxTokens);
+    await direct.run(decodeCase.maxTokens);
+
     const http: DecodeRun[] = [];
     const directRuns: DecodeRun[] = [];
+    let clientCpuMs = 0;
+    let directCpuMs = 0;
+    const runHttp = async () => {
+      const cpu = process.cpuUsage();
+      http.push(await httpDecode(client, decodeCase.modelId, decodeCase.maxTokens));
+      clientCpuMs += ownCpuMsSince(cpu);
+    };
+    const runDirect = async () => {
+      const cpu = process.cpuUsage();
+      directRuns.push(await direct.run(decodeCase.maxTokens));
+      directCpuMs += ownCpuMsSince(cpu);
+    };
+    // The server idles while the direct path runs, so its CPU over the whole loop is its HTTP cost.
+    const serveCpuBefore = processCpuMs(serve.pid);
     for (let i = 0; i < decodeCase.repetitions; i++) {
       // Alternate which goes first, so that a slow stretch of the machine hits both.
       if (i % 2 === 0) {
-        http.push(await runHttp());
-        directRuns.push(await runDirect());
+        await runHttp();
+        await runDirect();
       } else {
-        directRuns.push(await runDirect());
-        http.push(await runHttp());
+        await runDirect();
+        await runHttp();
       }
     }
+    const serveCpuMs = processCpuMs(serve.pid) - serveCpuBefore;
     await direct.dispose();
-    return { case: decodeCase, http: summarizeRuns(http), direct: summarizeRuns(directRuns) };
+    const httpTokens = sum(http.map((run) => run.tokens));
+    const directTokens = sum(directRuns.map((run) => run.tokens));
+    return {
+      case: decodeCase,
+      http: summarizeRuns(http),
+      direct: summarizeRuns(directRuns),
+      pairRatios: summarize(http.map((run, i) => run.tokensPerSecond / directRuns[i]!.tokensPerSecond)),
+      cpuPerToken: { serve: serveCpuMs / httpTokens, client: clientCpuMs / httpTokens, direct: directCpuMs / directTokens },
+    };
   } finally {
     await serve.stop();
-    await model.dispose();
+    await model?.dispose();
   }
 }
 
-function summarizeRuns(runs: DecodeRun[]) {
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+function summarizeRuns(runs: DecodeRun[]): PathFigures {
   return {
     tokensPerSecond: summarize(runs.map((run) => run.tokensPerSecond)),
     ttftMs: summarize(runs.map((run) => run.ttftMs)),
@@ -249,27 +296,27 @@ interface ThreadsComparison {
 }
 
 async function compareThreads(llama: Llama): Promise<ThreadsComparison> {
-  // Fewer tokens than the decode figure: with 2 threads on 2 cores a run is ~10-20× slower.
+  // Fewer tokens than the decode figure: with 2 threads on 2 cores a run is ~10× slower.
   const maxTokens = 128;
   const repetitions = 3;
   log(`threads: direct decode on the tiny model, threads=1 vs threads=2, ${maxTokens} tokens`);
-  const model = await llama.loadModel({ modelPath: path.join(testModelsDir, `${tinyModelId}.gguf`) });
-  const one = await DirectGenerator.create(model, 1);
-  const two = await DirectGenerator.create(model, 2);
+  const model = await llama.loadModel({ modelPath: tinyModelPath });
   try {
+    const one = await DirectGenerator.create(model, 1);
+    const two = await DirectGenerator.create(model, 2);
     await one.run(maxTokens);
     await two.run(maxTokens);
     const oneThread: number[] = [];
     const twoThreads: number[] = [];
+    const runOne = async () => oneThread.push((await one.run(maxTokens)).tokensPerSecond);
+    const runTwo = async () => twoThreads.push((await two.run(maxTokens)).tokensPerSecond);
     for (let i = 0; i < repetitions; i++) {
-      oneThread.push((await one.run(maxTokens)).tokensPerSecond);
-      twoThreads.push((await two.run(maxTokens)).tokensPerSecond);
+      if (i % 2 === 0) await runOne().then(runTwo);
+      else await runTwo().then(runOne);
     }
     return { maxTokens, oneThread: summarize(oneThread), twoThreads: summarize(twoThreads) };
   } finally {
-    await one.dispose();
-    await two.dispose();
-    await model.dispose();
+    await model.dispose(); // disposes its contexts too
   }
 }
 
@@ -376,15 +423,14 @@ function verdict(met: boolean): string {
 
 function tableRows(results: Results): string[][] {
   const rows: string[][] = [];
-  for (const { case: c, http, direct } of results.decode) {
-    const ratio = http.tokensPerSecond.median / direct.tokensPerSecond.median;
+  for (const { case: c, http, direct, pairRatios } of results.decode) {
     rows.push([
       `decode tok/s, ${c.label}, ${c.maxTokens} tokens, HTTP vs direct`,
       spread(http.tokensPerSecond),
       spread(direct.tokensPerSecond),
-      `${ratio.toFixed(3)}×`,
+      `${pairRatios.median.toFixed(3)}× (${pairRatios.min.toFixed(2)}–${pairRatios.max.toFixed(2)})`,
       '≥ 0.95×',
-      verdict(ratio >= 0.95),
+      verdict(pairRatios.median >= 0.95),
     ]);
     rows.push([
       `time to first token, ${c.label}, HTTP vs direct`,
@@ -440,6 +486,20 @@ function tableRows(results: Results): string[][] {
   return rows;
 }
 
+const cpuHeader = ['model', 'decode ms/token HTTP', 'decode ms/token direct', 'CPU ms/token: serve process', 'CPU ms/token: direct', 'CPU ms/token: client (openai SDK)'];
+
+/** Where the time goes: per generated token, wall time on each path and the CPU each process spent. */
+function cpuRows(results: Results): string[][] {
+  return results.decode.map(({ case: c, http, direct, cpuPerToken }) => [
+    c.label,
+    fmt(1000 / http.tokensPerSecond.median),
+    fmt(1000 / direct.tokensPerSecond.median),
+    fmt(cpuPerToken.serve),
+    fmt(cpuPerToken.direct),
+    fmt(cpuPerToken.client),
+  ]);
+}
+
 /** Tokens differ between the paths only if they did not decode the same thing; worth knowing. */
 function tokenCountNotes(results: Results): string[] {
   return results.decode.flatMap(({ case: c, http, direct }) => {
@@ -449,29 +509,36 @@ function tokenCountNotes(results: Results): string[] {
   });
 }
 
-function resultsSection(results: Results, date: string, command: string): string {
+function resultsSection(results: Results, date: string, command: string, seconds: number): string {
   const machine = machineInfo();
   return [
     `## ${sectionHeading} — ${date}`,
     '',
     `- Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB.toFixed(1)} GiB RAM, ${machine.os}`,
     `- Node ${machine.node}, node-llama-cpp ${machine.nodeLlamaCpp} (CPU, prebuilt binary)`,
-    `- Date: ${date}`,
+    `- Date: ${date}; the run took ${seconds.toFixed(0)} s`,
     `- Command: \`${command}\`${quick ? ' (quick mode: tiny and small models only)' : ''}`,
     '',
     markdownTable(header, tableRows(results)),
     '',
-    'Cells are median (min–max). How each figure is taken:',
+    'Cells are median (min–max). Where the decode time goes, per generated token (medians of the runs above;',
+    'CPU is user + system time of all threads of the process over all the measured runs):',
+    '',
+    markdownTable(cpuHeader, cpuRows(results)),
+    '',
+    'How each figure is taken:',
     '',
     '- **Decode**: one stream, greedy (`temperature: 0`, fixed `seed`), the same chat prompt and `max_tokens`. HTTP: a',
     '  `llmsvc serve --threads 1` child process (default `parallel` 4) driven by the `openai` SDK with `stream: true`;',
     '  tokens from `stream_options.include_usage`, timed from the first to the last content chunk received.',
-    '  Direct: node-llama-cpp in the benchmark process (`LlamaChat`, the model\'s chat wrapper, one sequence,',
+    "  Direct: node-llama-cpp in the benchmark process (`LlamaChat`, the model's chat wrapper, one sequence,",
     '  `threads: 1`), timed from the first to the last `onToken`. tok/s = (tokens − 1) / that window, as the window',
-    '  spans tokens − 1 decode steps. One warm-up each, then repetitions alternating which path goes first.',
+    '  spans tokens − 1 decode steps. One warm-up each, then back-to-back HTTP/direct pairs, alternating which goes',
+    '  first; the ratio is the median of the per-pair ratios (min–max in brackets), which cancels the slow drift of',
+    '  this machine better than a ratio of medians. The HTTP client runs on the same 2 cores as the server.',
     '- **Threads**: the direct path on the tiny model with two contexts, `threads: 1` and `threads: 2`, alternated.',
     '- **Start-up**: ms from `spawn` to the `llmsvc listening on` stdout line and to the first 200 from',
-    '  `GET /readyz` (polled every 5 ms); the floor is a bare `node -e ""` from spawn to exit. 3 cold starts.',
+    '  `GET /readyz` (polled every 20 ms); the floor is a bare `node -e ""` from spawn to exit. 3 cold starts.',
     `- **RSS**: VmRSS from /proc/<pid>/status, ${rssSettleMs} ms after ready, and again ${rssSettleMs} ms after one streamed`,
     '  256-token request to the tiny model; the peer is `node -e "setTimeout(() => {}, 1e9)"` read the same way. MB = 10⁶ bytes.',
     '',
@@ -498,17 +565,19 @@ async function main(): Promise<void> {
     const startup = await compareStartup();
     const results: Results = { decode, threads, startup };
     const date = new Date().toISOString();
-    process.stdout.write(`\n${textTable(header, tableRows(results))}\n\n${tokenCountNotes(results).join('\n')}\n`);
-    writeResultsSection(sectionHeading, resultsSection(results, date, command));
-    log(`wrote ${path.relative(projectRoot, resultsFile)} in ${((performance.now() - startedAt) / 1000).toFixed(0)} s total`);
+    const seconds = (performance.now() - startedAt) / 1000;
+    const tables = [textTable(header, tableRows(results)), textTable(cpuHeader, cpuRows(results)), tokenCountNotes(results).join('\n')];
+    process.stdout.write(`\n${tables.join('\n\n')}\n`);
+    writeResultsSection(sectionHeading, resultsSection(results, date, command, seconds));
+    log(`wrote ${path.relative(projectRoot, resultsFile)}; the run took ${seconds.toFixed(0)} s`);
   } finally {
-    await stopAllChildren();
+    await cleanUp();
     await llama.dispose();
   }
 }
 
 await main().catch(async (error: unknown) => {
-  await stopAllChildren();
+  await cleanUp();
   process.stderr.write(`[foundation] failed: ${(error as Error).stack ?? String(error)}\n`);
   process.exitCode = 1;
 });

@@ -44,6 +44,8 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 // Child processes: every spawned child is tracked so that a failing benchmark still kills it.
 
 const liveChildren = new Set<ChildProcess>();
+/** Temporary data dirs of serve processes, removed by `cleanUp` if their owner could not. */
+const liveTempDirs = new Set<string>();
 
 function track(child: ChildProcess): ChildProcess {
   liveChildren.add(child);
@@ -61,17 +63,26 @@ export async function stopChild(child: ChildProcess, graceMs = 5_000): Promise<v
   clearTimeout(timer);
 }
 
-export async function stopAllChildren(): Promise<void> {
-  await Promise.all([...liveChildren].map((child) => stopChild(child)));
+function removeTempDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  liveTempDirs.delete(dir);
 }
 
-// Last resort when the benchmark dies without reaching its finally block (an uncaught error, Ctrl-C).
+/** Stops every child still running and removes their temp dirs: the benchmark's finally block. */
+export async function cleanUp(): Promise<void> {
+  await Promise.all([...liveChildren].map((child) => stopChild(child)));
+  for (const dir of liveTempDirs) removeTempDir(dir);
+}
+
+// Last resort when the benchmark dies without reaching its finally block (an uncaught error).
 process.once('exit', () => {
   for (const child of liveChildren) child.kill('SIGKILL');
+  for (const dir of liveTempDirs) removeTempDir(dir);
 });
+// Ctrl-C: stop the children cleanly (SIGTERM) before leaving.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    void stopAllChildren().finally(() => process.exit(130));
+    void cleanUp().finally(() => process.exit(130));
   });
 }
 
@@ -82,6 +93,21 @@ export function rssMB(pid: number): number {
   const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
   if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
   return (Number(match[1]) * 1024) / 1e6;
+}
+
+/** CPU time (user + system, all threads) a process has used so far, in ms, from /proc/<pid>/stat.
+ *  Its unit is USER_HZ, which Linux fixes at 100 per second for user space on every architecture. */
+export function processCpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name (which may hold spaces); utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU ms this process (all its threads) used since `start` (a process.cpuUsage() reading). */
+export function ownCpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
 }
 
 /** Spawns `node <args>` (tracked) and resolves with the ms from spawn to exit. */
@@ -130,6 +156,7 @@ export function assertBuilt(): void {
  *  `llmsvc listening on <url>`. */
 export async function startServe(options: ServeOptions): Promise<ServeProcess> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmsvc-bench-'));
+  liveTempDirs.add(dataDir);
   const args = [cliPath, 'serve', '--port', '0', '--data-dir', dataDir, '--models-dir', options.modelsDir, '--threads', String(options.threads ?? 1)];
   const spawnedAt = performance.now();
   const child = track(spawn(process.execPath, [...args, ...(options.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] }));
@@ -138,7 +165,7 @@ export async function startServe(options: ServeOptions): Promise<ServeProcess> {
   child.stderr!.on('data', (chunk) => (stderr = (stderr + String(chunk)).slice(-20_000)));
   const stop = async () => {
     await stopChild(child);
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    removeTempDir(dataDir);
   };
   try {
     const url = await waitForUrlLine(child, () => stderr);
@@ -162,8 +189,9 @@ function waitForUrlLine(child: ChildProcess, stderr: () => string, timeoutMs = 6
   });
 }
 
-/** Polls GET /readyz until it answers 200; resolves with performance.now() at that answer. */
-export async function waitReady(url: string, timeoutMs = 30_000, intervalMs = 5): Promise<number> {
+/** Polls GET /readyz until it answers 200; resolves with performance.now() at that answer. Not faster
+ *  than every 20 ms: on 2 cores the polling would itself slow the start-up it measures. */
+export async function waitReady(url: string, timeoutMs = 30_000, intervalMs = 20): Promise<number> {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
     const response = await fetch(`${url}/readyz`).catch(() => undefined);
