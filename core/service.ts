@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
-import type { Config } from './config/index.js';
+import path from 'node:path';
+import { KeyService, systemClock, type Clock } from './auth/index.js';
+import { ConfigError, type Config } from './config/index.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import { LlamaProvider, type Provider } from './providers/index.js';
@@ -13,6 +15,14 @@ export interface StartOptions {
   logDestination?: DestinationStream;
   /** Path of a model served only while the models dir is empty (see ModelManagerOptions). */
   fallbackModel?: string;
+  /** Time source for limits, quotas and usage days (tests move it). */
+  clock?: Clock;
+}
+
+const loopbackHosts = new Set(['localhost', '::1', '[::1]']);
+
+export function isLoopback(host: string): boolean {
+  return loopbackHosts.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** The whole service: builds every part from the config, listens, and shuts down in reverse order. */
@@ -26,6 +36,9 @@ export class Service {
     readonly url: string,
     readonly metrics: Metrics,
     readonly store: Store,
+    readonly keys: KeyService,
+    /** Where a newly created admin key was written (first start without LLMSVC_ADMIN_KEY). */
+    readonly adminKeyFile: string | undefined,
     private readonly runtime: LlamaRuntime,
     readonly models: ModelManager,
     private readonly provider: Provider,
@@ -33,8 +46,16 @@ export class Service {
   ) {}
 
   static async start(config: Config, options: StartOptions = {}): Promise<Service> {
+    if (!config.auth && !isLoopback(config.host)) {
+      throw new ConfigError(
+        `Refusing to serve ${config.host} with auth off: anyone on the network could use it. Keep auth on (the default), or bind a loopback address such as 127.0.0.1.`,
+      );
+    }
     const logger = createLogger(config.log_level, options.logDestination);
+    const clock = options.clock ?? systemClock;
     const store = Store.open(config.data_dir);
+    const keys = new KeyService(store, clock);
+    const adminKeyFile = config.auth ? keys.ensureAdminKey(config.admin_key, path.join(config.data_dir, 'admin.key')) : undefined;
     const metrics = createMetrics();
     const runtime = new LlamaRuntime({
       gpu: config.gpu,
@@ -59,6 +80,8 @@ export class Service {
       store,
       metrics,
       provider,
+      keys,
+      clock,
       shutdownSignal: shutdown.signal,
       readiness: {
         ready: () => runtime.ready,
@@ -75,7 +98,7 @@ export class Service {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const service = new Service(config, logger, app, `http://${host}:${port}`, metrics, store, runtime, models, provider, shutdown);
+    const service = new Service(config, logger, app, `http://${host}:${port}`, metrics, store, keys, adminKeyFile, runtime, models, provider, shutdown);
     runtime.llama().then(
       () => logger.info({ backend: runtime.backend, threads: config.threads }, 'llama.cpp ready'),
       (error: unknown) => logger.error({ err: error }, 'llama.cpp could not be loaded; local models cannot be served'),

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import OpenAI from 'openai';
 import { runCli, startServe } from './support/cli.js';
-import { tempDir, testModelsDir, tinyModelId } from './support/server.js';
+import { authedFetch, tempDir, testAdminKey, testModelsDir, tinyModelId } from './support/server.js';
 
 const pkg = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../package.json'), 'utf8')) as { version: string };
 
@@ -33,7 +33,7 @@ test('env twins of the flags are read: LLMSVC_MODELS_DIR serves the shared model
   const dataDir = tempDir();
   const serve = await startServe(['--data-dir', dataDir], { LLMSVC_MODELS_DIR: testModelsDir, LLMSVC_THREADS: '1' });
   try {
-    const models = (await (await fetch(`${serve.url}/v1/models`)).json()) as { data: { id: string }[] };
+    const models = (await (await authedFetch(`${serve.url}/v1/models`)).json()) as { data: { id: string }[] };
     assert.deepEqual(models.data.map((m) => m.id), [tinyModelId]);
     assert.match(serve.url, /^http:\/\/127\.0\.0\.1:\d+$/, 'binds loopback by default');
   } finally {
@@ -48,7 +48,7 @@ test('an empty models dir serves the generated smoke-tiny model and says how to 
   try {
     assert.ok(serve.stdoutLines.some((line) => line.includes("'smoke-tiny'") && line.includes('gibberish')));
     assert.ok(serve.stdoutLines.some((line) => line.includes('Add a real model')));
-    const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
     const models = await client.models.list();
     assert.deepEqual(models.data.map((m) => m.id), ['smoke-tiny']);
     const completion = await client.chat.completions.create({ model: 'smoke-tiny', messages: [{ role: 'user', content: 'hello' }], max_tokens: 5 });
@@ -68,7 +68,7 @@ test('an empty models dir serves the generated smoke-tiny model and says how to 
 test('SIGTERM mid-stream: the stream finishes, the process exits 0 and the request log is on disk', async () => {
   const dataDir = tempDir();
   const serve = await startServe(['--data-dir', dataDir, '--models-dir', testModelsDir, '--threads', '1', '--context-size', '1024']);
-  const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
   const stream = await client.chat.completions.create(
     { model: tinyModelId, messages: [{ role: 'user', content: 'a long answer' }], max_tokens: 900, stream: true, stream_options: { include_usage: true } },
     { headers: { 'x-request-id': 'in-flight-at-shutdown' } },
@@ -105,7 +105,7 @@ test('models synth writes a model that serve loads', async () => {
   assert.deepEqual((JSON.parse(list.stdout) as { id: string }[]).map((m) => m.id), ['synth-tiny']);
   const serve = await startServe(['--data-dir', dir, '--models-dir', path.dirname(out), '--threads', '1']);
   try {
-    const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
     const completion = await client.completions.create({ model: 'synth-tiny', prompt: 'abc', max_tokens: 4 });
     assert.equal(completion.usage!.completion_tokens, 4);
   } finally {

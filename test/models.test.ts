@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import OpenAI from 'openai';
-import { startTestServer, tempDir, tinyModelPath } from './support/server.js';
+import { authedFetch, startTestServer, tempDir, testAdminKey, tinyModelPath } from './support/server.js';
 
 async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<boolean> {
   for (const started = Date.now(); Date.now() - started < timeoutMs; ) {
@@ -19,7 +19,7 @@ test('models load on first use, unload after the idle TTL, and the least recentl
   fs.writeFileSync(path.join(modelsDir, 'notes.txt'), 'not a model');
   const server = await startTestServer({ models_dir: modelsDir, max_loaded_models: 1, model_idle_ttl_s: 1 });
   try {
-    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
     assert.deepEqual((await client.models.list()).data.map((m) => m.id), ['alpha', 'beta']);
     assert.deepEqual(server.service.models.loadedIds(), [], 'nothing is loaded before it is used');
     await client.completions.create({ model: 'alpha', prompt: 'a', max_tokens: 1 });
@@ -27,7 +27,7 @@ test('models load on first use, unload after the idle TTL, and the least recentl
     await client.completions.create({ model: 'beta', prompt: 'b', max_tokens: 1 });
     assert.deepEqual(server.service.models.loadedIds(), ['beta'], 'alpha was unloaded to make room');
     assert.ok(await waitFor(() => server.service.models.loadedIds().length === 0), 'beta is unloaded once idle');
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const metrics = await (await authedFetch(`${server.url}/metrics`)).text();
     assert.match(metrics, /llmsvc_models_loaded 0/);
     assert.match(metrics, /llmsvc_model_load_seconds_count\{model="alpha"\} 1/);
   } finally {
@@ -41,7 +41,7 @@ test('a file that is not a GGUF model gives a clear 500 and the server keeps ser
   fs.copyFileSync(tinyModelPath, path.join(modelsDir, 'good.gguf'));
   const server = await startTestServer({ models_dir: modelsDir });
   try {
-    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
     await assert.rejects(client.completions.create({ model: 'broken', prompt: 'x', max_tokens: 1 }), (error: unknown) => {
       assert.ok(error instanceof OpenAI.APIError);
       assert.equal(error.status, 500);
@@ -59,7 +59,7 @@ test('a file that is not a GGUF model gives a clear 500 and the server keeps ser
 test('log_prompts stores the prompt text in the request log', async () => {
   const server = await startTestServer({ log_prompts: true });
   try {
-    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
     await client.chat.completions.create(
       { model: 'llama-2-tiny-random', messages: [{ role: 'user', content: 'remember this prompt' }], max_tokens: 1 },
       { headers: { 'x-request-id': 'with-prompt' } },
@@ -75,12 +75,12 @@ test('log_prompts stores the prompt text in the request log', async () => {
 test('concurrent first requests to a model load it once', async () => {
   const server = await startTestServer();
   try {
-    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
     const results = await Promise.all(
       Array.from({ length: 3 }, () => client.completions.create({ model: 'llama-2-tiny-random', prompt: 'x', max_tokens: 2 })),
     );
     assert.ok(results.every((result) => result.usage!.completion_tokens === 2));
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const metrics = await (await authedFetch(`${server.url}/metrics`)).text();
     assert.match(metrics, /llmsvc_model_load_seconds_count\{model="llama-2-tiny-random"\} 1\n/);
   } finally {
     await server.stop();

@@ -45,6 +45,16 @@ export const configSchema = z
     default_model: flag.default(true),
     /** Store prompt text in the request log (off: only sizes and timings). */
     log_prompts: flag.default(false),
+    /** Require an API key on every route but /healthz and /readyz. Turning it off is refused
+     *  unless the server binds a loopback address. */
+    auth: flag.default(true),
+    /** The admin key's secret (env LLMSVC_ADMIN_KEY). Without it, the first start creates one in
+     *  <data_dir>/admin.key. */
+    admin_key: z.string().min(16, 'use at least 16 characters').optional(),
+    /** A token that may read /metrics without an admin key (for a Prometheus scraper). */
+    metrics_token: z.string().min(16, 'use at least 16 characters').optional(),
+    /** Failed authentications per address per minute before that address gets 429s. */
+    auth_failure_limit: positiveInt.default(10),
     /** Use a GPU when node-llama-cpp finds one (CUDA, Vulkan, Metal); false forces CPU. */
     gpu: z.union([z.literal('auto'), flag]).default('auto'),
   })

@@ -15,6 +15,17 @@ export const errorCodes = {
   LLMSVC_ERR_INSUFFICIENT_MEMORY: { status: 507, type: 'server_error', code: 'insufficient_memory', anthropicType: 'overloaded_error' },
   LLMSVC_ERR_SHUTTING_DOWN: { status: 503, type: 'server_error', code: 'shutting_down', anthropicType: 'overloaded_error' },
   LLMSVC_ERR_NOT_READY: { status: 503, type: 'server_error', code: 'not_ready', anthropicType: 'overloaded_error' },
+  LLMSVC_ERR_MISSING_API_KEY: { status: 401, type: 'invalid_request_error', code: 'missing_api_key', anthropicType: 'authentication_error' },
+  LLMSVC_ERR_INVALID_API_KEY: { status: 401, type: 'invalid_request_error', code: 'invalid_api_key', anthropicType: 'authentication_error' },
+  LLMSVC_ERR_API_KEY_EXPIRED: { status: 401, type: 'invalid_request_error', code: 'api_key_expired', anthropicType: 'authentication_error' },
+  LLMSVC_ERR_MODEL_NOT_ALLOWED: { status: 403, type: 'permission_error', code: 'model_not_allowed', anthropicType: 'permission_error' },
+  LLMSVC_ERR_SCOPE_NOT_ALLOWED: { status: 403, type: 'permission_error', code: 'insufficient_scope', anthropicType: 'permission_error' },
+  LLMSVC_ERR_RATE_LIMIT_REQUESTS: { status: 429, type: 'requests', code: 'rate_limit_exceeded', anthropicType: 'rate_limit_error' },
+  LLMSVC_ERR_RATE_LIMIT_TOKENS: { status: 429, type: 'tokens', code: 'rate_limit_exceeded', anthropicType: 'rate_limit_error' },
+  LLMSVC_ERR_CONCURRENCY_LIMIT: { status: 429, type: 'requests', code: 'concurrency_limit_exceeded', anthropicType: 'rate_limit_error' },
+  LLMSVC_ERR_QUOTA_EXCEEDED: { status: 429, type: 'insufficient_quota', code: 'insufficient_quota', anthropicType: 'rate_limit_error' },
+  LLMSVC_ERR_AUTH_THROTTLED: { status: 429, type: 'requests', code: 'too_many_failed_auth_attempts', anthropicType: 'rate_limit_error' },
+  LLMSVC_ERR_NOT_FOUND: { status: 404, type: 'invalid_request_error', code: 'not_found', anthropicType: 'not_found_error' },
   LLMSVC_ERR_INTERNAL: { status: 500, type: 'server_error', code: 'internal_error', anthropicType: 'api_error' },
 } as const satisfies Record<string, { status: number; type: string; code: string; anthropicType: string }>;
 

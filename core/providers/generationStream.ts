@@ -7,8 +7,9 @@ export interface GenerationOutcome {
 }
 
 /** Turns callback-style generation into an AsyncIterable of events. A Readable in object mode
- *  does the buffering and, when the consumer leaves its loop early (the client hung up), is
- *  destroyed: that aborts the signal handed to `run`, which stops the generation upstream. */
+ *  does the buffering; `run` starts on the first read; and when the consumer leaves its loop
+ *  early (the client hung up), the Readable is destroyed: that aborts the signal handed to
+ *  `run`, which stops the generation upstream. */
 export function generationStream(
   run: (emitText: (text: string) => void, signal: AbortSignal) => Promise<GenerationOutcome>,
   outerSignal?: AbortSignal,
@@ -16,27 +17,33 @@ export function generationStream(
   const controller = new AbortController();
   const abort = () => controller.abort(outerSignal?.reason ?? new Error('The client went away.'));
   outerSignal?.addEventListener('abort', abort, { once: true });
+  let started = false;
   const readable = new Readable({
     objectMode: true,
-    read() {},
+    read() {
+      if (started) return;
+      started = true;
+      start();
+    },
     destroy(error, callback) {
       if (!controller.signal.aborted) abort();
       outerSignal?.removeEventListener('abort', abort);
       callback(error);
     },
   });
-  run((text) => {
-    if (text && !readable.destroyed) readable.push({ type: 'text', text } satisfies GenerationEvent);
-  }, controller.signal).then(
-    (outcome) => {
-      outerSignal?.removeEventListener('abort', abort);
-      if (readable.destroyed) return;
-      readable.push({ type: 'end', ...outcome } satisfies GenerationEvent);
-      readable.push(null);
-    },
-    (error: unknown) => {
-      if (!readable.destroyed) readable.destroy(error as Error);
-    },
-  );
+  const start = () =>
+    run((text) => {
+      if (text && !readable.destroyed) readable.push({ type: 'text', text } satisfies GenerationEvent);
+    }, controller.signal).then(
+      (outcome) => {
+        outerSignal?.removeEventListener('abort', abort);
+        if (readable.destroyed) return;
+        readable.push({ type: 'end', ...outcome } satisfies GenerationEvent);
+        readable.push(null);
+      },
+      (error: unknown) => {
+        if (!readable.destroyed) readable.destroy(error as Error);
+      },
+    );
   return readable;
 }

@@ -48,10 +48,13 @@ export type GenerationEvent =
   | { type: 'text'; text: string }
   | { type: 'end'; finishReason: FinishReason; completionTokens: number };
 
-/** A generation that passed validation (the model exists, the prompt fits). Its events stream
- *  from `events`, which has one consumer; leaving the loop early aborts the generation. */
+/** A generation that passed validation (the model exists, the prompt fits). It starts when its
+ *  `events` are first read (so a request refused after validation costs nothing), has one
+ *  consumer, and leaving the loop early aborts it. */
 export interface Generation {
   promptTokens: number;
+  /** The most tokens it will generate (max_tokens, or what is left of the context). */
+  maxTokens: number;
   events: AsyncIterable<GenerationEvent>;
 }
 

@@ -1,13 +1,16 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { Clock, KeyService } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Provider } from '../providers/index.js';
 import type { Store } from '../store/index.js';
+import { installAuth } from './auth.js';
 import { installErrorHandlers } from './errorHandler.js';
 import { newId } from './ids.js';
 import { installObservability } from './observability.js';
 import { installRequestContext } from './requestContext.js';
+import { registerAdminRoutes } from './routes/admin/index.js';
 import { registerHealthRoutes, type Readiness } from './routes/health.js';
 import { registerOpenAiRoutes } from './routes/openai/index.js';
 
@@ -18,6 +21,8 @@ export interface ServerDeps {
   metrics: Metrics;
   provider: Provider;
   readiness: Readiness;
+  keys: KeyService;
+  clock: Clock;
   /** Aborted at forced shutdown: every in-flight generation stops. */
   shutdownSignal: AbortSignal;
 }
@@ -44,8 +49,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   installRequestContext(app, deps.shutdownSignal);
   installObservability(app, { metrics: deps.metrics, store: deps.store, logPrompts: deps.config.log_prompts });
+  installAuth(app, { config: deps.config, store: deps.store, keys: deps.keys, clock: deps.clock });
   installErrorHandlers(app);
   registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics });
   registerOpenAiRoutes(app, deps.provider);
+  registerAdminRoutes(app, { keys: deps.keys, store: deps.store, clock: deps.clock });
   return app;
 }

@@ -27,9 +27,11 @@ export function toApiError(error: unknown): ApiError {
   return new ApiError('LLMSVC_ERR_INTERNAL', 'The server had an error while processing your request. Retry it; if it keeps failing, report the request id in x-request-id.');
 }
 
-/** Anthropic's routes answer in Anthropic's error shape; everything else in OpenAI's. */
+/** Anthropic's clients (they always send `anthropic-version`) and routes get Anthropic's error
+ *  shape; everyone else OpenAI's. */
 export function errorBodyFor(request: FastifyRequest, error: ApiError): object {
-  return request.url.startsWith('/v1/messages') ? anthropicErrorBody(error) : openaiErrorBody(error);
+  const anthropic = request.headers['anthropic-version'] !== undefined || request.url.startsWith('/v1/messages');
+  return anthropic ? anthropicErrorBody(error) : openaiErrorBody(error);
 }
 
 /** The one place where errors become responses. */

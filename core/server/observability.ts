@@ -47,6 +47,7 @@ function record(request: FastifyRequest, reply: FastifyReply, deps: { metrics: M
       stream: accounting.stream ?? false,
       errorCode: request.errorCode ?? null,
       promptText: deps.logPrompts ? (accounting.promptText ?? null) : null,
+      keyId: request.apiKey?.id ?? null,
     });
   } catch (error) {
     request.log.error({ err: error }, 'could not write the request log');

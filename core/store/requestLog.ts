@@ -14,6 +14,7 @@ export interface RequestLogEntry {
   stream: boolean;
   errorCode: string | null;
   promptText: string | null;
+  keyId: string | null;
 }
 
 interface RequestLogRow {
@@ -30,6 +31,7 @@ interface RequestLogRow {
   stream: number;
   error_code: string | null;
   prompt_text: string | null;
+  key_id: string | null;
 }
 
 function fromRow(row: RequestLogRow): RequestLogEntry {
@@ -47,6 +49,7 @@ function fromRow(row: RequestLogRow): RequestLogEntry {
     stream: row.stream === 1,
     errorCode: row.error_code,
     promptText: row.prompt_text,
+    keyId: row.key_id,
   };
 }
 
@@ -58,9 +61,9 @@ export class RequestLogRepository {
   constructor(db: Db) {
     this.insertStatement = db.prepare(`
       INSERT OR REPLACE INTO request_log (id, created_at, route, method, model, status, prompt_tokens,
-        completion_tokens, latency_ms, ttft_ms, stream, error_code, prompt_text)
+        completion_tokens, latency_ms, ttft_ms, stream, error_code, prompt_text, key_id)
       VALUES (@id, @createdAt, @route, @method, @model, @status, @promptTokens, @completionTokens,
-        @latencyMs, @ttftMs, @stream, @errorCode, @promptText)`);
+        @latencyMs, @ttftMs, @stream, @errorCode, @promptText, @keyId)`);
     this.recentStatement = db.prepare<[number], RequestLogRow>(
       'SELECT * FROM request_log ORDER BY created_at DESC, rowid DESC LIMIT ?',
     );

@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
+import { testAdminKey } from './server.js';
 
 /** The built CLI, as `npx llmsvc` runs it (npm test builds it first). */
 export const cliPath = path.resolve(import.meta.dirname, '../../dist/apps/cli/main.js');
@@ -20,7 +21,7 @@ export interface ServeProcess {
 /** Starts `llmsvc serve` and resolves once it printed the URL it listens on. */
 export function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
   const child = spawn(process.execPath, [cliPath, 'serve', '--port', '0', ...args], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, LLMSVC_ADMIN_KEY: testAdminKey, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stdoutLines: string[] = [];

@@ -10,6 +10,14 @@ export const testModelsDir = path.resolve(process.env.LLMSVC_TEST_MODELS_DIR ?? 
 export const tinyModelId = 'llama-2-tiny-random';
 export const tinyModelPath = path.join(testModelsDir, `${tinyModelId}.gguf`);
 
+/** The admin key every test server is started with. */
+export const testAdminKey = 'sk-llmsvc-test-admin-key-0123456789';
+
+/** fetch with the test admin key, as the SDKs send it. */
+export function authedFetch(url: string, init: RequestInit = {}, key = testAdminKey): Promise<Response> {
+  return fetch(url, { ...init, headers: { authorization: `Bearer ${key}`, ...(init.headers as Record<string, string> | undefined) } });
+}
+
 export function tempDir(prefix = 'llmsvc-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
@@ -24,7 +32,11 @@ export interface TestServer {
 }
 
 /** A real server on port 0 with a temporary data dir and the shared test models. */
-export async function startTestServer(settings: Partial<ConfigInput> = {}, env: NodeJS.ProcessEnv = {}): Promise<TestServer> {
+export async function startTestServer(
+  settings: Partial<ConfigInput> = {},
+  env: NodeJS.ProcessEnv = {},
+  options: { clock?: () => number } = {},
+): Promise<TestServer> {
   const dataDir = tempDir();
   const lines: string[] = [];
   const logDestination = new Writable({
@@ -35,9 +47,9 @@ export async function startTestServer(settings: Partial<ConfigInput> = {}, env: 
   });
   const config = loadConfig({
     env,
-    flags: { port: 0, data_dir: dataDir, models_dir: testModelsDir, threads: 1, log_level: 'info', ...settings },
+    flags: { port: 0, data_dir: dataDir, models_dir: testModelsDir, threads: 1, log_level: 'info', admin_key: testAdminKey, ...settings },
   });
-  const service = await Service.start(config, { logDestination });
+  const service = await Service.start(config, { logDestination, clock: options.clock });
   await service.metrics.registry.metrics(); // warm prom-client before timing-sensitive tests
   return {
     service,

@@ -79,7 +79,7 @@ export class LlamaProvider implements Provider {
         chat.dispose({ disposeSequence: false });
       }
     });
-    return { promptTokens, events };
+    return { promptTokens, maxTokens, events };
   }
 
   async complete(request: CompletionRequest): Promise<Generation> {
@@ -96,7 +96,7 @@ export class LlamaProvider implements Provider {
         completion.dispose({ disposeSequence: false });
       }
     });
-    return { promptTokens: promptTokens.length, events };
+    return { promptTokens: promptTokens.length, maxTokens, events };
   }
 
   async embed(request: EmbeddingRequest): Promise<EmbeddingResult> {

@@ -23,11 +23,16 @@ export async function runChoices(
 ): Promise<ChoicesUsage> {
   const accounting = request.accounting;
   let generation = await start(0);
+  // TPM and quotas: the prompt plus the most the completion may take, before any work starts.
+  request.reserveTokens(generation.promptTokens + generation.maxTokens);
   accounting.promptTokens = generation.promptTokens;
   accounting.completionTokens = 0;
   handlers.onStart?.();
   for (let index = 0; index < n; index++) {
-    if (index > 0) generation = await start(index);
+    if (index > 0) {
+      generation = await start(index);
+      request.reserveTokens(generation.maxTokens);
+    }
     for await (const event of generation.events) {
       if (event.type === 'text') {
         accounting.ttftMs ??= performance.now() - request.startedAt;

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Provider, ProviderModel } from '../../../providers/index.js';
+import { modelAllowed } from '../../../auth/index.js';
 import { modelNotFound } from '../../../runtimes/index.js';
 
 function toOpenAiModel(model: ProviderModel) {
@@ -8,7 +9,14 @@ function toOpenAiModel(model: ProviderModel) {
 
 /** GET /v1/models and GET /v1/models/{id}. */
 export function registerModels(app: FastifyInstance, provider: Provider): void {
-  app.get('/v1/models', async () => ({ object: 'list', data: provider.listModels().map(toOpenAiModel) }));
+  // A key sees only the models it may use.
+  app.get('/v1/models', async (request) => ({
+    object: 'list',
+    data: provider
+      .listModels()
+      .filter((model) => !request.apiKey || modelAllowed(request.apiKey.models, model.id))
+      .map(toOpenAiModel),
+  }));
   app.get<{ Params: { id: string } }>('/v1/models/*', async (request) => {
     // A wildcard, not :id, because model ids may contain slashes (e.g. "org/model").
     const id = (request.params as Record<string, string>)['*']!;

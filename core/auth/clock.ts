@@ -1,0 +1,19 @@
+/** Milliseconds since the epoch. Injected so tests can cross a day boundary. */
+export type Clock = () => number;
+
+export const systemClock: Clock = () => Date.now();
+
+/** The UTC day of a time, `YYYY-MM-DD`: quotas and usage roll over at midnight UTC. */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export function utcMonthStartDay(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 7)}-01`;
+}
+
+/** Milliseconds from `ms` to the next UTC midnight. */
+export function msUntilNextUtcDay(ms: number): number {
+  const date = new Date(ms);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() + 1) - ms;
+}

@@ -1,0 +1,7 @@
+export { KeyService, keyView, adminKeyId } from './keyService.js';
+export { createKeySchema, updateKeySchema, type CreateKeyInput, type UpdateKeyInput } from './keyInput.js';
+export { Limiter, formatReset, type QuotaUsage, type TokenReservation } from './limiter.js';
+export { AuthThrottle } from './authThrottle.js';
+export { modelAllowed } from './modelPatterns.js';
+export { systemClock, utcDay, utcMonthStartDay, msUntilNextUtcDay, type Clock } from './clock.js';
+export { generateSecret, hashSecret, secretPrefix } from './secrets.js';

@@ -1,0 +1,174 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ApiError } from '../errors/index.js';
+import type { ApiKeyRecord, Store } from '../store/index.js';
+import type { Clock } from './clock.js';
+import type { CreateKeyInput, UpdateKeyInput } from './keyInput.js';
+import { displayPrefix, generateSecret, hashesEqual, hashSecret } from './secrets.js';
+
+export const adminKeyId = 'key_admin';
+
+function newKeyId(): string {
+  return `key_${randomBytes(12).toString('base64url')}`;
+}
+
+/** A key as the admin API and the CLI show it: everything but the hash. */
+export function keyView(key: ApiKeyRecord) {
+  return {
+    id: key.id,
+    object: 'api_key',
+    name: key.name,
+    prefix: key.prefix,
+    scope: key.scope,
+    models: key.models,
+    rpm: key.rpm,
+    tpm: key.tpm,
+    max_concurrent: key.maxConcurrent,
+    daily_tokens: key.dailyTokens,
+    monthly_tokens: key.monthlyTokens,
+    expires_at: key.expiresAt === null ? null : Math.floor(key.expiresAt / 1000),
+    created_at: Math.floor(key.createdAt / 1000),
+    last_used_at: key.lastUsedAt === null ? null : Math.floor(key.lastUsedAt / 1000),
+    disabled: key.disabled,
+    revoked: key.revokedAt !== null,
+  };
+}
+
+/** Keys: create, change, revoke, rotate, and check a presented secret. The admin API and the CLI
+ *  both go through here. */
+export class KeyService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  create(input: CreateKeyInput): { key: ApiKeyRecord; secret: string } {
+    const secret = generateSecret();
+    const key: ApiKeyRecord = {
+      id: newKeyId(),
+      name: input.name,
+      prefix: displayPrefix(secret),
+      secretHash: hashSecret(secret),
+      scope: input.scope,
+      models: input.models,
+      rpm: input.rpm ?? null,
+      tpm: input.tpm ?? null,
+      maxConcurrent: input.max_concurrent ?? null,
+      dailyTokens: input.daily_tokens ?? null,
+      monthlyTokens: input.monthly_tokens ?? null,
+      expiresAt: input.expires_at ?? null,
+      createdAt: this.clock(),
+      lastUsedAt: null,
+      disabled: false,
+      revokedAt: null,
+    };
+    this.store.apiKeys.save(key);
+    return { key, secret };
+  }
+
+  list(): ApiKeyRecord[] {
+    return this.store.apiKeys.list();
+  }
+
+  get(id: string): ApiKeyRecord {
+    const key = this.store.apiKeys.find(id);
+    if (!key) throw new ApiError('LLMSVC_ERR_NOT_FOUND', `No API key has the id '${id}'. List the keys with GET /admin/v1/keys or 'llmsvc keys list'.`, 'id');
+    return key;
+  }
+
+  update(id: string, patch: UpdateKeyInput): ApiKeyRecord {
+    const key = this.get(id);
+    const changed: ApiKeyRecord = {
+      ...key,
+      name: patch.name ?? key.name,
+      models: patch.models ?? key.models,
+      disabled: patch.disabled ?? key.disabled,
+      expiresAt: patch.expires_at === undefined ? key.expiresAt : patch.expires_at,
+      rpm: patch.rpm === undefined ? key.rpm : patch.rpm,
+      tpm: patch.tpm === undefined ? key.tpm : patch.tpm,
+      maxConcurrent: patch.max_concurrent === undefined ? key.maxConcurrent : patch.max_concurrent,
+      dailyTokens: patch.daily_tokens === undefined ? key.dailyTokens : patch.daily_tokens,
+      monthlyTokens: patch.monthly_tokens === undefined ? key.monthlyTokens : patch.monthly_tokens,
+    };
+    this.store.apiKeys.save(changed);
+    return changed;
+  }
+
+  /** Revoked keys stay in the table (their usage history refers to them) but never authenticate again. */
+  revoke(id: string): ApiKeyRecord {
+    const key = this.get(id);
+    const revoked = { ...key, revokedAt: key.revokedAt ?? this.clock() };
+    this.store.apiKeys.save(revoked);
+    return revoked;
+  }
+
+  /** A new secret for the same key (same id, limits and usage); the old secret stops working. */
+  rotate(id: string): { key: ApiKeyRecord; secret: string } {
+    const key = this.get(id);
+    if (key.revokedAt !== null) throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `Key '${id}' is revoked; create a new key instead.`, 'id');
+    const secret = generateSecret();
+    const rotated = { ...key, prefix: displayPrefix(secret), secretHash: hashSecret(secret) };
+    this.store.apiKeys.save(rotated);
+    return { key: rotated, secret };
+  }
+
+  /** The key a secret belongs to, or the 401 that says why not. */
+  authenticate(secret: string): ApiKeyRecord {
+    const hash = hashSecret(secret);
+    const key = this.store.apiKeys.findByHash(hash);
+    // The lookup is by hash of a high-entropy secret; the constant-time compare keeps the check
+    // free of timing differences even so.
+    if (!key || !hashesEqual(key.secretHash, hash)) {
+      throw new ApiError('LLMSVC_ERR_INVALID_API_KEY', 'Incorrect API key provided. Check the key, or ask the operator for a new one (llmsvc keys create).');
+    }
+    if (key.revokedAt !== null) throw new ApiError('LLMSVC_ERR_INVALID_API_KEY', 'This API key has been revoked. Ask the operator for a new one.');
+    if (key.disabled) throw new ApiError('LLMSVC_ERR_INVALID_API_KEY', 'This API key is disabled. Ask the operator to enable it.');
+    if (key.expiresAt !== null && key.expiresAt <= this.clock()) {
+      throw new ApiError('LLMSVC_ERR_API_KEY_EXPIRED', `This API key expired on ${new Date(key.expiresAt).toISOString()}. Ask the operator for a new one.`);
+    }
+    return key;
+  }
+
+  /** The admin key at start-up: the configured secret (LLMSVC_ADMIN_KEY) if given, replacing the
+   *  stored one; else, on first start, a new one written to `keyFile` (mode 0600). Returns the
+   *  file written, if any. The secret itself is never printed or logged. */
+  ensureAdminKey(configuredSecret: string | undefined, keyFile: string): string | undefined {
+    const existing = this.store.apiKeys.find(adminKeyId);
+    if (configuredSecret) {
+      const hash = hashSecret(configuredSecret);
+      if (!existing || existing.secretHash !== hash || existing.revokedAt !== null) {
+        this.saveAdminKey(configuredSecret, existing);
+      }
+      return undefined;
+    }
+    if (existing && existing.revokedAt === null) return undefined;
+    const secret = generateSecret();
+    this.saveAdminKey(secret, existing);
+    fs.mkdirSync(path.dirname(keyFile), { recursive: true });
+    fs.writeFileSync(keyFile, `${secret}\n`, { mode: 0o600 });
+    fs.chmodSync(keyFile, 0o600); // writeFileSync's mode only applies when it creates the file
+    return keyFile;
+  }
+
+  private saveAdminKey(secret: string, existing: ApiKeyRecord | undefined): void {
+    this.store.apiKeys.save({
+      id: adminKeyId,
+      name: 'admin',
+      prefix: displayPrefix(secret),
+      secretHash: hashSecret(secret),
+      scope: 'admin',
+      models: ['*'],
+      rpm: null,
+      tpm: null,
+      maxConcurrent: null,
+      dailyTokens: null,
+      monthlyTokens: null,
+      expiresAt: null,
+      createdAt: existing?.createdAt ?? this.clock(),
+      lastUsedAt: existing?.lastUsedAt ?? null,
+      disabled: false,
+      revokedAt: null,
+    });
+  }
+}

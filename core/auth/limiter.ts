@@ -1,0 +1,164 @@
+import { ApiError, type ErrorCode } from '../errors/index.js';
+import type { ApiKeyRecord } from '../store/index.js';
+import type { Clock } from './clock.js';
+
+const windowMs = 60_000;
+
+/** OpenAI's reset format: "20ms", "1s", "6m0s". */
+export function formatReset(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.ceil(ms))}ms`;
+  const seconds = Math.ceil(ms / 1000);
+  return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${seconds % 60}s`;
+}
+
+interface TokenEntry {
+  at: number;
+  tokens: number;
+}
+
+/** One key's sliding one-minute windows and in-flight counts. */
+class KeyState {
+  readonly requests: number[] = [];
+  readonly tokens: TokenEntry[] = [];
+  inFlight = 0;
+  /** Tokens reserved by requests still running, not yet in the usage table. */
+  reservedTokens = 0;
+
+  prune(now: number): void {
+    while (this.requests.length > 0 && this.requests[0]! <= now - windowMs) this.requests.shift();
+    while (this.tokens.length > 0 && this.tokens[0]!.at <= now - windowMs) this.tokens.shift();
+  }
+
+  tokensInWindow(): number {
+    return this.tokens.reduce((sum, entry) => sum + entry.tokens, 0);
+  }
+}
+
+export interface QuotaUsage {
+  /** Tokens recorded today (UTC) and this month, from the usage table. */
+  day: number;
+  month: number;
+  msUntilDayEnds: number;
+  msUntilMonthEnds: number;
+}
+
+export interface TokenReservation {
+  /** Replaces the reservation by what the request really used. */
+  settle(actualTokens: number): void;
+}
+
+/** Rate limits and quotas per key, exact under any concurrency: every check and the reservation
+ *  that follows it happen in one synchronous step on the one JavaScript thread, so no two
+ *  requests can both take the last unit. In memory, because a limit window is a minute long;
+ *  the day and month quotas read the usage table, which survives restarts. */
+export class Limiter {
+  private readonly states = new Map<string, KeyState>();
+
+  constructor(private readonly clock: Clock) {}
+
+  private state(keyId: string): KeyState {
+    let state = this.states.get(keyId);
+    if (!state) {
+      state = new KeyState();
+      this.states.set(keyId, state);
+    }
+    state.prune(this.clock());
+    return state;
+  }
+
+  /** The x-ratelimit-* headers for a key (only for the limits it has). */
+  headers(key: ApiKeyRecord): Record<string, string> {
+    const state = this.state(key.id);
+    const now = this.clock();
+    const headers: Record<string, string> = {};
+    if (key.rpm !== null) {
+      headers['x-ratelimit-limit-requests'] = String(key.rpm);
+      headers['x-ratelimit-remaining-requests'] = String(Math.max(0, key.rpm - state.requests.length));
+      headers['x-ratelimit-reset-requests'] = formatReset(state.requests.length > 0 ? state.requests[0]! + windowMs - now : 0);
+    }
+    if (key.tpm !== null) {
+      headers['x-ratelimit-limit-tokens'] = String(key.tpm);
+      headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, key.tpm - state.tokensInWindow()));
+      headers['x-ratelimit-reset-tokens'] = formatReset(state.tokens.length > 0 ? state.tokens[0]!.at + windowMs - now : 0);
+    }
+    return headers;
+  }
+
+  /** Admits a request (counting it against RPM and the concurrency cap) or throws the 429. The
+   *  returned function ends it. */
+  admit(key: ApiKeyRecord): () => void {
+    const state = this.state(key.id);
+    const now = this.clock();
+    if (key.rpm !== null && state.requests.length >= key.rpm) {
+      const waitMs = state.requests[0]! + windowMs - now;
+      throw this.limitError(key, 'LLMSVC_ERR_RATE_LIMIT_REQUESTS', waitMs, `Rate limit reached for requests: this key allows ${key.rpm} requests per minute. Retry in ${formatReset(waitMs)}, or ask the operator for a higher limit.`);
+    }
+    if (key.maxConcurrent !== null && state.inFlight >= key.maxConcurrent) {
+      throw this.limitError(key, 'LLMSVC_ERR_CONCURRENCY_LIMIT', 1000, `This key allows ${key.maxConcurrent} requests at a time and that many are running. Wait for one to finish, then retry.`);
+    }
+    state.requests.push(now);
+    state.inFlight++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      state.inFlight--;
+    };
+  }
+
+  /** Reserves `tokens` against the key's TPM and token quotas, or throws the 429. */
+  reserve(key: ApiKeyRecord, tokens: number, quota: () => QuotaUsage): TokenReservation {
+    const state = this.state(key.id);
+    const now = this.clock();
+    if (key.tpm !== null) {
+      const used = state.tokensInWindow();
+      // A request whose size is not known up front (tokens = 0) is refused only when the window is full.
+      if (used + tokens > key.tpm || (tokens === 0 && used >= key.tpm)) {
+        const waitMs = tokens > key.tpm ? windowMs : (state.tokens[0]?.at ?? now) + windowMs - now;
+        throw this.limitError(
+          key,
+          'LLMSVC_ERR_RATE_LIMIT_TOKENS',
+          waitMs,
+          `Rate limit reached for tokens: this key allows ${key.tpm} tokens per minute, ${used} are used and this request reserves ${tokens} (prompt plus max_tokens). ` +
+            (tokens > key.tpm ? 'Lower max_tokens or shorten the prompt.' : `Retry in ${formatReset(waitMs)}, or lower max_tokens.`),
+        );
+      }
+    }
+    if (key.dailyTokens !== null || key.monthlyTokens !== null) {
+      const usage = quota();
+      const checks = [
+        { limit: key.dailyTokens, used: usage.day, period: 'daily', waitMs: usage.msUntilDayEnds },
+        { limit: key.monthlyTokens, used: usage.month, period: 'monthly', waitMs: usage.msUntilMonthEnds },
+      ];
+      for (const check of checks) {
+        if (check.limit === null) continue;
+        const committed = check.used + state.reservedTokens;
+        if (committed + tokens > check.limit || (tokens === 0 && committed >= check.limit)) {
+          throw this.limitError(
+            key,
+            'LLMSVC_ERR_QUOTA_EXCEEDED',
+            check.waitMs,
+            `You exceeded this key's ${check.period} token quota (${check.limit} tokens; ${committed} used or reserved, this request needs ${tokens}). ` +
+              `It resets in ${formatReset(check.waitMs)} (UTC); ask the operator to raise it.`,
+          );
+        }
+      }
+    }
+    const entry: TokenEntry = { at: now, tokens };
+    state.tokens.push(entry);
+    state.reservedTokens += tokens;
+    let settled = false;
+    return {
+      settle: (actualTokens) => {
+        if (settled) return;
+        settled = true;
+        entry.tokens = actualTokens;
+        state.reservedTokens -= tokens;
+      },
+    };
+  }
+
+  private limitError(key: ApiKeyRecord, code: ErrorCode, waitMs: number, message: string): ApiError {
+    return new ApiError(code, message, null, { ...this.headers(key), 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) });
+  }
+}

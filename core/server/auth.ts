@@ -1,0 +1,155 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  AuthThrottle,
+  formatReset,
+  hashSecret,
+  Limiter,
+  modelAllowed,
+  msUntilNextUtcDay,
+  utcDay,
+  utcMonthStartDay,
+  type Clock,
+  type KeyService,
+  type TokenReservation,
+} from '../auth/index.js';
+import type { Config } from '../config/index.js';
+import { ApiError } from '../errors/index.js';
+import type { ApiKeyRecord, Store } from '../store/index.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller's key; undefined only when auth is off. */
+    apiKey?: ApiKeyRecord;
+    /** Reserves tokens against the caller's TPM and quotas before generation starts; throws the 429. */
+    reserveTokens(tokens: number): void;
+  }
+}
+
+export interface AuthDeps {
+  config: Config;
+  store: Store;
+  keys: KeyService;
+  clock: Clock;
+}
+
+const publicRoutes = new Set(['/healthz', '/readyz']);
+
+/** The secret from `Authorization: Bearer …` (OpenAI SDKs) or `x-api-key` (Anthropic SDK). */
+function presentedSecret(request: FastifyRequest): string | undefined {
+  const authorization = request.headers.authorization;
+  if (typeof authorization === 'string') {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (match) return match[1];
+  }
+  const apiKey = request.headers['x-api-key'];
+  return typeof apiKey === 'string' && apiKey.length > 0 ? apiKey : undefined;
+}
+
+/** Routes whose work is measured in tokens (and so count against TPM and quotas). */
+function consumesTokens(request: FastifyRequest): boolean {
+  return request.method === 'POST' && request.url.startsWith('/v1/');
+}
+
+/** The model a request names: the body's `model`, or the id of GET /v1/models/{id}. */
+function requestedModel(request: FastifyRequest): string | undefined {
+  const body = request.body as { model?: unknown } | undefined;
+  if (body && typeof body.model === 'string') return body.model;
+  const wildcard = (request.params as Record<string, string> | undefined)?.['*'];
+  return request.routeOptions.url === '/v1/models/*' ? wildcard : undefined;
+}
+
+/** Authentication, scopes, rate limits, quotas and usage accounting, as fastify hooks. */
+export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
+  const { config, store, keys, clock } = deps;
+  const limiter = new Limiter(clock);
+  const throttle = new AuthThrottle(config.auth_failure_limit, clock);
+  const metricsTokenHash = config.metrics_token ? hashSecret(config.metrics_token) : undefined;
+  const quotaUsage = (key: ApiKeyRecord) => () => {
+    const now = clock();
+    const today = utcDay(now);
+    const nextMonth = new Date(now);
+    nextMonth.setUTCMonth(nextMonth.getUTCMonth() + 1, 1);
+    nextMonth.setUTCHours(0, 0, 0, 0);
+    return {
+      day: store.usage.tokensBetween(key.id, today, today),
+      month: store.usage.tokensBetween(key.id, utcMonthStartDay(now), today),
+      msUntilDayEnds: msUntilNextUtcDay(now),
+      msUntilMonthEnds: nextMonth.getTime() - now,
+    };
+  };
+
+  app.decorateRequest('apiKey', undefined);
+  app.decorateRequest('reserveTokens', function (this: FastifyRequest) {});
+
+  app.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?')[0]!;
+    if (!config.auth || publicRoutes.has(path)) return;
+    const address = request.ip;
+    const waitMs = throttle.waitMs(address);
+    if (waitMs > 0) {
+      throw new ApiError('LLMSVC_ERR_AUTH_THROTTLED', `Too many requests with an invalid API key from ${address}. Retry in ${formatReset(waitMs)} with a valid key.`, null, {
+        'retry-after': String(Math.ceil(waitMs / 1000)),
+      });
+    }
+    const secret = presentedSecret(request);
+    if (path === '/metrics' && secret && metricsTokenHash && hashSecret(secret) === metricsTokenHash) return;
+    if (!secret) {
+      throttle.recordFailure(address);
+      throw new ApiError(
+        'LLMSVC_ERR_MISSING_API_KEY',
+        "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' (OpenAI SDKs) or 'x-api-key: <key>' (Anthropic SDK); the operator creates keys with 'llmsvc keys create'.",
+      );
+    }
+    let key: ApiKeyRecord;
+    try {
+      key = keys.authenticate(secret);
+    } catch (error) {
+      throttle.recordFailure(address);
+      throw error;
+    }
+    request.apiKey = key;
+    const adminOnly = path.startsWith('/admin/') || path === '/metrics';
+    if (adminOnly && key.scope !== 'admin') {
+      throw new ApiError('LLMSVC_ERR_SCOPE_NOT_ALLOWED', `This key's scope ('${key.scope}') does not allow ${request.method} ${path}; it needs an admin key.`);
+    }
+    const endRequest = limiter.admit(key);
+    const reservations: TokenReservation[] = [];
+    reply.raw.once('close', () => {
+      endRequest();
+      settle(request, reply, key, reservations);
+    });
+    request.reserveTokens = (tokens) => {
+      reservations.push(limiter.reserve(key, tokens, quotaUsage(key)));
+    };
+    if (consumesTokens(request)) request.reserveTokens(0);
+    void reply.headers(limiter.headers(key));
+  });
+
+  app.addHook('preHandler', async (request) => {
+    const key = request.apiKey;
+    const model = requestedModel(request);
+    if (key && model !== undefined && !modelAllowed(key.models, model)) {
+      throw new ApiError('LLMSVC_ERR_MODEL_NOT_ALLOWED', `This API key may not use model '${model}' (allowed: ${key.models.join(', ')}). Ask the operator to allow it.`, 'model');
+    }
+  });
+
+  /** Usage is added in one statement per request when its response is done: the day's row for
+   *  the key and model, and the key's last use, in one transaction. */
+  const record = store.db.transaction((key: ApiKeyRecord, model: string, promptTokens: number, completionTokens: number, error: boolean) => {
+    const now = clock();
+    store.usage.add({ keyId: key.id, model, day: utcDay(now), promptTokens, completionTokens, error });
+    store.apiKeys.touch(key.id, now);
+  });
+
+  function settle(request: FastifyRequest, reply: FastifyReply, key: ApiKeyRecord, reservations: TokenReservation[]): void {
+    const promptTokens = request.accounting?.promptTokens ?? 0;
+    const completionTokens = request.accounting?.completionTokens ?? 0;
+    reservations.forEach((reservation, index) => reservation.settle(index === 0 ? promptTokens + completionTokens : 0));
+    if (!request.url.startsWith('/v1/')) return;
+    try {
+      record(key, request.accounting?.model ?? '', promptTokens, completionTokens, reply.raw.statusCode >= 400 || !reply.raw.writableFinished);
+    } catch (error) {
+      request.log.error({ err: error }, 'could not record usage');
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import type { Db } from './database.js';
+
+export type KeyScope = 'admin' | 'user';
+
+export interface KeyLimits {
+  rpm: number | null;
+  tpm: number | null;
+  maxConcurrent: number | null;
+  dailyTokens: number | null;
+  monthlyTokens: number | null;
+}
+
+export interface ApiKeyRecord extends KeyLimits {
+  id: string;
+  name: string;
+  prefix: string;
+  secretHash: string;
+  scope: KeyScope;
+  /** Allowed model patterns (`*` wildcards). */
+  models: string[];
+  expiresAt: number | null;
+  createdAt: number;
+  lastUsedAt: number | null;
+  disabled: boolean;
+  revokedAt: number | null;
+}
+
+interface ApiKeyRow {
+  id: string;
+  name: string;
+  prefix: string;
+  secret_hash: string;
+  scope: KeyScope;
+  models: string;
+  rpm: number | null;
+  tpm: number | null;
+  max_concurrent: number | null;
+  daily_tokens: number | null;
+  monthly_tokens: number | null;
+  expires_at: number | null;
+  created_at: number;
+  last_used_at: number | null;
+  disabled: number;
+  revoked_at: number | null;
+}
+
+function fromRow(row: ApiKeyRow): ApiKeyRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    secretHash: row.secret_hash,
+    scope: row.scope,
+    models: JSON.parse(row.models) as string[],
+    rpm: row.rpm,
+    tpm: row.tpm,
+    maxConcurrent: row.max_concurrent,
+    dailyTokens: row.daily_tokens,
+    monthlyTokens: row.monthly_tokens,
+    expiresAt: row.expires_at,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    disabled: row.disabled === 1,
+    revokedAt: row.revoked_at,
+  };
+}
+
+function toRow(key: ApiKeyRecord): ApiKeyRow {
+  return {
+    id: key.id,
+    name: key.name,
+    prefix: key.prefix,
+    secret_hash: key.secretHash,
+    scope: key.scope,
+    models: JSON.stringify(key.models),
+    rpm: key.rpm,
+    tpm: key.tpm,
+    max_concurrent: key.maxConcurrent,
+    daily_tokens: key.dailyTokens,
+    monthly_tokens: key.monthlyTokens,
+    expires_at: key.expiresAt,
+    created_at: key.createdAt,
+    last_used_at: key.lastUsedAt,
+    disabled: key.disabled ? 1 : 0,
+    revoked_at: key.revokedAt,
+  };
+}
+
+/** The api_keys table. Keys are read from SQLite on every request (an indexed lookup of a few
+ *  microseconds), so a change made by the CLI or the admin API applies at once. */
+export class ApiKeyRepository {
+  private readonly byHash;
+  private readonly byId;
+  private readonly all;
+  private readonly upsertStatement;
+  private readonly touchStatement;
+
+  constructor(db: Db) {
+    this.byHash = db.prepare<[string], ApiKeyRow>('SELECT * FROM api_keys WHERE secret_hash = ?');
+    this.byId = db.prepare<[string], ApiKeyRow>('SELECT * FROM api_keys WHERE id = ?');
+    this.all = db.prepare<[], ApiKeyRow>('SELECT * FROM api_keys ORDER BY created_at, id');
+    this.upsertStatement = db.prepare(`
+      INSERT INTO api_keys (id, name, prefix, secret_hash, scope, models, rpm, tpm, max_concurrent, daily_tokens,
+        monthly_tokens, expires_at, created_at, last_used_at, disabled, revoked_at)
+      VALUES (@id, @name, @prefix, @secret_hash, @scope, @models, @rpm, @tpm, @max_concurrent, @daily_tokens,
+        @monthly_tokens, @expires_at, @created_at, @last_used_at, @disabled, @revoked_at)
+      ON CONFLICT (id) DO UPDATE SET name = excluded.name, prefix = excluded.prefix, secret_hash = excluded.secret_hash,
+        scope = excluded.scope, models = excluded.models, rpm = excluded.rpm, tpm = excluded.tpm,
+        max_concurrent = excluded.max_concurrent, daily_tokens = excluded.daily_tokens,
+        monthly_tokens = excluded.monthly_tokens, expires_at = excluded.expires_at, disabled = excluded.disabled,
+        revoked_at = excluded.revoked_at`);
+    this.touchStatement = db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?');
+  }
+
+  findByHash(secretHash: string): ApiKeyRecord | undefined {
+    const row = this.byHash.get(secretHash);
+    return row && fromRow(row);
+  }
+
+  find(id: string): ApiKeyRecord | undefined {
+    const row = this.byId.get(id);
+    return row && fromRow(row);
+  }
+
+  list(): ApiKeyRecord[] {
+    return this.all.all().map(fromRow);
+  }
+
+  save(key: ApiKeyRecord): void {
+    this.upsertStatement.run(toRow(key));
+  }
+
+  touch(id: string, at: number): void {
+    this.touchStatement.run(at, id);
+  }
+}

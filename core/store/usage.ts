@@ -1,0 +1,66 @@
+import type { Db } from './database.js';
+
+export interface UsageRow {
+  keyId: string;
+  model: string;
+  day: string;
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  errors: number;
+}
+
+export interface UsageRecord {
+  keyId: string;
+  model: string;
+  day: string;
+  promptTokens: number;
+  completionTokens: number;
+  error: boolean;
+}
+
+/** Usage per key × model × UTC day. Each request adds to its row in one statement (an upsert is
+ *  atomic), committed before the response's bookkeeping ends, so a crash loses nothing recorded. */
+export class UsageRepository {
+  private readonly addStatement;
+  private readonly tokensSince;
+  private readonly rangeStatement;
+
+  constructor(db: Db) {
+    this.addStatement = db.prepare(`
+      INSERT INTO usage_daily (key_id, model, day, requests, prompt_tokens, completion_tokens, errors)
+      VALUES (@keyId, @model, @day, 1, @promptTokens, @completionTokens, @errors)
+      ON CONFLICT (key_id, model, day) DO UPDATE SET requests = requests + 1,
+        prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+        completion_tokens = completion_tokens + excluded.completion_tokens,
+        errors = errors + excluded.errors`);
+    this.tokensSince = db.prepare<[string, string, string], { tokens: number | null }>(
+      'SELECT SUM(prompt_tokens + completion_tokens) AS tokens FROM usage_daily WHERE key_id = ? AND day >= ? AND day <= ?',
+    );
+    this.rangeStatement = db.prepare<{ keyId: string | null; from: string; to: string }, Record<string, string | number>>(`
+      SELECT key_id, model, day, requests, prompt_tokens, completion_tokens, errors FROM usage_daily
+      WHERE (@keyId IS NULL OR key_id = @keyId) AND day >= @from AND day <= @to
+      ORDER BY day, key_id, model`);
+  }
+
+  add(record: UsageRecord): void {
+    this.addStatement.run({ ...record, errors: record.error ? 1 : 0 });
+  }
+
+  /** Tokens (prompt + completion) a key used on the days from `fromDay` to `toDay`, inclusive. */
+  tokensBetween(keyId: string, fromDay: string, toDay: string): number {
+    return this.tokensSince.get(keyId, fromDay, toDay)?.tokens ?? 0;
+  }
+
+  range(keyId: string | null, fromDay: string, toDay: string): UsageRow[] {
+    return this.rangeStatement.all({ keyId, from: fromDay, to: toDay }).map((row) => ({
+      keyId: row.key_id as string,
+      model: row.model as string,
+      day: row.day as string,
+      requests: row.requests as number,
+      promptTokens: row.prompt_tokens as number,
+      completionTokens: row.completion_tokens as number,
+      errors: row.errors as number,
+    }));
+  }
+}
