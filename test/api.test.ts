@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { isJsonPrefix } from './support/jsonPrefix.js';
+import { waitFor } from './support/wait.js';
 import { schemaErrors } from './support/openapi.js';
 import { authedFetch, startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
 
@@ -372,7 +373,7 @@ describe('operations', () => {
 
   test('the request log holds one row per API request, without prompt text by default', async () => {
     await client.chat.completions.create({ model: tinyModelId, messages: [{ role: 'user', content: 'secret prompt words' }], max_tokens: 2 }, { headers: { 'x-request-id': 'logged-1' } });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(await waitFor(() => server.service.store.requestLog.recent(500).some((entry) => entry.id === 'logged-1')));
     const row = server.service.store.requestLog.recent(500).find((entry) => entry.id === 'logged-1');
     assert.ok(row, 'the request was logged');
     assert.equal(row.route, '/v1/chat/completions');

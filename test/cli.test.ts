@@ -113,3 +113,80 @@ test('models synth writes a model that serve loads', async () => {
     await serve.exited;
   }
 });
+
+test('first start without LLMSVC_ADMIN_KEY creates admin.key (0600), prints where it is, never the key', async () => {
+  const dataDir = tempDir();
+  const serve = await startServe(['--data-dir', dataDir, '--models-dir', testModelsDir, '--threads', '1'], { LLMSVC_ADMIN_KEY: '' });
+  const keyFile = path.join(dataDir, 'admin.key');
+  try {
+    const secret = fs.readFileSync(keyFile, 'utf8').trim();
+    assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
+    assert.ok(serve.stdoutLines.some((line) => line.includes(keyFile)));
+    assert.ok(!serve.stdoutLines.join('\n').includes(secret) && !serve.stderr().includes(secret), 'the secret is not printed');
+    assert.equal((await authedFetch(`${serve.url}/admin/v1/keys`, {}, secret)).status, 200);
+  } finally {
+    serve.child.kill('SIGTERM');
+    await serve.exited;
+  }
+  const again = await startServe(['--data-dir', dataDir, '--models-dir', testModelsDir], { LLMSVC_ADMIN_KEY: '' });
+  try {
+    assert.ok(!again.stdoutLines.some((line) => line.includes('admin.key')), 'the key is made once');
+  } finally {
+    again.child.kill('SIGTERM');
+    await again.exited;
+  }
+});
+
+test('keys, quota and usage verbs: tables for people, JSON for scripts, and the server honours them', async () => {
+  const dataDir = tempDir();
+  const created = runCli(['keys', 'create', '--name', 'ci-bot', '--rpm', '2', '--models', 'llama-*', '--data-dir', dataDir, '--json']);
+  assert.equal(created.status, 0, created.stderr);
+  const key = JSON.parse(created.stdout) as { id: string; key: string; rpm: number; models: string[] };
+  assert.equal(key.rpm, 2);
+  assert.deepEqual(key.models, ['llama-*']);
+  const table = runCli(['keys', 'list', '--data-dir', dataDir]);
+  assert.match(table.stdout, /^ID\s+NAME\s+PREFIX/);
+  assert.match(table.stdout, /ci-bot/);
+  assert.ok(!table.stdout.includes(key.key), 'list never shows a secret');
+  const raised = runCli(['quota', 'set', key.id, '--rpm', '3', '--daily-tokens', '100000', '--data-dir', dataDir, '--json']);
+  assert.equal((JSON.parse(raised.stdout) as { rpm: number }).rpm, 3);
+  const serve = await startServe(['--data-dir', dataDir, '--models-dir', testModelsDir, '--threads', '1']);
+  try {
+    const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: key.key, maxRetries: 0 });
+    for (let i = 0; i < 3; i++) await client.completions.create({ model: tinyModelId, prompt: 'x', max_tokens: 2 });
+    await assert.rejects(client.completions.create({ model: tinyModelId, prompt: 'x', max_tokens: 2 }), OpenAI.RateLimitError);
+    // Revoked from the CLI while the server runs: refused at once.
+    assert.equal(runCli(['keys', 'revoke', key.id, '--data-dir', dataDir]).status, 0);
+    await assert.rejects(client.models.list(), OpenAI.AuthenticationError);
+  } finally {
+    serve.child.kill('SIGTERM');
+    await serve.exited;
+  }
+  const usage = JSON.parse(runCli(['usage', '--key', key.id, '--data-dir', dataDir, '--json']).stdout) as { model: string; requests: number; completion_tokens: number; errors: number }[];
+  // The refused request is counted too; it was refused before its body (and model) was read.
+  assert.deepEqual(usage.map((row) => [row.model, row.requests, row.completion_tokens, row.errors]), [
+    ['', 1, 0, 1],
+    [tinyModelId, 3, 6, 0],
+  ]);
+  assert.match(runCli(['usage', '--data-dir', dataDir]).stdout, /DAY\s+KEY_ID\s+MODEL/);
+  const unknown = runCli(['keys', 'show', 'key_missing', '--data-dir', dataDir]);
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /No API key has the id 'key_missing'/);
+});
+
+test('usage survives kill -9 of the server', async () => {
+  const dataDir = tempDir();
+  const serve = await startServe(['--data-dir', dataDir, '--models-dir', testModelsDir, '--threads', '1']);
+  const created = (await (
+    await authedFetch(`${serve.url}/admin/v1/keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "crash"}' })
+  ).json()) as { id: string; key: string };
+  const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: created.key, maxRetries: 0 });
+  for (let i = 0; i < 5; i++) await client.completions.create({ model: tinyModelId, prompt: 'x', max_tokens: 3 });
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the last response's bookkeeping
+  serve.child.kill('SIGKILL');
+  await serve.exited;
+  const db = new Database(path.join(dataDir, 'llmsvc.sqlite'), { readonly: true });
+  const row = db.prepare('SELECT requests, completion_tokens FROM usage_daily WHERE key_id = ?').get(created.id);
+  db.close();
+  assert.deepEqual(row, { requests: 5, completion_tokens: 15 });
+});

@@ -3,15 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import OpenAI from 'openai';
+import { waitFor } from './support/wait.js';
 import { authedFetch, startTestServer, tempDir, testAdminKey, tinyModelPath } from './support/server.js';
-
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<boolean> {
-  for (const started = Date.now(); Date.now() - started < timeoutMs; ) {
-    if (condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return condition();
-}
 
 test('models load on first use, unload after the idle TTL, and the least recently used makes room', async () => {
   const modelsDir = tempDir();

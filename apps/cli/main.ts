@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { ConfigError } from '../../core/config/index.js';
+import { registerGovernance } from './commands/governance.js';
 import { registerModels } from './commands/models.js';
 import { registerServe } from './commands/serve.js';
 import { packageVersion } from './version.js';
@@ -12,6 +13,7 @@ const program = new Command('llmsvc')
 
 registerServe(program);
 registerModels(program);
+registerGovernance(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof ConfigError ? `Configuration error: ${error.message}` : (error as Error).message;

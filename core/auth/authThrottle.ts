@@ -3,7 +3,7 @@ import type { Clock } from './clock.js';
 const windowMs = 60_000;
 
 /** Slows down key guessing: after `limit` failed authentications from one address within a
- *  minute, that address gets 429s until the minute has passed. */
+ *  minute, that address's failures are 429s with Retry-After until the minute has passed. */
 export class AuthThrottle {
   private readonly failures = new Map<string, number[]>();
 
@@ -15,7 +15,7 @@ export class AuthThrottle {
   /** Milliseconds the address must wait, or 0. */
   waitMs(address: string): number {
     const recent = this.recent(address);
-    return recent.length >= this.limit ? recent[0]! + windowMs - this.clock() : 0;
+    return recent.length > this.limit ? recent[0]! + windowMs - this.clock() : 0;
   }
 
   recordFailure(address: string): void {

@@ -84,46 +84,50 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
   app.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?')[0]!;
     if (!config.auth || publicRoutes.has(path)) return;
-    const address = request.ip;
-    const waitMs = throttle.waitMs(address);
-    if (waitMs > 0) {
-      throw new ApiError('LLMSVC_ERR_AUTH_THROTTLED', `Too many requests with an invalid API key from ${address}. Retry in ${formatReset(waitMs)} with a valid key.`, null, {
-        'retry-after': String(Math.ceil(waitMs / 1000)),
-      });
-    }
     const secret = presentedSecret(request);
     if (path === '/metrics' && secret && metricsTokenHash && hashSecret(secret) === metricsTokenHash) return;
-    if (!secret) {
-      throttle.recordFailure(address);
-      throw new ApiError(
-        'LLMSVC_ERR_MISSING_API_KEY',
-        "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' (OpenAI SDKs) or 'x-api-key: <key>' (Anthropic SDK); the operator creates keys with 'llmsvc keys create'.",
-      );
-    }
     let key: ApiKeyRecord;
     try {
+      if (!secret) {
+        throw new ApiError(
+          'LLMSVC_ERR_MISSING_API_KEY',
+          "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' (OpenAI SDKs) or 'x-api-key: <key>' (Anthropic SDK); the operator creates keys with 'llmsvc keys create'.",
+        );
+      }
       key = keys.authenticate(secret);
     } catch (error) {
-      throttle.recordFailure(address);
-      throw error;
+      throw authFailure(request.ip, error);
     }
     request.apiKey = key;
+    // From here on the request counts in the key's usage, refused or not.
+    const reservations: TokenReservation[] = [];
+    let endRequest: (() => void) | undefined;
+    reply.raw.once('close', () => {
+      endRequest?.();
+      settle(request, reply, key, reservations);
+    });
     const adminOnly = path.startsWith('/admin/') || path === '/metrics';
     if (adminOnly && key.scope !== 'admin') {
       throw new ApiError('LLMSVC_ERR_SCOPE_NOT_ALLOWED', `This key's scope ('${key.scope}') does not allow ${request.method} ${path}; it needs an admin key.`);
     }
-    const endRequest = limiter.admit(key);
-    const reservations: TokenReservation[] = [];
-    reply.raw.once('close', () => {
-      endRequest();
-      settle(request, reply, key, reservations);
-    });
+    endRequest = limiter.admit(key);
     request.reserveTokens = (tokens) => {
       reservations.push(limiter.reserve(key, tokens, quotaUsage(key)));
     };
     if (consumesTokens(request)) request.reserveTokens(0);
     void reply.headers(limiter.headers(key));
   });
+
+  /** A failed authentication: a 401, or a 429 once the address failed too often. Valid keys from
+   *  that address still work, so one misconfigured script cannot lock a whole office out. */
+  function authFailure(address: string, error: unknown): unknown {
+    throttle.recordFailure(address);
+    const waitMs = throttle.waitMs(address);
+    if (waitMs === 0) return error;
+    return new ApiError('LLMSVC_ERR_AUTH_THROTTLED', `Too many requests with a missing or invalid API key from ${address}. Retry in ${formatReset(waitMs)} with a valid key.`, null, {
+      'retry-after': String(Math.ceil(waitMs / 1000)),
+    });
+  }
 
   app.addHook('preHandler', async (request) => {
     const key = request.apiKey;

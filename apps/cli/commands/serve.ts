@@ -52,6 +52,12 @@ export function registerServe(program: Command): void {
             `Add a real model by copying a .gguf file into ${config.models_dir}; its file name (without .gguf) is its model id.\n`,
         );
       }
+      if (service.adminKeyFile) {
+        process.stdout.write(
+          `Created the admin key in ${service.adminKeyFile} (readable only by you). Use it as the API key for admin work; ` +
+            `create keys for your team with 'llmsvc keys create --name NAME'.\n`,
+        );
+      }
       // Last, so a script that waits for this line has all the start-up output before it.
       process.stdout.write(`llmsvc listening on ${service.url}\n`);
       let signals = 0;
