@@ -1,4 +1,5 @@
 import type { Db } from './database.js';
+import { camelCaseRow, snakeCaseRow } from './rows.js';
 
 export type KeyScope = 'admin' | 'user';
 
@@ -45,45 +46,11 @@ interface ApiKeyRow {
 }
 
 function fromRow(row: ApiKeyRow): ApiKeyRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    prefix: row.prefix,
-    secretHash: row.secret_hash,
-    scope: row.scope,
-    models: JSON.parse(row.models) as string[],
-    rpm: row.rpm,
-    tpm: row.tpm,
-    maxConcurrent: row.max_concurrent,
-    dailyTokens: row.daily_tokens,
-    monthlyTokens: row.monthly_tokens,
-    expiresAt: row.expires_at,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-    disabled: row.disabled === 1,
-    revokedAt: row.revoked_at,
-  };
+  return { ...camelCaseRow(row), models: JSON.parse(row.models) as string[], disabled: row.disabled === 1 } as ApiKeyRecord;
 }
 
 function toRow(key: ApiKeyRecord): ApiKeyRow {
-  return {
-    id: key.id,
-    name: key.name,
-    prefix: key.prefix,
-    secret_hash: key.secretHash,
-    scope: key.scope,
-    models: JSON.stringify(key.models),
-    rpm: key.rpm,
-    tpm: key.tpm,
-    max_concurrent: key.maxConcurrent,
-    daily_tokens: key.dailyTokens,
-    monthly_tokens: key.monthlyTokens,
-    expires_at: key.expiresAt,
-    created_at: key.createdAt,
-    last_used_at: key.lastUsedAt,
-    disabled: key.disabled ? 1 : 0,
-    revoked_at: key.revokedAt,
-  };
+  return { ...snakeCaseRow(key), models: JSON.stringify(key.models), disabled: key.disabled ? 1 : 0 } as ApiKeyRow;
 }
 
 /** The api_keys table. Keys are read from SQLite on every request (an indexed lookup of a few

@@ -1,4 +1,5 @@
 import type { Db } from './database.js';
+import { camelCaseRow } from './rows.js';
 
 export interface RequestLogEntry {
   id: string;
@@ -35,22 +36,7 @@ interface RequestLogRow {
 }
 
 function fromRow(row: RequestLogRow): RequestLogEntry {
-  return {
-    id: row.id,
-    createdAt: row.created_at,
-    route: row.route,
-    method: row.method,
-    model: row.model,
-    status: row.status,
-    promptTokens: row.prompt_tokens,
-    completionTokens: row.completion_tokens,
-    latencyMs: row.latency_ms,
-    ttftMs: row.ttft_ms,
-    stream: row.stream === 1,
-    errorCode: row.error_code,
-    promptText: row.prompt_text,
-    keyId: row.key_id,
-  };
+  return { ...camelCaseRow(row), stream: row.stream === 1 } as RequestLogEntry;
 }
 
 /** The request log: one row per API request, written when the response ends. */

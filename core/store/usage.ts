@@ -1,4 +1,5 @@
 import type { Db } from './database.js';
+import { camelCaseRow } from './rows.js';
 
 export interface UsageRow {
   keyId: string;
@@ -53,14 +54,6 @@ export class UsageRepository {
   }
 
   range(keyId: string | null, fromDay: string, toDay: string): UsageRow[] {
-    return this.rangeStatement.all({ keyId, from: fromDay, to: toDay }).map((row) => ({
-      keyId: row.key_id as string,
-      model: row.model as string,
-      day: row.day as string,
-      requests: row.requests as number,
-      promptTokens: row.prompt_tokens as number,
-      completionTokens: row.completion_tokens as number,
-      errors: row.errors as number,
-    }));
+    return this.rangeStatement.all({ keyId, from: fromDay, to: toDay }).map((row) => camelCaseRow(row) as unknown as UsageRow);
   }
 }
