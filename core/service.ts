@@ -67,6 +67,7 @@ export class Service {
       contextSize: config.context_size,
       parallel: config.parallel,
       threads: config.threads,
+      maxQueue: config.max_queue,
       idleTtlMs: config.model_idle_ttl_s * 1000,
       maxLoadedModels: config.max_loaded_models,
       log: logger,

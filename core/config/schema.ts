@@ -36,7 +36,10 @@ export const configSchema = z
     /** Context window per sequence for local models (capped by the model's training context). */
     context_size: positiveInt.default(4096),
     /** Sequences decoded together per loaded model; further requests wait their turn. */
-    parallel: positiveInt.default(4),
+    parallel: positiveInt.max(256, 'llama.cpp decodes at most 256 sequences together').default(4),
+    /** Requests that may wait per loaded model when all its sequences are busy; one more gets a
+     *  429 with Retry-After instead of an unbounded wait. */
+    max_queue: positiveInt.default(64),
     threads: positiveInt.default(defaultThreads()),
     /** Unload a local model after this many seconds without use. */
     model_idle_ttl_s: positiveInt.default(600),

@@ -24,6 +24,7 @@ export const errorCodes = {
   LLMSVC_ERR_RATE_LIMIT_TOKENS: { status: 429, type: 'tokens', code: 'rate_limit_exceeded', anthropicType: 'rate_limit_error' },
   LLMSVC_ERR_CONCURRENCY_LIMIT: { status: 429, type: 'requests', code: 'concurrency_limit_exceeded', anthropicType: 'rate_limit_error' },
   LLMSVC_ERR_QUOTA_EXCEEDED: { status: 429, type: 'insufficient_quota', code: 'insufficient_quota', anthropicType: 'rate_limit_error' },
+  LLMSVC_ERR_QUEUE_FULL: { status: 429, type: 'requests', code: 'queue_full', anthropicType: 'overloaded_error' },
   LLMSVC_ERR_AUTH_THROTTLED: { status: 429, type: 'requests', code: 'too_many_failed_auth_attempts', anthropicType: 'rate_limit_error' },
   LLMSVC_ERR_NOT_FOUND: { status: 404, type: 'invalid_request_error', code: 'not_found', anthropicType: 'not_found_error' },
   LLMSVC_ERR_INTERNAL: { status: 500, type: 'server_error', code: 'internal_error', anthropicType: 'api_error' },

@@ -45,6 +45,38 @@ export function createMetrics() {
       help: 'Local models currently loaded in memory',
       registers,
     }),
+    queueDepth: new Gauge({
+      name: 'llmsvc_queue_depth',
+      help: 'Requests waiting for a sequence, by model',
+      labelNames: ['model'] as const,
+      registers,
+    }),
+    queueWait: new Histogram({
+      name: 'llmsvc_queue_wait_seconds',
+      help: 'Time a request waited for a sequence, by model',
+      labelNames: ['model'] as const,
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    queueRejections: new Counter({
+      name: 'llmsvc_queue_rejections_total',
+      help: 'Requests refused because the model queue was full, by model',
+      labelNames: ['model'] as const,
+      registers,
+    }),
+    activeSequences: new Gauge({
+      name: 'llmsvc_active_sequences',
+      help: 'Sequences generating now, by model: the batch decoded together at each step',
+      labelNames: ['model'] as const,
+      registers,
+    }),
+    decodeTokensPerSecond: new Histogram({
+      name: 'llmsvc_decode_tokens_per_second',
+      help: 'Decode speed of each generation (tokens after the first, over the time after the first), by model',
+      labelNames: ['model'] as const,
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+      registers,
+    }),
     modelLoadSeconds: new Histogram({
       name: 'llmsvc_model_load_seconds',
       help: 'Time to load a local model, by model',

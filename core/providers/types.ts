@@ -12,14 +12,25 @@ export type ResponseFormat = { type: 'text' } | { type: 'json_object' } | { type
 export interface SamplingOptions {
   temperature?: number;
   topP?: number;
+  /** Sample from the k most likely tokens only; undefined: llama.cpp's default (40). */
+  topK?: number;
   seed?: number;
   presencePenalty?: number;
   frequencyPenalty?: number;
   stop?: string[];
 }
 
+/** Who asks and how urgently: the scheduler shares sequences fairly across callers (API keys),
+ *  then across the end users behind a caller, with interactive work before background work. */
+export interface ScheduleInfo {
+  caller: string;
+  user?: string;
+  priority: 'interactive' | 'background';
+}
+
 interface GenerationRequest {
   model: string;
+  schedule?: ScheduleInfo;
   /** Upper bound on generated tokens; undefined: until the context is full. */
   maxTokens?: number;
   sampling: SamplingOptions;
@@ -46,7 +57,8 @@ export type FinishReason = 'stop' | 'length';
 
 export type GenerationEvent =
   | { type: 'text'; text: string }
-  | { type: 'end'; finishReason: FinishReason; completionTokens: number };
+  /** `stopSequence`: which of the request's stop sequences ended it, if one did (Anthropic reports it). */
+  | { type: 'end'; finishReason: FinishReason; completionTokens: number; stopSequence?: string };
 
 /** A generation that passed validation (the model exists, the prompt fits). It starts when its
  *  `events` are first read (so a request refused after validation costs nothing), has one
@@ -77,4 +89,6 @@ export interface Provider {
   complete(request: CompletionRequest): Promise<Generation>;
   embed(request: EmbeddingRequest): Promise<EmbeddingResult>;
   dispose(): Promise<void>;
+  /** The exact number of prompt tokens `chat` would evaluate for these messages. */
+  countChatTokens(request: Pick<ChatRequest, 'model' | 'messages'>): Promise<number>;
 }

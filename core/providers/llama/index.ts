@@ -63,10 +63,11 @@ export class LlamaProvider implements Provider {
     const llama = await this.runtime.llama();
     const history = toChatHistory(request.messages);
     const chatWrapper = chatWrapperOf(loaded.model);
-    const promptTokens = chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(loaded.model.tokenizer).length;
+    const prompt = chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(loaded.model.tokenizer);
+    const promptTokens = prompt.length;
     const maxTokens = completionBudget(promptTokens, request.maxTokens, loaded.contextSize, request.model, 'messages');
     const grammar = await grammarFor(llama, request.responseFormat);
-    const events = generateOnSequence(loaded, request, { maxTokens, grammar }, async (contextSequence, options) => {
+    const events = generateOnSequence(loaded, request, { prompt, maxTokens, grammar }, async (contextSequence, options) => {
       const chat = new LlamaChat({ contextSequence, chatWrapper, autoDisposeSequence: false });
       try {
         return await chat.generateResponse(history, {
@@ -88,7 +89,7 @@ export class LlamaProvider implements Provider {
     const promptTokens = completionPromptTokens(loaded, request.prompt);
     const maxTokens = completionBudget(promptTokens.length, request.maxTokens, loaded.contextSize, request.model, 'prompt');
     const grammar = await grammarFor(llama, request.responseFormat);
-    const events = generateOnSequence(loaded, request, { maxTokens, grammar }, async (contextSequence, options) => {
+    const events = generateOnSequence(loaded, request, { prompt: promptTokens, maxTokens, grammar }, async (contextSequence, options) => {
       const completion = new LlamaCompletion({ contextSequence, autoDisposeSequence: false });
       try {
         return await completion.generateCompletionWithMeta(promptTokens, { ...options, contextShiftSize: 0, disableContextShift: true });
@@ -138,25 +139,33 @@ interface SequenceGenerationOptions extends ReturnType<typeof samplingOptions> {
 function generateOnSequence(
   loaded: LoadedModel,
   request: ChatRequest | CompletionRequest,
-  limits: { maxTokens: number; grammar: LlamaGrammar | undefined },
+  { prompt, ...limits }: { prompt: readonly Token[]; maxTokens: number; grammar: LlamaGrammar | undefined },
   generate: (sequence: LlamaContextSequence, options: SequenceGenerationOptions) => Promise<{ metadata: { stopReason: string } }>,
 ): AsyncIterable<GenerationEvent> {
   return generationStream(
     (emitText, signal) =>
-      loaded.withSequence(signal, async (sequence) => {
+      loaded.withSequence(request.schedule ?? anonymousTicket, prompt, signal, async (sequence) => {
         let completionTokens = 0;
+        let firstTokenAt: number | undefined;
         const result = await generate(sequence, {
           ...samplingOptions(request.sampling),
           ...limits,
           signal,
           onTextChunk: emitText,
-          onToken: (tokens) => (completionTokens += tokens.length),
+          onToken: (tokens) => {
+            firstTokenAt ??= performance.now();
+            completionTokens += tokens.length;
+          },
         });
+        if (firstTokenAt !== undefined) loaded.recordDecodeSpeed(completionTokens - 1, (performance.now() - firstTokenAt) / 1000);
         return { finishReason: finishReasonOf(result.metadata.stopReason), completionTokens };
       }),
     request.signal,
   );
 }
+
+/** Requests that name no caller (in-process use) share one flow. */
+const anonymousTicket = { caller: 'anonymous', priority: 'interactive' } as const;
 
 /** The exact tokens LlamaCompletion evaluates: the prompt, after the BOS token where the model wants one. */
 function completionPromptTokens(loaded: LoadedModel, prompt: string | number[]): Token[] {

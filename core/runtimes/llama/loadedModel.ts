@@ -9,12 +9,16 @@ import {
 } from 'node-llama-cpp';
 import { ApiError } from '../../errors/index.js';
 import type { ModelFile } from './modelFiles.js';
+import type { Metrics } from '../../metrics/index.js';
+import type { Ticket } from '../scheduler/fairQueue.js';
 import { SequencePool } from './sequencePool.js';
 
 export interface ModelLoadOptions {
   contextSize: number;
   parallel: number;
   threads: number;
+  maxQueue: number;
+  metrics: Metrics;
 }
 
 function loadError(file: ModelFile, error: unknown): ApiError {
@@ -57,7 +61,8 @@ export class LoadedModel {
         sequences: options.parallel,
         threads: options.threads,
       });
-      return new LoadedModel(file, model, context, new SequencePool(context), options);
+      const sequences = new SequencePool(context, { model: file.id, maxQueue: options.maxQueue, metrics: options.metrics });
+      return new LoadedModel(file, model, context, sequences, options);
     } catch (error) {
       await model?.dispose();
       throw loadError(file, error);
@@ -77,16 +82,28 @@ export class LoadedModel {
     return this.inFlight > 0;
   }
 
-  /** Runs `work` holding one sequence of the context; waits for a free one first. */
-  async withSequence<T>(signal: AbortSignal | undefined, work: (sequence: LlamaContextSequence) => Promise<T>): Promise<T> {
+  /** Runs `work` holding one sequence of the context, after waiting its fair turn for one.
+   *  `promptTokens` lets a free sequence that already holds the prompt's prefix be chosen. */
+  async withSequence<T>(
+    ticket: Ticket,
+    promptTokens: readonly Token[] | undefined,
+    signal: AbortSignal | undefined,
+    work: (sequence: LlamaContextSequence) => Promise<T>,
+  ): Promise<T> {
     return this.track(async () => {
-      const sequence = await this.sequences.acquire(signal);
+      const sequence = await this.sequences.acquire(ticket, promptTokens, signal);
+      const started = performance.now();
       try {
         return await work(sequence);
       } finally {
-        this.sequences.release(sequence);
+        this.sequences.release(sequence, performance.now() - started);
       }
     });
+  }
+
+  /** Decode speed of one finished generation, for the metrics. */
+  recordDecodeSpeed(tokensAfterFirst: number, seconds: number): void {
+    if (tokensAfterFirst > 0 && seconds > 0) this.options.metrics.decodeTokensPerSecond.observe({ model: this.id }, tokensAfterFirst / seconds);
   }
 
   async embed(input: string | Token[]): Promise<readonly number[]> {

@@ -1,4 +1,3 @@
-import type { Metrics } from '../../metrics/index.js';
 import { ApiError } from '../../errors/index.js';
 import { LoadedModel, type ModelLoadOptions } from './loadedModel.js';
 import { listModelFiles, modelFile, type ModelFile } from './modelFiles.js';
@@ -12,7 +11,6 @@ export interface ModelManagerOptions extends ModelLoadOptions {
   idleTtlMs: number;
   maxLoadedModels: number;
   log: { info(obj: object, msg: string): void };
-  metrics: Metrics;
 }
 
 /** The local GGUF models: finds them in the models dir, loads one on first use, unloads it after

@@ -1,18 +1,47 @@
-import type { LlamaContext, LlamaContextSequence } from 'node-llama-cpp';
+import type { LlamaContext, LlamaContextSequence, Token } from 'node-llama-cpp';
 import { ApiError } from '../../errors/index.js';
+import type { Metrics } from '../../metrics/index.js';
+import { FairQueue, type Ticket } from '../scheduler/fairQueue.js';
 
-/** Hands out the context's sequences one request at a time and queues the rest in arrival order.
- *  Sequences are kept, not disposed, between requests so a follow-up that shares a prefix with
- *  the last request on a sequence reuses its evaluated tokens. */
+export interface SequencePoolOptions {
+  model: string;
+  /** Requests that may wait for a sequence; one more is refused with a 429. */
+  maxQueue: number;
+  metrics: Metrics;
+}
+
+interface Waiter {
+  resolve(sequence: LlamaContextSequence): void;
+  reject(error: Error): void;
+  enqueuedAt: number;
+}
+
+function commonPrefixLength(a: readonly Token[], b: readonly Token[]): number {
+  const length = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < length && a[i] === b[i]) i++;
+  return i;
+}
+
+/** Hands out the context's sequences. Free sequences go at once, to the one whose evaluated
+ *  tokens share the longest prefix with the prompt (a chat follow-up lands where its earlier
+ *  turns are, and node-llama-cpp reuses them); the rest wait in a fair queue. All sequences of
+ *  the context decode together, so a request that gets one joins the batch at the next step. */
 export class SequencePool {
   private readonly free: LlamaContextSequence[] = [];
-  private readonly waiting: { resolve: (sequence: LlamaContextSequence) => void; reject: (error: Error) => void }[] = [];
+  private readonly waiting = new FairQueue<Waiter>();
   private closed = false;
+  /** Moving average of how long a request holds a sequence, for Retry-After. */
+  private averageHoldMs = 1000;
   readonly size: number;
 
-  constructor(context: LlamaContext) {
+  constructor(
+    context: LlamaContext,
+    private readonly options: SequencePoolOptions,
+  ) {
     while (context.sequencesLeft > 0) this.free.push(context.getSequence());
     this.size = this.free.length;
+    this.report();
   }
 
   /** Sequences generating now. */
@@ -22,39 +51,82 @@ export class SequencePool {
 
   /** Requests waiting for a sequence. */
   get queued(): number {
-    return this.waiting.length;
+    return this.waiting.size;
   }
 
-  acquire(signal?: AbortSignal): Promise<LlamaContextSequence> {
-    if (this.closed) return Promise.reject(new ApiError('LLMSVC_ERR_SHUTTING_DOWN', 'The model is being unloaded; retry the request.'));
-    const sequence = this.free.pop();
-    if (sequence) return Promise.resolve(sequence);
-    return new Promise((resolve, reject) => {
-      const waiter = { resolve, reject };
-      this.waiting.push(waiter);
+  async acquire(ticket: Ticket, promptTokens: readonly Token[] | undefined, signal?: AbortSignal): Promise<LlamaContextSequence> {
+    if (this.closed) throw new ApiError('LLMSVC_ERR_SHUTTING_DOWN', 'The model is being unloaded; retry the request.');
+    signal?.throwIfAborted();
+    if (this.free.length > 0) return this.take(this.bestFreeIndex(promptTokens));
+    if (this.waiting.size >= this.options.maxQueue) {
+      this.options.metrics.queueRejections.inc({ model: this.options.model });
+      const retryAfter = Math.max(1, Math.ceil((this.averageHoldMs * (this.waiting.size / this.size + 1)) / 1000));
+      throw new ApiError(
+        'LLMSVC_ERR_QUEUE_FULL',
+        `Model '${this.options.model}' is busy: ${this.active} requests are generating and ${this.waiting.size} are waiting, the most it queues. Retry in about ${retryAfter} s.`,
+        null,
+        { 'retry-after': String(retryAfter) },
+      );
+    }
+    const sequence = await new Promise<LlamaContextSequence>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, enqueuedAt: performance.now() };
+      this.waiting.push(ticket, waiter);
+      this.report();
       signal?.addEventListener(
         'abort',
         () => {
-          const index = this.waiting.indexOf(waiter);
-          if (index >= 0) this.waiting.splice(index, 1);
+          if (!this.waiting.remove(waiter)) return;
+          this.report();
           reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
         },
         { once: true },
       );
     });
+    return sequence;
   }
 
-  release(sequence: LlamaContextSequence): void {
+  release(sequence: LlamaContextSequence, heldMs: number): void {
+    this.averageHoldMs = 0.8 * this.averageHoldMs + 0.2 * heldMs;
     const next = this.waiting.shift();
-    if (next) next.resolve(sequence);
-    else this.free.push(sequence);
+    if (next) {
+      this.options.metrics.queueWait.observe({ model: this.options.model }, (performance.now() - next.enqueuedAt) / 1000);
+      next.resolve(sequence);
+    } else {
+      this.free.push(sequence);
+    }
+    this.report();
   }
 
   /** Fails every waiter; used when the model is unloaded. */
   close(): void {
     this.closed = true;
-    for (const waiter of this.waiting.splice(0)) {
+    for (let waiter = this.waiting.shift(); waiter; waiter = this.waiting.shift()) {
       waiter.reject(new ApiError('LLMSVC_ERR_SHUTTING_DOWN', 'The model was unloaded while this request waited; retry the request.'));
     }
+    this.report();
+  }
+
+  private bestFreeIndex(promptTokens: readonly Token[] | undefined): number {
+    if (!promptTokens) return this.free.length - 1;
+    let best = this.free.length - 1;
+    let bestLength = -1;
+    this.free.forEach((sequence, index) => {
+      const length = commonPrefixLength(sequence.contextTokens, promptTokens);
+      if (length > bestLength) [best, bestLength] = [index, length];
+    });
+    return best;
+  }
+
+  private take(index: number): LlamaContextSequence {
+    const [sequence] = this.free.splice(index, 1);
+    this.options.metrics.queueWait.observe({ model: this.options.model }, 0);
+    this.report();
+    return sequence!;
+  }
+
+  private report(): void {
+    const labels = { model: this.options.model };
+    this.options.metrics.queueDepth.set(labels, this.waiting.size);
+    this.options.metrics.activeSequences.set(labels, this.closed ? 0 : this.active);
   }
 }

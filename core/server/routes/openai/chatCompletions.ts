@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ChatMessage, ChatRequest, FinishReason, Provider, ResponseFormat } from '../../../providers/index.js';
 import { newId, unixSeconds } from '../../ids.js';
+import { scheduleOf } from '../../schedule.js';
 import { parseBody } from '../../validation.js';
 import { openaiUsage, runChoices } from './choices.js';
 import { samplingFrom } from './sampling.js';
@@ -28,6 +29,7 @@ function toChatRequest(body: ChatCompletionRequest, request: FastifyRequest, ind
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
     sampling: samplingFrom(body, index),
     responseFormat: toResponseFormat(body.response_format),
+    schedule: scheduleOf(request, body.user),
     signal: request.abortSignal,
   };
 }

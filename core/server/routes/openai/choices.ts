@@ -2,7 +2,9 @@ import type { FastifyRequest } from 'fastify';
 import type { FinishReason, Generation } from '../../../providers/index.js';
 
 export interface ChoiceHandlers {
-  /** Called once the first generation passed validation: the moment to send stream headers. */
+  /** Called when the first event arrives: the moment to send stream headers. Until then the
+   *  request may still fail as a plain HTTP error (a full queue's 429, a failure before the
+   *  first token). */
   onStart?(): void;
   onText(index: number, text: string): void;
   onEnd(index: number, finishReason: FinishReason): void;
@@ -27,13 +29,17 @@ export async function runChoices(
   request.reserveTokens(generation.promptTokens + generation.maxTokens);
   accounting.promptTokens = generation.promptTokens;
   accounting.completionTokens = 0;
-  handlers.onStart?.();
+  let started = false;
   for (let index = 0; index < n; index++) {
     if (index > 0) {
       generation = await start(index);
       request.reserveTokens(generation.maxTokens);
     }
     for await (const event of generation.events) {
+      if (!started) {
+        started = true;
+        handlers.onStart?.();
+      }
       if (event.type === 'text') {
         accounting.ttftMs ??= performance.now() - request.startedAt;
         handlers.onText(index, event.text);

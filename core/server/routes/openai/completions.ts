@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CompletionRequest, FinishReason, Provider } from '../../../providers/index.js';
 import { newId, unixSeconds } from '../../ids.js';
+import { scheduleOf } from '../../schedule.js';
 import { parseBody } from '../../validation.js';
 import { openaiUsage, runChoices } from './choices.js';
 import { samplingFrom } from './sampling.js';
@@ -21,6 +22,7 @@ function toCompletionRequest(body: CompletionRequestBody, prompt: string | numbe
     // OpenAI's legacy endpoint defaults to 16 tokens.
     maxTokens: body.max_tokens ?? 16,
     sampling: samplingFrom(body, index),
+    schedule: scheduleOf(request, body.user),
     signal: request.abortSignal,
   };
 }
