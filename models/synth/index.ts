@@ -21,6 +21,9 @@ export interface SynthOptions {
   seed?: number;
   /** general.name; default `synth-<preset>-<quant>` */
   name?: string;
+  /** llama.context_length (the training context) instead of the preset's: long-context models
+   *  of a given shape, e.g. to test what a large context_size costs in memory */
+  contextLength?: number;
   /** bytes of tensor data written so far, of the total */
   onProgress?: (done: number, total: number) => void;
 }
@@ -40,7 +43,7 @@ const CHUNK_BUDGET = 4 << 20;
 export async function synthesizeModel(opts: SynthOptions): Promise<SynthResult> {
   if (endianness() !== 'LE') throw new Error('synthesizeModel writes little-endian typed arrays; big-endian hosts are not supported');
   if (!isSynthPreset(opts.preset)) throw new Error(`unknown preset ${String(opts.preset)}`);
-  const shape = synthPresets[opts.preset];
+  const shape = { ...synthPresets[opts.preset], contextLength: opts.contextLength ?? synthPresets[opts.preset].contextLength };
   checkShape(shape);
   const quant = opts.quant ?? shape.quant;
   if (quant !== 'f16' && quant !== 'q8_0') throw new Error(`unknown quantisation ${String(quant)}`);

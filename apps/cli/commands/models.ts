@@ -35,7 +35,8 @@ export function registerModels(program: Command): void {
     .option('--quant <quant>', 'f16 | q8_0 (default: f16 for tiny, q8_0 otherwise)')
     .option('--vocab-from <file>', 'copy the tokenizer of another GGUF model')
     .option('--seed <n>', 'random seed (same seed, same file)', '1')
-    .action(async (flags: { out: string; preset: string; quant?: string; vocabFrom?: string; seed: string }) => {
+    .option('--context-length <tokens>', "training context to declare (default: the preset's 2048)")
+    .action(async (flags: { out: string; preset: string; quant?: string; vocabFrom?: string; seed: string; contextLength?: string }) => {
       if (!['tiny', 'small', '1b'].includes(flags.preset)) throw new Error(`Unknown preset '${flags.preset}': use tiny, small or 1b.`);
       if (flags.quant && !['f16', 'q8_0'].includes(flags.quant)) throw new Error(`Unknown quant '${flags.quant}': use f16 or q8_0.`);
       const bar = progressBar('writing');
@@ -45,6 +46,7 @@ export function registerModels(program: Command): void {
         quant: flags.quant as SynthQuant | undefined,
         vocabFrom: flags.vocabFrom,
         seed: Number(flags.seed),
+        contextLength: flags.contextLength === undefined ? undefined : Number(flags.contextLength),
         onProgress: bar.update,
       });
       bar.done();

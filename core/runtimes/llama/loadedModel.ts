@@ -1,5 +1,8 @@
+import os from 'node:os';
 import {
+  GgufInsights,
   InsufficientMemoryError,
+  readGgufFileInfo,
   type Llama,
   type LlamaContext,
   type LlamaContextSequence,
@@ -21,11 +24,26 @@ export interface ModelLoadOptions {
   metrics: Metrics;
 }
 
-function loadError(file: ModelFile, error: unknown): ApiError {
+const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
+
+/** What the model and its context need, by node-llama-cpp's own estimate, for the refusal message. */
+async function memoryNeeds(llama: Llama, file: ModelFile, options: ModelLoadOptions) {
+  const insights = await GgufInsights.from(await readGgufFileInfo(file.path), llama);
+  const contextSize = Math.min(options.contextSize, insights.trainContextSize ?? options.contextSize);
+  const model = insights.estimateModelResourceRequirements({ gpuLayers: 0 });
+  const context = insights.estimateContextResourceRequirements({ contextSize, modelGpuLayers: 0, sequences: options.parallel });
+  return { bytes: model.cpuRam + context.cpuRam, contextSize };
+}
+
+async function loadError(llama: Llama, file: ModelFile, options: ModelLoadOptions, error: unknown): Promise<ApiError> {
   if (error instanceof InsufficientMemoryError) {
+    const needs = await memoryNeeds(llama, file, options).catch(() => undefined);
+    const numbers = needs
+      ? `with ${options.parallel} sequences of ${needs.contextSize} tokens needs about ${gib(needs.bytes)} GiB of memory, and ${gib(os.freemem())} GiB is free`
+      : `does not fit in memory (${error.message})`;
     return new ApiError(
       'LLMSVC_ERR_INSUFFICIENT_MEMORY',
-      `Not enough memory to load model "${file.id}" (${(file.bytes / 2 ** 20).toFixed(0)} MiB file) with its context: ${error.message}. Lower context_size or parallel, or unload other models.`,
+      `Model '${file.id}' ${numbers}. Lower context_size or parallel, or unload other models.`,
     );
   }
   return new ApiError(
@@ -65,7 +83,7 @@ export class LoadedModel {
       return new LoadedModel(file, model, context, sequences, options);
     } catch (error) {
       await model?.dispose();
-      throw loadError(file, error);
+      throw await loadError(llama, file, options, error);
     }
   }
 

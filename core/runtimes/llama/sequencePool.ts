@@ -28,6 +28,7 @@ function commonPrefixLength(a: readonly Token[], b: readonly Token[]): number {
  *  turns are, and node-llama-cpp reuses them); the rest wait in a fair queue. All sequences of
  *  the context decode together, so a request that gets one joins the batch at the next step. */
 export class SequencePool {
+  private readonly all: LlamaContextSequence[] = [];
   private readonly free: LlamaContextSequence[] = [];
   private readonly waiting = new FairQueue<Waiter>();
   private closed = false;
@@ -39,14 +40,20 @@ export class SequencePool {
     context: LlamaContext,
     private readonly options: SequencePoolOptions,
   ) {
-    while (context.sequencesLeft > 0) this.free.push(context.getSequence());
-    this.size = this.free.length;
+    while (context.sequencesLeft > 0) this.all.push(context.getSequence());
+    this.free.push(...this.all);
+    this.size = this.all.length;
     this.report();
   }
 
   /** Sequences generating now. */
   get active(): number {
     return this.size - this.free.length;
+  }
+
+  /** Prompt and generated tokens the sequences have evaluated so far: what prefix reuse saves shows here. */
+  get evaluatedTokens(): number {
+    return this.all.reduce((sum, sequence) => sum + sequence.tokenMeter.usedInputTokens, 0);
   }
 
   /** Requests waiting for a sequence. */
@@ -106,15 +113,20 @@ export class SequencePool {
     this.report();
   }
 
+  /** The free sequence for a prompt: the one that already holds most of it, when that is worth
+   *  something (a chat template's first few tokens are not); otherwise the one released longest
+   *  ago, so that recent conversations stay cached for their follow-ups. */
   private bestFreeIndex(promptTokens: readonly Token[] | undefined): number {
-    if (!promptTokens) return this.free.length - 1;
-    let best = this.free.length - 1;
-    let bestLength = -1;
+    const leastRecentlyUsed = 0;
+    if (!promptTokens) return leastRecentlyUsed;
+    let best = leastRecentlyUsed;
+    let bestLength = 0;
     this.free.forEach((sequence, index) => {
       const length = commonPrefixLength(sequence.contextTokens, promptTokens);
       if (length > bestLength) [best, bestLength] = [index, length];
     });
-    return best;
+    const worthReusing = bestLength >= Math.min(32, promptTokens.length / 2);
+    return worthReusing ? best : leastRecentlyUsed;
   }
 
   private take(index: number): LlamaContextSequence {
