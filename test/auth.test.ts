@@ -97,6 +97,8 @@ describe('authentication', () => {
     const listed = (await (await authedFetch(`${server.url}/admin/v1/keys/${id}`)).json()) as Record<string, unknown>;
     assert.equal(listed.key, undefined, 'the secret is shown only at creation');
     assert.equal(listed.prefix, key.slice(0, 14));
+    await openai(key).models.list();
+    assert.ok(!server.logs().includes(key), 'no secret in any log line');
   });
 
   test('revoked, rotated, disabled and expired keys stop working', async () => {
