@@ -6,6 +6,8 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'llmsvc_process_' });
   const registers = [registry];
+  // Most metrics are per model; this is their common part.
+  const byModel = { labelNames: ['model'] as const, registers };
   return {
     registry,
     httpRequests: new Counter({
@@ -24,21 +26,18 @@ export function createMetrics() {
     promptTokens: new Counter({
       name: 'llmsvc_prompt_tokens_total',
       help: 'Prompt (input) tokens processed, by model',
-      labelNames: ['model'] as const,
-      registers,
+      ...byModel,
     }),
     completionTokens: new Counter({
       name: 'llmsvc_completion_tokens_total',
       help: 'Completion (output) tokens generated, by model',
-      labelNames: ['model'] as const,
-      registers,
+      ...byModel,
     }),
     timeToFirstToken: new Histogram({
       name: 'llmsvc_time_to_first_token_seconds',
       help: 'Time from request arrival to the first generated token, by model',
-      labelNames: ['model'] as const,
+      ...byModel,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
     }),
     modelsLoaded: new Gauge({
       name: 'llmsvc_models_loaded',
@@ -48,41 +47,35 @@ export function createMetrics() {
     queueDepth: new Gauge({
       name: 'llmsvc_queue_depth',
       help: 'Requests waiting for a sequence, by model',
-      labelNames: ['model'] as const,
-      registers,
+      ...byModel,
     }),
     queueWait: new Histogram({
       name: 'llmsvc_queue_wait_seconds',
       help: 'Time a request waited for a sequence, by model',
-      labelNames: ['model'] as const,
+      ...byModel,
       buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers,
     }),
     queueRejections: new Counter({
       name: 'llmsvc_queue_rejections_total',
       help: 'Requests refused because the model queue was full, by model',
-      labelNames: ['model'] as const,
-      registers,
+      ...byModel,
     }),
     activeSequences: new Gauge({
       name: 'llmsvc_active_sequences',
       help: 'Sequences generating now, by model: the batch decoded together at each step',
-      labelNames: ['model'] as const,
-      registers,
+      ...byModel,
     }),
     decodeTokensPerSecond: new Histogram({
       name: 'llmsvc_decode_tokens_per_second',
       help: 'Decode speed of each generation (tokens after the first, over the time after the first), by model',
-      labelNames: ['model'] as const,
+      ...byModel,
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
-      registers,
     }),
     modelLoadSeconds: new Histogram({
       name: 'llmsvc_model_load_seconds',
       help: 'Time to load a local model, by model',
-      labelNames: ['model'] as const,
+      ...byModel,
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-      registers,
     }),
   };
 }
