@@ -4,6 +4,7 @@ import type { GenerationEvent, FinishReason } from './types.js';
 export interface GenerationOutcome {
   finishReason: FinishReason;
   completionTokens: number;
+  stopSequence?: string;
 }
 
 /** Turns callback-style generation into an AsyncIterable of events. A Readable in object mode

@@ -57,7 +57,7 @@ export type FinishReason = 'stop' | 'length';
 
 export type GenerationEvent =
   | { type: 'text'; text: string }
-  /** `stopSequence`: which of the request's stop sequences ended it, if one did (Anthropic reports it). */
+  // stopSequence: the request's stop sequence that ended it, if one did (Anthropic reports it).
   | { type: 'end'; finishReason: FinishReason; completionTokens: number; stopSequence?: string };
 
 /** A generation that passed validation (the model exists, the prompt fits). It starts when its

@@ -11,6 +11,7 @@ import { newId } from './ids.js';
 import { installObservability } from './observability.js';
 import { installRequestContext } from './requestContext.js';
 import { registerAdminRoutes } from './routes/admin/index.js';
+import { registerAnthropicRoutes } from './routes/anthropic/index.js';
 import { registerHealthRoutes, type Readiness } from './routes/health.js';
 import { registerOpenAiRoutes } from './routes/openai/index.js';
 
@@ -53,6 +54,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   installErrorHandlers(app);
   registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics });
   registerOpenAiRoutes(app, deps.provider);
+  registerAnthropicRoutes(app, deps.provider);
   registerAdminRoutes(app, { keys: deps.keys, store: deps.store, clock: deps.clock });
   return app;
 }

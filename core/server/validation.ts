@@ -27,7 +27,9 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ApiError('LLMSVC_ERR_INVALID_JSON', 'The request body must be a JSON object with the request parameters.');
   }
-  const result = schema.safeParse(body);
+  // reportInput: without it zod leaves `input` off every issue, and a value of the wrong type
+  // would read as a missing one.
+  const result = schema.safeParse(body, { reportInput: true });
   if (result.success) return result.data;
   throw toApiError(result.error.issues[0]!);
 }

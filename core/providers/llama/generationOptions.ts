@@ -13,6 +13,7 @@ export function samplingOptions(sampling: SamplingOptions) {
   return {
     temperature: sampling.temperature ?? 1,
     topP: sampling.topP ?? 1,
+    topK: sampling.topK,
     // node-llama-cpp's default seed is fixed; OpenAI varies answers unless a seed is given.
     seed: sampling.seed ?? randomInt(2 ** 31),
     repeatPenalty,
@@ -45,7 +46,16 @@ export function completionBudget(
   promptParam: 'messages' | 'prompt',
 ): number {
   const requested = maxTokens ?? 0;
-  if (promptTokens + requested > contextSize || promptTokens >= contextSize) {
+  if (promptTokens >= contextSize) {
+    // "prompt is too long" is also Anthropic's wording, which its clients look for.
+    throw new ApiError(
+      'LLMSVC_ERR_CONTEXT_LENGTH_EXCEEDED',
+      `This model's maximum context length is ${contextSize} tokens, and the prompt is too long: its ${promptTokens} tokens leave no room ` +
+        `for a completion with model '${model}'. Shorten the ${promptParam} (or raise context_size, up to the model's training context).`,
+      promptParam,
+    );
+  }
+  if (promptTokens + requested > contextSize) {
     throw new ApiError(
       'LLMSVC_ERR_CONTEXT_LENGTH_EXCEEDED',
       `This model's maximum context length is ${contextSize} tokens. However, you requested ${promptTokens + requested} tokens ` +

@@ -41,6 +41,19 @@ function finishReasonOf(stopReason: string): 'stop' | 'length' {
   return stopReason === 'maxTokens' ? 'length' : 'stop';
 }
 
+/** What LlamaChat and LlamaCompletion report about how a generation ended. */
+interface GenerationMetadata {
+  stopReason: string;
+  customStopTrigger?: readonly (string | Token)[];
+}
+
+/** The stop sequence that ended a generation. The request's stop sequences are plain strings,
+ *  so node-llama-cpp reports the matched one as a single string part. */
+function stopSequenceOf(metadata: GenerationMetadata): string | undefined {
+  if (metadata.stopReason !== 'customStopTrigger' || !metadata.customStopTrigger) return undefined;
+  return metadata.customStopTrigger.filter((part): part is string => typeof part === 'string').join('');
+}
+
 /** Local GGUF models through node-llama-cpp. */
 export class LlamaProvider implements Provider {
   readonly id = 'local';
@@ -59,11 +72,8 @@ export class LlamaProvider implements Provider {
   }
 
   async chat(request: ChatRequest): Promise<Generation> {
-    const loaded = await this.models.get(request.model);
+    const { loaded, history, chatWrapper, prompt } = await this.chatPrompt(request);
     const llama = await this.runtime.llama();
-    const history = toChatHistory(request.messages);
-    const chatWrapper = chatWrapperOf(loaded.model);
-    const prompt = chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(loaded.model.tokenizer);
     const promptTokens = prompt.length;
     const maxTokens = completionBudget(promptTokens, request.maxTokens, loaded.contextSize, request.model, 'messages');
     const grammar = await grammarFor(llama, request.responseFormat);
@@ -123,6 +133,20 @@ export class LlamaProvider implements Provider {
   async dispose(): Promise<void> {
     await this.models.dispose();
   }
+
+  async countChatTokens(request: Pick<ChatRequest, 'model' | 'messages'>): Promise<number> {
+    return (await this.chatPrompt(request)).prompt.length;
+  }
+
+  /** The chat history, its template and the exact tokens LlamaChat evaluates for it: one
+   *  computation for chat() and countChatTokens(), so a count always matches the usage. */
+  private async chatPrompt(request: Pick<ChatRequest, 'model' | 'messages'>) {
+    const loaded = await this.models.get(request.model);
+    const history = toChatHistory(request.messages);
+    const chatWrapper = chatWrapperOf(loaded.model);
+    const prompt = chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(loaded.model.tokenizer);
+    return { loaded, history, chatWrapper, prompt };
+  }
 }
 
 /** The options LlamaChat and LlamaCompletion share. */
@@ -140,7 +164,7 @@ function generateOnSequence(
   loaded: LoadedModel,
   request: ChatRequest | CompletionRequest,
   { prompt, ...limits }: { prompt: readonly Token[]; maxTokens: number; grammar: LlamaGrammar | undefined },
-  generate: (sequence: LlamaContextSequence, options: SequenceGenerationOptions) => Promise<{ metadata: { stopReason: string } }>,
+  generate: (sequence: LlamaContextSequence, options: SequenceGenerationOptions) => Promise<{ metadata: GenerationMetadata }>,
 ): AsyncIterable<GenerationEvent> {
   return generationStream(
     (emitText, signal) =>
@@ -158,7 +182,7 @@ function generateOnSequence(
           },
         });
         if (firstTokenAt !== undefined) loaded.recordDecodeSpeed(completionTokens - 1, (performance.now() - firstTokenAt) / 1000);
-        return { finishReason: finishReasonOf(result.metadata.stopReason), completionTokens };
+        return { finishReason: finishReasonOf(result.metadata.stopReason), completionTokens, stopSequence: stopSequenceOf(result.metadata) };
       }),
     request.signal,
   );

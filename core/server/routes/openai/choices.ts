@@ -7,7 +7,8 @@ export interface ChoiceHandlers {
    *  first token). */
   onStart?(): void;
   onText(index: number, text: string): void;
-  onEnd(index: number, finishReason: FinishReason): void;
+  /** `stopSequence`: the stop sequence that ended the choice, if one did. */
+  onEnd(index: number, finishReason: FinishReason, stopSequence?: string): void;
 }
 
 export interface ChoicesUsage {
@@ -45,7 +46,7 @@ export async function runChoices(
         handlers.onText(index, event.text);
       } else {
         accounting.completionTokens += event.completionTokens;
-        handlers.onEnd(index, event.finishReason);
+        handlers.onEnd(index, event.finishReason, event.stopSequence);
       }
     }
   }

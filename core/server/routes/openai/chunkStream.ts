@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { openaiErrorBody } from '../../../errors/index.js';
 import { SseWriter } from '../../sse.js';
+import { streamFailed } from '../../streamErrors.js';
 import { openaiUsage, type ChoicesUsage } from './choices.js';
-import { streamFailed } from './streamErrors.js';
 
 export interface ChunkStreamOptions {
   id: string;
@@ -37,7 +38,7 @@ export function openChunkStream(request: FastifyRequest, reply: FastifyReply, op
         sse.end('data: [DONE]\n\n');
       } catch (error) {
         if (!reply.sent) throw error;
-        streamFailed(request, sse, error);
+        streamFailed(request, sse, error, (apiError) => sse.data(openaiErrorBody(apiError)));
       }
     },
   };

@@ -1,0 +1,17 @@
+import type { FastifyInstance } from 'fastify';
+import type { Provider } from '../../../providers/index.js';
+import { parseBody } from '../../validation.js';
+import { countTokensRequestSchema } from './schemas.js';
+import { toChatMessages } from './translate.js';
+
+/** POST /v1/messages/count_tokens: the exact prompt tokens /v1/messages would evaluate for the
+ *  same system and messages. Counting generates nothing, so it reserves and records no tokens
+ *  (as at Anthropic, it is free); it still counts as a request. */
+export function registerCountTokens(app: FastifyInstance, provider: Provider): void {
+  app.post('/v1/messages/count_tokens', async (request, reply) => {
+    const body = parseBody(countTokensRequestSchema, request.body);
+    request.accounting.model = body.model;
+    const inputTokens = await provider.countChatTokens({ model: body.model, messages: toChatMessages(body) });
+    return reply.send({ input_tokens: inputTokens });
+  });
+}
