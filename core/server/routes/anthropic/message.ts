@@ -1,4 +1,4 @@
-import type { ChoicesUsage } from '../openai/choices.js';
+import type { ChoicesUsage } from '../../runChoices.js';
 import type { MessageEnd } from './translate.js';
 
 export interface MessageEnvelope {

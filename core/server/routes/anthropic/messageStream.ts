@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { anthropicErrorBody } from '../../../errors/index.js';
 import { SseWriter } from '../../sse.js';
 import { streamFailed } from '../../streamErrors.js';
-import type { ChoicesUsage } from '../openai/choices.js';
+import type { ChoicesUsage } from '../../runChoices.js';
 import { messageBody, type MessageEnvelope } from './message.js';
 import type { MessageEnd } from './translate.js';
 

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Generation, Provider } from '../../../providers/index.js';
 import { newId } from '../../ids.js';
 import { parseBody } from '../../validation.js';
-import { runChoices, type ChoicesUsage } from '../openai/choices.js';
+import { runChoices, type ChoicesUsage } from '../../runChoices.js';
 import { messageBody } from './message.js';
 import { openMessageStream } from './messageStream.js';
 import { messagesRequestSchema } from './schemas.js';

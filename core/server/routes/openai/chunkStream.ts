@@ -2,7 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { openaiErrorBody } from '../../../errors/index.js';
 import { SseWriter } from '../../sse.js';
 import { streamFailed } from '../../streamErrors.js';
-import { openaiUsage, type ChoicesUsage } from './choices.js';
+import type { ChoicesUsage } from '../../runChoices.js';
+import { openaiUsage } from './choices.js';
 
 export interface ChunkStreamOptions {
   id: string;

@@ -3,7 +3,8 @@ import type { CompletionRequest, FinishReason, Provider } from '../../../provide
 import { newId, unixSeconds } from '../../ids.js';
 import { scheduleOf } from '../../schedule.js';
 import { parseBody } from '../../validation.js';
-import { openaiUsage, runChoices } from './choices.js';
+import { runChoices } from '../../runChoices.js';
+import { openaiUsage } from './choices.js';
 import { samplingFrom } from './sampling.js';
 import { completionRequestSchema, type CompletionRequestBody } from './schemas.js';
 import { openChunkStream } from './chunkStream.js';
