@@ -66,6 +66,7 @@ export class Service {
       fallbackModel: options.fallbackModel,
       contextSize: config.context_size,
       parallel: config.parallel,
+      modelSettings: config.model_settings,
       threads: config.threads,
       maxQueue: config.max_queue,
       idleTtlMs: config.model_idle_ttl_s * 1000,

@@ -74,3 +74,14 @@ test('default threads leave the event loop a core', () => {
   assert.equal(defaultThreads(2), 1);
   assert.equal(defaultThreads(8), 7);
 });
+
+test('parallel is auto unless set; per-model settings come from the file or a JSON env value', () => {
+  assert.equal(loadConfig({ env: {} }).parallel, 'auto');
+  assert.equal(loadConfig({ env: { LLMSVC_PARALLEL: '6' } }).parallel, 6);
+  assert.throws(() => loadConfig({ env: { LLMSVC_PARALLEL: '300' } }), /at most 256/);
+  const file = writeConfig({ model_settings: { 'qwen-7b': { parallel: 2, context_size: 8192 } } });
+  assert.deepEqual(loadConfig({ file, env: {} }).model_settings, { 'qwen-7b': { parallel: 2, context_size: 8192 } });
+  assert.deepEqual(loadConfig({ env: { LLMSVC_MODEL_SETTINGS: '{"a": {"parallel": "auto"}}' } }).model_settings, { a: { parallel: 'auto' } });
+  assert.throws(() => loadConfig({ file: writeConfig({ model_settings: { a: { paralel: 2 } } }), env: {} }), /paralel/);
+  assert.throws(() => loadConfig({ env: { LLMSVC_MODEL_SETTINGS: '{not json' } }), /model_settings/);
+});

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { test } from 'node:test';
+import { autoParallelCandidates } from '../core/runtimes/index.js';
 import OpenAI from 'openai';
 import { waitFor } from './support/wait.js';
 import { authedFetch, startTestServer, tempDir, testAdminKey, tinyModelPath } from './support/server.js';
@@ -75,6 +77,28 @@ test('concurrent first requests to a model load it once', async () => {
     assert.ok(results.every((result) => result.usage!.completion_tokens === 2));
     const metrics = await (await authedFetch(`${server.url}/metrics`)).text();
     assert.match(metrics, /llmsvc_model_load_seconds_count\{model="llama-2-tiny-random"\} 1\n/);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('auto parallel tries up to 4 sequences per core (at most 16), halving until the model fits', () => {
+  assert.deepEqual(autoParallelCandidates(1), [4, 2, 1]);
+  assert.deepEqual(autoParallelCandidates(2), [8, 4, 2, 1]);
+  assert.deepEqual(autoParallelCandidates(8), [16, 8, 4, 2, 1]);
+});
+
+test('per-model settings override parallel and context size; others get auto parallel', async () => {
+  const modelsDir = tempDir();
+  for (const name of ['alpha', 'beta']) fs.copyFileSync(tinyModelPath, path.join(modelsDir, `${name}.gguf`));
+  const server = await startTestServer({ models_dir: modelsDir, model_settings: { alpha: { parallel: 2, context_size: 256 } } });
+  try {
+    const alpha = await server.service.models.get('alpha');
+    assert.equal(alpha.sequences.size, 2);
+    assert.equal(alpha.contextSize, 256);
+    const beta = await server.service.models.get('beta');
+    // The tiny model fits many times over, so auto takes the first candidate.
+    assert.equal(beta.sequences.size, autoParallelCandidates(os.availableParallelism())[0]);
   } finally {
     await server.stop();
   }

@@ -15,6 +15,8 @@ export function defaultDataDir(env: NodeJS.ProcessEnv): string {
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
+/** Sequences per model: a number, or 'auto' (chosen from the cores and the free memory at load). */
+const parallel = z.union([z.literal('auto'), z.coerce.number().int().positive().max(256, 'llama.cpp decodes at most 256 sequences together')]);
 const positiveInt = z.coerce.number().int().positive();
 /** Booleans arrive as strings from env and flags; z.coerce.boolean() would read "false" as true. */
 const flag = z.union([
@@ -36,7 +38,21 @@ export const configSchema = z
     /** Context window per sequence for local models (capped by the model's training context). */
     context_size: positiveInt.default(4096),
     /** Sequences decoded together per loaded model; further requests wait their turn. */
-    parallel: positiveInt.max(256, 'llama.cpp decodes at most 256 sequences together').default(4),
+    parallel: parallel.default('auto'),
+    /** Per-model overrides of parallel and context_size, by model id (env: a JSON object). */
+    model_settings: z
+      .preprocess(
+        (value) => {
+          if (typeof value !== 'string') return value;
+          try {
+            return JSON.parse(value) as unknown;
+          } catch {
+            return value; // fails validation below with a clear message
+          }
+        },
+        z.record(z.string(), z.object({ parallel: parallel.optional(), context_size: z.number().int().positive().optional() }).strict()),
+      )
+      .default({}),
     /** Requests that may wait per loaded model when all its sequences are busy; one more gets a
      *  429 with Retry-After instead of an unbounded wait. */
     max_queue: positiveInt.default(64),

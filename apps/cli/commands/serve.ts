@@ -26,7 +26,7 @@ export function registerServe(program: Command): void {
     .option('--config <file>', 'JSON config file (env LLMSVC_CONFIG); precedence: file < env < flags')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env LLMSVC_LOG_LEVEL)')
     .option('--context-size <tokens>', 'context window per sequence (env LLMSVC_CONTEXT_SIZE)')
-    .option('--parallel <n>', 'sequences decoded together per model (env LLMSVC_PARALLEL)')
+    .option('--parallel <n>', "sequences decoded together per model, or 'auto' (env LLMSVC_PARALLEL)")
     .option('--threads <n>', 'CPU threads for llama.cpp (env LLMSVC_THREADS; default: cores - 1)')
     .action(async (flags: ServeFlags) => {
       const config = loadConfig({

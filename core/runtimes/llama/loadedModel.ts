@@ -18,7 +18,8 @@ import { SequencePool } from './sequencePool.js';
 
 export interface ModelLoadOptions {
   contextSize: number;
-  parallel: number;
+  /** 'auto': the most sequences, up to 4 per core (at most 16), whose estimated memory fits. */
+  parallel: number | 'auto';
   threads: number;
   maxQueue: number;
   metrics: Metrics;
@@ -26,20 +27,41 @@ export interface ModelLoadOptions {
 
 const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
 
-/** What the model and its context need, by node-llama-cpp's own estimate, for the refusal message. */
-async function memoryNeeds(llama: Llama, file: ModelFile, options: ModelLoadOptions) {
+/** What the model and `parallel` sequences of context need, by node-llama-cpp's own estimate. */
+async function memoryNeeds(llama: Llama, file: ModelFile, contextSize: number, parallel: number) {
   const insights = await GgufInsights.from(await readGgufFileInfo(file.path), llama);
-  const contextSize = Math.min(options.contextSize, insights.trainContextSize ?? options.contextSize);
+  const resolvedContextSize = Math.min(contextSize, insights.trainContextSize ?? contextSize);
   const model = insights.estimateModelResourceRequirements({ gpuLayers: 0 });
-  const context = insights.estimateContextResourceRequirements({ contextSize, modelGpuLayers: 0, sequences: options.parallel });
-  return { bytes: model.cpuRam + context.cpuRam, contextSize };
+  const context = insights.estimateContextResourceRequirements({ contextSize: resolvedContextSize, modelGpuLayers: 0, sequences: parallel });
+  return { bytes: model.cpuRam + context.cpuRam, contextSize: resolvedContextSize };
 }
 
-async function loadError(llama: Llama, file: ModelFile, options: ModelLoadOptions, error: unknown): Promise<ApiError> {
+/** The candidates for parallel = 'auto', most first: 4 sequences per core (at most 16), halved
+ *  down to 1. Decoding several sequences together costs little more than one on a CPU that has
+ *  cores to spare, and a GPU gains more still; memory is what bounds it. */
+export function autoParallelCandidates(cores: number): number[] {
+  const candidates: number[] = [];
+  for (let n = Math.min(16, 4 * Math.max(1, cores)); n >= 1; n = Math.floor(n / 2)) candidates.push(n);
+  return candidates;
+}
+
+/** The most sequences whose estimate fits in 80% of the free memory (1 when none does: the load
+ *  then fails with the numbers). */
+async function resolveParallel(llama: Llama, file: ModelFile, options: ModelLoadOptions): Promise<number> {
+  if (options.parallel !== 'auto') return options.parallel;
+  const budget = 0.8 * os.freemem();
+  for (const candidate of autoParallelCandidates(os.availableParallelism())) {
+    const needs = await memoryNeeds(llama, file, options.contextSize, candidate).catch(() => undefined);
+    if (needs && needs.bytes <= budget) return candidate;
+  }
+  return 1;
+}
+
+async function loadError(llama: Llama, file: ModelFile, options: ModelLoadOptions, parallel: number, error: unknown): Promise<ApiError> {
   if (error instanceof InsufficientMemoryError) {
-    const needs = await memoryNeeds(llama, file, options).catch(() => undefined);
+    const needs = await memoryNeeds(llama, file, options.contextSize, parallel).catch(() => undefined);
     const numbers = needs
-      ? `with ${options.parallel} sequences of ${needs.contextSize} tokens needs about ${gib(needs.bytes)} GiB of memory, and ${gib(os.freemem())} GiB is free`
+      ? `with ${parallel} sequences of ${needs.contextSize} tokens needs about ${gib(needs.bytes)} GiB of memory, and ${gib(os.freemem())} GiB is free`
       : `does not fit in memory (${error.message})`;
     return new ApiError(
       'LLMSVC_ERR_INSUFFICIENT_MEMORY',
@@ -72,18 +94,19 @@ export class LoadedModel {
 
   static async load(llama: Llama, file: ModelFile, options: ModelLoadOptions): Promise<LoadedModel> {
     let model: LlamaModel | undefined;
+    const parallel = await resolveParallel(llama, file, options);
     try {
       model = await llama.loadModel({ modelPath: file.path });
       const context = await model.createContext({
         contextSize: Math.min(options.contextSize, model.trainContextSize),
-        sequences: options.parallel,
+        sequences: parallel,
         threads: options.threads,
       });
       const sequences = new SequencePool(context, { model: file.id, maxQueue: options.maxQueue, metrics: options.metrics });
       return new LoadedModel(file, model, context, sequences, options);
     } catch (error) {
       await model?.dispose();
-      throw await loadError(llama, file, options, error);
+      throw await loadError(llama, file, options, parallel, error);
     }
   }
 

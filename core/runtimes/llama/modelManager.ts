@@ -8,6 +8,8 @@ export interface ModelManagerOptions extends ModelLoadOptions {
   /** A model served only while the models dir holds none (the generated smoke-tiny): a user's
    *  real models always take precedence. */
   fallbackModel?: string;
+  /** Per-model overrides of `parallel` and `contextSize`, by model id. */
+  modelSettings?: Readonly<Record<string, { parallel?: number | 'auto'; context_size?: number }>>;
   idleTtlMs: number;
   maxLoadedModels: number;
   log: { info(obj: object, msg: string): void };
@@ -59,7 +61,12 @@ export class ModelManager {
   private async load(file: ModelFile): Promise<LoadedModel> {
     const started = performance.now();
     const llama = await this.runtime.llama();
-    const model = await LoadedModel.load(llama, file, this.options);
+    const settings = this.options.modelSettings?.[file.id];
+    const model = await LoadedModel.load(llama, file, {
+      ...this.options,
+      parallel: settings?.parallel ?? this.options.parallel,
+      contextSize: settings?.context_size ?? this.options.contextSize,
+    });
     const seconds = (performance.now() - started) / 1000;
     this.options.metrics.modelLoadSeconds.observe({ model: file.id }, seconds);
     this.options.metrics.modelsLoaded.set(this.loaded.size);
