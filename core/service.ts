@@ -5,8 +5,8 @@ import { KeyService, systemClock, type Clock } from './auth/index.js';
 import { ConfigError, type Config } from './config/index.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
-import { LlamaProvider, type Provider } from './providers/index.js';
-import { LlamaRuntime, ModelManager } from './runtimes/index.js';
+import type { RuntimeStats } from './providers/llama/worker/protocol.js';
+import { WorkerLlamaProvider } from './providers/llama/worker/client.js';
 import { buildServer } from './server/index.js';
 import { Store } from './store/index.js';
 
@@ -39,9 +39,7 @@ export class Service {
     readonly keys: KeyService,
     /** Where a newly created admin key was written (first start without LLMSVC_ADMIN_KEY). */
     readonly adminKeyFile: string | undefined,
-    private readonly runtime: LlamaRuntime,
-    readonly models: ModelManager,
-    private readonly provider: Provider,
+    private readonly provider: WorkerLlamaProvider,
     private readonly shutdown: AbortController,
   ) {}
 
@@ -57,24 +55,23 @@ export class Service {
     const keys = new KeyService(store, clock);
     const adminKeyFile = config.auth ? keys.ensureAdminKey(config.admin_key, path.join(config.data_dir, 'admin.key')) : undefined;
     const metrics = createMetrics();
-    const runtime = new LlamaRuntime({
-      gpu: config.gpu,
-      onLog: (level, message) => logger[level]({ source: 'llama.cpp' }, message.trim()),
-    });
-    const models = new ModelManager(runtime, {
-      modelsDir: config.models_dir,
-      fallbackModel: options.fallbackModel,
-      contextSize: config.context_size,
-      parallel: config.parallel,
-      modelSettings: config.model_settings,
-      threads: config.threads,
-      maxQueue: config.max_queue,
-      idleTtlMs: config.model_idle_ttl_s * 1000,
-      maxLoadedModels: config.max_loaded_models,
-      log: logger,
-      metrics,
-    });
-    const provider = new LlamaProvider(runtime, models);
+    const provider = new WorkerLlamaProvider(
+      {
+        modelsDir: config.models_dir,
+        fallbackModel: options.fallbackModel,
+        contextSize: config.context_size,
+        parallel: config.parallel,
+        modelSettings: config.model_settings,
+        threads: config.threads,
+        maxQueue: config.max_queue,
+        idleTtlMs: config.model_idle_ttl_s * 1000,
+        maxLoadedModels: config.max_loaded_models,
+        gpu: config.gpu,
+      },
+      (line) => logger[line.level](line.obj, line.msg),
+    );
+    // The runtime thread's figures are current as of the last /readyz or /metrics call.
+    let lastStats: RuntimeStats | undefined;
     const shutdown = new AbortController();
     const app = buildServer({
       config,
@@ -85,9 +82,13 @@ export class Service {
       keys,
       clock,
       shutdownSignal: shutdown.signal,
+      runtimeMetrics: () => provider.metricsText(),
       readiness: {
-        ready: () => runtime.ready,
-        details: () => ({ backend: runtime.backend ?? null, models_available: models.list().length, models_loaded: models.loadedIds() }),
+        ready: () => provider.backendName !== undefined,
+        details: async () => {
+          lastStats = await provider.stats().catch(() => lastStats);
+          return { backend: provider.backendName ?? null, models_available: provider.listModels().length, models_loaded: lastStats?.loaded ?? [] };
+        },
       },
     });
     try {
@@ -100,12 +101,17 @@ export class Service {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const service = new Service(config, logger, app, `http://${host}:${port}`, metrics, store, keys, adminKeyFile, runtime, models, provider, shutdown);
-    runtime.llama().then(
-      () => logger.info({ backend: runtime.backend, threads: config.threads }, 'llama.cpp ready'),
+    const service = new Service(config, logger, app, `http://${host}:${port}`, metrics, store, keys, adminKeyFile, provider, shutdown);
+    provider.ready().then(
+      (backend) => logger.info({ backend, threads: config.threads }, 'llama.cpp ready in the runtime thread'),
       (error: unknown) => logger.error({ err: error }, 'llama.cpp could not be loaded; local models cannot be served'),
     );
     return service;
+  }
+
+  /** What the runtime thread holds now: loaded models, their sequences and queues. */
+  runtimeStats(): Promise<RuntimeStats> {
+    return this.provider.stats();
   }
 
   /** Stops accepting requests, lets in-flight ones finish for up to `graceMs`, aborts the rest,
@@ -119,7 +125,6 @@ export class Service {
         clearTimeout(force);
       }
       await this.provider.dispose();
-      await this.runtime.dispose();
       this.store.dispose();
       this.logger.info('stopped');
       this.logger.flush();

@@ -16,12 +16,12 @@ test('models load on first use, unload after the idle TTL, and the least recentl
   try {
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
     assert.deepEqual((await client.models.list()).data.map((m) => m.id), ['alpha', 'beta']);
-    assert.deepEqual(server.service.models.loadedIds(), [], 'nothing is loaded before it is used');
+    assert.deepEqual((await server.service.runtimeStats()).loaded, [], 'nothing is loaded before it is used');
     await client.completions.create({ model: 'alpha', prompt: 'a', max_tokens: 1 });
-    assert.deepEqual(server.service.models.loadedIds(), ['alpha']);
+    assert.deepEqual((await server.service.runtimeStats()).loaded, ['alpha']);
     await client.completions.create({ model: 'beta', prompt: 'b', max_tokens: 1 });
-    assert.deepEqual(server.service.models.loadedIds(), ['beta'], 'alpha was unloaded to make room');
-    assert.ok(await waitFor(() => server.service.models.loadedIds().length === 0), 'beta is unloaded once idle');
+    assert.deepEqual((await server.service.runtimeStats()).loaded, ['beta'], 'alpha was unloaded to make room');
+    assert.ok(await waitFor(async () => (await server.service.runtimeStats()).loaded.length === 0), 'beta is unloaded once idle');
     const metrics = await (await authedFetch(`${server.url}/metrics`)).text();
     assert.match(metrics, /llmsvc_models_loaded 0/);
     assert.match(metrics, /llmsvc_model_load_seconds_count\{model="alpha"\} 1/);
@@ -93,12 +93,13 @@ test('per-model settings override parallel and context size; others get auto par
   for (const name of ['alpha', 'beta']) fs.copyFileSync(tinyModelPath, path.join(modelsDir, `${name}.gguf`));
   const server = await startTestServer({ models_dir: modelsDir, model_settings: { alpha: { parallel: 2, context_size: 256 } } });
   try {
-    const alpha = await server.service.models.get('alpha');
-    assert.equal(alpha.sequences.size, 2);
-    assert.equal(alpha.contextSize, 256);
-    const beta = await server.service.models.get('beta');
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
+    for (const model of ['alpha', 'beta']) await client.completions.create({ model, prompt: 'x', max_tokens: 1 });
+    const { models } = await server.service.runtimeStats();
+    assert.equal(models.alpha!.parallel, 2);
+    assert.equal(models.alpha!.contextSize, 256);
     // The tiny model fits many times over, so auto takes the first candidate.
-    assert.equal(beta.sequences.size, autoParallelCandidates(os.availableParallelism())[0]);
+    assert.equal(models.beta!.parallel, autoParallelCandidates(os.availableParallelism())[0]);
   } finally {
     await server.stop();
   }

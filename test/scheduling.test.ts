@@ -129,7 +129,7 @@ test('a full queue is a 429 with Retry-After, never an unbounded wait', async ()
 test('disconnects free their sequences: 300 connect-and-drop cycles leave none held', async () => {
   await withServer({ parallel: 1, context_size: 1024 }, async (server) => {
     const client = clientFor(server);
-    const model = await server.service.models.get(tinyModelId);
+    const stats = async () => (await server.service.runtimeStats()).models[tinyModelId];
     const rssBefore = process.memoryUsage().rss;
     for (let i = 0; i < 300; i++) {
       const controller = new AbortController();
@@ -140,7 +140,7 @@ test('disconnects free their sequences: 300 connect-and-drop cycles leave none h
       for await (const _ of stream) break; // first chunk, then hang up
       controller.abort();
     }
-    assert.ok(await waitFor(() => model.sequences.active === 0 && model.sequences.queued === 0), 'every sequence is free again');
+    assert.ok(await waitFor(async () => (await stats())?.active === 0 && (await stats())?.queued === 0), 'every sequence is free again');
     // The one sequence is free at once: the next request is not stuck behind a dropped one.
     const next = await client.completions.create({ model: tinyModelId, prompt: 'after', max_tokens: 3 });
     assert.equal(next.usage!.completion_tokens, 3);
@@ -152,18 +152,18 @@ test('disconnects free their sequences: 300 connect-and-drop cycles leave none h
 test('a chat follow-up reuses the evaluated prefix of its conversation', async () => {
   await withServer({ parallel: 4, context_size: 1024 }, async (server) => {
     const client = clientFor(server);
-    const model = await server.service.models.get(tinyModelId);
+    const evaluatedTokens = async () => (await server.service.runtimeStats()).models[tinyModelId]!.evaluatedTokens;
     const system = { role: 'system' as const, content: 'You are a helpful assistant. '.repeat(20) };
     const turn1 = await client.chat.completions.create({ model: tinyModelId, messages: [system, { role: 'user', content: 'First question' }], max_tokens: 10, seed: 1 });
     // Another conversation in between takes a different sequence.
     await client.chat.completions.create({ model: tinyModelId, messages: [{ role: 'user', content: 'unrelated' }], max_tokens: 10 });
-    const before = model.sequences.evaluatedTokens;
+    const before = await evaluatedTokens();
     const turn2 = await client.chat.completions.create({
       model: tinyModelId,
       messages: [system, { role: 'user', content: 'First question' }, { role: 'assistant', content: turn1.choices[0]!.message.content! }, { role: 'user', content: 'Second' }],
       max_tokens: 10,
     });
-    const evaluated = model.sequences.evaluatedTokens - before;
+    const evaluated = (await evaluatedTokens()) - before;
     const prompt = turn2.usage!.prompt_tokens;
     // Without reuse the whole prompt (plus the 10 generated tokens) would be evaluated again.
     assert.ok(evaluated < prompt / 2, `evaluated ${evaluated} tokens for a ${prompt}-token prompt`);

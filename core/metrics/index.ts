@@ -1,13 +1,18 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** The metric definitions, on a registry of their own (never prom-client's global one), so that
- *  two servers in one process (tests) do not share counters. */
+// Metric definitions live on registries of their own (never prom-client's global one), so that
+// two servers in one process (tests) do not share counters. The HTTP side and the model runtime
+// (which runs in a worker thread) each have one; /metrics serves both.
+
+/** Most metrics are per model; this is their common part. */
+const byModelOn = (registry: Registry) => ({ labelNames: ['model'] as const, registers: [registry] });
+
+/** The HTTP side's metrics, with the process's own (event-loop lag, memory, CPU). */
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'llmsvc_process_' });
   const registers = [registry];
-  // Most metrics are per model; this is their common part.
-  const byModel = { labelNames: ['model'] as const, registers };
+  const byModel = byModelOn(registry);
   return {
     registry,
     httpRequests: new Counter({
@@ -39,6 +44,18 @@ export function createMetrics() {
       ...byModel,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The model runtime's metrics: loads, queues, batches, decode speed. */
+export function createRuntimeMetrics() {
+  const registry = new Registry();
+  const registers = [registry];
+  const byModel = byModelOn(registry);
+  return {
+    registry,
     modelsLoaded: new Gauge({
       name: 'llmsvc_models_loaded',
       help: 'Local models currently loaded in memory',
@@ -80,4 +97,4 @@ export function createMetrics() {
   };
 }
 
-export type Metrics = ReturnType<typeof createMetrics>;
+export type RuntimeMetrics = ReturnType<typeof createRuntimeMetrics>;

@@ -1,4 +1,4 @@
 export { LlamaRuntime, type LlamaRuntimeOptions } from './llama/runtime.js';
 export { ModelManager, modelNotFound, type ModelManagerOptions } from './llama/modelManager.js';
 export { LoadedModel, autoParallelCandidates } from './llama/loadedModel.js';
-export { listModelFiles, type ModelFile } from './llama/modelFiles.js';
+export { listModelFiles, ModelCatalog, type ModelFile } from './llama/modelFiles.js';

@@ -22,6 +22,8 @@ export interface ServerDeps {
   metrics: Metrics;
   provider: Provider;
   readiness: Readiness;
+  /** The runtime thread's metrics, in Prometheus text, served with the HTTP side's on /metrics. */
+  runtimeMetrics: () => Promise<string>;
   keys: KeyService;
   clock: Clock;
   /** Aborted at forced shutdown: every in-flight generation stops. */
@@ -52,7 +54,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   installObservability(app, { metrics: deps.metrics, store: deps.store, logPrompts: deps.config.log_prompts });
   installAuth(app, { config: deps.config, store: deps.store, keys: deps.keys, clock: deps.clock });
   installErrorHandlers(app);
-  registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics });
+  registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, runtimeMetrics: deps.runtimeMetrics });
   registerOpenAiRoutes(app, deps.provider);
   registerAnthropicRoutes(app, deps.provider);
   registerAdminRoutes(app, { keys: deps.keys, store: deps.store, clock: deps.clock });

@@ -12,7 +12,7 @@ import {
 } from 'node-llama-cpp';
 import { ApiError } from '../../errors/index.js';
 import type { ModelFile } from './modelFiles.js';
-import type { Metrics } from '../../metrics/index.js';
+import type { RuntimeMetrics } from '../../metrics/index.js';
 import type { Ticket } from '../scheduler/fairQueue.js';
 import { SequencePool } from './sequencePool.js';
 
@@ -22,7 +22,7 @@ export interface ModelLoadOptions {
   parallel: number | 'auto';
   threads: number;
   maxQueue: number;
-  metrics: Metrics;
+  metrics: RuntimeMetrics;
 }
 
 const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);

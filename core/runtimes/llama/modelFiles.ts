@@ -33,3 +33,22 @@ export function modelFile(filePath: string): ModelFile[] {
   const name = path.basename(filePath);
   return [{ id: name.slice(0, -'.gguf'.length), path: filePath, bytes: stat.size, created: Math.floor(stat.mtimeMs / 1000) }];
 }
+
+/** The models on offer: every `*.gguf` in the models dir, or, while it holds none, the fallback
+ *  model (the generated smoke-tiny) — a user's real models always take precedence. */
+export class ModelCatalog {
+  constructor(
+    private readonly modelsDir: string,
+    private readonly fallbackModel?: string,
+  ) {}
+
+  list(): ModelFile[] {
+    const files = listModelFiles(this.modelsDir);
+    if (files.length > 0 || !this.fallbackModel) return files;
+    return modelFile(this.fallbackModel);
+  }
+
+  find(id: string): ModelFile | undefined {
+    return this.list().find((file) => file.id === id);
+  }
+}

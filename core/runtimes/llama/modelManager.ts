@@ -1,6 +1,6 @@
 import { ApiError } from '../../errors/index.js';
 import { LoadedModel, type ModelLoadOptions } from './loadedModel.js';
-import { listModelFiles, modelFile, type ModelFile } from './modelFiles.js';
+import { ModelCatalog, type ModelFile } from './modelFiles.js';
 import type { LlamaRuntime } from './runtime.js';
 
 export interface ModelManagerOptions extends ModelLoadOptions {
@@ -20,24 +20,24 @@ export interface ModelManagerOptions extends ModelLoadOptions {
 export class ModelManager {
   private readonly loaded = new Map<string, Promise<LoadedModel>>();
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly catalog: ModelCatalog;
   private disposed = false;
 
   constructor(
     private readonly runtime: LlamaRuntime,
     private readonly options: ModelManagerOptions,
   ) {
+    this.catalog = new ModelCatalog(options.modelsDir, options.fallbackModel);
     this.sweepTimer = setInterval(() => void this.unloadIdle(), Math.min(options.idleTtlMs, 30_000));
     this.sweepTimer.unref();
   }
 
   list(): ModelFile[] {
-    const files = listModelFiles(this.options.modelsDir);
-    if (files.length > 0 || !this.options.fallbackModel) return files;
-    return modelFile(this.options.fallbackModel);
+    return this.catalog.list();
   }
 
   find(id: string): ModelFile | undefined {
-    return this.list().find((file) => file.id === id);
+    return this.catalog.find(id);
   }
 
   /** The ids of the models in memory now. */

@@ -1,13 +1,13 @@
 import type { LlamaContext, LlamaContextSequence, Token } from 'node-llama-cpp';
 import { ApiError } from '../../errors/index.js';
-import type { Metrics } from '../../metrics/index.js';
+import type { RuntimeMetrics } from '../../metrics/index.js';
 import { FairQueue, type Ticket } from '../scheduler/fairQueue.js';
 
 export interface SequencePoolOptions {
   model: string;
   /** Requests that may wait for a sequence; one more is refused with a 429. */
   maxQueue: number;
-  metrics: Metrics;
+  metrics: RuntimeMetrics;
 }
 
 interface Waiter {

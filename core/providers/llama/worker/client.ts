@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { BroadcastChannel, MessageChannel } from 'node:worker_threads';
+import type { Piscina } from 'piscina';
+import { ApiError } from '../../../errors/index.js';
+import { ModelCatalog } from '../../../runtimes/index.js';
+import { createRuntimePool, siblingModule } from '../../../runtimes/worker/workerPool.js';
+import { generationStream } from '../../generationStream.js';
+import type { ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, Generation, Provider, ProviderModel } from '../../types.js';
+import { fromPortableError, type FromGeneration, type RuntimeLogLine, type RuntimeSettings, type RuntimeStats, type RuntimeTask, type TaskResult, type ToGeneration } from './protocol.js';
+
+export type LocalRuntimeSettings = Omit<RuntimeSettings, 'logChannel'>;
+
+/** The local models' provider as the HTTP side sees it: every call goes to the runtime thread
+ *  (host.ts), where node-llama-cpp runs, so decoding never competes with request handling on
+ *  the event loop. Listing models needs no model, so it is answered here. */
+export class WorkerLlamaProvider implements Provider {
+  readonly id = 'local';
+  private readonly pool: Piscina;
+  private readonly catalog: ModelCatalog;
+  private readonly logs: BroadcastChannel;
+  private readonly readiness: Promise<string | null>;
+  private backend: string | null | undefined;
+  private disposed = false;
+
+  constructor(settings: LocalRuntimeSettings, onLog: (line: RuntimeLogLine) => void) {
+    const logChannel = `llmsvc-runtime-${randomUUID()}`;
+    this.logs = new BroadcastChannel(logChannel);
+    this.logs.onmessage = (message) => onLog((message as { data: RuntimeLogLine }).data);
+    this.pool = createRuntimePool(siblingModule('host', import.meta.url), { ...settings, logChannel });
+    this.catalog = new ModelCatalog(settings.modelsDir, settings.fallbackModel);
+    this.readiness = this.call<string | null>({ call: 'ready' }).then((backend) => (this.backend = backend));
+    this.readiness.catch(() => {}); // surfaced through ready() and the start-up log
+  }
+
+  /** Resolves with the backend ('cpu', 'cuda', …) once llama.cpp is loaded in the runtime thread. */
+  ready(): Promise<string | null> {
+    return this.readiness;
+  }
+
+  get backendName(): string | null | undefined {
+    return this.backend;
+  }
+
+  listModels(): ProviderModel[] {
+    return this.catalog.list().map((file) => ({ id: file.id, created: file.created, ownedBy: 'llmsvc' }));
+  }
+
+  hasModel(id: string): boolean {
+    return this.catalog.find(id) !== undefined;
+  }
+
+  chat(request: ChatRequest): Promise<Generation> {
+    return this.generation('chat', request);
+  }
+
+  complete(request: CompletionRequest): Promise<Generation> {
+    return this.generation('complete', request);
+  }
+
+  embed({ signal: _signal, ...request }: EmbeddingRequest): Promise<EmbeddingResult> {
+    return this.call({ call: 'embed', request });
+  }
+
+  countChatTokens(request: Pick<ChatRequest, 'model' | 'messages'>): Promise<number> {
+    return this.call({ call: 'countChatTokens', request: { model: request.model, messages: request.messages } });
+  }
+
+  stats(): Promise<RuntimeStats> {
+    return this.call({ call: 'stats' });
+  }
+
+  /** The runtime thread's metrics, in Prometheus text. */
+  metricsText(): Promise<string> {
+    return this.call({ call: 'metrics' });
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.call({ call: 'dispose' }).catch(() => {});
+    await this.pool.destroy();
+    this.logs.close();
+  }
+
+  private async call<T>(task: Exclude<RuntimeTask, { port: unknown }>): Promise<T> {
+    if (this.disposed && task.call !== 'dispose') throw new ApiError('LLMSVC_ERR_SHUTTING_DOWN', 'The server is shutting down; retry against the restarted server.');
+    const result = (await this.pool.run(task)) as TaskResult<T>;
+    if (!result.ok) throw fromPortableError(result.error);
+    return result.value;
+  }
+
+  /** A generation in the runtime thread: resolves once it was validated there (so a bad request
+   *  fails before any stream opens); its events start flowing when first read. */
+  private generation(call: 'chat' | 'complete', { signal, ...request }: ChatRequest | CompletionRequest): Promise<Generation> {
+    if (this.disposed) return Promise.reject(new ApiError('LLMSVC_ERR_SHUTTING_DOWN', 'The server is shutting down; retry against the restarted server.'));
+    const { port1: port, port2 } = new MessageChannel();
+    const send = (message: ToGeneration) => port.postMessage(message);
+    const task = { call, request, port: port2 } as RuntimeTask;
+    this.pool.run(task, { transferList: [port2] }).catch((error: unknown) => port.emit('message', { type: 'error', error: { message: (error as Error).message } }));
+    return new Promise((resolve, reject) => {
+      let onEvent: ((message: FromGeneration) => void) | undefined;
+      port.on('message', (message: FromGeneration) => {
+        if (message.type === 'accepted') {
+          resolve({ promptTokens: message.promptTokens, maxTokens: message.maxTokens, events: events() });
+        } else if (onEvent) {
+          onEvent(message);
+        } else if (message.type === 'error') {
+          port.close();
+          reject(fromPortableError(message.error));
+        }
+      });
+      const events = () =>
+        generationStream((emitText, streamSignal) => {
+          streamSignal.addEventListener('abort', () => port.close(), { once: true });
+          return new Promise((finish, fail) => {
+            onEvent = (message) => {
+              if (message.type === 'error') {
+                port.close();
+                fail(fromPortableError(message.error));
+              } else if (message.type === 'event' && message.event.type === 'text') {
+                emitText(message.event.text);
+              } else if (message.type === 'event' && message.event.type === 'end') {
+                port.close();
+                const { type: _type, ...outcome } = message.event;
+                finish(outcome);
+              }
+            };
+            send({ type: 'start' });
+          });
+        }, signal);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          port.close();
+          reject(signal.reason instanceof Error ? signal.reason : new Error('aborted')); // no-op once accepted
+        },
+        { once: true },
+      );
+    });
+  }
+}

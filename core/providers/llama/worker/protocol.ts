@@ -1,0 +1,81 @@
+import type { MessagePort } from 'node:worker_threads';
+import { ApiError, type ErrorCode } from '../../../errors/index.js';
+import type { ChatRequest, CompletionRequest, EmbeddingRequest, GenerationEvent } from '../../types.js';
+
+/** Requests cross the thread boundary without their AbortSignal; aborts travel as messages. */
+type Portable<T> = Omit<T, 'signal'>;
+
+/** A task sent to the runtime thread. Generations get a port for their events; other calls
+ *  return their value as the task's result. */
+export type RuntimeTask =
+  | { call: 'chat'; request: Portable<ChatRequest>; port: MessagePort }
+  | { call: 'complete'; request: Portable<CompletionRequest>; port: MessagePort }
+  | { call: 'embed'; request: Portable<EmbeddingRequest> }
+  | { call: 'countChatTokens'; request: Pick<ChatRequest, 'model' | 'messages'> }
+  | { call: 'ready' }
+  | { call: 'stats' }
+  | { call: 'metrics' }
+  | { call: 'dispose' };
+
+/** Messages from the main thread to a generation. To abort it, the main thread closes its port. */
+export type ToGeneration = { type: 'start' };
+
+/** Messages from a generation to the main thread. */
+export type FromGeneration =
+  | { type: 'accepted'; promptTokens: number; maxTokens: number }
+  | { type: 'event'; event: GenerationEvent }
+  | { type: 'error'; error: PortableError };
+
+/** Non-generation calls resolve to this, so that an ApiError keeps its code across threads
+ *  (a thrown error would reach the main thread as a plain Error). */
+export type TaskResult<T> = { ok: true; value: T } | { ok: false; error: PortableError };
+
+export interface PortableError {
+  code?: ErrorCode;
+  message: string;
+  param?: string | null;
+  headers?: Record<string, string>;
+  name?: string;
+}
+
+export function toPortableError(error: unknown): PortableError {
+  if (error instanceof ApiError) return { code: error.code, message: error.message, param: error.param, headers: error.headers };
+  const plain = error as Error;
+  return { message: plain?.message ?? String(error), name: plain?.name };
+}
+
+export function fromPortableError(error: PortableError): Error {
+  if (error.code) return new ApiError(error.code, error.message, error.param ?? null, error.headers ?? {});
+  const plain = new Error(error.message);
+  if (error.name) plain.name = error.name;
+  return plain;
+}
+
+/** What the runtime thread reports about its models, for /readyz, tests and the admin UI. */
+export interface RuntimeStats {
+  backend: string | null;
+  loaded: string[];
+  models: Record<string, { parallel: number; contextSize: number; active: number; queued: number; evaluatedTokens: number }>;
+}
+
+/** The runtime thread's settings: everything it needs, as plain data. */
+export interface RuntimeSettings {
+  modelsDir: string;
+  fallbackModel?: string;
+  modelSettings: Readonly<Record<string, { parallel?: number | 'auto'; context_size?: number }>>;
+  contextSize: number;
+  parallel: number | 'auto';
+  threads: number;
+  maxQueue: number;
+  idleTtlMs: number;
+  maxLoadedModels: number;
+  gpu: 'auto' | boolean;
+  /** BroadcastChannel name on which the thread sends its log lines. */
+  logChannel: string;
+}
+
+export interface RuntimeLogLine {
+  level: 'info' | 'warn' | 'error';
+  obj: object;
+  msg: string;
+}

@@ -1,0 +1,26 @@
+import { Piscina } from 'piscina';
+
+/** A piscina pool of one long-lived thread that runs `moduleUrl`'s default export for each task.
+ *  The module keeps its state (loaded models) between tasks, and many tasks run at once in it:
+ *  a generation is a task that lasts as long as the generation. `atomics: 'disabled'` keeps the
+ *  worker's event loop free while tasks wait, which node-llama-cpp's callbacks need. */
+export function createRuntimePool(moduleUrl: URL, workerData: Record<string, unknown>): Piscina {
+  return new Piscina({
+    filename: new URL('./entry.js', import.meta.url).href,
+    workerData: { ...workerData, module: moduleUrl.href },
+    minThreads: 1,
+    maxThreads: 1,
+    concurrentTasksPerWorker: 1_000_000,
+    atomics: 'disabled',
+    // The entry registers what the module needs; the parent's flags (e.g. --import tsx) are not for workers.
+    execArgv: [],
+    // A generation can last minutes; idle threads are never reaped, the pool is closed explicitly.
+    idleTimeout: Number.MAX_SAFE_INTEGER,
+  });
+}
+
+/** The sibling module `name` as it exists here: `.ts` when running from the sources, `.js` from dist/. */
+export function siblingModule(name: string, importMetaUrl: string): URL {
+  const extension = importMetaUrl.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`./${name}${extension}`, importMetaUrl);
+}
