@@ -3,7 +3,6 @@
 // measured in the same run; see README.md.
 //
 //   node --import tsx bench/foundation.ts [--quick]
-import fs from 'node:fs';
 import path from 'node:path';
 import {
   getLlama,
@@ -17,10 +16,12 @@ import {
   type LlamaModel,
 } from 'node-llama-cpp';
 import OpenAI from 'openai';
-import { synthesizeModel, type SynthPreset } from '../models/synth/index.js';
+import type { SynthPreset } from '../models/synth/index.js';
 import {
   assertBuilt,
+  assertTinyModel,
   cleanUp,
+  ensureSynthModel,
   machineInfo,
   markdownTable,
   ownCpuMsSince,
@@ -34,11 +35,12 @@ import {
   stopChild,
   summarize,
   testModelsDir,
+  sum,
   textTable,
   timeNodeRun,
   tinyModelId,
+  tinyModelPath,
   waitReady,
-  workDir,
   writeResultsSection,
   type Summary,
 } from './support.js';
@@ -177,29 +179,8 @@ interface DecodeComparison {
   cpuPerToken: { serve: number; client: number; direct: number };
 }
 
-function synthModelPath(preset: SynthPreset): string {
-  return path.join(workDir, 'synth', preset, `synth-${preset}-q8_0.gguf`);
-}
-
-/** Generates the synthetic model once; later runs reuse the file (the generator is deterministic). */
-async function ensureSynthModel(preset: SynthPreset): Promise<string> {
-  const file = synthModelPath(preset);
-  if (fs.existsSync(file)) return file;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const partial = `${file}.partial`;
-  log(`generating ${path.relative(projectRoot, file)} …`);
-  await synthesizeModel({ outFile: partial, preset, quant: 'q8_0' });
-  // Renamed only when complete, so an interrupted run never leaves a truncated model to reuse.
-  fs.renameSync(partial, file);
-  return file;
-}
-
-const tinyModelPath = path.join(testModelsDir, `${tinyModelId}.gguf`);
-
 async function decodeCases(): Promise<DecodeCase[]> {
-  if (!fs.existsSync(tinyModelPath)) {
-    throw new Error(`The tiny test model is not at ${tinyModelPath}; point LLMSVC_TEST_MODELS_DIR at the folder that holds it.`);
-  }
+  assertTinyModel();
   const tiny: DecodeCase = {
     label: 'tiny (llama-2-tiny-random)',
     modelId: tinyModelId,
@@ -210,7 +191,7 @@ async function decodeCases(): Promise<DecodeCase[]> {
     repetitions: 15,
   };
   const synth = async (preset: SynthPreset, label: string, maxTokens: number, repetitions: number): Promise<DecodeCase> => {
-    const modelPath = await ensureSynthModel(preset);
+    const modelPath = await ensureSynthModel(preset, log);
     return { label, modelId: path.basename(modelPath, '.gguf'), modelPath, modelsDir: path.dirname(modelPath), maxTokens, repetitions };
   };
   const cases = [tiny, await synth('small', 'small (synth, 135M shape, q8_0)', 64, 5)];
@@ -226,7 +207,7 @@ async function compareDecode(llama: Llama, decodeCase: DecodeCase): Promise<Deco
   try {
     model = await llama.loadModel({ modelPath: decodeCase.modelPath });
     const direct = await DirectGenerator.create(model, 1);
-    const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: serve.apiKey, maxRetries: 0 });
     // Warm-up: the server loads the model on its first request; both fill their caches.
     await httpDecode(client, decodeCase.modelId, decodeCase.maxTokens);
     await direct.run(decodeCase.maxTokens);
@@ -272,10 +253,6 @@ async function compareDecode(llama: Llama, decodeCase: DecodeCase): Promise<Deco
     await serve.stop();
     await model?.dispose();
   }
-}
-
-function sum(values: number[]): number {
-  return values.reduce((total, value) => total + value, 0);
 }
 
 function summarizeRuns(runs: DecodeRun[]): PathFigures {
@@ -350,7 +327,7 @@ async function serveStartSample(): Promise<ServeStartSample> {
     const readyAt = await waitReady(serve.url);
     await sleep(rssSettleMs);
     const idleRssMB = rssMB(serve.pid);
-    const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: serve.apiKey, maxRetries: 0 });
     await httpDecode(client, tinyModelId, 256);
     await sleep(rssSettleMs);
     return {

@@ -1,10 +1,13 @@
 // Shared pieces of the benchmarks: spawning `llmsvc serve`, killing what was spawned, medians,
 // RSS, machine facts and the RESULTS.md section writer. Nothing here asserts: benchmarks report.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { synthesizeModel, type SynthPreset } from '../models/synth/index.js';
 
 export const projectRoot = path.resolve(import.meta.dirname, '..');
 export const cliPath = path.join(projectRoot, 'dist/apps/cli/main.js');
@@ -16,6 +19,31 @@ export const resultsFile = path.join(projectRoot, 'bench/RESULTS.md');
  *  relative paths are taken from the project root. */
 export const testModelsDir = path.resolve(projectRoot, process.env.LLMSVC_TEST_MODELS_DIR ?? '../shared/models');
 export const tinyModelId = 'llama-2-tiny-random';
+export const tinyModelPath = path.join(testModelsDir, `${tinyModelId}.gguf`);
+
+export function assertTinyModel(): void {
+  if (!fs.existsSync(tinyModelPath)) {
+    throw new Error(`The tiny test model is not at ${tinyModelPath}; point LLMSVC_TEST_MODELS_DIR at the folder that holds it.`);
+  }
+}
+
+export function synthModelPath(preset: SynthPreset): string {
+  return path.join(workDir, 'synth', preset, `synth-${preset}-q8_0.gguf`);
+}
+
+/** Generates a synthetic model (random weights, real shape) once; later runs reuse the file (the
+ *  generator is deterministic). `log` reports the generation, which takes a while for `1b`. */
+export async function ensureSynthModel(preset: SynthPreset, log: (message: string) => void = () => {}): Promise<string> {
+  const file = synthModelPath(preset);
+  if (fs.existsSync(file)) return file;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const partial = `${file}.partial`;
+  log(`generating ${path.relative(projectRoot, file)} …`);
+  await synthesizeModel({ outFile: partial, preset, quant: 'q8_0' });
+  // Renamed only when complete, so an interrupted run never leaves a truncated model to reuse.
+  fs.renameSync(partial, file);
+  return file;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Numbers
@@ -36,6 +64,20 @@ export interface Summary {
 
 export function summarize(samples: readonly number[]): Summary {
   return { median: median(samples), min: Math.min(...samples), max: Math.max(...samples), samples: [...samples] };
+}
+
+/** The q-th percentile (0–100) by linear interpolation between the closest ranks. */
+export function percentile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (q / 100) * (sorted.length - 1);
+  const low = Math.floor(rank);
+  const high = Math.ceil(rank);
+  return sorted[low]! + (sorted[high]! - sorted[low]!) * (rank - low);
+}
+
+export function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -126,19 +168,44 @@ export function spawnNode(args: string[]): ChildProcess {
   return track(spawn(process.execPath, args, { stdio: 'ignore' }));
 }
 
+/** Any other long-lived child (tracked, so `cleanUp` and Ctrl-C stop it), e.g. llama-server. */
+export function spawnTracked(command: string, args: string[], options: SpawnOptions): ChildProcess {
+  return track(spawn(command, args, options));
+}
+
+/** A TCP port free on loopback right now (for servers that cannot be told `--port 0`). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // llmsvc serve
+
+/** The admin key every `serve` started here gets (env LLMSVC_ADMIN_KEY): every route but /healthz and
+ *  /readyz needs an API key. Random per benchmark run; never written anywhere. */
+export const adminKey = `bench-${randomBytes(18).toString('base64url')}`;
 
 export interface ServeOptions {
   modelsDir: string;
   threads?: number;
   extraArgs?: string[];
+  /** Extra environment (e.g. LLMSVC_MAX_QUEUE), on top of this process's and the admin key. */
+  env?: Record<string, string>;
 }
 
 export interface ServeProcess {
   child: ChildProcess;
   pid: number;
   url: string;
+  /** The admin key it was started with: the SDK's `apiKey`, or `Authorization: Bearer <key>`. */
+  apiKey: string;
   /** performance.now() just before spawn, and when the URL line arrived. */
   spawnedAt: number;
   listeningAt: number;
@@ -159,7 +226,8 @@ export async function startServe(options: ServeOptions): Promise<ServeProcess> {
   liveTempDirs.add(dataDir);
   const args = [cliPath, 'serve', '--port', '0', '--data-dir', dataDir, '--models-dir', options.modelsDir, '--threads', String(options.threads ?? 1)];
   const spawnedAt = performance.now();
-  const child = track(spawn(process.execPath, [...args, ...(options.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const env = { ...process.env, ...options.env, LLMSVC_ADMIN_KEY: adminKey };
+  const child = track(spawn(process.execPath, [...args, ...(options.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'], env }));
   // The logs must be drained or the child blocks once the pipe is full; keep only the tail.
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr = (stderr + String(chunk)).slice(-20_000)));
@@ -169,7 +237,7 @@ export async function startServe(options: ServeOptions): Promise<ServeProcess> {
   };
   try {
     const url = await waitForUrlLine(child, () => stderr);
-    return { child, pid: child.pid!, url, spawnedAt, listeningAt: performance.now(), stderrTail: () => stderr, stop };
+    return { child, pid: child.pid!, url, apiKey: adminKey, spawnedAt, listeningAt: performance.now(), stderrTail: () => stderr, stop };
   } catch (error) {
     await stop();
     throw error;
