@@ -12,6 +12,12 @@ export function utcMonthStartDay(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 7)}-01`;
 }
 
+/** Milliseconds from `ms` to the first moment of the next UTC month. */
+export function msUntilNextUtcMonth(ms: number): number {
+  const date = new Date(ms);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) - ms;
+}
+
 /** Milliseconds from `ms` to the next UTC midnight. */
 export function msUntilNextUtcDay(ms: number): number {
   const date = new Date(ms);

@@ -3,5 +3,5 @@ export { createKeySchema, updateKeySchema, type CreateKeyInput, type UpdateKeyIn
 export { Limiter, formatReset, type QuotaUsage, type TokenReservation } from './limiter.js';
 export { AuthThrottle } from './authThrottle.js';
 export { modelAllowed } from './modelPatterns.js';
-export { systemClock, utcDay, utcMonthStartDay, msUntilNextUtcDay, type Clock } from './clock.js';
+export { systemClock, utcDay, utcMonthStartDay, msUntilNextUtcDay, msUntilNextUtcMonth, type Clock } from './clock.js';
 export { generateSecret, hashSecret, secretPrefix } from './secrets.js';

@@ -84,7 +84,6 @@ export interface ProviderModel {
 export interface Provider {
   readonly id: string;
   listModels(): ProviderModel[];
-  hasModel(id: string): boolean;
   chat(request: ChatRequest): Promise<Generation>;
   complete(request: CompletionRequest): Promise<Generation>;
   embed(request: EmbeddingRequest): Promise<EmbeddingResult>;

@@ -6,6 +6,7 @@ import {
   Limiter,
   modelAllowed,
   msUntilNextUtcDay,
+  msUntilNextUtcMonth,
   utcDay,
   utcMonthStartDay,
   type Clock,
@@ -67,14 +68,11 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
   const quotaUsage = (key: ApiKeyRecord) => () => {
     const now = clock();
     const today = utcDay(now);
-    const nextMonth = new Date(now);
-    nextMonth.setUTCMonth(nextMonth.getUTCMonth() + 1, 1);
-    nextMonth.setUTCHours(0, 0, 0, 0);
     return {
       day: store.usage.tokensBetween(key.id, today, today),
       month: store.usage.tokensBetween(key.id, utcMonthStartDay(now), today),
       msUntilDayEnds: msUntilNextUtcDay(now),
-      msUntilMonthEnds: nextMonth.getTime() - now,
+      msUntilMonthEnds: msUntilNextUtcMonth(now),
     };
   };
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { openDatabase, schemaVersion, type Db } from './database.js';
+import { openDatabase, type Db } from './database.js';
 import { ApiKeyRepository } from './apiKeys.js';
 import { RequestLogRepository } from './requestLog.js';
 import { UsageRepository } from './usage.js';
@@ -24,10 +24,6 @@ export class Store {
 
   static open(dataDir: string): Store {
     return new Store(openDatabase(path.join(dataDir, 'llmsvc.sqlite')));
-  }
-
-  get schemaVersion(): number {
-    return schemaVersion(this.db);
   }
 
   dispose(): void {

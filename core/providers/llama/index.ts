@@ -67,9 +67,6 @@ export class LlamaProvider implements Provider {
     return this.models.list().map((file) => ({ id: file.id, created: file.created, ownedBy: 'llmsvc' }));
   }
 
-  hasModel(id: string): boolean {
-    return this.models.find(id) !== undefined;
-  }
 
   async chat(request: ChatRequest): Promise<Generation> {
     const { loaded, history, chatWrapper, prompt } = await this.chatPrompt(request);

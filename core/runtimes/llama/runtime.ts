@@ -30,10 +30,6 @@ export class LlamaRuntime {
     return this.loading;
   }
 
-  get ready(): boolean {
-    return this.loaded !== undefined;
-  }
-
   /** Which backend llama.cpp runs on: 'cuda', 'vulkan', 'metal' or 'cpu'. */
   get backend(): string | undefined {
     if (!this.loaded) return undefined;

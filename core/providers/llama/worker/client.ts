@@ -45,9 +45,6 @@ export class WorkerLlamaProvider implements Provider {
     return this.catalog.list().map((file) => ({ id: file.id, created: file.created, ownedBy: 'llmsvc' }));
   }
 
-  hasModel(id: string): boolean {
-    return this.catalog.find(id) !== undefined;
-  }
 
   chat(request: ChatRequest): Promise<Generation> {
     return this.generation('chat', request);
