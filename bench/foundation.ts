@@ -20,7 +20,9 @@ import type { SynthPreset } from '../models/synth/index.js';
 import {
   assertBuilt,
   assertTinyModel,
+  benchLogger,
   cleanUp,
+  runBenchmark,
   ensureSynthModel,
   machineInfo,
   markdownTable,
@@ -524,9 +526,7 @@ function resultsSection(results: Results, date: string, command: string, seconds
   ].join('\n');
 }
 
-function log(message: string): void {
-  process.stderr.write(`[foundation] ${message}\n`);
-}
+const log = benchLogger('foundation');
 
 // ---------------------------------------------------------------------------------------------
 
@@ -553,9 +553,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main().catch(async (error: unknown) => {
-  await cleanUp();
-  process.stderr.write(`[foundation] failed: ${(error as Error).stack ?? String(error)}\n`);
-  process.exitCode = 1;
-});
+await runBenchmark('foundation', main);
 

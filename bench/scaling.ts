@@ -14,7 +14,9 @@ import { cmakeArgs, ensureLlamaServer, startLlamaServer, type LlamaServerBuild, 
 import {
   assertBuilt,
   assertTinyModel,
+  benchLogger,
   cleanUp,
+  runBenchmark,
   ensureSynthModel,
   machineInfo,
   markdownTable,
@@ -1077,9 +1079,7 @@ function displayArgs(args: string[]): string {
   return args.map((arg, i) => (args[i - 1] === '-m' ? '<model.gguf>' : args[i - 1] === '--port' ? '<free port>' : arg)).join(' ');
 }
 
-function log(message: string): void {
-  process.stderr.write(`[scaling] ${message}\n`);
-}
+const log = benchLogger('scaling');
 
 /** The commit the run measured, and whether core/ or apps/ had changes on top (dist/ is what runs). */
 function gitDescription(): string {
@@ -1131,8 +1131,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main().catch(async (error: unknown) => {
-  await cleanUp();
-  process.stderr.write(`[scaling] failed: ${(error as Error).stack ?? String(error)}\n`);
-  process.exitCode = 1;
-});
+await runBenchmark('scaling', main);

@@ -116,6 +116,24 @@ export async function cleanUp(): Promise<void> {
   for (const dir of liveTempDirs) removeTempDir(dir);
 }
 
+/** A `[name] message` logger on stderr (stdout carries the results tables). */
+export function benchLogger(name: string): (message: string) => void {
+  return (message) => process.stderr.write(`[${name}] ${message}\n`);
+}
+
+/** Runs a benchmark's main function: children and temp dirs are cleaned up however it ends, and a
+ *  failure is reported and sets a non-zero exit code. */
+export async function runBenchmark(name: string, main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (error) {
+    process.stderr.write(`[${name}] failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  } finally {
+    await cleanUp();
+  }
+}
+
 // Last resort when the benchmark dies without reaching its finally block (an uncaught error).
 process.once('exit', () => {
   for (const child of liveChildren) child.kill('SIGKILL');
