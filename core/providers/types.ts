@@ -2,10 +2,30 @@
  *  later). Requests arrive already validated and in llmsvc's own neutral shape; each front
  *  (OpenAI, Anthropic) translates to and from it. */
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
+/** A call the model asked for. `arguments` is the JSON text the model produced (OpenAI's shape;
+ *  Anthropic's `input` object is its parsed form). */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
 }
+
+/** A function the model may call: its name, what it does, and a JSON Schema of its arguments. */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  parameters: object;
+}
+
+/** auto: the model chooses; none: never call; required: call at least one; or one named tool. */
+export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
+
+export type ChatMessage =
+  | { role: 'system' | 'user'; content: string }
+  /** An assistant turn: its text, and the tools it called (if any). */
+  | { role: 'assistant'; content: string; toolCalls?: ToolCall[] }
+  /** The result of a tool call, answering the call with this id. */
+  | { role: 'tool'; content: string; toolCallId: string };
 
 export type ResponseFormat = { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; schema: object };
 
@@ -40,6 +60,9 @@ interface GenerationRequest {
 
 export interface ChatRequest extends GenerationRequest {
   messages: ChatMessage[];
+  /** Functions the model may call; absent or empty: plain chat. */
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
 }
 
 export interface CompletionRequest extends GenerationRequest {
@@ -53,10 +76,13 @@ export interface EmbeddingRequest {
   signal?: AbortSignal;
 }
 
-export type FinishReason = 'stop' | 'length';
+/** tool_calls: the model stopped to call tools (Anthropic's tool_use). */
+export type FinishReason = 'stop' | 'length' | 'tool_calls';
 
 export type GenerationEvent =
   | { type: 'text'; text: string }
+  // A complete tool call; a generation that makes calls ends with finishReason 'tool_calls'.
+  | { type: 'tool_call'; call: ToolCall }
   // stopSequence: the request's stop sequence that ended it, if one did (Anthropic reports it).
   | { type: 'end'; finishReason: FinishReason; completionTokens: number; stopSequence?: string };
 

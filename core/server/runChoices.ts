@@ -45,7 +45,7 @@ export async function runChoices(
       if (event.type === 'text') {
         accounting.ttftMs ??= performance.now() - request.startedAt;
         handlers.onText(index, event.text);
-      } else {
+      } else if (event.type === 'end') {
         accounting.completionTokens += event.completionTokens;
         handlers.onEnd(index, event.finishReason, event.stopSequence);
       }

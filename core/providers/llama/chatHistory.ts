@@ -13,6 +13,9 @@ export function toChatHistory(messages: ChatMessage[]): ChatHistoryItem[] {
         return { type: 'user', text: message.content };
       case 'assistant':
         return { type: 'model', response: [message.content] };
+      case 'tool':
+        // Tool calling for local models arrives with issue 5; until then a tool result is user text.
+        return { type: 'user', text: message.content };
     }
   });
   if (history.at(-1)?.type !== 'model') history.push({ type: 'model', response: [] });

@@ -16,6 +16,7 @@ export const samplingFields = {
 export const stopReasons = {
   stop: 'end_turn',
   length: 'max_tokens',
+  tool_calls: 'tool_use',
   stop_sequence: 'stop_sequence',
 } as const satisfies Record<FinishReason | 'stop_sequence', string>;
 
