@@ -1,0 +1,67 @@
+/** The contract between the vector index (sqlite-vec + FTS5, in this folder) and the retrieval
+ *  service above it (core/rag). One index per vector store: its own embedding dimension and
+ *  quantization, fixed at creation. */
+
+/** Attribute values OpenAI allows on a vector store file (and so on each of its chunks). */
+export type AttributeValue = string | number | boolean;
+export type Attributes = Record<string, AttributeValue>;
+
+/** OpenAI's ComparisonFilter and CompoundFilter, as the Vector Stores search API takes them. */
+export type AttributeFilter =
+  | { type: 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte'; key: string; value: AttributeValue }
+  | { type: 'and' | 'or'; filters: AttributeFilter[] };
+
+/** none: exact float32 search; int8 / bit: a quantized first pass, rescored exactly. */
+export type Quantization = 'none' | 'int8' | 'bit';
+
+/** vector: nearest embeddings; keyword: BM25 over FTS5; hybrid: both, fused by reciprocal rank. */
+export type SearchMode = 'vector' | 'keyword' | 'hybrid';
+
+export interface IndexOptions {
+  dimensions: number;
+  quantization: Quantization;
+}
+
+export interface ChunkInput {
+  /** Position of the chunk in its file, from 0. */
+  index: number;
+  text: string;
+  embedding: Float32Array;
+}
+
+export interface SearchQuery {
+  mode: SearchMode;
+  /** Needed for vector and hybrid search; its length must equal the index's dimensions. */
+  vector?: Float32Array;
+  /** Needed for keyword and hybrid search. */
+  text?: string;
+  maxResults: number;
+  /** Drop hits scoring below this (scores are in [0, 1], higher is better). */
+  scoreThreshold?: number;
+  filter?: AttributeFilter;
+}
+
+export interface SearchHit {
+  fileId: string;
+  chunkIndex: number;
+  text: string;
+  /** In [0, 1], higher is better: cosine similarity mapped to [0, 1] for vector search, a
+   *  normalised BM25 or fused score otherwise (the implementation documents which). */
+  score: number;
+  attributes: Attributes;
+}
+
+/** What core/rag needs from the index. Writes are transactional: a file's chunks become
+ *  searchable all at once or not at all (a crash mid-ingest leaves nothing half-indexed). */
+export interface VectorIndex {
+  create(storeId: string, options: IndexOptions): void;
+  drop(storeId: string): void;
+  options(storeId: string): IndexOptions | undefined;
+  /** Replaces any chunks the file already has in this store, in one transaction. */
+  putFile(storeId: string, fileId: string, attributes: Attributes, chunks: ChunkInput[]): void;
+  removeFile(storeId: string, fileId: string): void;
+  /** Changes a file's attributes (OpenAI lets a client update them after attaching). */
+  setAttributes(storeId: string, fileId: string, attributes: Attributes): void;
+  search(storeId: string, query: SearchQuery): SearchHit[];
+  chunkCount(storeId: string): number;
+}
