@@ -7,6 +7,9 @@ import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import type { RuntimeStats } from './providers/llama/worker/protocol.js';
 import { WorkerLlamaProvider } from './providers/llama/worker/client.js';
+import { LocalProvider } from './providers/local.js';
+import { OnnxEmbeddingProvider } from './providers/onnx/index.js';
+import { createRouter, type Router } from './routing/index.js';
 import { buildServer } from './server/index.js';
 import { Store } from './store/index.js';
 
@@ -40,6 +43,7 @@ export class Service {
     /** Where a newly created admin key was written (first start without LLMSVC_ADMIN_KEY). */
     readonly adminKeyFile: string | undefined,
     private readonly provider: WorkerLlamaProvider,
+    private readonly router: Router,
     private readonly shutdown: AbortController,
   ) {}
 
@@ -70,6 +74,9 @@ export class Service {
       },
       (line) => logger[line.level](line.obj, line.msg),
     );
+    // GGUF files and ONNX model directories share the models dir; each runtime lists its own.
+    const onnx = new OnnxEmbeddingProvider({ modelsDir: config.models_dir });
+    const router = createRouter(config, new LocalProvider([provider, onnx]), logger, metrics);
     // The runtime thread's figures are current as of the last /readyz or /metrics call.
     let lastStats: RuntimeStats | undefined;
     const shutdown = new AbortController();
@@ -78,7 +85,7 @@ export class Service {
       logger,
       store,
       metrics,
-      provider,
+      provider: router,
       keys,
       clock,
       shutdownSignal: shutdown.signal,
@@ -94,14 +101,14 @@ export class Service {
     try {
       await app.listen({ host: config.host, port: config.port });
     } catch (error) {
-      await provider.dispose();
+      await router.dispose();
       store.dispose();
       throw error;
     }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const service = new Service(config, logger, app, `http://${host}:${port}`, metrics, store, keys, adminKeyFile, provider, shutdown);
+    const service = new Service(config, logger, app, `http://${host}:${port}`, metrics, store, keys, adminKeyFile, provider, router, shutdown);
     provider.ready().then(
       (backend) => logger.info({ backend, threads: config.threads }, 'llama.cpp ready in the runtime thread'),
       (error: unknown) => logger.error({ err: error }, 'llama.cpp could not be loaded; local models cannot be served'),
@@ -124,7 +131,7 @@ export class Service {
       } finally {
         clearTimeout(force);
       }
-      await this.provider.dispose();
+      await this.router.dispose();
       this.store.dispose();
       this.logger.info('stopped');
       this.logger.flush();

@@ -232,3 +232,32 @@ describe('OnnxEmbeddingProvider', () => {
     assert.throws(() => readEmbeddingModelDirectory(dir), assertApiError('LLMSVC_ERR_MODEL_LOAD_FAILED', /model\.onnx is missing/));
   });
 });
+
+describe('ONNX models served over HTTP', () => {
+  test('/v1/embeddings serves a generated ONNX model beside the GGUF ones; chat on it is a clear 400', async () => {
+    const { default: OpenAI } = await import('openai');
+    const { startTestServer, testAdminKey, tinyModelPath } = await import('./support/server.js');
+    const { symlink } = await import('node:fs/promises');
+    const modelsDir = join(scratch, 'served-models');
+    await mkdir(modelsDir);
+    await symlink(tinyModelPath, join(modelsDir, 'llama-2-tiny-random.gguf'));
+    await synthesizeOnnxEmbeddingModel(join(modelsDir, 'mini-embed'), { preset: 'tiny', seed: 3 });
+    const server = await startTestServer({ models_dir: modelsDir });
+    try {
+      const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
+      const ids = (await client.models.list()).data.map((model) => model.id);
+      assert.ok(ids.includes('mini-embed') && ids.includes('llama-2-tiny-random'), ids.join(', '));
+      const response = await client.embeddings.create({ model: 'mini-embed', input: ['red apples', 'green pears'] });
+      assert.equal(response.data.length, 2);
+      assert.equal(response.data[0]!.embedding.length, 32);
+      assert.ok(Math.abs(norm(response.data[0]!.embedding) - 1) < 1e-4);
+      assert.ok(response.usage.prompt_tokens > 4);
+      const error = await client.chat.completions.create({ model: 'mini-embed', messages: [{ role: 'user', content: 'hi' }] }).catch((caught: unknown) => caught);
+      assert.ok(error instanceof OpenAI.APIError);
+      assert.equal(error.status, 400);
+      assert.equal(error.code, 'model_not_supported');
+    } finally {
+      await server.stop();
+    }
+  });
+});

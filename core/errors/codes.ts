@@ -28,6 +28,17 @@ export const errorCodes = {
   LLMSVC_ERR_AUTH_THROTTLED: { status: 429, type: 'requests', code: 'too_many_failed_auth_attempts', anthropicType: 'rate_limit_error' },
   LLMSVC_ERR_NOT_FOUND: { status: 404, type: 'invalid_request_error', code: 'not_found', anthropicType: 'not_found_error' },
   LLMSVC_ERR_INTERNAL: { status: 500, type: 'server_error', code: 'internal_error', anthropicType: 'api_error' },
+  // Upstream providers (cloud or another OpenAI-compatible server) behind a route; raised by core/routing/resilience.
+  LLMSVC_ERR_UPSTREAM_TIMEOUT: { status: 504, type: 'server_error', code: 'upstream_timeout', anthropicType: 'timeout_error' },
+  LLMSVC_ERR_UPSTREAM_UNAVAILABLE: { status: 502, type: 'server_error', code: 'upstream_unavailable', anthropicType: 'api_error' },
+  LLMSVC_ERR_UPSTREAM_RATE_LIMITED: { status: 429, type: 'requests', code: 'upstream_rate_limited', anthropicType: 'rate_limit_error' },
+  LLMSVC_ERR_UPSTREAM_CIRCUIT_OPEN: { status: 503, type: 'server_error', code: 'upstream_circuit_open', anthropicType: 'overloaded_error' },
+  // The upstream refused the request itself (a 4xx other than auth and rate limits): fix the request.
+  LLMSVC_ERR_UPSTREAM_REJECTED: { status: 400, type: 'invalid_request_error', code: 'upstream_rejected', anthropicType: 'invalid_request_error' },
+  // --offline or the egress allowlist keeps this request on the machine.
+  LLMSVC_ERR_EGRESS_BLOCKED: { status: 403, type: 'permission_error', code: 'egress_blocked', anthropicType: 'permission_error' },
+  // The model exists but cannot do this (chat on an embedding model, embeddings on a Claude model).
+  LLMSVC_ERR_UNSUPPORTED_BY_MODEL: { status: 400, type: 'invalid_request_error', code: 'model_not_supported', anthropicType: 'invalid_request_error' },
 } as const satisfies Record<string, { status: number; type: string; code: string; anthropicType: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

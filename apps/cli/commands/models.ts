@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../../core/config/index.js';
 import { listModelFiles } from '../../../core/runtimes/index.js';
 import { synthesizeModel, type SynthPreset, type SynthQuant } from '../../../models/synth/index.js';
+import { synthesizeOnnxEmbeddingModel } from '../../../models/onnx/index.js';
 import { progressBar } from '../progress.js';
 
 export function registerModels(program: Command): void {
@@ -55,4 +56,38 @@ export function registerModels(program: Command): void {
           `vocabulary ${result.vocabSize}, ${(result.bytes / 2 ** 20).toFixed(1)} MiB\n`,
       );
     });
+
+  models
+    .command('synth-embedding')
+    .description('Write a sentence-embedding model directory (ONNX, BERT-style, WordPiece) with random weights of a real shape, served from the models dir')
+    .requiredOption('--out <dir>', 'the model directory to write; its name is the model id')
+    .option('--preset <preset>', 'tiny (32 dimensions) | small (384 dimensions)', 'small')
+    .option('--dim <n>', "embedding dimension (default: the preset's)")
+    .option('--layers <n>', "encoder layers (default: the preset's)")
+    .option('--max-length <tokens>', "longest input in tokens (default: the preset's)")
+    .option('--pooling <mode>', 'mean | cls | max', 'mean')
+    .option('--no-normalize', 'leave vectors unnormalised')
+    .option('--seed <n>', 'random seed (same seed, same files)', '0')
+    .option('--force', 'replace an existing directory')
+    .action(
+      async (flags: { out: string; preset: string; dim?: string; layers?: string; maxLength?: string; pooling: string; normalize: boolean; seed: string; force?: boolean }) => {
+        if (!['tiny', 'small'].includes(flags.preset)) throw new Error(`Unknown preset '${flags.preset}': use tiny or small.`);
+        if (!['mean', 'cls', 'max'].includes(flags.pooling)) throw new Error(`Unknown pooling '${flags.pooling}': use mean, cls or max.`);
+        const optionalNumber = (value: string | undefined) => (value === undefined ? undefined : Number(value));
+        const result = await synthesizeOnnxEmbeddingModel(flags.out, {
+          preset: flags.preset as 'tiny' | 'small',
+          dim: optionalNumber(flags.dim),
+          layers: optionalNumber(flags.layers),
+          maxLength: optionalNumber(flags.maxLength),
+          pooling: flags.pooling as 'mean' | 'cls' | 'max',
+          normalize: flags.normalize,
+          seed: Number(flags.seed),
+          overwrite: flags.force === true,
+        });
+        process.stdout.write(
+          `Wrote ${result.dir}: ${result.dim} dimensions, ${(result.parameters / 1e6).toFixed(2)}M parameters, vocabulary ${result.vocabSize}, ` +
+            `up to ${result.maxLength} tokens, ${(result.bytes / 2 ** 20).toFixed(1)} MiB\n`,
+        );
+      },
+    );
 }
