@@ -48,6 +48,34 @@ test('16 concurrent streams on 4 sequences all complete with exact usage', async
   });
 });
 
+test('a request arriving while long generations run gets its first token before they finish, even on a used sequence', async () => {
+  const longStreams = 4;
+  const longMaxTokens = 800;
+  await withServer({ parallel: longStreams + 1, context_size: 1024 }, async (server) => {
+    const client = clientFor(server);
+    // Use every sequence once, so the newcomer lands on one that holds another prompt's tokens and
+    // must erase them first: that erase needs the context's lock, which the decode loop held until
+    // all running generations ended (node-llama-cpp 3.21.1, before the yielding dispatch).
+    await Promise.all(
+      Array.from({ length: longStreams + 1 }, (_, i) => client.completions.create({ model: tinyModelId, prompt: `warm-up ${i} fills a sequence`, max_tokens: 4 })),
+    );
+    const received = Array.from({ length: longStreams }, () => 0);
+    let receivedWhenNewcomerStarted: number | undefined;
+    const long = Array.from({ length: longStreams }, async (_, i) => {
+      const stream = await client.completions.create({ model: tinyModelId, prompt: `long ${i}`, max_tokens: longMaxTokens, temperature: 0, stream: true });
+      for await (const chunk of stream) if (chunk.choices[0]?.text) received[i]!++;
+    });
+    const total = () => received.reduce((sum, n) => sum + n, 0);
+    assert.ok(await waitFor(() => received.every((n) => n >= 5)), 'the long generations are all under way');
+    const newcomer = await client.completions.create({ model: tinyModelId, prompt: 'a newcomer with its own question', max_tokens: 5, stream: true });
+    for await (const chunk of newcomer) if (chunk.choices[0]?.text) receivedWhenNewcomerStarted ??= total();
+    await Promise.all(long);
+    assert.ok(receivedWhenNewcomerStarted !== undefined, 'the newcomer got text');
+    // Joined at a decode step while the long ones still had most of their text to go, not after them.
+    assert.ok(receivedWhenNewcomerStarted < total() / 2, `the long streams had sent ${receivedWhenNewcomerStarted} of their ${total()} chunks before the newcomer's first`);
+  });
+});
+
 test("a flood from one key does not starve another key's single request", async () => {
   await withServer({ parallel: 1, context_size: 512 }, async (server) => {
     const flooder = clientFor(server, await userKey(server, 'flooder'));

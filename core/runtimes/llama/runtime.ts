@@ -1,4 +1,5 @@
 import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
+import { installYieldingBatchDispatch, type PatchOutcome } from './yieldingBatchDispatch.js';
 
 export interface LlamaRuntimeOptions {
   gpu: 'auto' | boolean;
@@ -10,9 +11,21 @@ export interface LlamaRuntimeOptions {
 export class LlamaRuntime {
   private readonly loading: Promise<Llama>;
   private loaded: Llama | undefined;
+  /** Whether new requests join running generations between decode steps (see yieldingBatchDispatch). */
+  readonly batchDispatchPatch: Promise<PatchOutcome>;
 
   constructor(options: LlamaRuntimeOptions) {
-    this.loading = getLlama({
+    // Before any context exists: the patch changes how every context dispatches its batches.
+    this.batchDispatchPatch = installYieldingBatchDispatch().then((outcome) => {
+      if (!outcome.applied) {
+        options.onLog?.(
+          'warn',
+          `llmsvc could not patch node-llama-cpp's batch dispatch (${outcome.reason}): a request that arrives while others generate on a model may wait until they finish before its first token. Install the node-llama-cpp version llmsvc pins.`,
+        );
+      }
+      return outcome;
+    });
+    this.loading = this.batchDispatchPatch.then(() => getLlama({
       gpu: options.gpu === true ? 'auto' : options.gpu,
       // Never compile or download at run time: air-gapped installs use the prebuilt binaries.
       build: 'never',
@@ -21,7 +34,7 @@ export class LlamaRuntime {
         if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) options.onLog?.('error', message);
         else if (level === LlamaLogLevel.warn) options.onLog?.('warn', message);
       },
-    }).then((llama) => (this.loaded = llama));
+    })).then((llama) => (this.loaded = llama));
     // Callers see the failure when they await `llama()`; this keeps it from being unhandled meanwhile.
     this.loading.catch(() => {});
   }

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { getLlama, LlamaCompletion, type Llama, type LlamaModel, type Token } from 'node-llama-cpp';
+import { installYieldingBatchDispatch, yieldBetweenBatches } from '../core/runtimes/llama/yieldingBatchDispatch.js';
+import { tinyModelPath } from './support/server.js';
+
+// The yielding batch dispatch (core/runtimes/llama/yieldingBatchDispatch.ts) replaces a loop inside
+// node-llama-cpp: these check it against the original on the tiny model, without a server.
+
+let llama: Llama;
+let model: LlamaModel;
+
+before(async () => {
+  llama = await getLlama({ build: 'never', gpu: false });
+  model = await llama.loadModel({ modelPath: tinyModelPath });
+});
+
+after(async () => {
+  await model.dispose();
+  await llama.dispose();
+});
+
+test('the patch applies to the pinned node-llama-cpp', async () => {
+  assert.deepEqual(await installYieldingBatchDispatch(), { applied: true });
+});
+
+test('an input longer than a batch is evaluated over several batches exactly as node-llama-cpp does', async () => {
+  // 40 tokens in batches of 16, each asking for its next token: the logits of the first two
+  // batches must be kept until the decode's last batch, across separate holds of the lock.
+  const input: Token[] = model.tokenize('the quick brown fox jumps over the lazy dog, '.repeat(6)).slice(0, 40);
+  assert.equal(input.length, 40);
+  const evaluate = async (patched: boolean) => {
+    const context = await model.createContext({ contextSize: 256, batchSize: 16, sequences: 1, threads: 1 });
+    try {
+      if (patched) assert.deepEqual(await yieldBetweenBatches(context), { applied: true });
+      const results = await context.getSequence().controlledEvaluate(input.map((token) => [token, { generateNext: { token: true, confidence: true } }]));
+      return results.map((result) => [result?.next.token, result?.next.confidence?.toFixed(5)]);
+    } finally {
+      await context.dispose();
+    }
+  };
+  const original = await evaluate(false);
+  assert.equal(original.filter(([token]) => token != null).length, 40);
+  assert.deepEqual(await evaluate(true), original);
+});
+
+test('a reused sequence joins running generations at the next decode step, and all of them finish', async () => {
+  const running = 3;
+  const context = await model.createContext({ contextSize: 1024, sequences: running + 1, threads: 1 });
+  try {
+    assert.deepEqual(await yieldBetweenBatches(context), { applied: true });
+    const [reused, ...others] = Array.from({ length: running + 1 }, () => context.getSequence());
+    const complete = (sequence: typeof reused, prompt: string, maxTokens: number, onToken?: () => void) =>
+      new LlamaCompletion({ contextSequence: sequence!, autoDisposeSequence: false }).generateCompletionWithMeta(prompt, { maxTokens, temperature: 0, onToken });
+    // The sequence holds an earlier prompt: the newcomer's evaluation starts with an erase, which
+    // takes the context's lock.
+    await complete(reused, 'an earlier request on this sequence', 8);
+    let runningTokens = 0;
+    const long = others.map((sequence, i) => complete(sequence, `long generation ${i}`, 400, () => runningTokens++));
+    while (runningTokens < running * 5) await new Promise((resolve) => setTimeout(resolve, 5));
+    let runningTokensAtNewcomersFirst: number | undefined;
+    const newcomer = await complete(reused, 'a newcomer with another question', 4, () => (runningTokensAtNewcomersFirst ??= runningTokens));
+    const results = await Promise.all(long);
+    assert.equal(newcomer.metadata.stopReason, 'maxTokens');
+    assert.ok(results.every((result) => result.metadata.stopReason === 'maxTokens'));
+    assert.ok(runningTokensAtNewcomersFirst !== undefined);
+    // Before the fix it came after all 1,200 of theirs.
+    assert.ok(runningTokensAtNewcomersFirst < (running * 400) / 2, `the running generations had made ${runningTokensAtNewcomersFirst} tokens before the newcomer's first`);
+  } finally {
+    await context.dispose();
+  }
+});
