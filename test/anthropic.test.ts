@@ -182,7 +182,7 @@ describe('streaming', () => {
     const deltas = events.filter((event) => event.name === 'content_block_delta').map((event) => event.data);
     for (const delta of deltas) assert.deepEqual(Object.keys(delta.delta).sort(), ['text', 'type']);
     assert.equal(deltas.map((delta) => delta.delta.text).join(''), textOf(whole));
-    assert.deepEqual(events.at(-2)!.data, { type: 'message_delta', delta: { stop_reason: 'max_tokens', stop_sequence: null }, usage: { output_tokens: 10 } });
+    assert.deepEqual(events.at(-2)!.data, { type: 'message_delta', delta: { stop_reason: 'max_tokens', stop_sequence: null }, usage: { input_tokens: whole.usage.input_tokens, output_tokens: 10 } });
     assert.deepEqual(events.at(-3)!.data, { type: 'content_block_stop', index: 0 });
   });
 
@@ -280,20 +280,28 @@ describe('errors', () => {
     );
   });
 
-  test('tools, tool blocks, images and extended thinking are refused with a clear 400', async () => {
+  test('misplaced tool blocks, server tools, images and extended thinking are refused with a clear 400', async () => {
     const base = { model: tinyModelId, max_tokens: 5, messages: [user('hi')] };
     const refused = (body: object, message: RegExp) => assertSdkError(client.messages.create(body as any), Anthropic.BadRequestError, 'invalid_request_error', message);
-    const tool = { name: 'get_weather', description: 'Weather', input_schema: { type: 'object' as const, properties: {} } };
-    await refused({ ...base, tools: [tool] }, /tool use is not supported by local models yet/);
-    await refused({ ...base, tool_choice: { type: 'auto' } }, /tool use is not supported by local models yet/);
+    await refused({ ...base, tools: [{ type: 'web_search_20250305', name: 'web_search' }] }, /server tools .* are not supported/);
+    await refused({ ...base, tool_choice: { type: 'any' } }, /tool_choice of type 'any' needs tools/);
+    await refused({ ...base, messages: [{ role: 'user', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }] }] }, /tool_use blocks belong in assistant messages/);
     await refused(
-      { ...base, messages: [user('hi'), { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} }] }] },
-      /tool use is not supported by local models yet/,
+      { ...base, messages: [user('hi'), { role: 'assistant', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }] }] },
+      /tool_result blocks belong in user messages/,
     );
-    await refused({ ...base, messages: [{ role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' }] }] }, /tool use is not supported/);
     await refused({ ...base, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBO' } }] }] }, /images are not supported/);
     await refused({ ...base, thinking: { type: 'enabled', budget_tokens: 1024 } }, /thinking is not supported/);
-    await assertSdkError(client.messages.countTokens({ ...{ model: tinyModelId, messages: [user('hi')] }, tools: [tool] }), Anthropic.BadRequestError, 'invalid_request_error');
+  });
+
+  test('count_tokens counts the tools the template documents', async () => {
+    const tool = { name: 'get_weather', description: 'Weather', input_schema: { type: 'object' as const, properties: {} } };
+    const params = { model: tinyModelId, messages: [user('hi')] };
+    const without = await client.messages.countTokens(params);
+    const withTools = await client.messages.countTokens({ ...params, tools: [tool] });
+    assert.ok(withTools.input_tokens > without.input_tokens);
+    const none = await client.messages.countTokens({ ...params, tools: [tool], tool_choice: { type: 'none' } });
+    assert.equal(none.input_tokens, without.input_tokens, 'tool_choice none offers no tools');
   });
 
   test('a wrong key is an AuthenticationError', async () => {

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { configKeys, configSchema, defaultDataDir, type Config, type ConfigInput } from './schema.js';
+import { configKeys, configSchema, defaultDataDir, type Config, type ConfigInput, type ParsedConfig, type ResolvedProvider } from './schema.js';
+import { localProviderId } from './routing.js';
+import { Secret } from './secret.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -76,7 +78,53 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const merged = Object.assign({}, ...layers.map(([, values]) => values));
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(describeIssues(result.error, 'configuration'));
+  checkRoutes(result.data);
+  const providers = result.data.providers.map((provider) => resolveProviderKey(provider, env));
   const dataDir = path.resolve(result.data.data_dir ?? env.LLMSVC_DATA_DIR ?? defaultDataDir(env));
   const modelsDir = path.resolve(result.data.models_dir ?? path.join(dataDir, 'models'));
-  return Object.freeze({ ...result.data, data_dir: dataDir, models_dir: modelsDir });
+  return Object.freeze({ ...result.data, providers, data_dir: dataDir, models_dir: modelsDir });
+}
+
+/** The vendor's usual variable, used when a provider names neither api_key_env nor api_key_file. */
+const conventionalKeyEnv: Partial<Record<ResolvedProvider['type'], string>> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' };
+
+function resolveProviderKey(provider: ParsedConfig['providers'][number], env: NodeJS.ProcessEnv): ResolvedProvider {
+  const where = `provider "${provider.id}"`;
+  if (provider.api_key_file) {
+    let text: string;
+    try {
+      text = fs.readFileSync(provider.api_key_file, 'utf8').trim();
+    } catch (error) {
+      throw new ConfigError(`Cannot read the API key file of ${where} (${provider.api_key_file}): ${(error as Error).message}`);
+    }
+    if (!text) throw new ConfigError(`The API key file of ${where} (${provider.api_key_file}) is empty.`);
+    return { ...provider, api_key: new Secret(text) };
+  }
+  const variable = provider.api_key_env ?? conventionalKeyEnv[provider.type];
+  const value = variable ? env[variable] : undefined;
+  if (provider.api_key_env && !value) {
+    throw new ConfigError(`${where} reads its API key from ${provider.api_key_env}, which is not set. Set it, or remove api_key_env if the upstream needs no key.`);
+  }
+  return value ? { ...provider, api_key: new Secret(value) } : { ...provider };
+}
+
+/** Providers have unique ids, routes unique model ids, and every target names a known provider. */
+function checkRoutes(config: ParsedConfig): void {
+  const providerIds = new Set<string>([localProviderId]);
+  for (const provider of config.providers) {
+    if (providerIds.has(provider.id)) throw new ConfigError(`Two providers have the id "${provider.id}"; give each a unique id.`);
+    providerIds.add(provider.id);
+  }
+  const routeIds = new Set<string>();
+  for (const route of config.routes) {
+    if (routeIds.has(route.model)) throw new ConfigError(`Two routes are named "${route.model}"; give each a unique model id.`);
+    routeIds.add(route.model);
+    for (const target of route.targets) {
+      if (!providerIds.has(target.provider)) {
+        throw new ConfigError(
+          `Route "${route.model}" names provider "${target.provider}", which is not configured; known providers: ${[...providerIds].join(', ')}.`,
+        );
+      }
+    }
+  }
 }

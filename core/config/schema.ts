@@ -1,6 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { jsonFromEnv, providerSchema, routeSchema, type ProviderSettings } from './routing.js';
+import type { Secret } from './secret.js';
 
 /** Threads for ggml: leave the event loop a core. On 2 cores ggml's spinning workers and the
  *  JS thread fight for the CPU and decode speed collapses (measured: threads=2 → ~80 tok/s,
@@ -42,14 +44,7 @@ export const configSchema = z
     /** Per-model overrides of parallel and context_size, by model id (env: a JSON object). */
     model_settings: z
       .preprocess(
-        (value) => {
-          if (typeof value !== 'string') return value;
-          try {
-            return JSON.parse(value) as unknown;
-          } catch {
-            return value; // fails validation below with a clear message
-          }
-        },
+        jsonFromEnv,
         z.record(z.string(), z.object({ parallel: parallel.optional(), context_size: z.number().int().positive().optional() }).strict()),
       )
       .default({}),
@@ -76,10 +71,28 @@ export const configSchema = z
     auth_failure_limit: positiveInt.default(10),
     /** Use a GPU when node-llama-cpp finds one (CUDA, Vulkan, Metal); false forces CPU. */
     gpu: z.union([z.literal('auto'), flag]).default('auto'),
+    /** Embedding model of a vector store created without `embedding_model` (absent: the first local model). */
+    default_embedding_model: z.string().min(1).optional(),
+    /** Upstream providers (OpenAI, Anthropic, OpenAI-compatible servers); env: a JSON array. */
+    providers: z.preprocess(jsonFromEnv, z.array(providerSchema)).default([]),
+    /** Public model ids → ordered chains of provider/model targets; env: a JSON array. */
+    routes: z.preprocess(jsonFromEnv, z.array(routeSchema)).default([]),
+    /** Air-gapped: refuse every non-local target. */
+    offline: flag.default(false),
+    /** When set, upstream base URLs must be on one of these hosts (host or host:port); env: a JSON array. */
+    egress_allowlist: z.preprocess(jsonFromEnv, z.array(z.string().min(1))).optional(),
+    /** Response cache store: Redis at this URL instead of <data_dir>/cache.sqlite. */
+    redis_url: z.string().regex(/^rediss?:\/\//, 'use a redis:// or rediss:// URL').optional(),
+    /** Response cache: on by default for deterministic requests (temperature 0 or a seed). */
+    cache: flag.default(true),
+    /** How long a cached answer is served. */
+    cache_ttl_s: positiveInt.default(3600),
   })
   .strict();
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
-export type Config = Readonly<ParsedConfig & { data_dir: string; models_dir: string }>;
+/** A provider with its API key read (from api_key_env, api_key_file or the vendor's usual env var). */
+export type ResolvedProvider = ProviderSettings & { api_key?: Secret };
+export type Config = Readonly<Omit<ParsedConfig, 'providers'> & { data_dir: string; models_dir: string; providers: readonly ResolvedProvider[] }>;
 export const configKeys = Object.keys(configSchema.shape) as (keyof ParsedConfig)[];

@@ -44,6 +44,18 @@ export function createMetrics() {
       ...byModel,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     }),
+    upstreamFailures: new Counter({
+      name: 'llmsvc_upstream_attempt_failures_total',
+      help: 'Attempts on an upstream provider that failed before streaming, by provider and kind (http, connection, timeout, circuit_open, …) and what came next (retry or fallback)',
+      labelNames: ['upstream', 'kind', 'next'] as const,
+      registers,
+    }),
+    circuitState: new Gauge({
+      name: 'llmsvc_upstream_circuit_state',
+      help: 'Circuit breaker per upstream provider: 0 closed, 1 half-open, 2 open',
+      labelNames: ['upstream'] as const,
+      registers,
+    }),
   };
 }
 

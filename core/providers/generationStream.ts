@@ -5,14 +5,20 @@ export interface GenerationOutcome {
   finishReason: FinishReason;
   completionTokens: number;
   stopSequence?: string;
+  /** The exact prompt size, when it is learnt only at the end (upstream providers). */
+  promptTokens?: number;
 }
 
 /** Turns callback-style generation into an AsyncIterable of events. A Readable in object mode
  *  does the buffering; `run` starts on the first read; and when the consumer leaves its loop
  *  early (the client hung up), the Readable is destroyed: that aborts the signal handed to
  *  `run`, which stops the generation upstream. */
+/** What a running generation hands out before its end: text (a string, the common case) or a
+ *  whole event such as a tool call. */
+export type Emit = (output: string | Exclude<GenerationEvent, { type: 'end' }>) => void;
+
 export function generationStream(
-  run: (emitText: (text: string) => void, signal: AbortSignal) => Promise<GenerationOutcome>,
+  run: (emit: Emit, signal: AbortSignal) => Promise<GenerationOutcome>,
   outerSignal?: AbortSignal,
 ): AsyncIterable<GenerationEvent> {
   const controller = new AbortController();
@@ -33,8 +39,10 @@ export function generationStream(
     },
   });
   const start = () =>
-    run((text) => {
-      if (text && !readable.destroyed) readable.push({ type: 'text', text } satisfies GenerationEvent);
+    run((output) => {
+      if (readable.destroyed) return;
+      if (typeof output !== 'string') readable.push(output);
+      else if (output) readable.push({ type: 'text', text: output } satisfies GenerationEvent);
     }, controller.signal).then(
       (outcome) => {
         outerSignal?.removeEventListener('abort', abort);

@@ -84,7 +84,9 @@ export type GenerationEvent =
   // A complete tool call; a generation that makes calls ends with finishReason 'tool_calls'.
   | { type: 'tool_call'; call: ToolCall }
   // stopSequence: the request's stop sequence that ended it, if one did (Anthropic reports it).
-  | { type: 'end'; finishReason: FinishReason; completionTokens: number; stopSequence?: string };
+  // promptTokens: an upstream provider learns the exact prompt size only at the end; it then
+  // corrects the estimate its Generation started with.
+  | { type: 'end'; finishReason: FinishReason; completionTokens: number; stopSequence?: string; promptTokens?: number };
 
 /** A generation that passed validation (the model exists, the prompt fits). It starts when its
  *  `events` are first read (so a request refused after validation costs nothing), has one

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { FinishReason, Generation } from '../providers/index.js';
+import type { FinishReason, Generation, ToolCall } from '../providers/index.js';
 
 export interface ChoiceHandlers {
   /** Called when the first event arrives: the moment to send stream headers. Until then the
@@ -7,6 +7,9 @@ export interface ChoiceHandlers {
    *  first token). */
   onStart?(): void;
   onText(index: number, text: string): void;
+  /** A complete tool call of choice `index`; its choice then ends with finish reason tool_calls.
+   *  Only chat requests that offer tools get them (legacy completions never do). */
+  onToolCall?(index: number, call: ToolCall): void;
   /** `stopSequence`: the stop sequence that ended the choice, if one did. */
   onEnd(index: number, finishReason: FinishReason, stopSequence?: string): void;
 }
@@ -17,7 +20,7 @@ export interface ChoicesUsage {
 }
 
 /** Runs the `n` choices of one request (OpenAI's `n`; 1 for Anthropic) one after the other and
- *  reports their text as it comes, filling the request's accounting and reserving its tokens.
+ *  reports their text and tool calls as they come, filling the request's accounting and reserving its tokens.
  *  The prompt is counted once, as OpenAI does; completion tokens add up over the choices. */
 export async function runChoices(
   request: FastifyRequest,
@@ -45,8 +48,13 @@ export async function runChoices(
       if (event.type === 'text') {
         accounting.ttftMs ??= performance.now() - request.startedAt;
         handlers.onText(index, event.text);
+      } else if (event.type === 'tool_call') {
+        accounting.ttftMs ??= performance.now() - request.startedAt;
+        handlers.onToolCall?.(index, event.call);
       } else if (event.type === 'end') {
         accounting.completionTokens += event.completionTokens;
+        // An upstream learns the exact prompt size only now; the prompt counts once, as above.
+        if (index === 0 && event.promptTokens !== undefined) accounting.promptTokens = event.promptTokens;
         handlers.onEnd(index, event.finishReason, event.stopSequence);
       }
     }

@@ -13,6 +13,8 @@ interface ServeFlags {
   contextSize?: string;
   parallel?: string;
   threads?: string;
+  offline?: boolean;
+  redisUrl?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -28,6 +30,8 @@ export function registerServe(program: Command): void {
     .option('--context-size <tokens>', 'context window per sequence (env LLMSVC_CONTEXT_SIZE)')
     .option('--parallel <n>', "sequences decoded together per model, or 'auto' (env LLMSVC_PARALLEL)")
     .option('--threads <n>', 'CPU threads for llama.cpp (env LLMSVC_THREADS; default: cores - 1)')
+    .option('--offline', 'air-gapped: refuse every upstream (non-local) target (env LLMSVC_OFFLINE)')
+    .option('--redis-url <url>', 'keep the response cache in Redis instead of <data-dir>/cache.sqlite (env LLMSVC_REDIS_URL)')
     .action(async (flags: ServeFlags) => {
       const config = loadConfig({
         file: flags.config,
@@ -40,6 +44,8 @@ export function registerServe(program: Command): void {
           context_size: flags.contextSize,
           parallel: flags.parallel,
           threads: flags.threads,
+          offline: flags.offline,
+          redis_url: flags.redisUrl,
         },
       });
       const fallbackModel = await ensureDefaultModel(config);

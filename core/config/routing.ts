@@ -1,0 +1,95 @@
+import { z } from 'zod';
+
+/** Upstream providers and routes: the parts of the config file that describe where requests may
+ *  go besides the local models. Contract (issue 5):
+ *  {"providers": [{"id": "up", "type": "openai-compatible", "base_url": "http://…/v1", "api_key_env": "UP_KEY"}],
+ *   "routes": [{"model": "team-default", "targets": [{"provider": "up", "model": "x"}, {"provider": "local", "model": "y"}]}]}
+ *  `local` is the built-in provider of the models dir. */
+
+export const providerTypes = ['openai', 'anthropic', 'openai-compatible'] as const;
+export type ProviderType = (typeof providerTypes)[number];
+
+/** The built-in provider id of the local models (GGUF and ONNX in the models dir). */
+export const localProviderId = 'local';
+
+export const redactionKinds = ['email', 'phone', 'card', 'iban', 'ip'] as const;
+export type RedactionKind = (typeof redactionKinds)[number];
+
+const milliseconds = z.number().int().positive();
+
+/** Per-target resilience: timeouts, retries, circuit breaker. Defaults suit a LAN or a cloud API. */
+export const resilienceSchema = z
+  .object({
+    /** Time to open the connection. */
+    connect_timeout_ms: milliseconds.default(5_000),
+    /** Time from sending the request to the first token (or the whole non-streamed answer's headers). */
+    first_byte_timeout_ms: milliseconds.default(60_000),
+    /** Longest silence between two streamed events. */
+    idle_timeout_ms: milliseconds.default(30_000),
+    /** Retries on 429, 5xx and connection errors, with exponential backoff and jitter. */
+    max_retries: z.number().int().min(0).max(10).default(2),
+    retry_base_ms: milliseconds.default(250),
+    retry_max_ms: milliseconds.default(10_000),
+    /** Consecutive failures that open the circuit; it stays open this long, then one probe goes through. */
+    circuit_failures: z.number().int().positive().default(5),
+    circuit_cooldown_ms: milliseconds.default(30_000),
+  })
+  .strict();
+
+export const providerSchema = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, "-" and "_"')
+      .refine((id) => id !== localProviderId, `"${localProviderId}" is the built-in provider of the models dir; choose another id`),
+    type: z.enum(providerTypes),
+    /** Required for openai-compatible; defaults to the vendor's API for openai and anthropic. */
+    base_url: z.url().optional(),
+    /** Name of the environment variable holding the API key. */
+    api_key_env: z.string().min(1).optional(),
+    /** Path of a file holding the API key (e.g. a mounted secret). */
+    api_key_file: z.string().min(1).optional(),
+    /** Model ids this provider serves, listed by GET /v1/models as `<provider>/<model>`. */
+    models: z.array(z.string().min(1)).optional(),
+    resilience: resilienceSchema.prefault({}),
+  })
+  .strict()
+  .refine((provider) => provider.type !== 'openai-compatible' || provider.base_url, {
+    message: 'an openai-compatible provider needs base_url (e.g. http://host:8000/v1)',
+    path: ['base_url'],
+  });
+
+const targetSchema = z
+  .object({
+    provider: z.string().min(1),
+    model: z.string().min(1),
+    /** Targets with weights share load among themselves (replicas); see core/routing. */
+    weight: z.number().positive().optional(),
+  })
+  .strict();
+
+export const routeSchema = z
+  .object({
+    /** The public model id clients ask for. */
+    model: z.string().min(1),
+    targets: z.array(targetSchema).min(1, 'give at least one target'),
+    /** Scrub personal data before it reaches a non-local target: true (every kind) or a list of kinds. */
+    redact: z.union([z.boolean(), z.array(z.enum(redactionKinds))]).default(false),
+    /** Cache answers of this route even when they are not deterministic. */
+    cache: z.boolean().default(false),
+  })
+  .strict();
+
+export type ProviderSettings = z.output<typeof providerSchema>;
+export type RouteSettings = z.output<typeof routeSchema>;
+export type ResilienceSettings = z.output<typeof resilienceSchema>;
+
+/** JSON from an env var, or the value as it is: env twins of list settings carry JSON. */
+export function jsonFromEnv(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value; // fails validation with a clear message
+  }
+}

@@ -1,0 +1,81 @@
+import type OpenAI from 'openai';
+import type { ChatMessage, ChatRequest, FinishReason, ResponseFormat, ToolChoice } from '../types.js';
+
+type MessageParam = OpenAI.Chat.Completions.ChatCompletionMessageParam;
+type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming;
+
+/** Neutral message → OpenAI's. */
+function toOpenAiMessage(message: ChatMessage): MessageParam {
+  switch (message.role) {
+    case 'system':
+    case 'user':
+      return { role: message.role, content: message.content };
+    case 'assistant':
+      return message.toolCalls?.length
+        ? {
+            role: 'assistant',
+            content: message.content || null,
+            tool_calls: message.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } })),
+          }
+        : { role: 'assistant', content: message.content };
+    case 'tool':
+      return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+  }
+}
+
+function toToolChoice(choice: ToolChoice | undefined): ChatParams['tool_choice'] {
+  if (choice === undefined || typeof choice === 'string') return choice;
+  return { type: 'function', function: { name: choice.name } };
+}
+
+function toResponseFormat(format: ResponseFormat | undefined): ChatParams['response_format'] {
+  if (!format || format.type !== 'json_schema') return format;
+  return { type: 'json_schema', json_schema: { name: 'response', schema: format.schema as Record<string, unknown> } };
+}
+
+/** Which field carries the completion budget: OpenAI's newer models take only
+ *  max_completion_tokens; most OpenAI-compatible servers know only max_tokens. */
+export type TokenLimitField = 'max_tokens' | 'max_completion_tokens';
+
+/** Neutral chat request → OpenAI's streaming request, always asking for usage in the last chunk.
+ *  top_k has no OpenAI field and is dropped. */
+export function toChatParams(request: ChatRequest, upstreamModel: string, tokenLimitField: TokenLimitField): ChatParams {
+  const { sampling } = request;
+  const params: ChatParams = {
+    model: upstreamModel,
+    messages: request.messages.map(toOpenAiMessage),
+    stream: true,
+    stream_options: { include_usage: true },
+  };
+  if (request.maxTokens !== undefined) params[tokenLimitField] = request.maxTokens;
+  if (sampling.temperature !== undefined) params.temperature = sampling.temperature;
+  if (sampling.topP !== undefined) params.top_p = sampling.topP;
+  if (sampling.seed !== undefined) params.seed = sampling.seed;
+  if (sampling.presencePenalty !== undefined) params.presence_penalty = sampling.presencePenalty;
+  if (sampling.frequencyPenalty !== undefined) params.frequency_penalty = sampling.frequencyPenalty;
+  if (sampling.stop?.length) params.stop = sampling.stop;
+  const responseFormat = toResponseFormat(request.responseFormat);
+  if (responseFormat) params.response_format = responseFormat;
+  if (request.tools?.length) {
+    params.tools = request.tools.map((tool) => ({
+      type: 'function',
+      function: { name: tool.name, ...(tool.description === undefined ? {} : { description: tool.description }), parameters: tool.parameters as Record<string, unknown> },
+    }));
+    const toolChoice = toToolChoice(request.toolChoice);
+    if (toolChoice) params.tool_choice = toolChoice;
+  }
+  return params;
+}
+
+/** OpenAI's finish_reason → llmsvc's. content_filter has no neutral twin: the text simply ended. */
+export const finishReasons = {
+  stop: 'stop',
+  length: 'length',
+  tool_calls: 'tool_calls',
+  function_call: 'tool_calls',
+  content_filter: 'stop',
+} as const satisfies Record<string, FinishReason>;
+
+export function finishReasonOf(reason: string | null | undefined): FinishReason {
+  return (finishReasons as Record<string, FinishReason>)[reason ?? 'stop'] ?? 'stop';
+}

@@ -1,0 +1,19 @@
+import type { ChatMessage, ToolDefinition } from '../types.js';
+
+/** A prompt's size in tokens before an upstream reports it: about 4 characters a token, plus a
+ *  few tokens of framing per message, as OpenAI's guidance suggests. Used only to reserve TPM and
+ *  quota up front (the end event carries the exact count) and for count_tokens on upstreams that
+ *  have no counting endpoint. */
+export function estimateChatTokens(messages: ChatMessage[], tools: ToolDefinition[] = []): number {
+  let characters = 0;
+  for (const message of messages) {
+    characters += message.content.length;
+    if (message.role === 'assistant') for (const call of message.toolCalls ?? []) characters += call.name.length + call.arguments.length;
+  }
+  for (const tool of tools) characters += JSON.stringify(tool).length;
+  return Math.ceil(characters / 4) + 4 * messages.length + 3;
+}
+
+export function estimateTextTokens(text: string): number {
+  return Math.max(1, Math.ceil(text.length / 4));
+}

@@ -1,0 +1,137 @@
+import type { RouteSettings } from '../config/index.js';
+import type {
+  ChatRequest,
+  CompletionRequest,
+  EmbeddingRequest,
+  EmbeddingResult,
+  Generation,
+  Provider,
+  ProviderModel,
+} from '../providers/index.js';
+import { egressBlocked, egressRefusal, type EgressSettings } from './egress.js';
+import { generateWithFallback, type FailedAttempt, type ResiliencePolicy } from './resilience/index.js';
+import { chainOf, targetOf, type Target, type UpstreamEntry } from './targets.js';
+
+export interface RouterOptions {
+  /** The models dir (provider id `local`). */
+  local: Provider;
+  upstreams: ReadonlyMap<string, UpstreamEntry>;
+  routes: readonly RouteSettings[];
+  egress: EgressSettings;
+  resilience: Omit<ResiliencePolicy, 'timeouts'>;
+  /** Applied to a request bound for a non-local target of a route that asks for redaction:
+   *  returns the request to send and a function restoring the generation it yields. */
+  redact?: (route: RouteSettings, request: ChatRequest) => { request: ChatRequest; restore: (generation: Generation) => Generation };
+}
+
+/** How one public model id is served. */
+interface Plan {
+  route?: RouteSettings;
+  targets: Target[];
+}
+
+/** The Provider the server talks to: maps a public model id to where it is served and runs the
+ *  request there under the resilience policies. Three kinds of model id:
+ *  - a route from the config (`team-default`): its chain of targets, with fallback;
+ *  - `<provider>/<model>` for a configured upstream provider: that one target;
+ *  - anything else: a local model, called directly (no retries: a local failure is not transient). */
+export class Router implements Provider {
+  readonly id = 'router';
+  private readonly routes: ReadonlyMap<string, RouteSettings>;
+
+  constructor(private readonly options: RouterOptions) {
+    this.routes = new Map(options.routes.map((route) => [route.model, route]));
+  }
+
+  listModels(): ProviderModel[] {
+    const routed = this.options.routes.map((route) => ({ id: route.model, created: 0, ownedBy: 'llmsvc-route' }));
+    const upstream = [...this.options.upstreams.values()].flatMap((entry) => entry.provider.listModels());
+    return [...this.options.local.listModels(), ...routed, ...upstream];
+  }
+
+  chat(request: ChatRequest): Promise<Generation> {
+    return this.generate(request, (provider, sent) => provider.chat(sent), true);
+  }
+
+  complete(request: CompletionRequest): Promise<Generation> {
+    return this.generate(request, (provider, sent) => provider.complete(sent), false);
+  }
+
+  /** Embeddings try the targets in order, once each: there is no stream to guard. */
+  async embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
+    const plan = this.plan(request.model);
+    if (!plan) return this.options.local.embed(request);
+    let lastError: unknown;
+    for (const target of plan.targets) {
+      try {
+        return await target.provider.embed({ ...request, model: target.model });
+      } catch (error) {
+        if (request.signal?.aborted) throw error;
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+
+  /** Counted by the first target that may serve the model. */
+  countChatTokens(request: Pick<ChatRequest, 'model' | 'messages'>): Promise<number> {
+    const plan = this.plan(request.model);
+    if (!plan) return this.options.local.countChatTokens(request);
+    const target = plan.targets[0]!;
+    return target.provider.countChatTokens({ ...request, model: target.model });
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([...this.options.upstreams.values()].map((entry) => entry.provider.dispose()));
+    await this.options.local.dispose();
+  }
+
+  /** The targets for a model id, the egress policy applied; undefined for a plain local model. */
+  private plan(model: string): Plan | undefined {
+    const { local, upstreams, egress } = this.options;
+    const route = this.routes.get(model);
+    let targets: Target[];
+    if (route) {
+      targets = route.targets.map((settings) => targetOf(settings.provider, settings.model, settings.weight, local, upstreams));
+    } else {
+      const slash = model.indexOf('/');
+      const providerId = slash > 0 ? model.slice(0, slash) : undefined;
+      if (!providerId || !upstreams.has(providerId)) return undefined;
+      targets = [targetOf(providerId, model.slice(slash + 1), undefined, local, upstreams)];
+    }
+    const reasons: string[] = [];
+    const allowed = targets.filter((target) => {
+      const refusal = target.local ? undefined : egressRefusal(target.baseUrl!, egress);
+      if (refusal) reasons.push(refusal);
+      return !refusal;
+    });
+    if (allowed.length === 0) throw egressBlocked(model, reasons);
+    return { ...(route ? { route } : {}), targets: allowed };
+  }
+
+  private async generate<R extends ChatRequest | CompletionRequest>(
+    request: R,
+    call: (provider: Provider, request: R) => Promise<Generation>,
+    redactable: boolean,
+  ): Promise<Generation> {
+    const plan = this.plan(request.model);
+    if (!plan) return call(this.options.local, request);
+    const { route } = plan;
+    const served = await generateWithFallback(
+      chainOf(plan.targets),
+      async (target, context) => {
+        const sent = { ...request, model: target.model, signal: context.signal };
+        if (redactable && route?.redact && !target.local && this.options.redact) {
+          const redaction = this.options.redact(route, sent as ChatRequest);
+          return redaction.restore(await call(target.provider, redaction.request as R));
+        }
+        return call(target.provider, sent);
+      },
+      { ...this.options.resilience, timeouts: {} },
+      request.signal,
+    );
+    return { promptTokens: served.promptTokens, maxTokens: served.maxTokens, events: served.events };
+  }
+}
+
+export type { FailedAttempt };
