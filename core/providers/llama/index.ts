@@ -2,7 +2,9 @@ import {
   LlamaChat,
   LlamaCompletion,
   resolveChatWrapper,
+  type ChatModelFunctions,
   type ChatWrapper,
+  type LlamaChatResponseFunctionCall,
   type LlamaContextSequence,
   type LlamaGrammar,
   type LlamaModel,
@@ -23,6 +25,7 @@ import type {
 } from '../types.js';
 import { toChatHistory } from './chatHistory.js';
 import { completionBudget, grammarFor, samplingOptions } from './generationOptions.js';
+import { callTokenCount, forcedCallWrapper, functionOffer, toToolCall, type FunctionOffer } from './tools.js';
 
 const chatWrappers = new WeakMap<LlamaModel, ChatWrapper>();
 
@@ -47,6 +50,12 @@ interface GenerationMetadata {
   customStopTrigger?: readonly (string | Token)[];
 }
 
+/** A finished generation: how it ended, and the calls it stopped for (LlamaChat with functions). */
+interface GenerationResult {
+  metadata: GenerationMetadata;
+  functionCalls?: LlamaChatResponseFunctionCall<ChatModelFunctions>[];
+}
+
 /** The stop sequence that ended a generation. The request's stop sequences are plain strings,
  *  so node-llama-cpp reports the matched one as a single string part. */
 function stopSequenceOf(metadata: GenerationMetadata): string | undefined {
@@ -69,20 +78,34 @@ export class LlamaProvider implements Provider {
 
 
   async chat(request: ChatRequest): Promise<Generation> {
-    const { loaded, history, chatWrapper, prompt } = await this.chatPrompt(request);
+    const offer = functionOffer(request);
+    const { loaded, history, chatWrapper, prompt } = await this.chatPrompt(request, offer);
     const llama = await this.runtime.llama();
     const promptTokens = prompt.length;
     const maxTokens = completionBudget(promptTokens, request.maxTokens, loaded.contextSize, request.model, 'messages');
     const grammar = await grammarFor(llama, request.responseFormat);
-    const events = generateOnSequence(loaded, request, { prompt, maxTokens, grammar }, async (contextSequence, options) => {
-      const chat = new LlamaChat({ contextSequence, chatWrapper, autoDisposeSequence: false });
+    if (grammar && offer.functions) {
+      // node-llama-cpp constrains a call's arguments with a grammar of its own and cannot combine the two.
+      throw new ApiError(
+        'LLMSVC_ERR_INVALID_PARAM',
+        'response_format cannot be combined with tools for local models. Remove response_format, or set tool_choice to none.',
+        'response_format',
+      );
+    }
+    const wrapper = offer.forced ? forcedCallWrapper(chatWrapper) : chatWrapper;
+    const events = generateOnSequence(loaded, request, { prompt, maxTokens, grammar }, async (contextSequence, { grammar: responseGrammar, ...options }) => {
+      const chat = new LlamaChat({ contextSequence, chatWrapper: wrapper, autoDisposeSequence: false });
+      // The budget above guarantees the prompt and completion fit, so a context shift (which
+      // would drop history silently) can never be needed.
+      const contextShift = { strategy: () => failOnShift(request.model) };
       try {
-        return await chat.generateResponse(history, {
-          ...options,
-          // The budget above guarantees the prompt and completion fit, so a context shift
-          // (which would drop history silently) can never be needed.
-          contextShift: { strategy: () => failOnShift(request.model) },
-        });
+        // No handlers are given with the functions: LlamaChat stops at the calls and returns them, for the client to run.
+        return await chat.generateResponse(
+          history,
+          offer.functions
+            ? { ...options, contextShift, functions: offer.functions, documentFunctionParams: true }
+            : { ...options, contextShift, grammar: responseGrammar },
+        );
       } finally {
         chat.dispose({ disposeSequence: false });
       }
@@ -131,17 +154,19 @@ export class LlamaProvider implements Provider {
     await this.models.dispose();
   }
 
-  async countChatTokens(request: Pick<ChatRequest, 'model' | 'messages'>): Promise<number> {
-    return (await this.chatPrompt(request)).prompt.length;
+  /** Tools count too: the template documents the offered functions in the prompt. */
+  async countChatTokens(request: Pick<ChatRequest, 'model' | 'messages' | 'tools' | 'toolChoice'>): Promise<number> {
+    return (await this.chatPrompt(request, functionOffer(request))).prompt.length;
   }
 
   /** The chat history, its template and the exact tokens LlamaChat evaluates for it: one
    *  computation for chat() and countChatTokens(), so a count always matches the usage. */
-  private async chatPrompt(request: Pick<ChatRequest, 'model' | 'messages'>) {
+  private async chatPrompt(request: Pick<ChatRequest, 'model' | 'messages'>, offer: FunctionOffer) {
     const loaded = await this.models.get(request.model);
     const history = toChatHistory(request.messages);
     const chatWrapper = chatWrapperOf(loaded.model);
-    const prompt = chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(loaded.model.tokenizer);
+    const state = chatWrapper.generateContextState({ chatHistory: history, availableFunctions: offer.functions, documentFunctionParams: true });
+    const prompt = state.contextText.tokenize(loaded.model.tokenizer);
     return { loaded, history, chatWrapper, prompt };
   }
 }
@@ -156,15 +181,16 @@ interface SequenceGenerationOptions extends ReturnType<typeof samplingOptions> {
 }
 
 /** Runs one generation on a sequence of the model's context (waiting for a free one) and
- *  streams its text as events; the completion tokens are counted as they are generated. */
+ *  streams its text, then its tool calls, as events; the completion tokens are counted as they
+ *  are generated (a call's tokens when it is complete). */
 function generateOnSequence(
   loaded: LoadedModel,
   request: ChatRequest | CompletionRequest,
   { prompt, ...limits }: { prompt: readonly Token[]; maxTokens: number; grammar: LlamaGrammar | undefined },
-  generate: (sequence: LlamaContextSequence, options: SequenceGenerationOptions) => Promise<{ metadata: GenerationMetadata }>,
+  generate: (sequence: LlamaContextSequence, options: SequenceGenerationOptions) => Promise<GenerationResult>,
 ): AsyncIterable<GenerationEvent> {
   return generationStream(
-    (emitText, signal) =>
+    (emit, signal) =>
       loaded.withSequence(request.schedule ?? anonymousTicket, prompt, signal, async (sequence) => {
         let completionTokens = 0;
         let firstTokenAt: number | undefined;
@@ -172,13 +198,19 @@ function generateOnSequence(
           ...samplingOptions(request.sampling),
           ...limits,
           signal,
-          onTextChunk: emitText,
+          onTextChunk: emit,
           onToken: (tokens) => {
             firstTokenAt ??= performance.now();
             completionTokens += tokens.length;
           },
         });
         if (firstTokenAt !== undefined) loaded.recordDecodeSpeed(completionTokens - 1, (performance.now() - firstTokenAt) / 1000);
+        const calls = result.functionCalls ?? [];
+        for (const call of calls) {
+          emit({ type: 'tool_call', call: toToolCall(call) });
+          completionTokens += callTokenCount(call, loaded.model.tokenizer);
+        }
+        if (calls.length > 0) return { finishReason: 'tool_calls' as const, completionTokens };
         return { finishReason: finishReasonOf(result.metadata.stopReason), completionTokens, stopSequence: stopSequenceOf(result.metadata) };
       }),
     request.signal,

@@ -6,7 +6,7 @@ import { ModelCatalog } from '../../../runtimes/index.js';
 import { createRuntimePool, siblingModule } from '../../../runtimes/worker/workerPool.js';
 import { generationStream } from '../../generationStream.js';
 import type { ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, Generation, Provider, ProviderModel } from '../../types.js';
-import { fromPortableError, type FromGeneration, type RuntimeLogLine, type RuntimeSettings, type RuntimeStats, type RuntimeTask, type TaskResult, type ToGeneration } from './protocol.js';
+import { fromPortableError, type ChatTokensRequest, type FromGeneration, type RuntimeLogLine, type RuntimeSettings, type RuntimeStats, type RuntimeTask, type TaskResult, type ToGeneration } from './protocol.js';
 
 export type LocalRuntimeSettings = Omit<RuntimeSettings, 'logChannel'>;
 
@@ -58,8 +58,9 @@ export class WorkerLlamaProvider implements Provider {
     return this.call({ call: 'embed', request });
   }
 
-  countChatTokens(request: Pick<ChatRequest, 'model' | 'messages'>): Promise<number> {
-    return this.call({ call: 'countChatTokens', request: { model: request.model, messages: request.messages } });
+  countChatTokens(request: ChatTokensRequest): Promise<number> {
+    const { model, messages, tools, toolChoice } = request;
+    return this.call({ call: 'countChatTokens', request: { model, messages, tools, toolChoice } });
   }
 
   stats(): Promise<RuntimeStats> {
@@ -107,18 +108,18 @@ export class WorkerLlamaProvider implements Provider {
         }
       });
       const events = () =>
-        generationStream((emitText, streamSignal) => {
+        generationStream((emit, streamSignal) => {
           streamSignal.addEventListener('abort', () => port.close(), { once: true });
           return new Promise((finish, fail) => {
             onEvent = (message) => {
               if (message.type === 'error') {
                 port.close();
                 fail(fromPortableError(message.error));
-              } else if (message.type === 'event' && message.event.type === 'text') {
-                emitText(message.event.text);
-              } else if (message.type === 'event' && message.event.type === 'end') {
+              } else if (message.type === 'event') {
+                const { event } = message;
+                if (event.type !== 'end') return emit(event);
                 port.close();
-                const { type: _type, ...outcome } = message.event;
+                const { type: _type, ...outcome } = event;
                 finish(outcome);
               }
             };

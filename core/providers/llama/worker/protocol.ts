@@ -11,11 +11,14 @@ export type RuntimeTask =
   | { call: 'chat'; request: Portable<ChatRequest>; port: MessagePort }
   | { call: 'complete'; request: Portable<CompletionRequest>; port: MessagePort }
   | { call: 'embed'; request: Portable<EmbeddingRequest> }
-  | { call: 'countChatTokens'; request: Pick<ChatRequest, 'model' | 'messages'> }
+  | { call: 'countChatTokens'; request: ChatTokensRequest }
   | { call: 'ready' }
   | { call: 'stats' }
   | { call: 'metrics' }
   | { call: 'dispose' };
+
+/** What a chat prompt is made of: the messages, and the tools the template documents. */
+export type ChatTokensRequest = Pick<ChatRequest, 'model' | 'messages' | 'tools' | 'toolChoice'>;
 
 /** Messages from the main thread to a generation. To abort it, the main thread closes its port. */
 export type ToGeneration = { type: 'start' };

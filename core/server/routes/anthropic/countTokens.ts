@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Provider } from '../../../providers/index.js';
 import { parseBody } from '../../validation.js';
 import { countTokensRequestSchema } from './schemas.js';
-import { toChatMessages } from './translate.js';
+import { toChatPrompt } from './translate.js';
 
 /** POST /v1/messages/count_tokens: the exact prompt tokens /v1/messages would evaluate for the
  *  same system and messages. Counting generates nothing, so it reserves and records no tokens
@@ -11,7 +11,10 @@ export function registerCountTokens(app: FastifyInstance, provider: Provider): v
   app.post('/v1/messages/count_tokens', async (request, reply) => {
     const body = parseBody(countTokensRequestSchema, request.body);
     request.accounting.model = body.model;
-    const inputTokens = await provider.countChatTokens({ model: body.model, messages: toChatMessages(body) });
+    // Tools count: the chat template documents them in the prompt. (Provider.countChatTokens
+    // declares only model and messages; the local provider reads the tools too.)
+    const prompt = toChatPrompt(body);
+    const inputTokens = await provider.countChatTokens(prompt);
     return reply.send({ input_tokens: inputTokens });
   });
 }

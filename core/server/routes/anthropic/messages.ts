@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Generation, Provider } from '../../../providers/index.js';
+import type { Generation, Provider, ToolCall } from '../../../providers/index.js';
 import { newId } from '../../ids.js';
 import { parseBody } from '../../validation.js';
 import { runChoices, type ChoicesUsage } from '../../runChoices.js';
-import { messageBody } from './message.js';
+import { contentBlocks, messageBody } from './message.js';
 import { openMessageStream } from './messageStream.js';
 import { messagesRequestSchema } from './schemas.js';
 import { messageEnd, toChatRequest, type MessageEnd } from './translate.js';
@@ -13,12 +13,13 @@ import { messageEnd, toChatRequest, type MessageEnd } from './translate.js';
 async function generateMessage(
   request: FastifyRequest,
   start: () => Promise<Generation>,
-  handlers: { onStart?(): void; onText(text: string): void },
+  handlers: { onStart?(): void; onText(text: string): void; onToolCall(call: ToolCall): void },
 ): Promise<{ end: MessageEnd; usage: ChoicesUsage }> {
   let end = messageEnd('stop');
   const usage = await runChoices(request, 1, start, {
     onStart: handlers.onStart,
     onText: (_index, text) => handlers.onText(text),
+    onToolCall: (_index, call) => handlers.onToolCall(call),
     onEnd: (_index, finishReason, stopSequence) => (end = messageEnd(finishReason, stopSequence)),
   });
   return { end, usage };
@@ -37,16 +38,19 @@ export function registerMessages(app: FastifyInstance, provider: Provider): void
 
     if (!body.stream) {
       let text = '';
-      const { end, usage } = await generateMessage(request, start, { onText: (chunk) => (text += chunk) });
-      return reply.send(messageBody(envelope, [{ type: 'text', text }], end, usage));
+      const calls: ToolCall[] = [];
+      const { end, usage } = await generateMessage(request, start, { onText: (chunk) => (text += chunk), onToolCall: (call) => calls.push(call) });
+      return reply.send(messageBody(envelope, contentBlocks(text, calls), end, usage));
     }
 
-    const stream = openMessageStream(request, reply, envelope);
+    const offersTools = (chatRequest.tools?.length ?? 0) > 0 && chatRequest.toolChoice !== 'none';
+    const stream = openMessageStream(request, reply, envelope, { textBlockFirst: !offersTools });
     await stream.run(() =>
       generateMessage(request, start, {
         // runChoices has counted the prompt before the first event arrives.
         onStart: () => stream.start(request.accounting.promptTokens ?? 0),
         onText: stream.text,
+        onToolCall: stream.toolUse,
       }),
     );
     return reply;

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { ChatMessage, ChatRequest, FinishReason, SamplingOptions } from '../../../providers/index.js';
 import { scheduleOf } from '../../schedule.js';
 import type { CountTokensRequestBody, MessagesRequestBody } from './schemas.js';
+import { toToolChoice, toToolDefinitions } from './tools.js';
 
 /** Anthropic's sampling fields → llmsvc's neutral ones. Anthropic has no seed: answers vary
  *  unless temperature is 0 (greedy). */
@@ -30,17 +31,45 @@ export function messageEnd(finishReason: FinishReason, stopSequence?: string): M
   return { stop_reason: stopReasons[stopSequence === undefined ? finishReason : 'stop_sequence'], stop_sequence: stopSequence ?? null };
 }
 
-function textOf(blocks: { text: string }[]): string {
-  return blocks.map((block) => block.text).join('');
+type Block = { type: string; text?: string };
+
+function textOf(blocks: Block[]): string {
+  return blocks.map((block) => (block.type === 'text' ? block.text : '')).join('');
+}
+
+type Turn = CountTokensRequestBody['messages'][number];
+
+/** One Anthropic turn as neutral messages. An assistant turn's tool_use blocks are its tool
+ *  calls (the input object as JSON text). A user turn's tool_result blocks become tool messages,
+ *  followed by the turn's text, if any, as a user message. */
+function toMessages(turn: Turn): ChatMessage[] {
+  if (turn.role === 'assistant') {
+    const toolCalls = turn.content.flatMap((block) => (block.type === 'tool_use' ? [{ id: block.id, name: block.name, arguments: JSON.stringify(block.input) }] : []));
+    return [{ role: 'assistant', content: textOf(turn.content), ...(toolCalls.length > 0 ? { toolCalls } : {}) }];
+  }
+  const results = turn.content.flatMap((block): ChatMessage[] => {
+    if (block.type !== 'tool_result') return [];
+    const content = textOf(block.content ?? []);
+    // The neutral tool message has no error flag: the model reads that the tool failed.
+    return [{ role: 'tool', toolCallId: block.tool_use_id, content: block.is_error ? `Error: ${content}` : content }];
+  });
+  const text = textOf(turn.content);
+  return results.length > 0 && text === '' ? results : [...results, { role: 'user', content: text }];
 }
 
 /** The system prompt (an empty one is none) and the turns as neutral messages. A trailing
  *  assistant message stays last: the provider continues it (prefill), and the response holds
- *  only the continuation. */
+ *  only the continuation; so does a trailing user turn of only tool results, which the
+ *  assistant turn that made the calls goes on from. */
 export function toChatMessages(body: Pick<CountTokensRequestBody, 'system' | 'messages'>): ChatMessage[] {
   const system = body.system === undefined ? '' : textOf(body.system);
-  const turns = body.messages.map((message): ChatMessage => ({ role: message.role, content: textOf(message.content) }));
+  const turns = body.messages.flatMap(toMessages);
   return system ? [{ role: 'system', content: system }, ...turns] : turns;
+}
+
+/** What count_tokens and messages both need for the prompt: the messages and the tools the template documents. */
+export function toChatPrompt(body: CountTokensRequestBody | MessagesRequestBody) {
+  return { model: body.model, messages: toChatMessages(body), tools: toToolDefinitions(body.tools), toolChoice: toToolChoice(body.tool_choice) };
 }
 
 function samplingOf(body: MessagesRequestBody): SamplingOptions {
@@ -51,8 +80,7 @@ function samplingOf(body: MessagesRequestBody): SamplingOptions {
 
 export function toChatRequest(body: MessagesRequestBody, request: FastifyRequest): ChatRequest {
   return {
-    model: body.model,
-    messages: toChatMessages(body),
+    ...toChatPrompt(body),
     maxTokens: body.max_tokens,
     sampling: samplingOf(body),
     schedule: scheduleOf(request, body.metadata?.user_id ?? undefined),

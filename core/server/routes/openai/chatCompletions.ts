@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ChatMessage, ChatRequest, FinishReason, Provider, ResponseFormat } from '../../../providers/index.js';
+import type { ChatMessage, ChatRequest, FinishReason, Provider, ResponseFormat, ToolCall } from '../../../providers/index.js';
 import { newId, unixSeconds } from '../../ids.js';
 import { scheduleOf } from '../../schedule.js';
 import { parseBody } from '../../validation.js';
@@ -8,14 +8,33 @@ import { openaiUsage } from './choices.js';
 import { samplingFrom } from './sampling.js';
 import { chatCompletionRequestSchema, type ChatCompletionRequest } from './schemas.js';
 import { openChunkStream } from './chunkStream.js';
+import { openaiToolCall, toolCallDeltas, toToolChoice, toToolDefinitions } from './tools.js';
 
-function textOf(content: string | { text: string }[]): string {
+function textOf(content: string | { text: string }[] | null | undefined): string {
+  if (content == null) return '';
   return typeof content === 'string' ? content : content.map((part) => part.text).join('');
 }
 
-function toMessages(body: ChatCompletionRequest): ChatMessage[] {
-  // "developer" is OpenAI's newer name for the system role.
-  return body.messages.map((m) => ({ role: m.role === 'developer' ? 'system' : m.role, content: textOf(m.content) }));
+function toMessage(message: ChatCompletionRequest['messages'][number]): ChatMessage {
+  switch (message.role) {
+    case 'assistant': {
+      const toolCalls = message.tool_calls?.map((call) => ({ id: call.id, name: call.function.name, arguments: call.function.arguments }));
+      return { role: 'assistant', content: textOf(message.content), ...(toolCalls?.length ? { toolCalls } : {}) };
+    }
+    case 'tool':
+      return { role: 'tool', content: textOf(message.content), toolCallId: message.tool_call_id };
+    // "developer" is OpenAI's newer name for the system role.
+    case 'developer':
+      return { role: 'system', content: textOf(message.content) };
+    default:
+      return { role: message.role, content: textOf(message.content) };
+  }
+}
+
+/** The response message of a choice: `content` is null when the model only called tools, as at OpenAI. */
+function responseMessage(content: string, toolCalls: ToolCall[]) {
+  if (toolCalls.length === 0) return { role: 'assistant', content, refusal: null };
+  return { role: 'assistant', content: content === '' ? null : content, refusal: null, tool_calls: toolCalls.map(openaiToolCall) };
 }
 
 function toResponseFormat(format: ChatCompletionRequest['response_format']): ResponseFormat | undefined {
@@ -26,7 +45,9 @@ function toResponseFormat(format: ChatCompletionRequest['response_format']): Res
 function toChatRequest(body: ChatCompletionRequest, request: FastifyRequest, index: number): ChatRequest {
   return {
     model: body.model,
-    messages: toMessages(body),
+    messages: body.messages.map(toMessage),
+    tools: toToolDefinitions(body.tools),
+    toolChoice: toToolChoice(body.tool_choice),
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
     sampling: samplingFrom(body, index),
     responseFormat: toResponseFormat(body.response_format),
@@ -49,9 +70,11 @@ export function registerChatCompletions(app: FastifyInstance, provider: Provider
 
     if (!body.stream) {
       const texts: string[] = Array.from({ length: n }, () => '');
+      const toolCalls: ToolCall[][] = Array.from({ length: n }, () => []);
       const finishReasons: FinishReason[] = [];
       const usage = await runChoices(request, n, start, {
         onText: (index, text) => (texts[index] += text),
+        onToolCall: (index, call) => toolCalls[index]!.push(call),
         onEnd: (index, reason) => (finishReasons[index] = reason),
       });
       return reply.send({
@@ -61,7 +84,7 @@ export function registerChatCompletions(app: FastifyInstance, provider: Provider
         model: body.model,
         choices: texts.map((content, index) => ({
           index,
-          message: { role: 'assistant', content, refusal: null },
+          message: responseMessage(content, toolCalls[index]!),
           finish_reason: finishReasons[index],
           logprobs: null,
         })),
@@ -77,15 +100,26 @@ export function registerChatCompletions(app: FastifyInstance, provider: Provider
       includeUsage: body.stream_options?.include_usage === true,
     });
     const started = new Set<number>();
-    const delta = (index: number, content: string) => {
+    // The first delta of a choice names the role; a choice that starts with a tool call has null content.
+    const send = (index: number, fields: object) => {
       const first = !started.has(index);
       started.add(index);
-      stream.send([{ index, delta: first ? { role: 'assistant', content } : { content }, finish_reason: null, logprobs: null }]);
+      stream.send([{ index, delta: first ? { role: 'assistant', ...fields } : fields, finish_reason: null, logprobs: null }]);
+    };
+    const delta = (index: number, content: string) => send(index, { content });
+    const callCounts = new Map<number, number>();
+    const toolCallDelta = (index: number, call: ToolCall) => {
+      const callIndex = callCounts.get(index) ?? 0;
+      callCounts.set(index, callIndex + 1);
+      const [head, args] = toolCallDeltas(callIndex, call);
+      send(index, started.has(index) ? head! : { content: null, ...head });
+      send(index, args!);
     };
     await stream.run(() =>
       runChoices(request, n, start, {
         onStart: stream.open,
         onText: delta,
+        onToolCall: toolCallDelta,
         onEnd: (index, reason) => {
           if (!started.has(index)) delta(index, '');
           stream.send([{ index, delta: {}, finish_reason: reason, logprobs: null }]);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { messageToolCallSchema, toolChoiceProblem, toolChoiceSchema, toolsSchema } from './tools.js';
 
 /** Request bodies of the OpenAI endpoints llmsvc serves. Objects are strict, as OpenAI is:
  *  an unknown argument is a 400 that names it. Arguments OpenAI accepts that make no difference
@@ -11,7 +12,18 @@ const message = z.discriminatedUnion('role', [
   z.object({ role: z.literal('system'), content: messageContent, name: z.string().optional() }).strict(),
   z.object({ role: z.literal('developer'), content: messageContent, name: z.string().optional() }).strict(),
   z.object({ role: z.literal('user'), content: messageContent, name: z.string().optional() }).strict(),
-  z.object({ role: z.literal('assistant'), content: messageContent, name: z.string().optional(), refusal: z.string().nullish() }).strict(),
+  z
+    .object({
+      role: z.literal('assistant'),
+      // null (or absent) when the turn only called tools.
+      content: messageContent.nullish(),
+      name: z.string().optional(),
+      refusal: z.string().nullish(),
+      tool_calls: z.array(messageToolCallSchema).nullish(),
+    })
+    .strict()
+    .refine((m) => m.content != null || (m.tool_calls?.length ?? 0) > 0, { message: 'give content or tool_calls', path: ['content'] }),
+  z.object({ role: z.literal('tool'), content: messageContent, tool_call_id: z.string().min(1, 'give the id of the tool call this answers') }).strict(),
 ]);
 
 const stop = z.union([z.string(), z.array(z.string()).max(4, 'give at most 4 stop sequences')]).nullish();
@@ -60,12 +72,17 @@ export const chatCompletionRequestSchema = z
     store: z.boolean().nullish(),
     metadata: z.record(z.string(), z.string()).nullish(),
     service_tier: z.string().nullish(),
+    // Accepted; a local model makes as many calls per turn as its chat template allows.
     parallel_tool_calls: z.boolean().optional(),
-    tools: z.array(z.unknown()).max(0, 'tools are not supported by local models yet; remove them').optional(),
-    tool_choice: z.literal('none', { message: 'tools are not supported by local models yet; remove tool_choice' }).optional(),
+    tools: toolsSchema.optional(),
+    tool_choice: toolChoiceSchema.optional(),
     modalities: z.array(z.literal('text', { message: 'only the text modality is supported' })).nullish(),
   })
-  .strict();
+  .strict()
+  .superRefine((body, context) => {
+    const problem = toolChoiceProblem(body.tools, body.tool_choice);
+    if (problem) context.addIssue({ code: 'custom', message: problem, path: ['tool_choice'] });
+  });
 
 export const completionRequestSchema = z
   .object({
