@@ -103,6 +103,29 @@ describe('openai-compatible, openai and anthropic providers against a second llm
     assert.equal(counted.input_tokens, expected.usage.input_tokens, 'count_tokens asks the upstream');
   });
 
+  test('tool calls cross both upstream protocols and come back in OpenAI’s shape', async () => {
+    const tools: OpenAI.ChatCompletionTool[] = [
+      { type: 'function', function: { name: 'set_light', parameters: { type: 'object', properties: { on: { type: 'boolean' } }, required: ['on'] } } },
+    ];
+    for (const model of ['team-default', 'via-claude']) {
+      const completion = await client.chat.completions.create({
+        model,
+        messages: [{ role: 'user', content: 'Lights on, please.' }],
+        tools,
+        tool_choice: { type: 'function', function: { name: 'set_light' } },
+        max_tokens: 40,
+        temperature: 0,
+      });
+      assert.deepEqual(schemaErrors('CreateChatCompletionResponse', completion), [], model);
+      const choice = completion.choices[0]!;
+      assert.equal(choice.finish_reason, 'tool_calls', model);
+      const call = choice.message.tool_calls![0]!;
+      assert.equal(call.type === 'function' && call.function.name, 'set_light', model);
+      const args = JSON.parse(call.type === 'function' ? call.function.arguments : '') as { on: unknown };
+      assert.equal(typeof args.on, 'boolean', `${model}: arguments satisfy the schema`);
+    }
+  });
+
   test('embeddings through an upstream equal the upstream’s own', async () => {
     const expected = await direct.embeddings.create({ model: tinyModelId, input: ['alpha', 'beta'] });
     const routed = await client.embeddings.create({ model: `up/${tinyModelId}`, input: ['alpha', 'beta'] });

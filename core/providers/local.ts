@@ -1,4 +1,4 @@
-import type { ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, Generation, Provider, ProviderModel } from './types.js';
+import type { ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, Generation, Provider, ProviderModel, TokenCountRequest } from './types.js';
 
 /** The built-in `local` provider: the models dir, served by several runtimes (GGUF through
  *  llama.cpp, ONNX embedding models through onnxruntime). A request goes to the runtime that
@@ -28,7 +28,7 @@ export class LocalProvider implements Provider {
     return this.serving(request.model).embed(request);
   }
 
-  countChatTokens(request: Pick<ChatRequest, 'model' | 'messages'>): Promise<number> {
+  countChatTokens(request: TokenCountRequest): Promise<number> {
     return this.serving(request.model).countChatTokens(request);
   }
 

@@ -109,6 +109,9 @@ export interface ProviderModel {
   ownedBy: string;
 }
 
+/** What counting a chat prompt needs: the tools count too, since their documentation is part of the prompt. */
+export type TokenCountRequest = Pick<ChatRequest, 'model' | 'messages' | 'tools' | 'toolChoice'>;
+
 export interface Provider {
   readonly id: string;
   listModels(): ProviderModel[];
@@ -117,5 +120,5 @@ export interface Provider {
   embed(request: EmbeddingRequest): Promise<EmbeddingResult>;
   dispose(): Promise<void>;
   /** The exact number of prompt tokens `chat` would evaluate for these messages. */
-  countChatTokens(request: Pick<ChatRequest, 'model' | 'messages'>): Promise<number>;
+  countChatTokens(request: TokenCountRequest): Promise<number>;
 }

@@ -7,6 +7,7 @@ import type {
   Generation,
   Provider,
   ProviderModel,
+  TokenCountRequest,
 } from '../providers/index.js';
 import { egressBlocked, egressRefusal, type EgressSettings } from './egress.js';
 import { generateWithFallback, type FailedAttempt, type ResiliencePolicy } from './resilience/index.js';
@@ -74,7 +75,7 @@ export class Router implements Provider {
   }
 
   /** Counted by the first target that may serve the model. */
-  countChatTokens(request: Pick<ChatRequest, 'model' | 'messages'>): Promise<number> {
+  countChatTokens(request: TokenCountRequest): Promise<number> {
     const plan = this.plan(request.model);
     if (!plan) return this.options.local.countChatTokens(request);
     const target = plan.targets[0]!;

@@ -5,8 +5,8 @@ import { estimateChatTokens } from '../upstream/estimate.js';
 import { upstreamErrorFrom } from '../upstream/errors.js';
 import { UpstreamTransport } from '../upstream/transport.js';
 import type { UpstreamProviderOptions } from '../upstream/options.js';
-import type { ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, FinishReason, Generation, Provider, ProviderModel } from '../types.js';
-import { finishReasonOf, toAnthropicMessages, toMessageParams } from './translate.js';
+import type { ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, FinishReason, Generation, Provider, ProviderModel, TokenCountRequest } from '../types.js';
+import { finishReasonOf, toAnthropicMessages, toAnthropicTools, toMessageParams } from './translate.js';
 
 /** A tool_use block being assembled from its input_json_delta events. */
 interface PartialToolUse {
@@ -96,9 +96,10 @@ export class AnthropicProvider implements Provider {
   }
 
   /** Anthropic counts exactly, through its count_tokens endpoint. */
-  async countChatTokens(request: Pick<ChatRequest, 'model' | 'messages'>): Promise<number> {
+  async countChatTokens(request: TokenCountRequest): Promise<number> {
     try {
-      const result = await this.client.messages.countTokens({ model: request.model, ...toAnthropicMessages(request.messages) });
+      const tools = request.tools?.length ? { tools: toAnthropicTools(request.tools) } : {};
+      const result = await this.client.messages.countTokens({ model: request.model, ...toAnthropicMessages(request.messages), ...tools });
       return result.input_tokens;
     } catch (error) {
       throw upstreamErrorFrom(this.id, error);

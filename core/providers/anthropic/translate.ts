@@ -1,6 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { ApiError } from '../../errors/index.js';
-import type { ChatMessage, ChatRequest, FinishReason, ToolChoice } from '../types.js';
+import type { ChatMessage, ChatRequest, FinishReason, ToolChoice, ToolDefinition } from '../types.js';
 
 type MessageParam = Anthropic.MessageParam;
 type ContentBlock = Exclude<MessageParam['content'], string>[number];
@@ -52,6 +52,14 @@ function toToolChoice(choice: ToolChoice | undefined): Params['tool_choice'] {
   return { auto: { type: 'auto' as const }, none: { type: 'none' as const }, required: { type: 'any' as const } }[choice];
 }
 
+export function toAnthropicTools(tools: ToolDefinition[]): Anthropic.Tool[] {
+  return tools.map((tool) => ({
+    name: tool.name,
+    ...(tool.description === undefined ? {} : { description: tool.description }),
+    input_schema: tool.parameters as Anthropic.Tool.InputSchema,
+  }));
+}
+
 /** Neutral chat request → Anthropic's streaming request. Anthropic needs max_tokens, takes
  *  temperature only up to 1 (higher values are capped), and has no seed, penalties or JSON mode:
  *  seed and penalties are dropped; a response_format is refused rather than silently ignored. */
@@ -71,11 +79,7 @@ export function toMessageParams(request: ChatRequest, upstreamModel: string, def
   if (sampling.topK !== undefined) params.top_k = sampling.topK;
   if (sampling.stop?.length) params.stop_sequences = sampling.stop;
   if (request.tools?.length) {
-    params.tools = request.tools.map((tool) => ({
-      name: tool.name,
-      ...(tool.description === undefined ? {} : { description: tool.description }),
-      input_schema: tool.parameters as Anthropic.Tool.InputSchema,
-    }));
+    params.tools = toAnthropicTools(request.tools);
     const toolChoice = toToolChoice(request.toolChoice);
     if (toolChoice) params.tool_choice = toolChoice;
   }

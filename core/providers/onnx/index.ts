@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ApiError } from '../../errors/index.js';
 import { OnnxEmbeddingRuntime, type EmbeddingModelStats, type OnnxRuntimeSettings } from '../../runtimes/onnx/index.js';
-import type { ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, Generation, Provider, ProviderModel } from '../types.js';
+import type { ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, Generation, Provider, ProviderModel, TokenCountRequest } from '../types.js';
 
 export interface OnnxEmbeddingProviderOptions {
   /** Every subdirectory holding a `model.onnx` is a model; its name is the model id. */
@@ -47,7 +47,7 @@ export class OnnxEmbeddingProvider implements Provider {
     return Promise.reject(this.notAGenerator(request.model, 'POST /v1/completions'));
   }
 
-  countChatTokens(request: Pick<ChatRequest, 'model' | 'messages'>): Promise<number> {
+  countChatTokens(request: TokenCountRequest): Promise<number> {
     return Promise.reject(this.notAGenerator(request.model, 'token counting for chat'));
   }
 

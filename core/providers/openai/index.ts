@@ -15,6 +15,7 @@ import type {
   Provider,
   ProviderModel,
   ToolCall,
+  TokenCountRequest,
 } from '../types.js';
 import { finishReasonOf, toChatParams, type TokenLimitField } from './translate.js';
 
@@ -136,8 +137,8 @@ export class OpenAiProvider implements Provider {
   }
 
   /** OpenAI has no token-counting endpoint: an estimate (see estimateChatTokens). */
-  async countChatTokens(request: Pick<ChatRequest, 'model' | 'messages'>): Promise<number> {
-    return estimateChatTokens(request.messages);
+  async countChatTokens(request: TokenCountRequest): Promise<number> {
+    return estimateChatTokens(request.messages, request.tools);
   }
 
   dispose(): Promise<void> {
