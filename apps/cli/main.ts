@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../../core/config/index.js';
 import { registerGovernance } from './commands/governance.js';
 import { registerModels } from './commands/models.js';
+import { registerRag } from './commands/rag.js';
 import { registerServe } from './commands/serve.js';
 import { packageVersion } from './version.js';
 
@@ -14,6 +15,7 @@ const program = new Command('llmsvc')
 registerServe(program);
 registerModels(program);
 registerGovernance(program);
+registerRag(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof ConfigError ? `Configuration error: ${error.message}` : (error as Error).message;

@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock, KeyService } from '../auth/index.js';
 import type { Config } from '../config/index.js';
+import { createRetrieval, type Retrieval } from '../jobs/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Provider } from '../providers/index.js';
 import type { Store } from '../store/index.js';
@@ -14,6 +15,8 @@ import { registerAdminRoutes } from './routes/admin/index.js';
 import { registerAnthropicRoutes } from './routes/anthropic/index.js';
 import { registerHealthRoutes, type Readiness } from './routes/health.js';
 import { registerOpenAiRoutes } from './routes/openai/index.js';
+import { registerFiles } from './routes/openai/files.js';
+import { registerVectorStores } from './routes/openai/vectorStores.js';
 
 export interface ServerDeps {
   config: Config;
@@ -28,6 +31,19 @@ export interface ServerDeps {
   clock: Clock;
   /** Aborted at forced shutdown: every in-flight generation stops. */
   shutdownSignal: AbortSignal;
+  /** Files, vector stores and their ingestion jobs (default: built over `store` and `provider`).
+   *  The server runs the ingestion jobs from ready to close. */
+  retrieval?: Retrieval;
+}
+
+function defaultRetrieval(deps: ServerDeps): Retrieval {
+  return createRetrieval({
+    store: deps.store,
+    embed: (model, inputs, signal) => deps.provider.embed({ model, inputs, signal }),
+    defaultEmbeddingModel: deps.config.default_embedding_model,
+    firstLocalEmbeddingModel: () => deps.provider.listModels()[0]?.id,
+    log: deps.logger,
+  });
 }
 
 /** A client's x-request-id is honoured when it is a plain token; anything else (log injection,
@@ -57,6 +73,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, runtimeMetrics: deps.runtimeMetrics });
   registerOpenAiRoutes(app, deps.provider);
   registerAnthropicRoutes(app, deps.provider);
+  const retrieval = deps.retrieval ?? defaultRetrieval(deps);
+  registerFiles(app, retrieval.files);
+  registerVectorStores(app, retrieval.vectorStores);
+  app.addHook('onReady', async () => retrieval.runner.start());
+  app.addHook('onClose', () => retrieval.runner.stop());
   registerAdminRoutes(app, { keys: deps.keys, store: deps.store, clock: deps.clock });
   return app;
 }

@@ -58,4 +58,73 @@ export const migrations: readonly { version: number; name: string; sql: string }
       ALTER TABLE request_log ADD COLUMN key_id TEXT;
     `,
   },
+  {
+    version: 3,
+    name: 'files, vector stores and durable jobs',
+    sql: `
+      -- Uploaded files (OpenAI's Files API). The content lives in the row: one SQLite file to back
+      -- up, and an upload is all there or absent.
+      CREATE TABLE files (
+        id TEXT PRIMARY KEY,                  -- file-...
+        filename TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        purpose TEXT NOT NULL,
+        created_at INTEGER NOT NULL,          -- unix seconds, as OpenAI reports it
+        sha256 TEXT NOT NULL,                 -- of the content, hex
+        content BLOB NOT NULL
+      );
+      CREATE TABLE vector_stores (
+        id TEXT PRIMARY KEY,                  -- vs_...
+        name TEXT NOT NULL,
+        description TEXT,
+        embedding_model TEXT NOT NULL,
+        dimensions INTEGER NOT NULL,
+        chunking_strategy TEXT NOT NULL,      -- JSON {max_chunk_size_tokens, chunk_overlap_tokens}: the default of its files
+        metadata TEXT,                        -- JSON object or NULL
+        expires_after_days INTEGER,           -- OpenAI's expires_after {anchor: last_active_at, days}
+        last_active_at INTEGER NOT NULL,      -- unix seconds
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE vector_store_files (
+        vector_store_id TEXT NOT NULL REFERENCES vector_stores (id) ON DELETE CASCADE,
+        file_id TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('in_progress', 'completed', 'failed', 'cancelled')),
+        last_error TEXT,                      -- JSON {code, message} or NULL
+        attributes TEXT,                      -- JSON object or NULL
+        chunking_strategy TEXT NOT NULL,      -- JSON {max_chunk_size_tokens, chunk_overlap_tokens}
+        content_sha256 TEXT NOT NULL,
+        duplicate_of TEXT,                    -- a file of the same store with the same content, whose chunks serve this one
+        usage_bytes INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (vector_store_id, file_id)
+      );
+      CREATE INDEX vector_store_files_file ON vector_store_files (file_id);
+      CREATE INDEX vector_store_files_content ON vector_store_files (vector_store_id, content_sha256);
+      -- The durable work queue (core/jobs). A job left 'running' by a dead process is queued again.
+      CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,                -- JSON
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,  -- times started
+        progress_done INTEGER NOT NULL DEFAULT 0,
+        progress_total INTEGER,
+        error TEXT,
+        owner TEXT,                           -- host:pid:token of the runner that holds it
+        heartbeat_at INTEGER,                 -- unix ms
+        run_after INTEGER NOT NULL DEFAULT 0, -- unix ms; retries back off
+        created_at INTEGER NOT NULL,          -- unix ms
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX jobs_queue ON jobs (state, run_after, created_at);
+      -- Embeddings an ingestion job has made so far: a restarted job resumes from them. Never
+      -- searchable; the chunks reach the vector index in one transaction at the end.
+      CREATE TABLE ingest_embeddings (
+        job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        chunk_index INTEGER NOT NULL,
+        embedding BLOB NOT NULL,              -- float32, little-endian
+        PRIMARY KEY (job_id, chunk_index)
+      );
+    `,
+  },
 ];

@@ -1,0 +1,182 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig, type Config } from '../../../core/config/index.js';
+import { createRetrieval, type Retrieval } from '../../../core/jobs/index.js';
+import { WorkerLlamaProvider } from '../../../core/providers/llama/worker/client.js';
+import { ingestionJobKind, type IngestionPayload } from '../../../core/rag/index.js';
+import { Store, type VectorStoreFileRecord } from '../../../core/store/index.js';
+import { progressBar } from '../progress.js';
+import { formatTable } from '../table.js';
+
+interface RagFlags {
+  dataDir?: string;
+  modelsDir?: string;
+  json?: boolean;
+}
+
+/** Every file under the given paths (directories are walked; dot-files and dot-dirs skipped). */
+export function walkFiles(paths: string[]): string[] {
+  const found: string[] = [];
+  const visit = (entry: string) => {
+    const stat = fs.statSync(entry);
+    if (stat.isFile()) found.push(entry);
+    else if (stat.isDirectory()) {
+      for (const name of fs.readdirSync(entry).sort()) if (!name.startsWith('.')) visit(path.join(entry, name));
+    }
+  };
+  for (const given of paths) visit(path.resolve(given));
+  return found;
+}
+
+/** A local runtime for embeddings, as the server builds it (the CLI works on the data dir directly). */
+function localProvider(config: Config): WorkerLlamaProvider {
+  return new WorkerLlamaProvider(
+    {
+      modelsDir: config.models_dir,
+      contextSize: config.context_size,
+      parallel: config.parallel,
+      modelSettings: config.model_settings,
+      threads: config.threads,
+      maxQueue: config.max_queue,
+      idleTtlMs: config.model_idle_ttl_s * 1000,
+      maxLoadedModels: config.max_loaded_models,
+      gpu: config.gpu,
+    },
+    (line) => {
+      if (line.level === 'warn') process.stderr.write(`${line.msg}\n`);
+    },
+  );
+}
+
+async function withRetrieval<T>(flags: RagFlags, work: (retrieval: Retrieval, store: Store) => Promise<T>): Promise<T> {
+  const config = loadConfig({ flags: { data_dir: flags.dataDir, models_dir: flags.modelsDir } });
+  const store = Store.open(config.data_dir);
+  // Started on first use: a re-run with nothing new to index loads no model.
+  let provider: WorkerLlamaProvider | undefined;
+  const local = () => (provider ??= localProvider(config));
+  const retrieval = createRetrieval({
+    store,
+    embed: (model, inputs, signal) => local().embed({ model, inputs, signal }),
+    defaultEmbeddingModel: config.default_embedding_model,
+    firstLocalEmbeddingModel: () => local().listModels()[0]?.id,
+  });
+  try {
+    return await work(retrieval, store);
+  } finally {
+    await retrieval.runner.stop();
+    await provider?.dispose();
+    store.dispose();
+  }
+}
+
+/** The store's files that `rag ingest` added, by the path it recorded in their attributes. */
+function filesByPath(store: Store, storeId: string): Map<string, VectorStoreFileRecord> {
+  const byPath = new Map<string, VectorStoreFileRecord>();
+  for (let page = store.vectorStoreFiles.list(storeId, { limit: 100, order: 'asc' }); ; ) {
+    for (const file of page.items) if (typeof file.attributes?.path === 'string') byPath.set(file.attributes.path, file);
+    if (!page.hasMore) return byPath;
+    page = store.vectorStoreFiles.list(storeId, { limit: 100, order: 'asc', after: page.items.at(-1)!.fileId });
+  }
+}
+
+/** Files of the store still being indexed, and how far their jobs got (a fraction per file). */
+function progressOf(store: Store, storeId: string, fileIds: string[]): { finished: number; partial: number } {
+  const finished = fileIds.filter((id) => store.vectorStoreFiles.find(storeId, id)?.status !== 'in_progress').length;
+  const partial = store.jobs
+    .active(ingestionJobKind)
+    .filter((job) => (job.payload as IngestionPayload).vectorStoreId === storeId && job.progressTotal)
+    .reduce((sum, job) => sum + job.progressDone / job.progressTotal!, 0);
+  return { finished, partial };
+}
+
+async function ingest(paths: string[], flags: RagFlags & { store: string; embeddingModel?: string }): Promise<void> {
+  await withRetrieval(flags, async ({ vectorStores, files, runner }, store) => {
+    const vectorStore =
+      vectorStores.findStoreByName(flags.store) ?? vectorStores.getStoreRecord((await vectorStores.createStore({ name: flags.store, embedding_model: flags.embeddingModel })).id);
+    const all = walkFiles(paths);
+    const supported = all.filter((file) => vectorStores.supportsFile(file));
+    for (const skipped of all.filter((file) => !supported.includes(file))) process.stderr.write(`skipped (type not supported): ${skipped}\n`);
+    const previous = filesByPath(store, vectorStore.id);
+    const fileIds: string[] = [];
+    let unchanged = 0;
+    for (const file of supported) {
+      const content = fs.readFileSync(file);
+      if (content.length === 0) {
+        process.stderr.write(`skipped (empty): ${file}\n`);
+        continue;
+      }
+      const before = previous.get(file);
+      if (before && before.status !== 'failed' && before.contentSha256 === createHash('sha256').update(content).digest('hex')) {
+        unchanged++;
+        continue;
+      }
+      // A changed file replaces its previous version.
+      if (before) files.delete(before.fileId);
+      const uploaded = files.upload({ filename: file, purpose: 'assistants', content });
+      const attached = vectorStores.attachFile(vectorStore.id, { file_id: uploaded.id, attributes: { path: file } });
+      // Content the store already holds is not indexed again: drop the new upload.
+      if (attached.status === 'completed' && store.vectorStoreFiles.find(vectorStore.id, uploaded.id)?.duplicateOf) {
+        files.delete(uploaded.id);
+        unchanged++;
+        continue;
+      }
+      fileIds.push(uploaded.id);
+    }
+    runner.start();
+    const bar = progressBar(`indexing ${fileIds.length} file(s) into '${flags.store}'`);
+    for (;;) {
+      const { finished, partial } = progressOf(store, vectorStore.id, fileIds);
+      bar.update(finished + partial, fileIds.length);
+      if (finished === fileIds.length) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    bar.done();
+    const results = fileIds.map((id) => store.vectorStoreFiles.find(vectorStore.id, id)!);
+    const failed = results.filter((file) => file.status === 'failed');
+    for (const file of failed) process.stderr.write(`failed: ${store.files.find(file.fileId)?.filename}: ${file.lastError?.message}\n`);
+    const summary = { vector_store_id: vectorStore.id, name: vectorStore.name, indexed: results.length - failed.length, failed: failed.length, unchanged };
+    process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : `${vectorStore.id} '${vectorStore.name}': ${summary.indexed} indexed, ${summary.failed} failed, ${unchanged} unchanged\n`);
+    if (failed.length > 0) process.exitCode = 1;
+  });
+}
+
+function listStores(flags: RagFlags): void {
+  const config = loadConfig({ flags: { data_dir: flags.dataDir } });
+  const store = Store.open(config.data_dir);
+  try {
+    const rows = [];
+    for (let page = store.vectorStores.list({ limit: 100, order: 'asc' }); ; ) {
+      for (const record of page.items) {
+        const counts = store.vectorStoreFiles.counts(record.id);
+        rows.push({ id: record.id, name: record.name, embedding_model: record.embeddingModel, dimensions: record.dimensions, files: counts.total, completed: counts.completed, in_progress: counts.in_progress, failed: counts.failed, usage_bytes: counts.usageBytes });
+      }
+      if (!page.hasMore) break;
+      page = store.vectorStores.list({ limit: 100, order: 'asc', after: page.items.at(-1)!.id });
+    }
+    process.stdout.write(flags.json ? `${JSON.stringify(rows, null, 2)}\n` : rows.length === 0 ? "No vector stores. Create one with 'llmsvc rag ingest PATH --store NAME'.\n" : formatTable(rows, Object.keys(rows[0]!)));
+  } finally {
+    store.dispose();
+  }
+}
+
+export function registerRag(program: Command): void {
+  const rag = program.command('rag').description('Retrieval: vector stores and their files (works on the data dir directly)');
+  rag
+    .command('ingest')
+    .description('Index files and directories into a vector store (created if missing); unchanged files are skipped')
+    .argument('<paths...>', 'files or directories (walked recursively)')
+    .requiredOption('--store <name>', 'vector store name')
+    .option('--embedding-model <id>', 'embedding model of a new store (default: default_embedding_model, else the first local model)')
+    .option('--data-dir <dir>', 'data dir (env LLMSVC_DATA_DIR)')
+    .option('--models-dir <dir>', 'models dir (env LLMSVC_MODELS_DIR)')
+    .option('--json', 'print JSON for scripts')
+    .action((paths: string[], flags: RagFlags & { store: string; embeddingModel?: string }) => ingest(paths, flags));
+  rag
+    .command('stores')
+    .description('List vector stores')
+    .option('--data-dir <dir>', 'data dir (env LLMSVC_DATA_DIR)')
+    .option('--json', 'print JSON for scripts')
+    .action((flags: RagFlags) => listStores(flags));
+}

@@ -1,0 +1,51 @@
+import { defaultDocumentReader, FileService, VectorStoreService, type DocumentReader, type EmbedFunction } from '../rag/index.js';
+import type { Store } from '../store/index.js';
+import { SqliteVectorIndex, type VectorIndex } from '../store/vectors/index.js';
+import { ingestionHandler } from './ingestionHandler.js';
+import { JobRunner, type JobRunnerOptions } from './runner.js';
+
+export interface RetrievalOptions {
+  store: Store;
+  embed: EmbedFunction;
+  /** config.default_embedding_model. */
+  defaultEmbeddingModel?: string;
+  firstLocalEmbeddingModel: () => string | undefined;
+  documents?: DocumentReader;
+  log?: JobRunnerOptions['log'];
+  /** Runner tuning (tests shorten the lease and poll). */
+  runner?: Pick<JobRunnerOptions, 'leaseMs' | 'heartbeatMs' | 'pollMs' | 'maxAttempts'>;
+  /** Chunks per embedding call. */
+  batchSize?: number;
+}
+
+export interface Retrieval {
+  index: VectorIndex;
+  vectorStores: VectorStoreService;
+  files: FileService;
+  /** Indexes attached files; start() it where ingestion should run (the server, `llmsvc rag ingest`). */
+  runner: JobRunner;
+}
+
+/** The Files and Vector Stores APIs and their ingestion jobs, over one store. */
+export function createRetrieval(options: RetrievalOptions): Retrieval {
+  const { store, embed } = options;
+  const index = new SqliteVectorIndex(store.db);
+  const documents = options.documents ?? defaultDocumentReader();
+  let runner: JobRunner | undefined = undefined;
+  const vectorStores = new VectorStoreService({
+    store,
+    index,
+    embed,
+    documents,
+    defaultEmbeddingModel: options.defaultEmbeddingModel,
+    firstLocalEmbeddingModel: options.firstLocalEmbeddingModel,
+    onJobQueued: () => runner?.wake(),
+  });
+  runner = new JobRunner({
+    store,
+    handlers: [ingestionHandler({ store, index, embed, documents, batchSize: options.batchSize })],
+    log: options.log,
+    ...options.runner,
+  });
+  return { index, vectorStores, files: new FileService(store, vectorStores), runner };
+}

@@ -1,0 +1,56 @@
+import multipart from '@fastify/multipart';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ApiError } from '../../../errors/index.js';
+import { listFilesQuerySchema, type FileService, type Upload } from '../../../rag/index.js';
+import { parseBody } from '../../validation.js';
+
+/** Largest upload accepted. Content is kept in SQLite, read whole for indexing. */
+export const maxUploadBytes = 64 * 1024 * 1024;
+
+const uploadHelp = "Upload the file as multipart/form-data with a 'file' part and a 'purpose' field (for vector stores: purpose=assistants).";
+
+/** multipart/form-data → the upload, whatever the order of its parts (the SDKs send `file` first). */
+async function readUpload(request: FastifyRequest): Promise<Upload> {
+  let file: { filename: string; content: Buffer } | undefined;
+  let purpose: string | undefined;
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        const content = await part.toBuffer();
+        if (part.fieldname === 'file') file = { filename: part.filename, content };
+      } else if (part.fieldname === 'purpose') {
+        purpose = String(part.value);
+      }
+    }
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'FST_REQ_FILE_TOO_LARGE') {
+      throw new ApiError('LLMSVC_ERR_BODY_TOO_LARGE', `The file is larger than the ${maxUploadBytes / 2 ** 20} MiB llmsvc accepts. Split it into smaller files.`);
+    }
+    if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `The request is not multipart/form-data. ${uploadHelp}`, 'file');
+    if (code?.startsWith('FST_')) throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `The upload could not be read (${(error as Error).message}). ${uploadHelp}`, 'file');
+    throw error;
+  }
+  if (!file) throw new ApiError('LLMSVC_ERR_MISSING_PARAM', `Missing required parameter: 'file'. ${uploadHelp}`, 'file');
+  if (purpose === undefined) throw new ApiError('LLMSVC_ERR_MISSING_PARAM', `Missing required parameter: 'purpose'. ${uploadHelp}`, 'purpose');
+  return { filename: file.filename, purpose, content: file.content };
+}
+
+/** The Files API: POST/GET /v1/files, GET/DELETE /v1/files/{id}, GET /v1/files/{id}/content. */
+export function registerFiles(app: FastifyInstance, files: FileService): void {
+  // multipart only where uploads are taken: every other route stays JSON-only.
+  void app.register(async (uploads) => {
+    await uploads.register(multipart, { limits: { fileSize: maxUploadBytes, files: 1, fields: 8 } });
+    uploads.post('/v1/files', async (request) => files.upload(await readUpload(request)));
+  });
+  app.get('/v1/files', async (request) => {
+    const query = parseBody(listFilesQuerySchema, request.query);
+    return files.list(query, query.purpose);
+  });
+  app.get<{ Params: { id: string } }>('/v1/files/:id', async (request) => files.get(request.params.id));
+  app.get<{ Params: { id: string } }>('/v1/files/:id/content', async (request, reply) => {
+    const { content } = files.content(request.params.id);
+    return reply.type('application/octet-stream').send(content);
+  });
+  app.delete<{ Params: { id: string } }>('/v1/files/:id', async (request) => files.delete(request.params.id));
+}

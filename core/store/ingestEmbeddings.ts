@@ -1,0 +1,37 @@
+import type { Db } from './database.js';
+
+/** Embeddings an ingestion job has made so far, kept so that a restarted job embeds only the rest.
+ *  They are never searchable: the finished file reaches the vector index in one transaction. */
+export class IngestEmbeddingRepository {
+  private readonly insertStatement;
+  private readonly forJob;
+  private readonly clearStatement;
+
+  constructor(db: Db) {
+    this.insertStatement = db.prepare<[string, number, Buffer]>(
+      'INSERT OR REPLACE INTO ingest_embeddings (job_id, chunk_index, embedding) VALUES (?, ?, ?)',
+    );
+    this.forJob = db.prepare<[string], { chunk_index: number; embedding: Buffer }>(
+      'SELECT chunk_index, embedding FROM ingest_embeddings WHERE job_id = ? ORDER BY chunk_index',
+    );
+    this.clearStatement = db.prepare<[string]>('DELETE FROM ingest_embeddings WHERE job_id = ?');
+  }
+
+  save(jobId: string, chunkIndex: number, embedding: Float32Array): void {
+    this.insertStatement.run(jobId, chunkIndex, Buffer.from(embedding.buffer, embedding.byteOffset, embedding.byteLength));
+  }
+
+  load(jobId: string): Map<number, Float32Array> {
+    const saved = new Map<number, Float32Array>();
+    for (const row of this.forJob.all(jobId)) {
+      // Copy: the Buffer may not be 4-byte aligned for a Float32Array view.
+      const bytes = new Uint8Array(row.embedding);
+      saved.set(row.chunk_index, new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)));
+    }
+    return saved;
+  }
+
+  clear(jobId: string): void {
+    this.clearStatement.run(jobId);
+  }
+}

@@ -1,0 +1,155 @@
+import type { Db } from './database.js';
+
+export type JobState = 'queued' | 'running' | 'done' | 'failed';
+
+export interface JobRecord {
+  id: string;
+  kind: string;
+  payload: unknown;
+  state: JobState;
+  /** Times the job was started. */
+  attempts: number;
+  progressDone: number;
+  progressTotal: number | null;
+  error: string | null;
+  /** host:pid:token of the runner holding a running job. */
+  owner: string | null;
+  /** Unix ms, as every time of this table. */
+  heartbeatAt: number | null;
+  runAfter: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+interface JobRow {
+  id: string;
+  kind: string;
+  payload: string;
+  state: JobState;
+  attempts: number;
+  progress_done: number;
+  progress_total: number | null;
+  error: string | null;
+  owner: string | null;
+  heartbeat_at: number | null;
+  run_after: number;
+  created_at: number;
+  updated_at: number;
+}
+
+function fromRow(row: JobRow): JobRecord {
+  return {
+    id: row.id,
+    kind: row.kind,
+    payload: JSON.parse(row.payload) as unknown,
+    state: row.state,
+    attempts: row.attempts,
+    progressDone: row.progress_done,
+    progressTotal: row.progress_total,
+    error: row.error,
+    owner: row.owner,
+    heartbeatAt: row.heartbeat_at,
+    runAfter: row.run_after,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** The jobs table: a durable queue shared by every process on the data dir. Claiming is one
+ *  UPDATE, so two runners (the server and a CLI) never take the same job. */
+export class JobRepository {
+  private readonly insertStatement;
+  private readonly byId;
+  private readonly claimStatement;
+  private readonly runningStatement;
+  private readonly heartbeatStatement;
+  private readonly progressStatement;
+  private readonly finishStatement;
+  private readonly requeueStatement;
+  private readonly nextRunStatement;
+  private readonly activeStatement;
+
+  constructor(db: Db) {
+    this.insertStatement = db.prepare(`
+      INSERT INTO jobs (id, kind, payload, state, created_at, updated_at) VALUES (@id, @kind, @payload, 'queued', @now, @now)`);
+    this.byId = db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE id = ?');
+    this.claimStatement = db.prepare<{ owner: string; now: number; kinds: string }, JobRow>(`
+      UPDATE jobs SET state = 'running', owner = @owner, heartbeat_at = @now, attempts = attempts + 1, updated_at = @now
+      WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= @now AND kind IN (SELECT value FROM json_each(@kinds))
+        ORDER BY created_at, rowid LIMIT 1)
+      RETURNING *`);
+    this.runningStatement = db.prepare<[], JobRow>("SELECT * FROM jobs WHERE state = 'running'");
+    this.heartbeatStatement = db.prepare<{ id: string; owner: string; now: number }>(
+      "UPDATE jobs SET heartbeat_at = @now WHERE id = @id AND owner = @owner AND state = 'running'",
+    );
+    this.progressStatement = db.prepare<{ id: string; done: number; total: number; now: number }>(
+      'UPDATE jobs SET progress_done = @done, progress_total = @total, heartbeat_at = @now, updated_at = @now WHERE id = @id',
+    );
+    this.finishStatement = db.prepare<{ id: string; state: JobState; error: string | null; now: number }>(
+      'UPDATE jobs SET state = @state, error = @error, owner = NULL, updated_at = @now WHERE id = @id',
+    );
+    this.requeueStatement = db.prepare<{ id: string; owner: string | null; runAfter: number; attemptsBack: number; error: string | null; now: number }>(`
+      UPDATE jobs SET state = 'queued', owner = NULL, run_after = @runAfter, attempts = attempts - @attemptsBack, error = @error, updated_at = @now
+      WHERE id = @id AND state = 'running' AND owner IS @owner`);
+    this.activeStatement = db.prepare<[string], JobRow>("SELECT * FROM jobs WHERE kind = ? AND state IN ('queued', 'running') ORDER BY created_at, rowid");
+    this.nextRunStatement = db.prepare<[string], { at: number | null }>(
+      "SELECT MIN(run_after) AS at FROM jobs WHERE state = 'queued' AND kind IN (SELECT value FROM json_each(?))",
+    );
+  }
+
+  enqueue(id: string, kind: string, payload: unknown, now: number): void {
+    this.insertStatement.run({ id, kind, payload: JSON.stringify(payload), now });
+  }
+
+  find(id: string): JobRecord | undefined {
+    const row = this.byId.get(id);
+    return row && fromRow(row);
+  }
+
+  /** Takes the oldest queued job of these kinds that is due, or undefined. */
+  claim(kinds: readonly string[], owner: string, now: number): JobRecord | undefined {
+    const row = this.claimStatement.get({ owner, now, kinds: JSON.stringify(kinds) });
+    return row && fromRow(row);
+  }
+
+  /** Queued and running jobs of a kind (for progress displays). */
+  active(kind: string): JobRecord[] {
+    return this.activeStatement.all(kind).map(fromRow);
+  }
+
+  running(): JobRecord[] {
+    return this.runningStatement.all().map(fromRow);
+  }
+
+  heartbeat(id: string, owner: string, now: number): void {
+    this.heartbeatStatement.run({ id, owner, now });
+  }
+
+  progress(id: string, done: number, total: number, now: number): void {
+    this.progressStatement.run({ id, done, total, now });
+  }
+
+  finish(id: string, state: 'done' | 'failed', error: string | null, now: number): void {
+    this.finishStatement.run({ id, state, error, now });
+  }
+
+  /** Puts a running job back in the queue, if `owner` still holds it. `countAttempt: false` for a
+   *  job stopped by a shutdown, which was no fault of the job. */
+  requeue(id: string, owner: string | null, options: { runAfter: number; countAttempt: boolean; error?: string; now: number }): boolean {
+    return (
+      this.requeueStatement.run({
+        id,
+        owner,
+        runAfter: options.runAfter,
+        attemptsBack: options.countAttempt ? 0 : 1,
+        error: options.error ?? null,
+        now: options.now,
+      }).changes > 0
+    );
+  }
+
+  /** When the next queued job of these kinds is due (unix ms), if any is queued. */
+  nextDue(kinds: readonly string[]): number | undefined {
+    return this.nextRunStatement.get(JSON.stringify(kinds))?.at ?? undefined;
+  }
+}

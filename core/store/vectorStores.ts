@@ -1,0 +1,119 @@
+import type { Db } from './database.js';
+import { Paginator, type PageOf, type PageRequest } from './pagination.js';
+
+/** OpenAI's static chunking parameters, in tokens. */
+export interface ChunkingParams {
+  max_chunk_size_tokens: number;
+  chunk_overlap_tokens: number;
+}
+
+export interface VectorStoreRecord {
+  id: string;
+  name: string;
+  description: string | null;
+  embeddingModel: string;
+  dimensions: number;
+  chunkingStrategy: ChunkingParams;
+  metadata: Record<string, string> | null;
+  expiresAfterDays: number | null;
+  /** Unix seconds. */
+  lastActiveAt: number;
+  createdAt: number;
+}
+
+interface VectorStoreRow {
+  id: string;
+  name: string;
+  description: string | null;
+  embedding_model: string;
+  dimensions: number;
+  chunking_strategy: string;
+  metadata: string | null;
+  expires_after_days: number | null;
+  last_active_at: number;
+  created_at: number;
+}
+
+function fromRow(row: VectorStoreRow): VectorStoreRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    embeddingModel: row.embedding_model,
+    dimensions: row.dimensions,
+    chunkingStrategy: JSON.parse(row.chunking_strategy) as ChunkingParams,
+    metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, string>),
+    expiresAfterDays: row.expires_after_days,
+    lastActiveAt: row.last_active_at,
+    createdAt: row.created_at,
+  };
+}
+
+function toRow(store: VectorStoreRecord): VectorStoreRow {
+  return {
+    id: store.id,
+    name: store.name,
+    description: store.description,
+    embedding_model: store.embeddingModel,
+    dimensions: store.dimensions,
+    chunking_strategy: JSON.stringify(store.chunkingStrategy),
+    metadata: store.metadata === null ? null : JSON.stringify(store.metadata),
+    expires_after_days: store.expiresAfterDays,
+    last_active_at: store.lastActiveAt,
+    created_at: store.createdAt,
+  };
+}
+
+/** The vector_stores table (their chunks live in the vector index, their files in vector_store_files). */
+export class VectorStoreRepository {
+  private readonly upsertStatement;
+  private readonly byId;
+  private readonly byName;
+  private readonly deleteStatement;
+  private readonly touchStatement;
+  private readonly pages;
+
+  constructor(db: Db) {
+    this.upsertStatement = db.prepare(`
+      INSERT INTO vector_stores (id, name, description, embedding_model, dimensions, chunking_strategy, metadata,
+        expires_after_days, last_active_at, created_at)
+      VALUES (@id, @name, @description, @embedding_model, @dimensions, @chunking_strategy, @metadata,
+        @expires_after_days, @last_active_at, @created_at)
+      ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, metadata = excluded.metadata,
+        expires_after_days = excluded.expires_after_days, last_active_at = excluded.last_active_at`);
+    this.byId = db.prepare<[string], VectorStoreRow>('SELECT * FROM vector_stores WHERE id = ?');
+    this.byName = db.prepare<[string], VectorStoreRow>('SELECT * FROM vector_stores WHERE name = ? ORDER BY rowid LIMIT 1');
+    this.deleteStatement = db.prepare<[string]>('DELETE FROM vector_stores WHERE id = ?');
+    this.touchStatement = db.prepare<[number, string]>('UPDATE vector_stores SET last_active_at = ? WHERE id = ?');
+    this.pages = new Paginator<VectorStoreRow>(db, { table: 'vector_stores', idColumn: 'id', columns: '*', scope: '1 = 1' });
+  }
+
+  /** Inserts, or updates the fields a client may change (name, description, metadata, expiry). */
+  save(store: VectorStoreRecord): void {
+    this.upsertStatement.run(toRow(store));
+  }
+
+  find(id: string): VectorStoreRecord | undefined {
+    const row = this.byId.get(id);
+    return row && fromRow(row);
+  }
+
+  /** The oldest store of this name (names need not be unique; the CLI addresses stores by name). */
+  findByName(name: string): VectorStoreRecord | undefined {
+    const row = this.byName.get(name);
+    return row && fromRow(row);
+  }
+
+  list(page: PageRequest): PageOf<VectorStoreRecord> {
+    const result = this.pages.page(page);
+    return { items: result.items.map(fromRow), hasMore: result.hasMore };
+  }
+
+  touch(id: string, at: number): void {
+    this.touchStatement.run(at, id);
+  }
+
+  delete(id: string): boolean {
+    return this.deleteStatement.run(id).changes > 0;
+  }
+}
