@@ -244,7 +244,8 @@ export async function startServe(options: ServeOptions): Promise<ServeProcess> {
   liveTempDirs.add(dataDir);
   const args = [cliPath, 'serve', '--port', '0', '--data-dir', dataDir, '--models-dir', options.modelsDir, '--threads', String(options.threads ?? 1)];
   const spawnedAt = performance.now();
-  const env = { ...process.env, ...options.env, LLMSVC_ADMIN_KEY: adminKey };
+  // The response cache stays off: benchmarks repeat deterministic requests to measure the model.
+  const env = { LLMSVC_CACHE: 'false', ...process.env, ...options.env, LLMSVC_ADMIN_KEY: adminKey };
   const child = track(spawn(process.execPath, [...args, ...(options.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'], env }));
   // The logs must be drained or the child blocks once the pipe is full; keep only the tail.
   let stderr = '';

@@ -34,7 +34,7 @@ async function startServer(name: string, nodeArgs: string[]): Promise<Server> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmsvc-ttft-'));
   const child = spawnTracked(process.execPath, [...nodeArgs, 'serve', '--port', '0', '--data-dir', dataDir, '--models-dir', testModelsDir, ...serveArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LLMSVC_ADMIN_KEY: adminKey },
+    env: { LLMSVC_CACHE: 'false', ...process.env, LLMSVC_ADMIN_KEY: adminKey },
     cwd: projectRoot,
   });
   let stderr = '';

@@ -3,6 +3,8 @@ import type { DestinationStream, Logger } from 'pino';
 import path from 'node:path';
 import { KeyService, systemClock, type Clock } from './auth/index.js';
 import { ConfigError, type Config } from './config/index.js';
+import { createResponseCache, type ResponseCache } from './cache/index.js';
+import { createRetrieval } from './jobs/index.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import type { RuntimeStats } from './providers/llama/worker/protocol.js';
@@ -44,6 +46,7 @@ export class Service {
     readonly adminKeyFile: string | undefined,
     private readonly provider: WorkerLlamaProvider,
     private readonly router: Router,
+    private readonly cache: ResponseCache | undefined,
     private readonly shutdown: AbortController,
   ) {}
 
@@ -76,7 +79,18 @@ export class Service {
     );
     // GGUF files and ONNX model directories share the models dir; each runtime lists its own.
     const onnx = new OnnxEmbeddingProvider({ modelsDir: config.models_dir });
-    const router = createRouter(config, new LocalProvider([provider, onnx]), logger, metrics);
+    const cache = config.cache
+      ? createResponseCache({ dataDir: config.data_dir, redisUrl: config.redis_url, ttlMs: config.cache_ttl_s * 1000, registry: metrics.registry, logger })
+      : undefined;
+    const router = createRouter(config, new LocalProvider([provider, onnx]), logger, metrics, cache ? { cache } : {});
+    const retrieval = createRetrieval({
+      store,
+      embed: (model, inputs, signal) => router.embed({ model, inputs, signal }),
+      defaultEmbeddingModel: config.default_embedding_model,
+      // A dedicated embedding model (ONNX) when there is one, else the first GGUF model.
+      firstLocalEmbeddingModel: () => (onnx.listModels()[0] ?? provider.listModels()[0])?.id,
+      log: logger,
+    });
     // The runtime thread's figures are current as of the last /readyz or /metrics call.
     let lastStats: RuntimeStats | undefined;
     const shutdown = new AbortController();
@@ -89,6 +103,7 @@ export class Service {
       keys,
       clock,
       shutdownSignal: shutdown.signal,
+      retrieval,
       runtimeMetrics: () => provider.metricsText(),
       readiness: {
         ready: () => provider.backendName !== undefined,
@@ -102,13 +117,14 @@ export class Service {
       await app.listen({ host: config.host, port: config.port });
     } catch (error) {
       await router.dispose();
+      await cache?.dispose();
       store.dispose();
       throw error;
     }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const service = new Service(config, logger, app, `http://${host}:${port}`, metrics, store, keys, adminKeyFile, provider, router, shutdown);
+    const service = new Service(config, logger, app, `http://${host}:${port}`, metrics, store, keys, adminKeyFile, provider, router, cache, shutdown);
     provider.ready().then(
       (backend) => logger.info({ backend, threads: config.threads }, 'llama.cpp ready in the runtime thread'),
       (error: unknown) => logger.error({ err: error }, 'llama.cpp could not be loaded; local models cannot be served'),
@@ -132,6 +148,7 @@ export class Service {
         clearTimeout(force);
       }
       await this.router.dispose();
+      await this.cache?.dispose();
       this.store.dispose();
       this.logger.info('stopped');
       this.logger.flush();

@@ -56,6 +56,8 @@ interface GenerationRequest {
   sampling: SamplingOptions;
   responseFormat?: ResponseFormat;
   signal?: AbortSignal;
+  /** Neither read nor write the response cache (the client sent x-llmsvc-cache: bypass or cache-control: no-cache). */
+  cacheBypass?: boolean;
 }
 
 export interface ChatRequest extends GenerationRequest {
@@ -96,6 +98,8 @@ export interface Generation {
   /** The most tokens it will generate (max_tokens, or what is left of the context). */
   maxTokens: number;
   events: AsyncIterable<GenerationEvent>;
+  /** Set when the response cache was consulted: a replayed answer (hit), a fresh one (miss), or not asked (bypass). */
+  cacheStatus?: 'hit' | 'miss' | 'bypass';
 }
 
 export interface EmbeddingResult {

@@ -19,7 +19,7 @@ const upstreamDefaultMaxTokens = 4096;
  *  provider per config entry, the routes, the egress policy, circuit breakers with metrics and
  *  logs. Upstreams the egress policy refuses are still built (their routes may fall back to
  *  local targets) but warned about at start. */
-export function createRouter(config: Config, local: Provider, logger: Logger, metrics: Metrics, extras: Pick<RouterOptions, 'redact'> = {}): Router {
+export function createRouter(config: Config, local: Provider, logger: Logger, metrics: Metrics, extras: Pick<RouterOptions, 'cache'> = {}): Router {
   const upstreams = new Map<string, UpstreamEntry>();
   const breakerSettings = new Map<string, { failureThreshold: number; coolDownMs: number }>();
   for (const settings of config.providers) {

@@ -1,3 +1,4 @@
+import type { ResponseCache } from '../cache/index.js';
 import type { RouteSettings } from '../config/index.js';
 import type {
   ChatRequest,
@@ -10,6 +11,7 @@ import type {
   TokenCountRequest,
 } from '../providers/index.js';
 import { egressBlocked, egressRefusal, type EgressSettings } from './egress.js';
+import { redactorForRoute, type Redactor } from './redaction/index.js';
 import { generateWithFallback, type FailedAttempt, type ResiliencePolicy } from './resilience/index.js';
 import { chainOf, targetOf, type Target, type UpstreamEntry } from './targets.js';
 
@@ -20,9 +22,8 @@ export interface RouterOptions {
   routes: readonly RouteSettings[];
   egress: EgressSettings;
   resilience: Omit<ResiliencePolicy, 'timeouts'>;
-  /** Applied to a request bound for a non-local target of a route that asks for redaction:
-   *  returns the request to send and a function restoring the generation it yields. */
-  redact?: (route: RouteSettings, request: ChatRequest) => { request: ChatRequest; restore: (generation: Generation) => Generation };
+  /** Answers to deterministic requests (and to routes with `cache: true`), replayed on a repeat. */
+  cache?: ResponseCache;
 }
 
 /** How one public model id is served. */
@@ -39,9 +40,17 @@ interface Plan {
 export class Router implements Provider {
   readonly id = 'router';
   private readonly routes: ReadonlyMap<string, RouteSettings>;
+  /** Per route that asks for it: scrubs personal data from requests bound for non-local targets. */
+  private readonly redactors: ReadonlyMap<string, Redactor>;
 
   constructor(private readonly options: RouterOptions) {
     this.routes = new Map(options.routes.map((route) => [route.model, route]));
+    this.redactors = new Map(
+      options.routes.flatMap((route) => {
+        const redactor = redactorForRoute(route.redact);
+        return redactor ? [[route.model, redactor] as const] : [];
+      }),
+    );
   }
 
   listModels(): ProviderModel[] {
@@ -110,23 +119,38 @@ export class Router implements Provider {
     return { ...(route ? { route } : {}), targets: allowed };
   }
 
+  /** Serves a generation: from the cache when it holds the answer, else from the model's
+   *  targets, recording the answer for next time. The cache is keyed on the public model id. */
   private async generate<R extends ChatRequest | CompletionRequest>(
     request: R,
     call: (provider: Provider, request: R) => Promise<Generation>,
     redactable: boolean,
   ): Promise<Generation> {
     const plan = this.plan(request.model);
+    const { cache } = this.options;
+    if (!cache) return this.serve(request, plan, call, redactable);
+    const cacheOptions = { model: request.model, bypass: request.cacheBypass === true, cacheNonDeterministic: plan?.route?.cache === true };
+    const cached = await cache.lookup(request, cacheOptions);
+    if (cached) return { ...cached, cacheStatus: 'hit' };
+    const generation = cache.record(request, await this.serve(request, plan, call, redactable), cacheOptions);
+    return { ...generation, cacheStatus: cacheOptions.bypass ? 'bypass' : 'miss' };
+  }
+
+  private async serve<R extends ChatRequest | CompletionRequest>(
+    request: R,
+    plan: Plan | undefined,
+    call: (provider: Provider, request: R) => Promise<Generation>,
+    redactable: boolean,
+  ): Promise<Generation> {
     if (!plan) return call(this.options.local, request);
-    const { route } = plan;
+    const redactor = plan.route && redactable ? this.redactors.get(plan.route.model) : undefined;
     const served = await generateWithFallback(
       chainOf(plan.targets),
       async (target, context) => {
         const sent = { ...request, model: target.model, signal: context.signal };
-        if (redactable && route?.redact && !target.local && this.options.redact) {
-          const redaction = this.options.redact(route, sent as ChatRequest);
-          return redaction.restore(await call(target.provider, redaction.request as R));
-        }
-        return call(target.provider, sent);
+        if (!redactor || target.local) return call(target.provider, sent);
+        const redacted = redactor.redact(sent as ChatRequest);
+        return redacted.restoreGeneration(await call(target.provider, redacted.request as R));
       },
       { ...this.options.resilience, timeouts: {} },
       request.signal,

@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics/index.js';
 import type { Provider } from '../providers/index.js';
 import type { Store } from '../store/index.js';
 import { installAuth } from './auth.js';
+import { installCacheStatusHeader } from './cacheControl.js';
 import { installErrorHandlers } from './errorHandler.js';
 import { newId } from './ids.js';
 import { installObservability } from './observability.js';
@@ -70,6 +71,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   installObservability(app, { metrics: deps.metrics, store: deps.store, logPrompts: deps.config.log_prompts });
   installAuth(app, { config: deps.config, store: deps.store, keys: deps.keys, clock: deps.clock });
   installErrorHandlers(app);
+  installCacheStatusHeader(app);
   registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, runtimeMetrics: deps.runtimeMetrics });
   registerOpenAiRoutes(app, deps.provider);
   registerAnthropicRoutes(app, deps.provider);

@@ -9,6 +9,8 @@ export interface RequestAccounting {
   ttftMs?: number;
   stream?: boolean;
   promptText?: string;
+  /** Whether the answer came from the response cache (x-llmsvc-cache). */
+  cacheStatus?: 'hit' | 'miss' | 'bypass';
 }
 
 declare module 'fastify' {

@@ -30,6 +30,7 @@ export async function runChoices(
 ): Promise<ChoicesUsage> {
   const accounting = request.accounting;
   let generation = await start(0);
+  accounting.cacheStatus = generation.cacheStatus;
   // TPM and quotas: the prompt plus the most the completion may take, before any work starts.
   request.reserveTokens(generation.promptTokens + generation.maxTokens);
   accounting.promptTokens = generation.promptTokens;

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { cacheStatusHeader } from './cacheControl.js';
 
 /** Server-sent events on a hijacked reply: `data: <json>` frames, as OpenAI streams them. */
 export class SseWriter {
@@ -15,6 +16,8 @@ export class SseWriter {
     for (const [name, value] of Object.entries(this.reply.getHeaders())) {
       if (value !== undefined && name !== 'content-length') headers[name] = value;
     }
+    const cacheStatus = this.reply.request.accounting?.cacheStatus;
+    if (cacheStatus) headers[cacheStatusHeader] = cacheStatus;
     this.reply.raw.writeHead(200, {
       ...headers,
       'content-type': 'text/event-stream; charset=utf-8',

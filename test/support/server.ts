@@ -47,7 +47,9 @@ export async function startTestServer(
   });
   const config = loadConfig({
     env,
-    flags: { port: 0, data_dir: dataDir, models_dir: testModelsDir, threads: 1, log_level: 'info', admin_key: testAdminKey, ...settings },
+    // The response cache is off unless a test turns it on: most tests repeat deterministic
+    // requests to watch the model work.
+    flags: { port: 0, data_dir: dataDir, models_dir: testModelsDir, threads: 1, log_level: 'info', admin_key: testAdminKey, cache: false, ...settings },
   });
   const service = await Service.start(config, { logDestination, clock: options.clock });
   await service.metrics.registry.metrics(); // warm prom-client before timing-sensitive tests

@@ -3,6 +3,7 @@ import type { ChatMessage, ChatRequest, FinishReason, SamplingOptions } from '..
 import { scheduleOf } from '../../schedule.js';
 import type { CountTokensRequestBody, MessagesRequestBody } from './schemas.js';
 import { toToolChoice, toToolDefinitions } from './tools.js';
+import { cacheBypassOf } from '../../cacheControl.js';
 
 /** Anthropic's sampling fields → llmsvc's neutral ones. Anthropic has no seed: answers vary
  *  unless temperature is 0 (greedy). */
@@ -85,5 +86,6 @@ export function toChatRequest(body: MessagesRequestBody, request: FastifyRequest
     sampling: samplingOf(body),
     schedule: scheduleOf(request, body.metadata?.user_id ?? undefined),
     signal: request.abortSignal,
+    cacheBypass: cacheBypassOf(request),
   };
 }

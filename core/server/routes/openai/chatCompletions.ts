@@ -9,6 +9,7 @@ import { samplingFrom } from './sampling.js';
 import { chatCompletionRequestSchema, type ChatCompletionRequest } from './schemas.js';
 import { openChunkStream } from './chunkStream.js';
 import { openaiToolCall, toolCallDeltas, toToolChoice, toToolDefinitions } from './tools.js';
+import { cacheBypassOf } from '../../cacheControl.js';
 
 function textOf(content: string | { text: string }[] | null | undefined): string {
   if (content == null) return '';
@@ -53,6 +54,7 @@ function toChatRequest(body: ChatCompletionRequest, request: FastifyRequest, ind
     responseFormat: toResponseFormat(body.response_format),
     schedule: scheduleOf(request, body.user),
     signal: request.abortSignal,
+    cacheBypass: cacheBypassOf(request),
   };
 }
 

@@ -1,0 +1,45 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface EchoUpstream {
+  /** Base URL for an openai-compatible provider (ends in /v1). */
+  url: string;
+  /** The JSON bodies of the chat requests it received, in order. */
+  readonly received: { messages: { role: string; content: string }[]; stream?: boolean }[];
+  close(): Promise<void>;
+}
+
+/** A stand-in for a cloud OpenAI endpoint that answers every chat completion by echoing the last
+ *  user message, streamed 3 characters a chunk (so placeholders split across chunks), with
+ *  usage in the last chunk. It records what it received, to check what left the machine. */
+export async function startEchoUpstream(): Promise<EchoUpstream> {
+  const received: EchoUpstream['received'] = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      const parsed = JSON.parse(body) as EchoUpstream['received'][number];
+      received.push(parsed);
+      const text = [...parsed.messages].reverse().find((message) => message.role === 'user')?.content ?? '';
+      const envelope = { id: 'chatcmpl-echo', object: 'chat.completion.chunk', created: 0, model: 'echo' };
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      const send = (payload: object) => response.write(`data: ${JSON.stringify({ ...envelope, ...payload })}\n\n`);
+      for (let index = 0; index < text.length; index += 3) {
+        send({ choices: [{ index: 0, delta: { content: text.slice(index, index + 3) }, finish_reason: null }] });
+      }
+      send({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
+      send({ choices: [], usage: { prompt_tokens: 10, completion_tokens: Math.ceil(text.length / 3), total_tokens: 10 + Math.ceil(text.length / 3) } });
+      response.end('data: [DONE]\n\n');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
