@@ -227,6 +227,46 @@ describe('vector stores', () => {
   });
 });
 
+describe('retrieval-augmented chat (the `retrieval` extension)', () => {
+  type Citation = { index: number; vector_store_id: string; file_id: string; filename: string; chunk_index: number; score: number; text: string };
+
+  test('the answer cites the chunks it was given: store, file, chunk and score, streamed too', async () => {
+    const store = await createStore('rag-chat');
+    const manual = await upload('manual.md', `${filler('general', 30)}. The reset code for the XR-7731 router is 4455.`);
+    await attachAndPoll(store.id, manual.id);
+    const question = [{ role: 'user' as const, content: 'What is the reset code for the XR-7731 router?' }];
+    const retrieval = { vector_store_ids: [store.id], max_num_results: 2, ranking_options: { ranker: 'hybrid' } };
+
+    const plain = await client.chat.completions.create({ model: tinyModelId, messages: question, max_tokens: 4, temperature: 0 });
+    const grounded = (await client.chat.completions.create({ model: tinyModelId, messages: question, max_tokens: 4, temperature: 0, retrieval } as never)) as OpenAI.ChatCompletion & { citations: Citation[] };
+    assertSchema('CreateChatCompletionResponse', grounded);
+    assert.ok(grounded.citations.length >= 1 && grounded.citations.length <= 2);
+    const first = grounded.citations[0]!;
+    assert.equal(first.index, 1);
+    assert.equal(first.vector_store_id, store.id);
+    assert.equal(first.file_id, manual.id);
+    assert.equal(first.filename, 'manual.md');
+    assert.ok(Number.isInteger(first.chunk_index) && first.score > 0 && first.score <= 1);
+    assert.match(first.text, /XR-7731/, 'the keyword chunk ranks first');
+    assert.ok(grounded.usage!.prompt_tokens > plain.usage!.prompt_tokens + 10, 'the sources are part of the prompt');
+
+    const stream = await client.chat.completions.create({ model: tinyModelId, messages: question, max_tokens: 4, stream: true, retrieval } as never);
+    const chunks: (OpenAI.ChatCompletionChunk & { citations?: Citation[] })[] = [];
+    for await (const chunk of stream as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>) chunks.push(chunk);
+    assert.deepEqual(chunks[0]!.citations, grounded.citations, 'the first chunk carries the citations');
+    assert.ok(chunks.slice(1).every((chunk) => chunk.citations === undefined), 'only the first');
+  });
+
+  test('an unknown store is a 404; a question without user text is a 400', async () => {
+    const ask = (messages: OpenAI.ChatCompletionMessageParam[], ids = ['vs_missing']) =>
+      client.chat.completions.create({ model: tinyModelId, messages, max_tokens: 2, retrieval: { vector_store_ids: ids } } as never);
+    await assertApiError(ask([{ role: 'user', content: 'hello' }]), { status: 404, code: 'not_found' });
+    await assertApiError(ask([{ role: 'user', content: 'hello' }], []), { status: 400, param: 'retrieval.vector_store_ids' });
+    const store = await createStore('rag-empty');
+    await assertApiError(ask([{ role: 'system', content: 'only system' }], [store.id]), { status: 400, param: 'messages' });
+  });
+});
+
 describe('durable ingestion', () => {
   const harness = path.resolve(import.meta.dirname, 'support/ingestServer.ts');
 

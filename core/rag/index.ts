@@ -7,3 +7,4 @@ export { approximateTokenizer } from './approximateTokenizer.js';
 export type { EmbedFunction, EmbedResult } from './embedding.js';
 export * from './requests.js';
 export { toAttributeFilter } from './filters.js';
+export { retrievalSchema, retrieveCitations, withSources, type Citation, type RetrievalOptions } from './chatGrounding.js';

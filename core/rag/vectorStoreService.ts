@@ -211,6 +211,27 @@ export class VectorStoreService {
 
   /** Searches a store. Returns the page and what embedding the query cost (for usage accounting). */
   async search(storeId: string, request: SearchRequest, signal?: AbortSignal) {
+    const queries = typeof request.query === 'string' ? [request.query] : request.query;
+    const { hits, model, promptTokens } = await this.findChunks(storeId, request, signal);
+    const page = {
+      object: 'vector_store.search_results.page' as const,
+      search_query: queries,
+      data: hits.map((hit) => ({
+        file_id: hit.fileId,
+        filename: hit.filename,
+        score: hit.score,
+        attributes: hit.attributes,
+        content: [{ type: 'text' as const, text: hit.text }],
+      })),
+      has_more: false,
+      next_page: null,
+    };
+    return { page, model, promptTokens };
+  }
+
+  /** The chunks of a store that best match a query, with their files' names: what search pages
+   *  and retrieval-augmented chat are made of. */
+  async findChunks(storeId: string, request: SearchRequest, signal?: AbortSignal) {
     const record = this.requireStore(storeId);
     const queries = typeof request.query === 'string' ? [request.query] : request.query;
     const text = queries.join('\n');
@@ -244,20 +265,7 @@ export class VectorStoreService {
       if (!filenames.has(fileId)) filenames.set(fileId, this.store.files.find(fileId)?.filename ?? '');
       return filenames.get(fileId)!;
     };
-    const page = {
-      object: 'vector_store.search_results.page' as const,
-      search_query: queries,
-      data: hits.map((hit) => ({
-        file_id: hit.fileId,
-        filename: filenameOf(hit.fileId),
-        score: hit.score,
-        attributes: hit.attributes,
-        content: [{ type: 'text' as const, text: hit.text }],
-      })),
-      has_more: false,
-      next_page: null,
-    };
-    return { page, model: record.embeddingModel, promptTokens };
+    return { hits: hits.map((hit) => ({ ...hit, filename: filenameOf(hit.fileId) })), model: record.embeddingModel, promptTokens };
   }
 
   /** A store file record: indexed by a job, or (same content as a file the store already indexes)

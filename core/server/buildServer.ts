@@ -73,9 +73,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   installErrorHandlers(app);
   installCacheStatusHeader(app);
   registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, runtimeMetrics: deps.runtimeMetrics });
-  registerOpenAiRoutes(app, deps.provider);
-  registerAnthropicRoutes(app, deps.provider);
   const retrieval = deps.retrieval ?? defaultRetrieval(deps);
+  registerOpenAiRoutes(app, deps.provider, retrieval.vectorStores);
+  registerAnthropicRoutes(app, deps.provider);
   registerFiles(app, retrieval.files);
   registerVectorStores(app, retrieval.vectorStores);
   app.addHook('onReady', async () => retrieval.runner.start());

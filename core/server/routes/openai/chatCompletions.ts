@@ -10,6 +10,9 @@ import { chatCompletionRequestSchema, type ChatCompletionRequest } from './schem
 import { openChunkStream } from './chunkStream.js';
 import { openaiToolCall, toolCallDeltas, toToolChoice, toToolDefinitions } from './tools.js';
 import { cacheBypassOf } from '../../cacheControl.js';
+import { ApiError } from '../../../errors/index.js';
+import { retrieveCitations, withSources, type Citation, type VectorStoreService } from '../../../rag/index.js';
+import { requireModelAllowed } from './vectorStores.js';
 
 function textOf(content: string | { text: string }[] | null | undefined): string {
   if (content == null) return '';
@@ -43,10 +46,10 @@ function toResponseFormat(format: ChatCompletionRequest['response_format']): Res
   return { type: 'json_schema', schema: format.json_schema.schema ?? {} };
 }
 
-function toChatRequest(body: ChatCompletionRequest, request: FastifyRequest, index: number): ChatRequest {
+function toChatRequest(body: ChatCompletionRequest, messages: ChatMessage[], request: FastifyRequest, index: number): ChatRequest {
   return {
     model: body.model,
-    messages: body.messages.map(toMessage),
+    messages,
     tools: toToolDefinitions(body.tools),
     toolChoice: toToolChoice(body.tool_choice),
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
@@ -59,14 +62,21 @@ function toChatRequest(body: ChatCompletionRequest, request: FastifyRequest, ind
 }
 
 /** POST /v1/chat/completions, streaming or not. */
-export function registerChatCompletions(app: FastifyInstance, provider: Provider): void {
+export function registerChatCompletions(app: FastifyInstance, provider: Provider, vectorStores?: VectorStoreService): void {
   app.post('/v1/chat/completions', async (request, reply) => {
     const body = parseBody(chatCompletionRequestSchema, request.body);
     const n = body.n ?? 1;
     request.accounting.model = body.model;
     request.accounting.stream = body.stream === true;
     request.accounting.promptText = JSON.stringify(body.messages);
-    const start = (index: number) => provider.chat(toChatRequest(body, request, index));
+    let messages = body.messages.map(toMessage);
+    let citations: Citation[] | undefined;
+    if (body.retrieval) {
+      if (!vectorStores) throw new ApiError('LLMSVC_ERR_UNSUPPORTED_PARAM', 'Retrieval is not available on this server; remove retrieval.', 'retrieval');
+      citations = await retrieveCitations(vectorStores, messages, body.retrieval, (model) => requireModelAllowed(request, model), request.abortSignal);
+      messages = withSources(messages, citations);
+    }
+    const start = (index: number) => provider.chat(toChatRequest(body, messages, request, index));
     const id = newId('chatcmpl');
     const created = unixSeconds();
 
@@ -91,6 +101,7 @@ export function registerChatCompletions(app: FastifyInstance, provider: Provider
           logprobs: null,
         })),
         usage: openaiUsage(usage),
+        ...(citations ? { citations } : {}),
       });
     }
 
@@ -100,6 +111,7 @@ export function registerChatCompletions(app: FastifyInstance, provider: Provider
       created,
       model: body.model,
       includeUsage: body.stream_options?.include_usage === true,
+      ...(citations ? { firstChunkExtras: { citations } } : {}),
     });
     const started = new Set<number>();
     // The first delta of a choice names the role; a choice that starts with a tool call has null content.

@@ -13,11 +13,14 @@ export interface ChunkStreamOptions {
   model: string;
   /** stream_options.include_usage: every chunk has `usage: null`, and a last chunk has the usage. */
   includeUsage: boolean;
+  /** Fields only the first chunk carries (llmsvc's retrieval `citations`). */
+  firstChunkExtras?: object;
 }
 
 /** An OpenAI SSE stream of chunks that share one envelope (id, object, created, model). */
 export function openChunkStream(request: FastifyRequest, reply: FastifyReply, options: ChunkStreamOptions) {
   const sse = new SseWriter(reply);
+  let extras = options.firstChunkExtras;
   const envelope = (choices: object[], usage: object | null = null) => ({
     id: options.id,
     object: options.object,
@@ -29,7 +32,10 @@ export function openChunkStream(request: FastifyRequest, reply: FastifyReply, op
   return {
     /** Sends the headers; called once the request passed validation. */
     open: () => sse.open(),
-    send: (choices: object[]) => sse.data(envelope(choices)),
+    send: (choices: object[]) => {
+      sse.data({ ...envelope(choices), ...extras });
+      extras = undefined;
+    },
     /** Runs the generation, then sends the usage chunk and `[DONE]`, or an error event if it
      *  fails after the stream opened (before that, the error handler answers in JSON). */
     async run(generate: () => Promise<ChoicesUsage>): Promise<void> {

@@ -1,14 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { Provider } from '../../../providers/index.js';
+import type { VectorStoreService } from '../../../rag/index.js';
 import { registerChatCompletions } from './chatCompletions.js';
 import { registerCompletions } from './completions.js';
 import { registerEmbeddings } from './embeddings.js';
 import { registerModels } from './models.js';
 
 /** The OpenAI-compatible API under /v1. */
-export function registerOpenAiRoutes(app: FastifyInstance, provider: Provider): void {
+export function registerOpenAiRoutes(app: FastifyInstance, provider: Provider, vectorStores?: VectorStoreService): void {
   registerModels(app, provider);
-  registerChatCompletions(app, provider);
+  registerChatCompletions(app, provider, vectorStores);
   registerCompletions(app, provider);
   registerEmbeddings(app, provider);
 }

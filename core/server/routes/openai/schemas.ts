@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { retrievalSchema } from '../../../rag/chatGrounding.js';
 import { messageToolCallSchema, toolChoiceProblem, toolChoiceSchema, toolsSchema } from './tools.js';
 
 /** Request bodies of the OpenAI endpoints llmsvc serves. Objects are strict, as OpenAI is:
@@ -76,6 +77,8 @@ export const chatCompletionRequestSchema = z
     parallel_tool_calls: z.boolean().optional(),
     tools: toolsSchema.optional(),
     tool_choice: toolChoiceSchema.optional(),
+    /** llmsvc extension: retrieval-augmented chat over vector stores (see core/rag/chatGrounding.ts). */
+    retrieval: retrievalSchema.optional(),
     modalities: z.array(z.literal('text', { message: 'only the text modality is supported' })).nullish(),
   })
   .strict()

@@ -17,7 +17,7 @@ type StoreParams = { Params: { id: string } };
 type StoreFileParams = { Params: { id: string; file_id: string } };
 
 /** A key limited to some models may only use vector stores whose embedding model it may use. */
-function requireModelAllowed(request: FastifyRequest, model: string): void {
+export function requireModelAllowed(request: FastifyRequest, model: string): void {
   const key = request.apiKey;
   if (key && !modelAllowed(key.models, model)) {
     throw new ApiError(
