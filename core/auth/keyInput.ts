@@ -24,6 +24,8 @@ export const createKeySchema = z
     scope: z.enum(['admin', 'user']).default('user'),
     models: z.array(z.string().min(1)).min(1).default(['*']),
     expires_at: expiresAt,
+    /** Cache answers to this key's requests even when sampling is random. */
+    cache: z.boolean().default(false),
     ...limitFields,
   })
   .strict();
@@ -34,6 +36,7 @@ export const updateKeySchema = z
     name: z.string().trim().min(1).max(100).optional(),
     models: z.array(z.string().min(1)).min(1).optional(),
     disabled: z.boolean().optional(),
+    cache: z.boolean().optional(),
     expires_at: expiresAt,
     ...limitFields,
   })

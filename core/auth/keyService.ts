@@ -32,6 +32,7 @@ export function keyView(key: ApiKeyRecord) {
     last_used_at: key.lastUsedAt === null ? null : Math.floor(key.lastUsedAt / 1000),
     disabled: key.disabled,
     revoked: key.revokedAt !== null,
+    cache: key.cache,
   };
 }
 
@@ -62,6 +63,7 @@ export class KeyService {
       lastUsedAt: null,
       disabled: false,
       revokedAt: null,
+      cache: input.cache,
     };
     this.store.apiKeys.save(key);
     return { key, secret };
@@ -84,6 +86,7 @@ export class KeyService {
       name: patch.name ?? key.name,
       models: patch.models ?? key.models,
       disabled: patch.disabled ?? key.disabled,
+      cache: patch.cache ?? key.cache,
       expiresAt: patch.expires_at === undefined ? key.expiresAt : patch.expires_at,
       rpm: patch.rpm === undefined ? key.rpm : patch.rpm,
       tpm: patch.tpm === undefined ? key.tpm : patch.tpm,
@@ -169,6 +172,7 @@ export class KeyService {
       lastUsedAt: existing?.lastUsedAt ?? null,
       disabled: false,
       revokedAt: null,
+      cache: existing?.cache ?? false,
     });
   }
 }

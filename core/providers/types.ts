@@ -58,6 +58,8 @@ interface GenerationRequest {
   signal?: AbortSignal;
   /** Neither read nor write the response cache (the client sent x-llmsvc-cache: bypass or cache-control: no-cache). */
   cacheBypass?: boolean;
+  /** Cache the answer even when sampling is random (the API key opted in). */
+  cacheAlways?: boolean;
 }
 
 export interface ChatRequest extends GenerationRequest {

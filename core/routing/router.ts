@@ -129,7 +129,7 @@ export class Router implements Provider {
     const plan = this.plan(request.model);
     const { cache } = this.options;
     if (!cache) return this.serve(request, plan, call, redactable);
-    const cacheOptions = { model: request.model, bypass: request.cacheBypass === true, cacheNonDeterministic: plan?.route?.cache === true };
+    const cacheOptions = { model: request.model, bypass: request.cacheBypass === true, cacheNonDeterministic: plan?.route?.cache === true || request.cacheAlways === true };
     const cached = await cache.lookup(request, cacheOptions);
     if (cached) return { ...cached, cacheStatus: 'hit' };
     const generation = cache.record(request, await this.serve(request, plan, call, redactable), cacheOptions);

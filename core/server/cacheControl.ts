@@ -9,6 +9,12 @@ export function cacheBypassOf(request: FastifyRequest): boolean {
   return typeof cacheControl === 'string' && /(^|,)\s*no-(cache|store)\s*(,|$)/i.test(cacheControl);
 }
 
+/** The caller's API key opted in to the response cache (`cache: true`): answers to it are cached
+ *  even when sampling is random, as a route's `cache: true` does for every caller. */
+export function cacheAlwaysOf(request: FastifyRequest): boolean {
+  return request.apiKey?.cache === true;
+}
+
 export const cacheStatusHeader = 'x-llmsvc-cache';
 
 /** Answers say whether they came from the cache: `x-llmsvc-cache: hit|miss|bypass`. Streams copy

@@ -24,6 +24,8 @@ export interface ApiKeyRecord extends KeyLimits {
   lastUsedAt: number | null;
   disabled: boolean;
   revokedAt: number | null;
+  /** Cache answers to this key's requests even when sampling is random (temperature above 0, no seed). */
+  cache: boolean;
 }
 
 interface ApiKeyRow {
@@ -43,14 +45,15 @@ interface ApiKeyRow {
   last_used_at: number | null;
   disabled: number;
   revoked_at: number | null;
+  cache: number;
 }
 
 function fromRow(row: ApiKeyRow): ApiKeyRecord {
-  return { ...camelCaseRow(row), models: JSON.parse(row.models) as string[], disabled: row.disabled === 1 } as ApiKeyRecord;
+  return { ...camelCaseRow(row), models: JSON.parse(row.models) as string[], disabled: row.disabled === 1, cache: row.cache === 1 } as ApiKeyRecord;
 }
 
 function toRow(key: ApiKeyRecord): ApiKeyRow {
-  return { ...snakeCaseRow(key), models: JSON.stringify(key.models), disabled: key.disabled ? 1 : 0 } as ApiKeyRow;
+  return { ...snakeCaseRow(key), models: JSON.stringify(key.models), disabled: key.disabled ? 1 : 0, cache: key.cache ? 1 : 0 } as ApiKeyRow;
 }
 
 /** The api_keys table. Keys are read from SQLite on every request (an indexed lookup of a few
@@ -68,14 +71,14 @@ export class ApiKeyRepository {
     this.all = db.prepare<[], ApiKeyRow>('SELECT * FROM api_keys ORDER BY created_at, id');
     this.upsertStatement = db.prepare(`
       INSERT INTO api_keys (id, name, prefix, secret_hash, scope, models, rpm, tpm, max_concurrent, daily_tokens,
-        monthly_tokens, expires_at, created_at, last_used_at, disabled, revoked_at)
+        monthly_tokens, expires_at, created_at, last_used_at, disabled, revoked_at, cache)
       VALUES (@id, @name, @prefix, @secret_hash, @scope, @models, @rpm, @tpm, @max_concurrent, @daily_tokens,
-        @monthly_tokens, @expires_at, @created_at, @last_used_at, @disabled, @revoked_at)
+        @monthly_tokens, @expires_at, @created_at, @last_used_at, @disabled, @revoked_at, @cache)
       ON CONFLICT (id) DO UPDATE SET name = excluded.name, prefix = excluded.prefix, secret_hash = excluded.secret_hash,
         scope = excluded.scope, models = excluded.models, rpm = excluded.rpm, tpm = excluded.tpm,
         max_concurrent = excluded.max_concurrent, daily_tokens = excluded.daily_tokens,
         monthly_tokens = excluded.monthly_tokens, expires_at = excluded.expires_at, disabled = excluded.disabled,
-        revoked_at = excluded.revoked_at`);
+        revoked_at = excluded.revoked_at, cache = excluded.cache`);
     this.touchStatement = db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?');
   }
 

@@ -127,4 +127,12 @@ export const migrations: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 4,
+    name: 'API keys opt in to the response cache',
+    sql: `
+      -- 1: cache answers to the key's requests even when sampling is random (no seed, temperature above 0).
+      ALTER TABLE api_keys ADD COLUMN cache INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

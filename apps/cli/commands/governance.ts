@@ -5,7 +5,7 @@ import { parseBody } from '../../../core/server/validation.js';
 import { Store } from '../../../core/store/index.js';
 import { formatTable } from '../table.js';
 
-const keyColumns = ['id', 'name', 'prefix', 'scope', 'models', 'rpm', 'tpm', 'max_concurrent', 'daily_tokens', 'monthly_tokens', 'expires_at', 'disabled', 'revoked'];
+const keyColumns = ['id', 'name', 'prefix', 'scope', 'models', 'rpm', 'tpm', 'max_concurrent', 'daily_tokens', 'monthly_tokens', 'expires_at', 'cache', 'disabled', 'revoked'];
 
 interface StoreFlags {
   dataDir?: string;
@@ -35,6 +35,14 @@ function limitValue(value: string | undefined): number | null | undefined {
   const number = Number(value);
   if (!Number.isInteger(number) || number <= 0) throw new Error(`'${value}' is not a limit: give a positive whole number, or 'none'.`);
   return number;
+}
+
+/** A yes/no flag that can also be turned off: `true` or `false`. */
+function booleanValue(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new Error(`'${value}' is not a yes/no value: give 'true' or 'false'.`);
 }
 
 function expiresValue(value: string | undefined): number | string | null | undefined {
@@ -86,8 +94,9 @@ export function registerGovernance(program: Command): void {
   withStoreOptions(withLimitOptions(keys.command('create').description('Create a key and print its secret once')))
     .requiredOption('--name <name>', 'who or what the key is for')
     .option('--scope <scope>', 'user | admin', 'user')
-    .action((flags: StoreFlags & LimitFlags & { name: string; scope: string }) => {
-      const input = parseBody(createKeySchema, { name: flags.name, scope: flags.scope, ...definedOnly(limitFields(flags)) });
+    .option('--cache', "cache answers to this key's requests even when sampling is random (temperature above 0, no seed)")
+    .action((flags: StoreFlags & LimitFlags & { name: string; scope: string; cache?: boolean }) => {
+      const input = parseBody(createKeySchema, { name: flags.name, scope: flags.scope, cache: flags.cache === true, ...definedOnly(limitFields(flags)) });
       withKeys(flags, (service) => {
         const { key, secret } = service.create(input);
         print(flags, { ...keyView(key), key: secret }, `${formatTable([keyView(key)], keyColumns)}\nSecret (shown once, store it now): ${secret}\n`);
@@ -123,15 +132,15 @@ export function registerGovernance(program: Command): void {
   );
 
   const quota = program.command('quota').description("Change a key's limits and quotas");
-  withStoreOptions(withLimitOptions(quota.command('set <id>').description('Set limits; flags not given stay as they are'))).action(
-    (id: string, flags: StoreFlags & LimitFlags) => {
-      const patch = parseBody(updateKeySchema, definedOnly(limitFields(flags)));
+  withStoreOptions(withLimitOptions(quota.command('set <id>').description('Set limits; flags not given stay as they are')))
+    .option('--cache <on>', "true: cache answers to this key's requests even when sampling is random; false: only deterministic ones")
+    .action((id: string, flags: StoreFlags & LimitFlags & { cache?: string }) => {
+      const patch = parseBody(updateKeySchema, definedOnly({ ...limitFields(flags), cache: booleanValue(flags.cache) }));
       withKeys(flags, (service) => {
         const view = keyView(service.update(id, patch));
         print(flags, view, formatTable([view], keyColumns));
       });
-    },
-  );
+    });
 
   withStoreOptions(program.command('usage').description('Usage per key, model and UTC day'))
     .option('--key <id>', 'only this key')

@@ -3,7 +3,7 @@ import type { ChatMessage, ChatRequest, FinishReason, SamplingOptions } from '..
 import { scheduleOf } from '../../schedule.js';
 import type { CountTokensRequestBody, MessagesRequestBody } from './schemas.js';
 import { toToolChoice, toToolDefinitions } from './tools.js';
-import { cacheBypassOf } from '../../cacheControl.js';
+import { cacheAlwaysOf, cacheBypassOf } from '../../cacheControl.js';
 
 /** Anthropic's sampling fields → llmsvc's neutral ones. Anthropic has no seed: answers vary
  *  unless temperature is 0 (greedy). */
@@ -87,5 +87,6 @@ export function toChatRequest(body: MessagesRequestBody, request: FastifyRequest
     schedule: scheduleOf(request, body.metadata?.user_id ?? undefined),
     signal: request.abortSignal,
     cacheBypass: cacheBypassOf(request),
+    cacheAlways: cacheAlwaysOf(request),
   };
 }

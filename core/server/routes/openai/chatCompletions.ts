@@ -9,7 +9,7 @@ import { samplingFrom } from './sampling.js';
 import { chatCompletionRequestSchema, type ChatCompletionRequest } from './schemas.js';
 import { openChunkStream } from './chunkStream.js';
 import { openaiToolCall, toolCallDeltas, toToolChoice, toToolDefinitions } from './tools.js';
-import { cacheBypassOf } from '../../cacheControl.js';
+import { cacheAlwaysOf, cacheBypassOf } from '../../cacheControl.js';
 import { ApiError } from '../../../errors/index.js';
 import { retrieveCitations, withSources, type Citation, type VectorStoreService } from '../../../rag/index.js';
 import { requireModelAllowed } from './vectorStores.js';
@@ -58,6 +58,7 @@ function toChatRequest(body: ChatCompletionRequest, messages: ChatMessage[], req
     schedule: scheduleOf(request, body.user),
     signal: request.abortSignal,
     cacheBypass: cacheBypassOf(request),
+    cacheAlways: cacheAlwaysOf(request),
   };
 }
 

@@ -8,7 +8,7 @@ import { openaiUsage } from './choices.js';
 import { samplingFrom } from './sampling.js';
 import { completionRequestSchema, type CompletionRequestBody } from './schemas.js';
 import { openChunkStream } from './chunkStream.js';
-import { cacheBypassOf } from '../../cacheControl.js';
+import { cacheAlwaysOf, cacheBypassOf } from '../../cacheControl.js';
 
 /** Legacy `prompt` may hold several prompts (strings or token arrays); each gets n choices. */
 function promptsOf(prompt: CompletionRequestBody['prompt']): (string | number[])[] {
@@ -27,6 +27,7 @@ function toCompletionRequest(body: CompletionRequestBody, prompt: string | numbe
     schedule: scheduleOf(request, body.user),
     signal: request.abortSignal,
     cacheBypass: cacheBypassOf(request),
+    cacheAlways: cacheAlwaysOf(request),
   };
 }
 
