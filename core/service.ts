@@ -9,8 +9,7 @@ import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import type { RuntimeStats } from './providers/llama/worker/protocol.js';
 import { WorkerLlamaProvider } from './providers/llama/worker/client.js';
-import { LocalProvider } from './providers/local.js';
-import { OnnxEmbeddingProvider } from './providers/onnx/index.js';
+import { createLocalProviders } from './providers/localProviders.js';
 import { createRouter, type Router } from './routing/index.js';
 import { buildServer } from './server/index.js';
 import { Store } from './store/index.js';
@@ -62,33 +61,16 @@ export class Service {
     const keys = new KeyService(store, clock);
     const adminKeyFile = config.auth ? keys.ensureAdminKey(config.admin_key, path.join(config.data_dir, 'admin.key')) : undefined;
     const metrics = createMetrics();
-    const provider = new WorkerLlamaProvider(
-      {
-        modelsDir: config.models_dir,
-        fallbackModel: options.fallbackModel,
-        contextSize: config.context_size,
-        parallel: config.parallel,
-        modelSettings: config.model_settings,
-        threads: config.threads,
-        maxQueue: config.max_queue,
-        idleTtlMs: config.model_idle_ttl_s * 1000,
-        maxLoadedModels: config.max_loaded_models,
-        gpu: config.gpu,
-      },
-      (line) => logger[line.level](line.obj, line.msg),
-    );
-    // GGUF files and ONNX model directories share the models dir; each runtime lists its own.
-    const onnx = new OnnxEmbeddingProvider({ modelsDir: config.models_dir });
+    const { llama: provider, local, firstEmbeddingModel } = createLocalProviders(config, (line) => logger[line.level](line.obj, line.msg), options.fallbackModel);
     const cache = config.cache
       ? createResponseCache({ dataDir: config.data_dir, redisUrl: config.redis_url, ttlMs: config.cache_ttl_s * 1000, registry: metrics.registry, logger })
       : undefined;
-    const router = createRouter(config, new LocalProvider([provider, onnx]), logger, metrics, cache ? { cache } : {});
+    const router = createRouter(config, local, logger, metrics, cache ? { cache } : {});
     const retrieval = createRetrieval({
       store,
       embed: (model, inputs, signal) => router.embed({ model, inputs, signal }),
       defaultEmbeddingModel: config.default_embedding_model,
-      // A dedicated embedding model (ONNX) when there is one, else the first GGUF model.
-      firstLocalEmbeddingModel: () => (onnx.listModels()[0] ?? provider.listModels()[0])?.id,
+      firstLocalEmbeddingModel: firstEmbeddingModel,
       log: logger,
     });
     // The runtime thread's figures are current as of the last /readyz or /metrics call.

@@ -167,6 +167,52 @@ describe('authentication', () => {
   });
 });
 
+describe('a key opts in to the response cache', () => {
+  test('cache is false by default, set on create, changed by PATCH and shown by GET', async () => {
+    const plain = await createKey({ name: 'no-cache' });
+    assert.equal(plain.cache, false);
+    const opted = await createKey({ name: 'cache-on', cache: true });
+    assert.equal(opted.cache, true);
+    const patched = await authedFetch(`${server.url}/admin/v1/keys/${opted.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"cache": false}' });
+    assert.equal(((await patched.json()) as any).cache, false);
+    assert.equal(((await (await authedFetch(`${server.url}/admin/v1/keys/${opted.id}`)).json()) as any).cache, false);
+    const listed = ((await (await authedFetch(`${server.url}/admin/v1/keys`)).json()) as { data: any[] }).data;
+    assert.equal(listed.find((key) => key.id === plain.id)?.cache, false);
+    const bad = await authedFetch(`${server.url}/admin/v1/keys/${opted.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"cache": "yes"}' });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as any).error.param, 'cache');
+  });
+
+  test("random sampling is replayed from the cache for a key with cache: true, not for a key without", async () => {
+    const cached = await startTestServer({ cache: true });
+    try {
+      const create = async (body: object) => {
+        const response = await authedFetch(`${cached.url}/admin/v1/keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        return ((await response.json()) as { key: string }).key;
+      };
+      const client = async (body: object) => new OpenAI({ baseURL: `${cached.url}/v1`, apiKey: await create(body), maxRetries: 0 });
+      const status = async (openaiClient: OpenAI, content: string) => {
+        const request = { model: tinyModelId, messages: [{ role: 'user' as const, content }], temperature: 1, max_tokens: 3 };
+        const { response } = await openaiClient.chat.completions.create(request).withResponse();
+        return response.headers.get('x-llmsvc-cache');
+      };
+      const optedIn = await client({ name: 'cache-on', cache: true });
+      assert.equal(await status(optedIn, 'random but cached'), 'miss');
+      assert.equal(await status(optedIn, 'random but cached'), 'hit');
+      const plain = await client({ name: 'no-cache' });
+      assert.equal(await status(plain, 'random, not cached'), 'miss');
+      assert.equal(await status(plain, 'random, not cached'), 'miss', 'unseeded sampling is not replayed for a key without cache');
+      // The Anthropic route honours the key too.
+      const claude = new Anthropic({ baseURL: cached.url, apiKey: await create({ name: 'anthropic-cache', cache: true }), maxRetries: 0 });
+      const message = { model: tinyModelId, max_tokens: 3, temperature: 1, messages: [{ role: 'user' as const, content: 'anthropic, cached' }] };
+      assert.equal((await claude.messages.create(message).withResponse()).response.headers.get('x-llmsvc-cache'), 'miss');
+      assert.equal((await claude.messages.create(message).withResponse()).response.headers.get('x-llmsvc-cache'), 'hit');
+    } finally {
+      await cached.stop();
+    }
+  });
+});
+
 describe('limits', () => {
   test('1,000 concurrent requests on a key with RPM 100: exactly 100 succeed, the rest get 429 with Retry-After', async () => {
     const { key } = await createKey({ name: 'rpm-100', rpm: 100 });

@@ -174,6 +174,24 @@ test('keys, quota and usage verbs: tables for people, JSON for scripts, and the 
   assert.match(unknown.stderr, /No API key has the id 'key_missing'/);
 });
 
+test('keys create --cache and quota set --cache true|false: the key opts in to the response cache', () => {
+  const dataDir = tempDir();
+  const created = runCli(['keys', 'create', '--name', 'cached-bot', '--cache', '--data-dir', dataDir, '--json']);
+  assert.equal(created.status, 0, created.stderr);
+  const key = JSON.parse(created.stdout) as { id: string; cache: boolean };
+  assert.equal(key.cache, true);
+  assert.match(runCli(['keys', 'show', key.id, '--data-dir', dataDir]).stdout, /\bCACHE\b/);
+  const off = runCli(['quota', 'set', key.id, '--cache', 'false', '--data-dir', dataDir, '--json']);
+  assert.equal((JSON.parse(off.stdout) as { cache: boolean }).cache, false);
+  const listed = JSON.parse(runCli(['keys', 'list', '--data-dir', dataDir, '--json']).stdout) as { id: string; cache: boolean }[];
+  assert.equal(listed.find((view) => view.id === key.id)?.cache, false);
+  const plain = JSON.parse(runCli(['keys', 'create', '--name', 'plain', '--data-dir', dataDir, '--json']).stdout) as { cache: boolean };
+  assert.equal(plain.cache, false);
+  const bad = runCli(['quota', 'set', key.id, '--cache', 'maybe', '--data-dir', dataDir]);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /'maybe' is not a yes\/no value/);
+});
+
 test('usage survives kill -9 of the server', async () => {
   const dataDir = tempDir();
   const serve = await startServe(['--data-dir', dataDir, '--models-dir', testModelsDir, '--threads', '1']);

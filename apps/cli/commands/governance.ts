@@ -37,7 +37,7 @@ function limitValue(value: string | undefined): number | null | undefined {
   return number;
 }
 
-/** A yes/no flag that can also be turned off: `true` or `false`. */
+/** An on/off setting given as `true` or `false` (so `quota set` can turn it off again). */
 function booleanValue(value: string | undefined): boolean | undefined {
   if (value === undefined) return undefined;
   if (value === 'true') return true;

@@ -2,9 +2,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../../../core/config/index.js';
+import { loadConfig } from '../../../core/config/index.js';
 import { createRetrieval, type Retrieval } from '../../../core/jobs/index.js';
-import { WorkerLlamaProvider } from '../../../core/providers/llama/worker/client.js';
+import pino from 'pino';
+import { createMetrics } from '../../../core/metrics/index.js';
+import { createLocalProviders } from '../../../core/providers/localProviders.js';
+import { createRouter, type Router } from '../../../core/routing/index.js';
 import { ingestionJobKind, type IngestionPayload } from '../../../core/rag/index.js';
 import { Store, type VectorStoreFileRecord } from '../../../core/store/index.js';
 import { progressBar } from '../progress.js';
@@ -30,43 +33,31 @@ export function walkFiles(paths: string[]): string[] {
   return found;
 }
 
-/** A local runtime for embeddings, as the server builds it (the CLI works on the data dir directly). */
-function localProvider(config: Config): WorkerLlamaProvider {
-  return new WorkerLlamaProvider(
-    {
-      modelsDir: config.models_dir,
-      contextSize: config.context_size,
-      parallel: config.parallel,
-      modelSettings: config.model_settings,
-      threads: config.threads,
-      maxQueue: config.max_queue,
-      idleTtlMs: config.model_idle_ttl_s * 1000,
-      maxLoadedModels: config.max_loaded_models,
-      gpu: config.gpu,
-    },
-    (line) => {
-      if (line.level === 'warn') process.stderr.write(`${line.msg}\n`);
-    },
-  );
-}
-
 async function withRetrieval<T>(flags: RagFlags, work: (retrieval: Retrieval, store: Store) => Promise<T>): Promise<T> {
   const config = loadConfig({ flags: { data_dir: flags.dataDir, models_dir: flags.modelsDir } });
   const store = Store.open(config.data_dir);
-  // Started on first use: a re-run with nothing new to index loads no model.
-  let provider: WorkerLlamaProvider | undefined;
-  const local = () => (provider ??= localProvider(config));
+  // The server's own router (local models and upstreams), started on first use: a re-run with
+  // nothing new to index starts no runtime.
+  let models: { router: Router; firstEmbeddingModel: () => string | undefined } | undefined;
+  const modelAccess = () =>
+    (models ??= (() => {
+      const providers = createLocalProviders(config, (line) => {
+        if (line.level !== 'info') process.stderr.write(`${line.msg}\n`);
+      });
+      const router = createRouter(config, providers.local, pino({ level: 'warn' }, pino.destination(2)), createMetrics());
+      return { router, firstEmbeddingModel: providers.firstEmbeddingModel };
+    })());
   const retrieval = createRetrieval({
     store,
-    embed: (model, inputs, signal) => local().embed({ model, inputs, signal }),
+    embed: (model, inputs, signal) => modelAccess().router.embed({ model, inputs, signal }),
     defaultEmbeddingModel: config.default_embedding_model,
-    firstLocalEmbeddingModel: () => local().listModels()[0]?.id,
+    firstLocalEmbeddingModel: () => modelAccess().firstEmbeddingModel(),
   });
   try {
     return await work(retrieval, store);
   } finally {
     await retrieval.runner.stop();
-    await provider?.dispose();
+    await models?.router.dispose();
     store.dispose();
   }
 }

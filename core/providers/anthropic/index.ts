@@ -4,7 +4,7 @@ import { unsupported } from '../openai/index.js';
 import { estimateChatTokens } from '../upstream/estimate.js';
 import { upstreamErrorFrom } from '../upstream/errors.js';
 import { UpstreamTransport } from '../upstream/transport.js';
-import type { UpstreamProviderOptions } from '../upstream/options.js';
+import { listedModels, sdkClientOptions, type UpstreamProviderOptions } from '../upstream/options.js';
 import type { ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, FinishReason, Generation, Provider, ProviderModel, TokenCountRequest } from '../types.js';
 import { finishReasonOf, toAnthropicMessages, toAnthropicTools, toMessageParams } from './translate.js';
 
@@ -27,16 +27,13 @@ export class AnthropicProvider implements Provider {
     this.id = options.id;
     this.transport = new UpstreamTransport(options.connectTimeoutMs);
     this.client = new Anthropic({
-      fetch: this.transport.fetch,
+      ...sdkClientOptions(options, this.transport),
       ...(options.baseUrl ? { baseURL: options.baseUrl } : {}),
-      apiKey: options.apiKey?.reveal() ?? 'no-key',
-      maxRetries: 0,
-      timeout: options.requestTimeoutMs,
     });
   }
 
   listModels(): ProviderModel[] {
-    return (this.options.models ?? []).map((model) => ({ id: `${this.id}/${model}`, created: 0, ownedBy: this.id }));
+    return listedModels(this.options);
   }
 
   async chat(request: ChatRequest): Promise<Generation> {

@@ -4,7 +4,7 @@ import { generationStream } from '../generationStream.js';
 import { estimateChatTokens, estimateTextTokens } from '../upstream/estimate.js';
 import { upstreamErrorFrom } from '../upstream/errors.js';
 import { UpstreamTransport } from '../upstream/transport.js';
-import type { UpstreamProviderOptions } from '../upstream/options.js';
+import { listedModels, sdkClientOptions, type UpstreamProviderOptions } from '../upstream/options.js';
 import type {
   ChatRequest,
   CompletionRequest,
@@ -42,17 +42,13 @@ export class OpenAiProvider implements Provider {
     this.tokenLimitField = options.tokenLimitField ?? 'max_completion_tokens';
     this.transport = new UpstreamTransport(options.connectTimeoutMs);
     this.client = new OpenAI({
-      fetch: this.transport.fetch,
+      ...sdkClientOptions(options, this.transport),
       baseURL: options.baseUrl,
-      // Servers that need no key still get a header; the SDK insists on one.
-      apiKey: options.apiKey?.reveal() ?? 'no-key',
-      maxRetries: 0,
-      timeout: options.requestTimeoutMs,
     });
   }
 
   listModels(): ProviderModel[] {
-    return (this.options.models ?? []).map((model) => ({ id: `${this.id}/${model}`, created: 0, ownedBy: this.id }));
+    return listedModels(this.options);
   }
 
   async chat(request: ChatRequest): Promise<Generation> {

@@ -1,0 +1,34 @@
+import type { Config } from '../config/index.js';
+import type { RuntimeLogLine } from './llama/worker/protocol.js';
+import { WorkerLlamaProvider } from './llama/worker/client.js';
+import { LocalProvider } from './local.js';
+import { OnnxEmbeddingProvider } from './onnx/index.js';
+
+/** The models dir's runtimes as the config sets them up: GGUF models through llama.cpp in its
+ *  runtime thread, ONNX embedding models through onnxruntime, and the `local` provider over both.
+ *  Nothing loads until a model is first used. */
+export function createLocalProviders(config: Config, onLog: (line: RuntimeLogLine) => void, fallbackModel?: string) {
+  const llama = new WorkerLlamaProvider(
+    {
+      modelsDir: config.models_dir,
+      fallbackModel,
+      contextSize: config.context_size,
+      parallel: config.parallel,
+      modelSettings: config.model_settings,
+      threads: config.threads,
+      maxQueue: config.max_queue,
+      idleTtlMs: config.model_idle_ttl_s * 1000,
+      maxLoadedModels: config.max_loaded_models,
+      gpu: config.gpu,
+    },
+    onLog,
+  );
+  // GGUF files and ONNX model directories share the models dir; each runtime lists its own.
+  const onnx = new OnnxEmbeddingProvider({ modelsDir: config.models_dir });
+  return {
+    llama,
+    local: new LocalProvider([llama, onnx]),
+    /** A dedicated embedding model (ONNX) when there is one, else the first GGUF model. */
+    firstEmbeddingModel: () => (onnx.listModels()[0] ?? llama.listModels()[0])?.id,
+  };
+}
