@@ -51,7 +51,7 @@ test('an empty models dir serves the generated smoke-tiny model and says how to 
     const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
     const models = await client.models.list();
     assert.deepEqual(models.data.map((m) => m.id), ['smoke-tiny']);
-    const completion = await client.chat.completions.create({ model: 'smoke-tiny', messages: [{ role: 'user', content: 'hello' }], max_tokens: 5 });
+    const completion = await client.chat.completions.create({ model: 'smoke-tiny', messages: [{ role: 'user', content: 'hello' }], max_tokens: 5, seed: 1 });
     assert.equal(completion.usage!.completion_tokens, 5);
     const embedding = await client.embeddings.create({ model: 'smoke-tiny', input: 'hello' });
     assert.ok(embedding.data[0]!.embedding.length > 0);
