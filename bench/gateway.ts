@@ -1,0 +1,658 @@
+// Gateway overhead (issue 5): llmsvc routing a chat completion to a fast static upstream on loopback,
+// with auth, limits, request logging (pino at info) and metrics on, against the Portkey gateway
+// (@portkey-ai/gateway) proxying the same upstream under the same load, and against the upstream
+// called directly (the floor).
+//
+//   node --import tsx bench/gateway.ts [--quick] [--no-profile] [--cli dist/apps/cli/main.js]
+//
+// Every server is its own process: bench/staticUpstream.ts, `llmsvc serve` (from the sources through
+// tsx unless --cli names a build) with a config file that routes model "bench" to the upstream, and
+// Portkey's Node server. Load comes from autocannon in this process. See bench/README.md.
+import { execSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import autocannon from 'autocannon';
+import { summarizeProfile, topEntries } from './cpuProfile.js';
+import {
+  adminKey,
+  benchLogger,
+  cleanUp,
+  freePort,
+  markdownTable,
+  median,
+  percentile,
+  processCpuMs,
+  projectRoot,
+  runBenchmark,
+  sleep,
+  spawnTracked,
+  stopChild,
+  textTable,
+  waitReady,
+  workDir,
+  writeResultsSection,
+} from './support.js';
+
+const log = benchLogger('gateway');
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const profiling = !argv.includes('--no-profile');
+const cliArgIndex = argv.indexOf('--cli');
+const cli = cliArgIndex >= 0 ? path.resolve(argv[cliArgIndex + 1]!) : path.join(projectRoot, 'apps/cli/main.ts');
+const cliNodeArgs = cli.endsWith('.ts') ? ['--import', 'tsx', cli] : [cli];
+
+const connections = 32;
+const loadSeconds = quick ? 5 : 10;
+const rounds = quick ? 1 : 2;
+const pacedRate = 1000;
+const pacedSeconds = quick ? 5 : 8;
+/** The first second of a paced run opens connections and is not counted. */
+const pacedWarmupSeconds = 1;
+/** Requests in flight beyond which the paced client skips sends (counted) instead of queueing without
+ *  end: a server slower than the rate would otherwise make the run last as long as its backlog. */
+const pacedMaxOutstanding = 256;
+const sectionHeading = 'Gateway overhead (issue 5)';
+
+const messages = [{ role: 'user', content: 'Say hello.' }];
+/** Not deterministic (default temperature 1, no seed): never a cache candidate. */
+const routedBody = JSON.stringify({ model: 'bench', messages, max_tokens: 16 });
+/** temperature 0: the response cache's candidate. */
+const cacheBody = JSON.stringify({ model: 'bench', messages, max_tokens: 16, temperature: 0 });
+const upstreamBody = JSON.stringify({ model: 'm', messages, max_tokens: 16 });
+const unusedKey = 'Bearer sk-bench-not-checked';
+
+interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  pid: number;
+  /** Bytes and lines the process wrote to stderr (its logs) so far. */
+  logBytes?: () => number;
+}
+
+interface LoadRun {
+  target: string;
+  round: number;
+  rps: number;
+  total: number;
+  p50: number;
+  p99: number;
+  mean: number;
+  non2xx: number;
+  errors: number;
+  serverCpuMsPerRequest: number;
+  upstreamCpuMsPerRequest: number;
+  logBytesPerRequest?: number;
+}
+
+interface PacedRun {
+  target: string;
+  round: number;
+  client: 'hrtime' | 'autocannon';
+  rate: number;
+  /** Sends skipped because pacedMaxOutstanding requests were in flight (own client only). */
+  skipped: number;
+  achievedRps: number;
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+function drain(child: ChildProcess): { bytes: () => number; tail: () => string } {
+  let bytes = 0;
+  let tail = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    tail = (tail + String(chunk)).slice(-4_000);
+  });
+  return { bytes: () => bytes, tail: () => tail };
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp, what: string, tail: () => string, timeoutMs = 90_000): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} printed no ready line within ${timeoutMs} ms:\n${tail()}`)), timeoutMs);
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code} before it was ready:\n${tail()}`)));
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      const match = pattern.exec(line);
+      if (!match) return;
+      clearTimeout(timer);
+      resolve(match);
+    });
+  });
+}
+
+async function startUpstream(): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawnTracked(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/staticUpstream.ts'), '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = drain(child);
+  const match = await waitForLine(child, /^static upstream listening on (\d+)$/, 'the static upstream', output.tail);
+  return { child, port: Number(match[1]) };
+}
+
+interface Llmsvc {
+  name: string;
+  child: ChildProcess;
+  url: string;
+  userKey?: string;
+  logBytes: () => number;
+  dataDir: string;
+}
+
+/** `llmsvc serve` with a config file routing model "bench" to the static upstream. */
+async function startLlmsvc(name: string, upstreamPort: number, settings: { log_level: string; auth: boolean }, nodeArgs: string[] = []): Promise<Llmsvc> {
+  const dir = tempDir('llmsvc-gateway-');
+  const modelsDir = path.join(dir, 'models');
+  const dataDir = path.join(dir, 'data');
+  fs.mkdirSync(modelsDir);
+  const configFile = path.join(dir, 'config.json');
+  fs.writeFileSync(
+    configFile,
+    JSON.stringify({
+      ...settings,
+      default_model: false,
+      providers: [{ id: 'static', type: 'openai-compatible', base_url: `http://127.0.0.1:${upstreamPort}/v1` }],
+      routes: [{ model: 'bench', targets: [{ provider: 'static', model: 'm' }] }],
+    }),
+  );
+  const child = spawnTracked(process.execPath, [...nodeArgs, ...cliNodeArgs, 'serve', '--config', configFile, '--port', '0', '--data-dir', dataDir, '--models-dir', modelsDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LLMSVC_ADMIN_KEY: adminKey },
+  });
+  const output = drain(child);
+  const match = await waitForLine(child, /^llmsvc listening on (http:\/\/\S+)$/, name, output.tail);
+  const url = match[1]!;
+  // The runtime thread loads llama.cpp at start; let it finish so it does not share the cores with the load.
+  await waitReady(url, 60_000).catch((error: unknown) => log(`${name}: ${(error as Error).message}; going on (upstream routes do not need it)`));
+  let userKey: string | undefined;
+  if (settings.auth) {
+    // A real user key with rpm and tpm limits far above what the load can reach: every request is
+    // checked against them (and gets the x-ratelimit-* headers), none is refused.
+    const response = await fetch(`${url}/admin/v1/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'gateway-bench', rpm: 1_000_000_000, tpm: 1_000_000_000_000 }),
+    });
+    if (response.status !== 201) throw new Error(`${name}: creating the key answered ${response.status}: ${await response.text()}`);
+    userKey = ((await response.json()) as { key: string }).key;
+  }
+  return { name, child, url, userKey, logBytes: output.bytes, dataDir };
+}
+
+function llmsvcTarget(server: Llmsvc, body = routedBody, name = server.name): Target {
+  return {
+    name,
+    url: `${server.url}/v1/chat/completions`,
+    headers: { 'content-type': 'application/json', authorization: server.userKey ? `Bearer ${server.userKey}` : unusedKey },
+    body,
+    pid: server.child.pid!,
+    logBytes: server.logBytes,
+  };
+}
+
+const portkeyRoot = path.join(projectRoot, 'node_modules/@portkey-ai/gateway');
+
+async function startPortkey(): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  // --headless: no log console UI (what NODE_ENV=production also turns off); --port=N as its CLI reads it.
+  const child = spawnTracked(process.execPath, [path.join(portkeyRoot, 'build/start-server.js'), `--port=${port}`, '--headless'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.resume();
+  const output = drain(child);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = performance.now() + 30_000;
+  for (;;) {
+    const response = await fetch(`${url}/`).catch(() => undefined);
+    if (response) {
+      await response.arrayBuffer();
+      break;
+    }
+    if (child.exitCode !== null || performance.now() > deadline) throw new Error(`Portkey did not start:\n${output.tail()}`);
+    await sleep(100);
+  }
+  return { child, url };
+}
+
+async function saturate(target: Target, upstreamPid: number, round: number, seconds = loadSeconds): Promise<LoadRun> {
+  const cpu = processCpuMs(target.pid);
+  const upstreamCpu = processCpuMs(upstreamPid);
+  const logBytes = target.logBytes?.();
+  const result = await autocannon({ url: target.url, method: 'POST', headers: target.headers, body: target.body, connections, duration: seconds });
+  const total = result.requests.total;
+  const run: LoadRun = {
+    target: target.name,
+    round,
+    rps: total / result.duration,
+    total,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    mean: result.latency.mean,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    serverCpuMsPerRequest: (processCpuMs(target.pid) - cpu) / Math.max(1, total),
+    upstreamCpuMsPerRequest: (processCpuMs(upstreamPid) - upstreamCpu) / Math.max(1, total),
+    ...(logBytes === undefined ? {} : { logBytesPerRequest: (target.logBytes!() - logBytes) / Math.max(1, total) }),
+  };
+  log(`${target.name} r${round}: ${run.rps.toFixed(0)} RPS, p50 ${run.p50} ms, p99 ${run.p99} ms, non-2xx ${run.non2xx}, errors ${run.errors}, server CPU ${run.serverCpuMsPerRequest.toFixed(3)} ms/req`);
+  return run;
+}
+
+/** Open-loop load at a fixed rate from this process, each request timed with process.hrtime
+ *  (sub-ms, where autocannon's histogram has whole ms). Keep-alive connections, at most 64. */
+async function paced(target: Target, rate: number, seconds: number): Promise<Omit<PacedRun, 'round' | 'client' | 'rate'> & { headers: http.IncomingHttpHeaders[] }> {
+  const url = new URL(target.url);
+  const body = Buffer.from(target.body);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const headers = { ...target.headers, 'content-length': String(body.length) };
+  const latencies: number[] = [];
+  const seenHeaders: http.IncomingHttpHeaders[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  let sent = 0;
+  let skipped = 0;
+  let outstanding = 0;
+  const total = rate * seconds;
+  const countFrom = rate * pacedWarmupSeconds;
+  const start = performance.now();
+  let countedFrom = 0;
+  let countedTo = 0;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      if (sent >= total && outstanding === 0) resolve();
+    };
+    const fire = (counted: boolean) => {
+      outstanding++;
+      const began = process.hrtime.bigint();
+      const request = http.request({ agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers }, (response) => {
+        response.on('data', () => {});
+        response.on('end', () => {
+          outstanding--;
+          if (counted) {
+            latencies.push(Number(process.hrtime.bigint() - began) / 1e6);
+            if (response.statusCode! < 200 || response.statusCode! > 299) non2xx++;
+            if (seenHeaders.length < 5) seenHeaders.push(response.headers);
+            countedTo = performance.now();
+          }
+          done();
+        });
+      });
+      request.on('error', () => {
+        outstanding--;
+        if (counted) errors++;
+        done();
+      });
+      request.end(body);
+    };
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000));
+      while (sent < due) {
+        if (sent === countFrom) countedFrom = performance.now();
+        if (outstanding < pacedMaxOutstanding) fire(sent >= countFrom);
+        else if (sent >= countFrom) skipped++;
+        sent++;
+      }
+      if (sent < total) setTimeout(tick, 1);
+      else done();
+    };
+    tick();
+  });
+  agent.destroy();
+  return {
+    target: target.name,
+    achievedRps: (latencies.length / (countedTo - countedFrom)) * 1000,
+    count: latencies.length,
+    p50: percentile(latencies, 50),
+    p90: percentile(latencies, 90),
+    p99: percentile(latencies, 99),
+    non2xx,
+    errors,
+    skipped,
+    headers: seenHeaders,
+  };
+}
+
+async function pacedAutocannon(target: Target, rate: number, seconds: number): Promise<Omit<PacedRun, 'round' | 'client' | 'rate'>> {
+  const result = await autocannon({ url: target.url, method: 'POST', headers: target.headers, body: target.body, connections, duration: seconds, overallRate: rate });
+  return {
+    target: target.name,
+    achievedRps: result.requests.total / result.duration,
+    count: result.requests.total,
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    skipped: 0,
+  };
+}
+
+const fmt = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '—');
+const fmt0 = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '—');
+const range = (values: number[], format: (value: number) => string) =>
+  values.length === 1 ? format(values[0]!) : `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
+
+/** One sequence of the targets per round, reversed every other round so that drift hits all alike. */
+const orderOf = <T>(items: T[], round: number) => (round % 2 === 1 ? items : [...items].reverse());
+
+function show(title: string, header: string[], rows: string[][]): string {
+  process.stdout.write(`\n${title}\n${textTable(header, rows)}\n`);
+  return markdownTable(header, rows);
+}
+
+async function metricCount(server: Llmsvc): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } })).text();
+  let count = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('llmsvc_http_requests_total{') && line.includes('route="/v1/chat/completions"') && line.includes('status="200"')) count += Number(line.split(' ').at(-1));
+  }
+  return count;
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const loadBefore = os.loadavg();
+  const portkeyVersion = (JSON.parse(fs.readFileSync(path.join(portkeyRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  const autocannonVersion = (JSON.parse(fs.readFileSync(path.join(projectRoot, 'node_modules/autocannon/package.json'), 'utf8')) as { version: string }).version;
+
+  log('starting the static upstream, llmsvc (3 configurations) and Portkey …');
+  const upstream = await startUpstream();
+  const upstreamUrl = `http://127.0.0.1:${upstream.port}/v1`;
+  const full = await startLlmsvc('llmsvc', upstream.port, { log_level: 'info', auth: true });
+  const quiet = await startLlmsvc('llmsvc, log warn', upstream.port, { log_level: 'warn', auth: true });
+  const bare = await startLlmsvc('llmsvc, log warn, auth off', upstream.port, { log_level: 'warn', auth: false });
+  const portkey = await startPortkey();
+
+  const direct: Target = {
+    name: 'direct upstream',
+    url: `${upstreamUrl}/chat/completions`,
+    headers: { 'content-type': 'application/json', authorization: unusedKey },
+    body: upstreamBody,
+    pid: upstream.child.pid!,
+  };
+  const portkeyTarget: Target = {
+    name: `Portkey ${portkeyVersion}`,
+    url: `${portkey.url}/v1/chat/completions`,
+    headers: { 'content-type': 'application/json', authorization: unusedKey, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': upstreamUrl },
+    body: upstreamBody,
+    pid: portkey.child.pid!,
+  };
+  const llmsvc = llmsvcTarget(full);
+  const targets = [direct, portkeyTarget, llmsvc, llmsvcTarget(quiet), llmsvcTarget(bare)];
+
+  // Each answers correctly before any load.
+  for (const target of targets) {
+    const response = await fetch(target.url, { method: 'POST', headers: target.headers, body: target.body });
+    const text = await response.text();
+    if (response.status !== 200 || !text.includes('Hello from static.')) throw new Error(`${target.name} answered ${response.status}: ${text.slice(0, 500)}`);
+  }
+
+  log(`warming up each target (${quick ? 2 : 3} s at ${connections} connections) …`);
+  for (const target of targets) await saturate(target, upstream.child.pid!, 0, quick ? 2 : 3);
+
+  // --- 1. Throughput at 32 connections ---------------------------------------------------------
+  const loadRuns: LoadRun[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    for (const target of orderOf(targets, round)) {
+      loadRuns.push(await saturate(target, upstream.child.pid!, round));
+      await sleep(500);
+    }
+  }
+
+  // --- 2. Fixed rate: added latency -----------------------------------------------------------
+  const pacedRuns: PacedRun[] = [];
+  // Also a rate llmsvc sustains on this machine (30% of its RPS at 32 connections, at most the
+  // target rate): on a loaded machine 1,000/s may be past its saturation, and then the p50 is queueing.
+  const llmsvcRps = median(loadRuns.filter((run) => run.target === llmsvc.name).map((run) => run.rps));
+  const lowRate = Math.max(20, Math.min(pacedRate, Math.round((0.3 * llmsvcRps) / 10) * 10));
+  const rates = lowRate < pacedRate ? [pacedRate, lowRate] : [pacedRate];
+  for (let round = 1; round <= rounds; round++) {
+    for (const rate of rates.slice(1)) {
+      for (const target of orderOf([direct, llmsvc], round)) {
+        const own = await paced(target, rate, pacedSeconds);
+        pacedRuns.push({ ...own, round, rate, client: 'hrtime' });
+        log(`${target.name} r${round} paced ${rate}/s (hrtime client): p50 ${fmt(own.p50, 3)} ms, p99 ${fmt(own.p99, 3)} ms, ${fmt0(own.achievedRps)}/s, skipped ${own.skipped}`);
+        await sleep(300);
+      }
+    }
+    for (const target of orderOf([direct, llmsvc], round)) {
+      const own = await paced(target, pacedRate, pacedSeconds);
+      pacedRuns.push({ ...own, round, rate: pacedRate, client: 'hrtime' });
+      log(`${target.name} r${round} paced ${pacedRate}/s (hrtime client): p50 ${fmt(own.p50, 3)} ms, p99 ${fmt(own.p99, 3)} ms, ${fmt0(own.achievedRps)}/s, skipped ${own.skipped}`);
+      await sleep(300);
+    }
+    for (const target of orderOf([direct, llmsvc], round + 1)) {
+      const ac = await pacedAutocannon(target, pacedRate, pacedSeconds);
+      pacedRuns.push({ ...ac, round, rate: pacedRate, client: 'autocannon' });
+      log(`${target.name} r${round} paced ${pacedRate}/s (autocannon): p50 ${ac.p50} ms, p99 ${ac.p99} ms, ${fmt0(ac.achievedRps)}/s`);
+      await sleep(300);
+    }
+  }
+
+  // --- 3. The cache-hit path --------------------------------------------------------------------
+  const cacheTarget = llmsvcTarget(full, cacheBody, 'llmsvc, cache hit (temperature 0)');
+  const cacheHeaders: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const response = await fetch(cacheTarget.url, { method: 'POST', headers: cacheTarget.headers, body: cacheTarget.body });
+    await response.arrayBuffer();
+    cacheHeaders.push(response.headers.get('x-llmsvc-cache') ?? '(none)');
+  }
+  const cacheWired = cacheHeaders.slice(1).every((value) => value === 'hit');
+  log(`x-llmsvc-cache on 5 identical temperature-0 requests: ${cacheHeaders.join(', ')}`);
+  const cacheLoadRuns: LoadRun[] = [];
+  const cachePacedRuns: PacedRun[] = [];
+  if (cacheWired) {
+    for (let round = 1; round <= rounds; round++) {
+      for (const target of orderOf([direct, cacheTarget], round)) cacheLoadRuns.push(await saturate(target, upstream.child.pid!, round));
+      for (const target of orderOf([direct, cacheTarget], round)) {
+        const own = await paced(target, pacedRate, pacedSeconds);
+        const hits = own.headers.filter((h) => h['x-llmsvc-cache'] === 'hit').length;
+        if (target === cacheTarget && hits !== own.headers.length) log(`warning: only ${hits} of ${own.headers.length} sampled responses were cache hits`);
+        cachePacedRuns.push({ ...own, round, rate: pacedRate, client: 'hrtime' });
+      }
+    }
+  }
+
+  const served = await metricCount(full);
+  const llmsvcSent = loadRuns.filter((run) => run.target === llmsvc.name).reduce((sum, run) => sum + run.total, 0);
+
+  // Free the cores for the profile run.
+  await Promise.all([quiet.child, bare.child, portkey.child].map((child) => stopChild(child)));
+
+  // --- 4. Profile of llmsvc under the same load --------------------------------------------------
+  let profileSection = '';
+  if (profiling) {
+    const profileDir = path.join(workDir, 'gateway-profile');
+    fs.rmSync(profileDir, { recursive: true, force: true });
+    fs.mkdirSync(profileDir, { recursive: true });
+    await stopChild(full.child);
+    const profiled = await startLlmsvc('llmsvc (profiled)', upstream.port, { log_level: 'info', auth: true }, ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-interval', '500']);
+    const target = llmsvcTarget(profiled);
+    await saturate(target, upstream.child.pid!, 0, 3);
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
+    const run = await saturate(target, upstream.child.pid!, 1);
+    const toUs = Number(process.hrtime.bigint() / 1000n);
+    await stopChild(profiled.child, 15_000);
+    // One file per thread: CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; thread 0 is the main thread.
+    const file = fs.readdirSync(profileDir).find((name) => /\.0\.\d+\.cpuprofile$/.test(name));
+    if (!file) throw new Error(`no .cpuprofile in ${profileDir}`);
+    const summary = summarizeProfile(path.join(profileDir, file), projectRoot, { fromUs, toUs });
+    const perRequest = (us: number) => us / run.total;
+    log(`profile: ${summary.samples} samples in the window, busy ${fmt(summary.busyUs / 1e6)} s, idle ${fmt(summary.idleUs / 1e6)} s, ${run.total} requests`);
+    const ownerRows = topEntries(summary.owners, 20).map(([owner, us]) => [owner, `${fmt((100 * us) / summary.busyUs, 1)}%`, fmt(perRequest(us), 0)]);
+    const ownerTable = show('Where llmsvc spends its main thread (owner = innermost package or llmsvc module on the stack)', ['owner', 'share of busy CPU', 'µs per request'], ownerRows);
+    const functionRows = topEntries(summary.projectInclusive, 25).map(([label, us]) => [label.replaceAll('|', '\\|'), `${fmt((100 * us) / summary.busyUs, 1)}%`, fmt(perRequest(us), 0)]);
+    const functionTable = show('llmsvc functions, inclusive (their callees included)', ['function', 'share of busy CPU', 'µs per request'], functionRows);
+    const libraryRows = topEntries(
+      new Map([...summary.inclusive].filter(([label]) => !summary.projectInclusive.has(label))),
+      25,
+    ).map(([label, us]) => [label.replaceAll('|', '\\|'), `${fmt((100 * us) / summary.busyUs, 1)}%`, fmt(perRequest(us), 0)]);
+    const libraryTable = show('Library and node frames, inclusive', ['function', 'share of busy CPU', 'µs per request'], libraryRows);
+    const selfRows = topEntries(summary.self, 25).map(([label, us]) => [label.replaceAll('|', '\\|'), `${fmt((100 * us) / summary.busyUs, 1)}%`, fmt(perRequest(us), 0)]);
+    const selfTable = show('Hottest functions, self time', ['function', 'share of busy CPU', 'µs per request'], selfRows);
+    profileSection = [
+      '### Profile: where llmsvc’s time goes under 32 connections',
+      '',
+      `\`node --cpu-prof --cpu-prof-interval 500\` on a fresh llmsvc (same config), ${loadSeconds} s at ${connections} connections after a 3 s warm-up; ` +
+        `${fmt0(run.rps)} RPS while profiled (p50 ${run.p50} ms), ${fmt0(run.total)} requests, ${summary.samples} samples of the main thread in the load window: ` +
+        `busy ${fmt(summary.busyUs / 1e6)} s, idle ${fmt(summary.idleUs / 1e6)} s (${fmt(summary.busyUs / run.total / 1000, 3)} ms busy per request; ` +
+        `process CPU incl. other threads and the kernel: ${fmt(run.serverCpuMsPerRequest, 3)} ms per request). The runtime thread (llama.cpp) is idle here and not sampled.`,
+      '',
+      ownerTable,
+      '',
+      'Owner: each sample is charged to the innermost frame on its stack that belongs to a package or to an llmsvc file; native and `node:` frames',
+      'are charged to their caller (a `writeSync` under pino is pino\'s; a `JSON.stringify` in a route is the route\'s). `core/store` is counted with',
+      'SQLite (it is the prepared statements). Frames with no JS caller (socket reads, the HTTP parser, timers) are "node core".',
+      '',
+      functionTable,
+      '',
+      libraryTable,
+      '',
+      selfTable,
+    ].join('\n');
+  }
+
+  // --- Report ----------------------------------------------------------------------------------
+  const loadAfter = os.loadavg();
+  const byTarget = (runs: LoadRun[], name: string) => runs.filter((run) => run.target === name);
+  const portkeyRps = new Map(byTarget(loadRuns, portkeyTarget.name).map((run) => [run.round, run.rps]));
+  const ratioToPortkey = (name: string) =>
+    byTarget(loadRuns, name)
+      .map((run) => run.rps / (portkeyRps.get(run.round) ?? Number.NaN))
+      .filter(Number.isFinite);
+  const llmsvcRatios = ratioToPortkey(llmsvc.name);
+  const throughputMet = median(llmsvcRatios) >= 3;
+
+  const summaryRows = targets.map((target) => {
+    const runs = byTarget(loadRuns, target.name);
+    const ratios = target === portkeyTarget ? [1] : ratioToPortkey(target.name);
+    return [
+      target.name,
+      range(runs.map((run) => run.rps), fmt0),
+      range(runs.map((run) => run.p50), (v) => fmt(v, 0)),
+      range(runs.map((run) => run.p99), (v) => fmt(v, 0)),
+      range(ratios, (v) => `${fmt(v)}×`),
+      String(runs.reduce((sum, run) => sum + run.non2xx, 0)),
+      String(runs.reduce((sum, run) => sum + run.errors, 0)),
+      range(runs.map((run) => run.serverCpuMsPerRequest), (v) => fmt(v, 3)),
+      runs[0]?.logBytesPerRequest === undefined ? '—' : range(runs.map((run) => run.logBytesPerRequest!), (v) => fmt(v, 0)),
+    ];
+  });
+  const summaryTable = show(
+    `Throughput at ${connections} connections, ${loadSeconds} s per run, ${rounds} round(s)`,
+    ['target', 'RPS', 'p50 ms', 'p99 ms', '÷ Portkey RPS (same round)', 'non-2xx', 'errors', 'server CPU ms/request', 'log bytes/request'],
+    summaryRows,
+  );
+  const runRows = loadRuns.map((run) => [String(run.round), run.target, fmt0(run.rps), String(run.p50), String(run.p99), fmt(run.mean), String(run.non2xx), String(run.errors), fmt(run.serverCpuMsPerRequest, 3), fmt(run.upstreamCpuMsPerRequest, 3)]);
+  const runTable = show('Every run, in the order run', ['round', 'target', 'RPS', 'p50 ms', 'p99 ms', 'mean ms', 'non-2xx', 'errors', 'server CPU ms/req', 'upstream CPU ms/req'], runRows);
+
+  const cpuOf = (name: string) => median(byTarget(loadRuns, name).map((run) => run.serverCpuMsPerRequest));
+  const ablation = [
+    `- pino request logging at info (2 lines per request): ${fmt(cpuOf(llmsvc.name) - cpuOf(targets[3]!.name), 3)} ms CPU per request (llmsvc − llmsvc log warn)`,
+    `- auth, limits and usage accounting (key lookup by hash, limiter, x-ratelimit headers, usage upsert + key touch in SQLite): ${fmt(cpuOf(targets[3]!.name) - cpuOf(targets[4]!.name), 3)} ms CPU per request (log warn − log warn auth off)`,
+    `- everything else (fastify, zod, routing, openai SDK + undici to the upstream, SSE parse, response build, metrics, request-log insert): ${fmt(cpuOf(targets[4]!.name), 3)} ms CPU per request (auth off, log warn)`,
+    `- for scale: Portkey ${fmt(cpuOf(portkeyTarget.name), 3)} ms, the upstream itself ${fmt(cpuOf(direct.name), 3)} ms CPU per request`,
+  ];
+
+  const pacedOf = (client: PacedRun['client'], name: string, rate: number) => pacedRuns.filter((run) => run.client === client && run.target === name && run.rate === rate);
+  const added = (client: PacedRun['client'], rate = pacedRate) =>
+    pacedOf(client, llmsvc.name, rate).map((run) => run.p50 - (pacedOf(client, direct.name, rate).find((other) => other.round === run.round)?.p50 ?? Number.NaN));
+  const addedHr = added('hrtime');
+  const llmsvcAchieved = median(pacedOf('hrtime', llmsvc.name, pacedRate).map((run) => run.achievedRps));
+  const sustained = llmsvcAchieved >= 0.95 * pacedRate && pacedOf('hrtime', llmsvc.name, pacedRate).every((run) => run.skipped === 0);
+  const addedMet = sustained && median(addedHr) <= 0.3;
+  const addedLow = lowRate < pacedRate ? added('hrtime', lowRate) : [];
+  const pacedRows = pacedRuns.map((run) => [
+    String(run.round),
+    run.client === 'hrtime' ? 'own client (hrtime)' : 'autocannon overallRate',
+    run.target,
+    String(run.rate),
+    fmt0(run.achievedRps),
+    String(run.skipped),
+    fmt(run.p50, run.client === 'hrtime' ? 3 : 0),
+    fmt(run.p90, run.client === 'hrtime' ? 3 : 0),
+    fmt(run.p99, run.client === 'hrtime' ? 3 : 0),
+    String(run.non2xx),
+    String(run.errors),
+  ]);
+  const pacedTable = show(`Fixed rate ${pacedRate} RPS, ${pacedSeconds} s per run (first ${pacedWarmupSeconds} s not counted by the own client)`, ['round', 'client', 'target', 'rate /s', 'achieved RPS', 'skipped (backlog)', 'p50 ms', 'p90 ms', 'p99 ms', 'non-2xx', 'errors'], pacedRows);
+
+  let cacheText: string;
+  if (cacheWired) {
+    const cacheRows = [...cacheLoadRuns.map((run) => [String(run.round), `${connections} connections`, run.target, fmt0(run.rps), String(run.p50), String(run.p99), String(run.non2xx + run.errors)]),
+      ...cachePacedRuns.map((run) => [String(run.round), `${pacedRate}/s, hrtime`, run.target, fmt0(run.achievedRps), fmt(run.p50, 3), fmt(run.p99, 3), String(run.non2xx + run.errors)])];
+    cacheText = show('Cache-hit path', ['round', 'load', 'target', 'RPS', 'p50 ms', 'p99 ms', 'failed'], cacheRows);
+  } else {
+    cacheText = `Not measured: the response cache is not wired into the request path yet — 5 identical \`temperature: 0\` requests to llmsvc answered \`x-llmsvc-cache\`: ${cacheHeaders.join(', ')}. The benchmark measures the hit path (${connections} connections and ${pacedRate}/s against the direct upstream) as soon as the header says \`hit\`.`;
+    process.stdout.write(`\n${cacheText}\n`);
+  }
+
+  const nproc = execSync('nproc').toString().trim();
+  const uname = execSync('uname -a').toString().trim();
+  const section = [
+    `## ${sectionHeading} — ${startedAt.toISOString()}`,
+    '',
+    `- Machine: \`nproc\` ${nproc}; \`${uname}\`; ${os.cpus()[0]?.model ?? 'unknown CPU'}; Node ${process.version}`,
+    `- Load average (1/5/15 min) before: ${loadBefore.map((v) => v.toFixed(1)).join(' / ')}, after: ${loadAfter.map((v) => v.toFixed(1)).join(' / ')} — the 2 cores were shared with other work, so compare figures of the same round only`,
+    `- Command: \`node --import tsx bench/gateway.ts${argv.length ? ` ${argv.join(' ')}` : ''}\`; llmsvc from ${path.relative(projectRoot, cli)}${cli.endsWith('.ts') ? ' through tsx' : ''}; autocannon ${autocannonVersion} in the benchmark process; the run took ${fmt0((Date.now() - startedAt.getTime()) / 1000)} s`,
+    `- Upstream: \`bench/staticUpstream.ts\` (node:http, prebuilt answers: JSON, or a 7-event SSE stream when the body has \`"stream":true\`, which llmsvc always sends)`,
+    `- llmsvc: \`llmsvc serve --config <file>\` with provider \`{"id":"static","type":"openai-compatible","base_url":"${upstreamUrl.replace(/:\d+\//, ':<port>/')}"}\`, route \`{"model":"bench","targets":[{"provider":"static","model":"m"}]}\`, \`log_level: info\` (fastify's 2 lines per request to stderr), metrics on, auth on with a user key of rpm 10⁹ / tpm 10¹² (checked on every request, never binding), the request log and usage written to SQLite per request`,
+    `- Portkey ${portkeyVersion}: \`node node_modules/@portkey-ai/gateway/build/start-server.js --port=<port> --headless\`, headers \`x-portkey-provider: openai\`, \`x-portkey-custom-host: ${upstreamUrl.replace(/:\d+\//, ':<port>/')}\``,
+    `- Request: non-streamed \`{"model":"bench","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16}\` (model \`m\` for Portkey and direct); default temperature, so never a cache candidate`,
+    `- Ablations (same server, config only): \`log_level: warn\` (no per-request log lines), and \`auth: false\` + \`log_level: warn\``,
+    '',
+    'Targets:',
+    '',
+    `- RPS at ${connections} connections ≥ 3× Portkey's: llmsvc ${range(llmsvcRatios, (v) => `${fmt(v)}×`)} (per-round ratios): **${throughputMet ? 'met' : 'not met'}**.`,
+    `- Added latency p50 at ${pacedRate} RPS ≤ 0.3 ms: ${range(addedHr, (v) => `${fmt(v, 3)} ms`)} (llmsvc p50 − direct p50, same round, own hrtime client; llmsvc achieved ${fmt0(llmsvcAchieved)}/s${sustained ? '' : ', i.e. it did not sustain the rate here and the p50 is mostly queueing'}): **${addedMet ? 'met' : 'not met'}**.` +
+      (addedLow.length ? ` At ${lowRate}/s (30% of its saturated RPS here): ${range(addedLow, (v) => `${fmt(v, 3)} ms`)}.` : ''),
+    `- Cache-hit path p50: ${cacheWired ? range(cachePacedRuns.filter((run) => run.target === cacheTarget.name).map((run) => run.p50), (v) => `${fmt(v, 3)} ms`) + ` at ${pacedRate}/s` : 'not measured (cache not wired yet)'}.`,
+    `- llmsvc counted ${fmt0(served)} chat completions with status 200 in \`llmsvc_http_requests_total\` (the load sent ${fmt0(llmsvcSent)} in the measured runs, plus warm-up, paced and cache runs): metrics were on.`,
+    '',
+    `### Throughput at ${connections} connections`,
+    '',
+    summaryTable,
+    '',
+    `Median (min–max) over ${rounds} round(s) of ${loadSeconds} s, targets alternated (order reversed every round). RPS = completed requests ÷ duration; latency from autocannon (whole ms). Server CPU = user + system time of the gateway process (all threads) ÷ requests; log bytes = what it wrote to stderr.`,
+    '',
+    runTable,
+    '',
+    'Where the CPU per request goes, from the ablations (medians of server CPU ms/request above):',
+    '',
+    ...ablation,
+    '',
+    `### Added latency at ${pacedRate} RPS`,
+    '',
+    pacedTable,
+    '',
+    `Added p50 (llmsvc − direct, same round): own client at ${pacedRate}/s ${addedHr.map((v) => `${fmt(v, 3)} ms`).join(', ')}${addedLow.length ? `, at ${lowRate}/s ${addedLow.map((v) => `${fmt(v, 3)} ms`).join(', ')}` : ''}; autocannon at ${pacedRate}/s ${added('autocannon').map((v) => `${fmt(v, 0)} ms`).join(', ')} (whole-ms histogram). ` +
+      `The own client is open-loop: a timer sends the requests due every ms over up to 64 keep-alive connections and times each with process.hrtime; with ${pacedMaxOutstanding} requests in flight it skips sends (counted) rather than queue without end. It runs in the benchmark process on the same 2 cores.`,
+    '',
+    '### Cache-hit path',
+    '',
+    cacheText,
+    ...(profileSection ? ['', profileSection] : []),
+  ].join('\n');
+  writeResultsSection(sectionHeading.split(' (')[0]!, section);
+  log(`wrote the "${sectionHeading}" section of bench/RESULTS.md`);
+}
+
+await runBenchmark('gateway', async () => {
+  try {
+    await main();
+  } finally {
+    await cleanUp(); // the servers first: their data dirs are in use
+    for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
