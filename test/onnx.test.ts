@@ -256,6 +256,19 @@ describe('ONNX models served over HTTP', () => {
       assert.ok(error instanceof OpenAI.APIError);
       assert.equal(error.status, 400);
       assert.equal(error.code, 'model_not_supported');
+
+      // A vector store with no embedding_model takes the ONNX model (a dedicated embedding model
+      // is preferred over the GGUF one), and its files are searchable.
+      const store = await client.vectorStores.create({ name: 'onnx-store' });
+      const { toFile } = await import('openai');
+      const file = await client.files.create({ file: await toFile(Buffer.from('Red apples grow on trees. Green pears too.'), 'fruit.txt'), purpose: 'assistants' });
+      const attached = await client.vectorStores.files.createAndPoll(store.id, { file_id: file.id }, { pollIntervalMs: 50 });
+      assert.equal(attached.status, 'completed');
+      const hits = await client.vectorStores.search(store.id, { query: 'apples', ranking_options: { ranker: 'vector' } as never });
+      assert.equal(hits.data[0]?.file_id, file.id);
+      const record = server.service.store.vectorStores.find(store.id);
+      assert.equal(record?.embeddingModel, 'mini-embed');
+      assert.equal(record?.dimensions, 32);
     } finally {
       await server.stop();
     }

@@ -6,18 +6,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase, type Db } from '../core/store/database.js';
-import { SqliteVectorIndex, reciprocalRankFusion, type AttributeFilter, type Attributes, type ChunkInput } from '../core/store/vectors/index.js';
+import { SqliteVectorIndex, reciprocalRankFusion, type AttributeFilter, type Attributes, type ChunkInput, type IndexOptions } from '../core/store/vectors/index.js';
 import { isApiError } from '../core/errors/index.js';
 import { bruteForceTopK, clusteredVectors, cosineSimilarity, randomUnitVector, recallAt, seededRandom } from './support/vectors.js';
 
 let dir: string;
 let db: Db;
 let index: SqliteVectorIndex;
+/** The same database, partitioning stores from 64 chunks on, so that small corpora are partitioned. */
+let eager: SqliteVectorIndex;
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'llmsvc-vectors-'));
   db = openDatabase(join(dir, 'test.sqlite'));
   index = new SqliteVectorIndex(db);
+  eager = new SqliteVectorIndex(db, { ivf: { minTrainingRows: 64 } });
 });
 after(() => {
   db.close();
@@ -30,14 +33,14 @@ const fileOf = (i: number) => `file-${Math.floor(i / chunksPerFile)}`;
 const corpusIndex = (hit: { fileId: string; chunkIndex: number }) => Number(hit.fileId.slice(5)) * chunksPerFile + hit.chunkIndex;
 
 /** Puts `vectors` as files of 10 chunks; file n gets the attributes `attributesOf(n)`. */
-function putCorpus(storeId: string, vectors: Float32Array[], attributesOf: (file: number) => Attributes = () => ({}), texts?: string[]): void {
+function putCorpus(storeId: string, vectors: Float32Array[], attributesOf: (file: number) => Attributes = () => ({}), texts?: string[], into = index): void {
   for (let start = 0; start < vectors.length; start += chunksPerFile) {
     const chunks: ChunkInput[] = vectors.slice(start, start + chunksPerFile).map((embedding, j) => ({
       index: j,
       text: texts?.[start + j] ?? `chunk ${start + j}`,
       embedding,
     }));
-    index.putFile(storeId, fileOf(start), attributesOf(start / chunksPerFile), chunks);
+    into.putFile(storeId, fileOf(start), attributesOf(start / chunksPerFile), chunks);
   }
 }
 
@@ -77,15 +80,27 @@ describe('exact vector search', () => {
   });
 });
 
-describe('attribute filters', () => {
+/** Every kind of store: exact, quantized, and quantized with partitions (trained at 64 chunks). */
+const filterModes: [string, IndexOptions][] = [
+  ['exact', { dimensions: 16, quantization: 'none' }],
+  ['int8', { dimensions: 16, quantization: 'int8' }],
+  ['bit', { dimensions: 16, quantization: 'bit' }],
+  ['int8 + ivf', { dimensions: 16, quantization: 'int8', partitioning: 'ivf' }],
+  ['bit + ivf', { dimensions: 16, quantization: 'bit', partitioning: 'ivf' }],
+];
+
+for (const [modeName, storeOptions] of filterModes) describe(`attribute filters (${modeName})`, () => {
+  const storeId = `vs_filters_${modeName.replace(/\W+/g, '_')}`;
+  const exact = storeOptions.quantization === 'none';
   const random = seededRandom(2);
   const vectors = Array.from({ length: 300 }, () => randomUnitVector(random, 16));
   // 30 files: n = file number; one rare file is the only one with tier 'gold'.
   const attributesOf = (n: number): Attributes => ({ n, team: n % 3 === 0 ? 'search' : 'infra', draft: n % 2 === 0, ...(n === 17 ? { tier: 'gold' } : {}) });
   const query = randomUnitVector(random, 16);
   before(() => {
-    index.create('vs_filters', { dimensions: 16, quantization: 'none' });
-    putCorpus('vs_filters', vectors, attributesOf);
+    eager.create(storeId, storeOptions);
+    putCorpus(storeId, vectors, attributesOf, undefined, eager);
+    if (storeOptions.partitioning) assert.ok(eager.partitionStats(storeId)!.partitions > 1, 'the store is partitioned');
   });
 
   const cases: [string, AttributeFilter, (a: Attributes) => boolean][] = [
@@ -121,35 +136,41 @@ describe('attribute filters', () => {
     test(name, () => {
       const keep = (i: number) => predicate(attributesOf(Math.floor(i / chunksPerFile)));
       const expected = bruteForceTopK(vectors, query, 10, keep);
-      const hits = index.search('vs_filters', { mode: 'vector', vector: query, maxResults: 10, filter });
-      assert.deepEqual(hits.map(corpusIndex), expected);
+      const hits = eager.search(storeId, { mode: 'vector', vector: query, maxResults: 10, filter });
       for (const hit of hits) assert.ok(predicate(hit.attributes));
+      if (exact) {
+        assert.deepEqual(hits.map(corpusIndex), expected);
+      } else {
+        // Approximate: as many hits as the exact search, every one matching, most of the same ones.
+        assert.equal(hits.length, expected.length);
+        if (expected.length > 0) assert.ok(recallAt(10, expected, hits.map(corpusIndex)) >= 0.7, `recall ${recallAt(10, expected, hits.map(corpusIndex))}`);
+      }
     });
   }
 
   test('a selective filter still returns maxResults hits: the filter is applied inside the search', () => {
     const filter: AttributeFilter = { type: 'eq', key: 'tier', value: 'gold' };
     for (const mode of ['vector', 'hybrid', 'keyword'] as const) {
-      const hits = index.search('vs_filters', { mode, vector: query, text: 'chunk', maxResults: 10, filter });
+      const hits = eager.search(storeId, { mode, vector: query, text: 'chunk', maxResults: 10, filter });
       assert.equal(hits.length, 10, mode);
       assert.ok(hits.every((hit) => hit.fileId === 'file-17'), mode);
     }
   });
 
   test('a boolean compared with gt is a 400', () => {
-    assertApiError(() => index.search('vs_filters', { mode: 'vector', vector: query, maxResults: 3, filter: { type: 'gt', key: 'draft', value: true } }), 400, /booleans support only/);
+    assertApiError(() => eager.search(storeId, { mode: 'vector', vector: query, maxResults: 3, filter: { type: 'gt', key: 'draft', value: true } }), 400, /booleans support only/);
   });
 
   test('setAttributes changes what filters match; removeFile removes the chunks', () => {
     const gold: AttributeFilter = { type: 'eq', key: 'tier', value: 'gold' };
-    index.setAttributes('vs_filters', 'file-3', { tier: 'gold' });
-    const hits = index.search('vs_filters', { mode: 'vector', vector: query, maxResults: 30, filter: gold });
+    eager.setAttributes(storeId, 'file-3', { tier: 'gold' });
+    const hits = eager.search(storeId, { mode: 'vector', vector: query, maxResults: 30, filter: gold });
     assert.deepEqual(new Set(hits.map((hit) => hit.fileId)), new Set(['file-3', 'file-17']));
     assert.deepEqual(hits.find((hit) => hit.fileId === 'file-3')!.attributes, { tier: 'gold' });
-    index.removeFile('vs_filters', 'file-3');
-    assert.equal(index.chunkCount('vs_filters'), 290);
-    assert.ok(index.search('vs_filters', { mode: 'vector', vector: query, maxResults: 30, filter: gold }).every((hit) => hit.fileId === 'file-17'));
-    assert.equal(index.search('vs_filters', { mode: 'keyword', text: 'chunk 35', maxResults: 300 }).filter((hit) => hit.fileId === 'file-3').length, 0);
+    eager.removeFile(storeId, 'file-3');
+    assert.equal(eager.chunkCount(storeId), 290);
+    assert.ok(eager.search(storeId, { mode: 'vector', vector: query, maxResults: 30, filter: gold }).every((hit) => hit.fileId === 'file-17'));
+    assert.equal(eager.search(storeId, { mode: 'keyword', text: 'chunk 35', maxResults: 300 }).filter((hit) => hit.fileId === 'file-3').length, 0);
   });
 });
 
@@ -219,6 +240,106 @@ describe('quantized search, rescored exactly', () => {
 
   test('bit quantization needs dimensions divisible by 8', () => {
     assertApiError(() => index.create('vs_bit_odd', { dimensions: 12, quantization: 'bit' }), 400, /divisible by 8/);
+  });
+});
+
+describe('partitioned (ivf) quantized search', () => {
+  // Clustered like the benchmark's data (clusters of ~100, cosine ≈ 0.5 within one), at a size where
+  // the store is partitioned twice on the way (at 64 chunks and at 4 × 64 = 256 … 1024 … chunks).
+  const random = seededRandom(7);
+  const dimensions = 64;
+  const vectors = clusteredVectors(random, 3020, dimensions, 30, 1);
+  const queries = vectors.splice(3000, 20);
+  const ivfIndex = () => new SqliteVectorIndex(db, { ivf: { minTrainingRows: 64 } });
+
+  function recallOf(idx: SqliteVectorIndex, storeId: string, keep?: (i: number) => boolean, filter?: AttributeFilter): number {
+    let recall = 0;
+    for (const query of queries) {
+      const hits = idx.search(storeId, { mode: 'vector', vector: query, maxResults: 10, filter });
+      const expected = bruteForceTopK(vectors, query, 10, keep);
+      assert.equal(hits.length, expected.length);
+      recall += recallAt(10, expected, hits.map(corpusIndex)) / queries.length;
+      for (const hit of hits) assert.ok(Math.abs(hit.score - (1 + cosineSimilarity(vectors[corpusIndex(hit)]!, query)) / 2) < 1e-5);
+    }
+    return recall;
+  }
+
+  for (const quantization of ['bit', 'int8'] as const) {
+    test(`${quantization} + ivf: recall@10 ≥ 0.95 on seeded clustered data, exact scores, partitions read`, () => {
+      const idx = ivfIndex();
+      const storeId = `vs_ivf_${quantization}`;
+      idx.create(storeId, { dimensions, quantization, partitioning: 'ivf' });
+      assert.deepEqual(idx.options(storeId), { dimensions, quantization, partitioning: 'ivf' });
+      putCorpus(storeId, vectors, (n) => ({ n }), undefined, idx);
+      const stats = idx.partitionStats(storeId)!;
+      assert.equal(stats.rows, 3000);
+      assert.ok(stats.generation >= 2, `re-partitioned as it grew: generation ${stats.generation}`);
+      assert.ok(stats.trainedRows >= 1024, `trained on ${stats.trainedRows}`);
+      assert.ok(stats.partitions >= 100, `${stats.partitions} partitions`);
+      const recall = recallOf(idx, storeId);
+      assert.ok(recall >= 0.95, `recall@10 ${recall}`);
+    });
+  }
+
+  test('filters apply inside the partitioned search: broad, and selective (falls back to every partition)', () => {
+    const idx = ivfIndex();
+    const broad: AttributeFilter = { type: 'ne', key: 'n', value: 5 };
+    const recall = recallOf(idx, 'vs_ivf_bit', (i) => Math.floor(i / chunksPerFile) !== 5, broad);
+    assert.ok(recall >= 0.95, `recall@10 with a broad filter ${recall}`);
+    // One file of 300: its chunks are in partitions far from most queries.
+    const selective: AttributeFilter = { type: 'eq', key: 'n', value: 123 };
+    for (const query of queries.slice(0, 5)) {
+      const hits = idx.search('vs_ivf_bit', { mode: 'vector', vector: query, maxResults: 10, filter: selective });
+      assert.deepEqual(hits.map(corpusIndex), bruteForceTopK(vectors, query, 10, (i) => Math.floor(i / chunksPerFile) === 123));
+    }
+    const hybrid = idx.search('vs_ivf_bit', { mode: 'hybrid', vector: queries[0]!, text: 'chunk', maxResults: 10, filter: selective });
+    assert.equal(hybrid.length, 10);
+    assert.ok(hybrid.every((hit) => hit.fileId === 'file-123'));
+  });
+
+  test('deletes and replacements: gone chunks are never found, row counts follow', () => {
+    const idx = ivfIndex();
+    const storeId = 'vs_ivf_bit';
+    const nearest = idx.search(storeId, { mode: 'vector', vector: vectors[1234]!, maxResults: 1 })[0]!;
+    assert.equal(corpusIndex(nearest), 1234);
+    idx.removeFile(storeId, fileOf(1234));
+    assert.equal(idx.chunkCount(storeId), 2990);
+    assert.equal(idx.partitionStats(storeId)!.rows, 2990);
+    const after = idx.search(storeId, { mode: 'vector', vector: vectors[1234]!, maxResults: 50 });
+    assert.equal(after.length, 50);
+    assert.ok(after.every((hit) => hit.fileId !== fileOf(1234)));
+    // Put back with other text: routed to partitions at insert, found again.
+    idx.putFile(storeId, fileOf(1234), { n: 123.4 }, vectors.slice(1230, 1240).map((embedding, j) => ({ index: j, text: `again ${j}`, embedding })));
+    const again = idx.search(storeId, { mode: 'vector', vector: vectors[1234]!, maxResults: 1 })[0]!;
+    assert.equal(again.text, 'again 4');
+    assert.equal(idx.partitionStats(storeId)!.rows, 3000);
+  });
+
+  test('re-partitioning keeps every chunk findable and results correct', () => {
+    const idx = ivfIndex();
+    const storeId = 'vs_ivf_int8';
+    const before = idx.partitionStats(storeId)!;
+    const hitsBefore = queries.map((query) => idx.search(storeId, { mode: 'vector', vector: query, maxResults: 10 }).map(corpusIndex));
+    idx.repartition(storeId);
+    const after = idx.partitionStats(storeId)!;
+    assert.equal(after.generation, before.generation + 1);
+    assert.equal(after.trainedRows, 3000);
+    // Another index object on the same database sees the new partitioning (its cache is per generation).
+    assert.ok(recallOf(index, storeId) >= 0.95);
+    assert.ok(recallOf(idx, storeId) >= 0.95);
+    const hitsAfter = queries.map((query) => idx.search(storeId, { mode: 'vector', vector: query, maxResults: 10 }).map(corpusIndex));
+    const overlap = hitsBefore.reduce((sum, found, q) => sum + recallAt(10, found, hitsAfter[q]!), 0) / queries.length;
+    assert.ok(overlap >= 0.9, `results before and after agree: ${overlap}`);
+    // Each chunk is its own nearest neighbour wherever it now lives.
+    for (const i of [0, 777, 2999]) assert.equal(corpusIndex(idx.search(storeId, { mode: 'vector', vector: vectors[i]!, maxResults: 1 })[0]!), i);
+  });
+
+  test('ivf needs a quantized store; an unknown partitioning is a 400; stores without it are unchanged', () => {
+    assertApiError(() => index.create('vs_ivf_none', { dimensions: 8, quantization: 'none', partitioning: 'ivf' }), 400, /int8 or bit/);
+    assertApiError(() => index.create('vs_ivf_odd', { dimensions: 8, quantization: 'bit', partitioning: 'hnsw' as 'ivf' }), 400, /none or ivf/);
+    assert.throws(() => index.create('vs_ivf_bit', { dimensions, quantization: 'bit' }), /already exists/);
+    assert.equal(index.partitionStats('vs_bit'), undefined);
+    assert.doesNotThrow(() => index.repartition('vs_bit'));
   });
 });
 

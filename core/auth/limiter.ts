@@ -14,23 +14,87 @@ export function formatReset(ms: number): string {
 interface TokenEntry {
   at: number;
   tokens: number;
+  /** False once pruned from the window: a later settle must not touch the running sum. */
+  inWindow: boolean;
 }
 
-/** One key's sliding one-minute windows and in-flight counts. */
-class KeyState {
-  readonly requests: number[] = [];
-  readonly tokens: TokenEntry[] = [];
+/** A FIFO queue over an array with a head index: O(1) amortised push and shift, where
+ *  Array.prototype.shift is O(length). The array is compacted once half of it is dead. */
+class Queue<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** The oldest item (the queue must not be empty). */
+  first(): T {
+    return this.items[this.head]!;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  shift(): T {
+    const item = this.items[this.head]!;
+    this.items[this.head] = undefined as T; // let it be collected
+    this.head++;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  /** Every item, oldest first (for tests and recounts). */
+  toArray(): T[] {
+    return this.items.slice(this.head);
+  }
+}
+
+/** One key's sliding one-minute windows and in-flight counts. The token window keeps a running
+ *  sum (added on push, adjusted on settle, subtracted on prune), so every check is O(1) however
+ *  much traffic the last minute had; token counts are integers, so the sum stays exact. */
+export class KeyState {
+  readonly requests = new Queue<number>();
+  readonly tokens = new Queue<TokenEntry>();
+  /** The sum of `tokens` over the entries in the window. */
+  tokensInWindow = 0;
   inFlight = 0;
   /** Tokens reserved by requests still running, not yet in the usage table. */
   reservedTokens = 0;
 
   prune(now: number): void {
-    while (this.requests.length > 0 && this.requests[0]! <= now - windowMs) this.requests.shift();
-    while (this.tokens.length > 0 && this.tokens[0]!.at <= now - windowMs) this.tokens.shift();
+    const oldest = now - windowMs;
+    while (this.requests.length > 0 && this.requests.first() <= oldest) this.requests.shift();
+    while (this.tokens.length > 0 && this.tokens.first().at <= oldest) {
+      const entry = this.tokens.shift();
+      entry.inWindow = false;
+      this.tokensInWindow -= entry.tokens;
+    }
   }
 
-  tokensInWindow(): number {
-    return this.tokens.reduce((sum, entry) => sum + entry.tokens, 0);
+  pushTokens(at: number, tokens: number): TokenEntry {
+    const entry: TokenEntry = { at, tokens, inWindow: true };
+    this.tokens.push(entry);
+    this.tokensInWindow += tokens;
+    return entry;
+  }
+
+  /** Replaces an entry's count (a reservation settling to what the request used). */
+  setTokens(entry: TokenEntry, tokens: number): void {
+    if (entry.inWindow) this.tokensInWindow += tokens - entry.tokens;
+    entry.tokens = tokens;
+  }
+
+  /** The sum recounted from the entries: what `tokensInWindow` must equal (tests). */
+  recount(): number {
+    return this.tokens.toArray().reduce((sum, entry) => sum + entry.tokens, 0);
   }
 }
 
@@ -74,12 +138,12 @@ export class Limiter {
     if (key.rpm !== null) {
       headers['x-ratelimit-limit-requests'] = String(key.rpm);
       headers['x-ratelimit-remaining-requests'] = String(Math.max(0, key.rpm - state.requests.length));
-      headers['x-ratelimit-reset-requests'] = formatReset(state.requests.length > 0 ? state.requests[0]! + windowMs - now : 0);
+      headers['x-ratelimit-reset-requests'] = formatReset(state.requests.length > 0 ? state.requests.first() + windowMs - now : 0);
     }
     if (key.tpm !== null) {
       headers['x-ratelimit-limit-tokens'] = String(key.tpm);
-      headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, key.tpm - state.tokensInWindow()));
-      headers['x-ratelimit-reset-tokens'] = formatReset(state.tokens.length > 0 ? state.tokens[0]!.at + windowMs - now : 0);
+      headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, key.tpm - state.tokensInWindow));
+      headers['x-ratelimit-reset-tokens'] = formatReset(state.tokens.length > 0 ? state.tokens.first().at + windowMs - now : 0);
     }
     return headers;
   }
@@ -90,7 +154,7 @@ export class Limiter {
     const state = this.state(key.id);
     const now = this.clock();
     if (key.rpm !== null && state.requests.length >= key.rpm) {
-      const waitMs = state.requests[0]! + windowMs - now;
+      const waitMs = state.requests.first() + windowMs - now;
       throw this.limitError(key, 'LLMSVC_ERR_RATE_LIMIT_REQUESTS', waitMs, `Rate limit reached for requests: this key allows ${key.rpm} requests per minute. Retry in ${formatReset(waitMs)}, or ask the operator for a higher limit.`);
     }
     if (key.maxConcurrent !== null && state.inFlight >= key.maxConcurrent) {
@@ -111,10 +175,10 @@ export class Limiter {
     const state = this.state(key.id);
     const now = this.clock();
     if (key.tpm !== null) {
-      const used = state.tokensInWindow();
+      const used = state.tokensInWindow;
       // A request whose size is not known up front (tokens = 0) is refused only when the window is full.
       if (used + tokens > key.tpm || (tokens === 0 && used >= key.tpm)) {
-        const waitMs = tokens > key.tpm ? windowMs : (state.tokens[0]?.at ?? now) + windowMs - now;
+        const waitMs = tokens > key.tpm ? windowMs : (state.tokens.length > 0 ? state.tokens.first().at : now) + windowMs - now;
         throw this.limitError(
           key,
           'LLMSVC_ERR_RATE_LIMIT_TOKENS',
@@ -144,15 +208,14 @@ export class Limiter {
         }
       }
     }
-    const entry: TokenEntry = { at: now, tokens };
-    state.tokens.push(entry);
+    const entry = state.pushTokens(now, tokens);
     state.reservedTokens += tokens;
     let settled = false;
     return {
       settle: (actualTokens) => {
         if (settled) return;
         settled = true;
-        entry.tokens = actualTokens;
+        state.setTokens(entry, actualTokens);
         state.reservedTokens -= tokens;
       },
     };

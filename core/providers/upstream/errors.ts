@@ -24,6 +24,8 @@ export class UpstreamError extends ApiError {
 /** What both official SDKs' errors carry: an HTTP status and headers when the upstream answered. */
 interface SdkErrorLike {
   name?: string;
+  /** undici's error code, from the openai-compatible provider's own client (upstream/http.ts). */
+  code?: string;
   message?: string;
   status?: number;
   headers?: Headers | Record<string, string>;
@@ -52,14 +54,15 @@ function upstreamSentence(error: SdkErrorLike): string {
   return (error.message ?? 'no message').replace(/^\d{3}\s+/, '');
 }
 
-/** Maps an SDK error (openai or @anthropic-ai/sdk; both name their classes alike) to an
- *  UpstreamError, once per provider call. Aborts by our own signal pass through unchanged. */
+/** Maps an SDK error (openai or @anthropic-ai/sdk; both name their classes alike), or an error of
+ *  upstream/http.ts (an UpstreamHttpFailure has the same status, headers and message; undici's
+ *  errors have a code), to an UpstreamError, once per provider call. Aborts by our own signal pass through unchanged. */
 export function upstreamErrorFrom(providerId: string, error: unknown, signal?: AbortSignal): unknown {
   if (error instanceof ApiError) return error;
   if (signal?.aborted) return signal.reason ?? error;
   const sdkError = error as SdkErrorLike;
   const who = `upstream provider "${providerId}"`;
-  if (sdkError?.name === 'APIConnectionTimeoutError') {
+  if (sdkError?.name === 'APIConnectionTimeoutError' || sdkError?.code === 'UND_ERR_HEADERS_TIMEOUT' || sdkError?.code === 'UND_ERR_BODY_TIMEOUT') {
     return new UpstreamError('LLMSVC_ERR_UPSTREAM_TIMEOUT', `${who} did not answer in time. Try again; if it persists, the operator should check it.`, undefined, true, undefined);
   }
   const status = typeof sdkError?.status === 'number' ? sdkError.status : undefined;

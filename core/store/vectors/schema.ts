@@ -12,8 +12,14 @@ export function ensureRegistry(db: Db): void {
       id INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused, so neither are table names
       store_id TEXT NOT NULL UNIQUE,
       dimensions INTEGER NOT NULL,
-      quantization TEXT NOT NULL CHECK (quantization IN ('none', 'int8', 'bit'))
+      quantization TEXT NOT NULL CHECK (quantization IN ('none', 'int8', 'bit')),
+      partitioning TEXT NOT NULL DEFAULT 'none' CHECK (partitioning IN ('none', 'ivf'))
     )`);
+  // Registries made before partitioned stores existed lack the column; their stores are all 'none'.
+  const columns = db.prepare(`SELECT name FROM pragma_table_info('${registryTable}')`).pluck().all() as string[];
+  if (!columns.includes('partitioning')) {
+    db.exec(`ALTER TABLE ${registryTable} ADD COLUMN partitioning TEXT NOT NULL DEFAULT 'none' CHECK (partitioning IN ('none', 'ivf'))`);
+  }
 }
 
 export interface StoreTables {
@@ -24,8 +30,15 @@ export interface StoreTables {
   /** One row per chunk: text, position, and the float32 embedding when the vec0 table holds only
    *  a quantized copy (rescoring reads it by row id, which is far cheaper than a vec0 lookup). */
   chunks: string;
-  /** vec0: the first-pass vectors, rowid = chunk id. */
+  /** vec0: the first-pass vectors, rowid = chunk id. Not created for partitioned ('ivf') stores. */
   vectors: string;
+  /** Partitioned stores only: the quantized first-pass vectors, clustered by partition (0 = not yet
+   *  partitioned), so that reading a partition is one B-tree range. */
+  codes: string;
+  /** Partitioned stores only: the centroids (coarse rows have no parent; partition id = fine row id). */
+  centroids: string;
+  /** Partitioned stores only: one row of bookkeeping (row count, rows at the last training, generation). */
+  ivf: string;
   /** FTS5, contentless (the text lives in `chunks`), rowid = chunk id. */
   keywords: string;
 }
@@ -39,6 +52,9 @@ export function storeTables(internalId: number): StoreTables {
     chunks: `${prefix}_chunks`,
     vectors: `${prefix}_vectors`,
     keywords: `${prefix}_keywords`,
+    codes: `${prefix}_codes`,
+    centroids: `${prefix}_centroids`,
+    ivf: `${prefix}_ivf`,
   };
 }
 
@@ -70,19 +86,49 @@ export function createStoreTables(db: Db, tables: StoreTables, options: IndexOpt
       embedding BLOB,
       UNIQUE (file, chunk_index)
     );
-    CREATE VIRTUAL TABLE ${tables.vectors} USING vec0(
-      embedding ${vec0ColumnType(options.quantization, options.dimensions)},
-      chunk_size=${vec0ChunkSize}
-    );
+    ${options.partitioning === 'ivf' ? partitionedTablesSql(tables) : vec0TableSql(tables, options, vec0ChunkSize)}
     CREATE VIRTUAL TABLE ${tables.keywords} USING fts5(
       text, content='', contentless_delete=1, tokenize='porter unicode61 remove_diacritics 2'
     );
   `);
 }
 
+function vec0TableSql(tables: StoreTables, options: IndexOptions, vec0ChunkSize: number): string {
+  return `CREATE VIRTUAL TABLE ${tables.vectors} USING vec0(
+      embedding ${vec0ColumnType(options.quantization, options.dimensions)},
+      chunk_size=${vec0ChunkSize}
+    );`;
+}
+
+/** A plain table rather than vec0 with a `partition key` column: sqlite-vec 0.1.9 answers
+ *  `partition IN (…)` with one KNN per partition (k rows each, LIMIT refused), cannot UPDATE a
+ *  partition key (re-partitioning would rebuild the table), and measured 1.5–2.5× slower than this
+ *  table scanned with vec_distance_hamming / vec_distance_cosine over the same partitions. */
+function partitionedTablesSql(tables: StoreTables): string {
+  return `CREATE TABLE ${tables.codes} (
+      partition INTEGER NOT NULL,
+      chunk INTEGER NOT NULL,
+      code BLOB NOT NULL,
+      PRIMARY KEY (partition, chunk)
+    ) WITHOUT ROWID;
+    CREATE INDEX ${tables.codes}_chunk ON ${tables.codes} (chunk);
+    CREATE TABLE ${tables.centroids} (
+      id INTEGER PRIMARY KEY,
+      parent INTEGER,
+      centroid BLOB NOT NULL
+    );
+    CREATE TABLE ${tables.ivf} (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      row_count INTEGER NOT NULL,
+      trained_rows INTEGER NOT NULL,
+      generation INTEGER NOT NULL
+    );
+    INSERT INTO ${tables.ivf} (id, row_count, trained_rows, generation) VALUES (1, 0, 0, 0);`;
+}
+
 export function dropStoreTables(db: Db, tables: StoreTables): void {
   // Children first: the foreign keys point at the files table.
-  for (const table of [tables.keywords, tables.vectors, tables.chunks, tables.attributes, tables.files]) {
+  for (const table of [tables.keywords, tables.vectors, tables.codes, tables.centroids, tables.ivf, tables.chunks, tables.attributes, tables.files]) {
     db.exec(`DROP TABLE IF EXISTS ${table}`);
   }
 }

@@ -17,9 +17,17 @@ export type Quantization = 'none' | 'int8' | 'bit';
 /** vector: nearest embeddings; keyword: BM25 over FTS5; hybrid: both, fused by reciprocal rank. */
 export type SearchMode = 'vector' | 'keyword' | 'hybrid';
 
+/** none: the quantized first pass reads every vector (linear in the store's size). ivf: the store
+ *  is split into ~4·√N partitions by k-means once it holds enough chunks, and a quantized search
+ *  reads only the partitions nearest the query (sub-linear, approximate: a neighbour outside them
+ *  is missed). Needs int8 or bit quantization. */
+export type Partitioning = 'none' | 'ivf';
+
 export interface IndexOptions {
   dimensions: number;
   quantization: Quantization;
+  /** Absent means 'none' (stores created before partitioning existed are all 'none'). */
+  partitioning?: Partitioning;
 }
 
 export interface ChunkInput {
