@@ -1,6 +1,8 @@
 // The vector index (issue 6): insert rate, exact and quantized top-10 latency, and recall@10 of the
 // quantized searches against the exact results of the same run; the floor is a plain Float32Array
-// brute-force scan of the same vectors in this process.
+// brute-force scan of the same vectors in this process. Quantized stores are measured flat (every
+// code read) and partitioned (partitioning: 'ivf', a few k-means partitions read per query); the
+// partitioned bit store is also measured on uniform random vectors, where IVF has little to work with.
 //
 //   node --import tsx bench/vectors.ts [--quick]
 //
@@ -13,8 +15,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase, type Db } from '../core/store/database.js';
-import { SqliteVectorIndex, type AttributeFilter, type Quantization, type SearchHit } from '../core/store/vectors/index.js';
-import { clusteredVectors, recallAt, seededRandom } from '../test/support/vectors.js';
+import { SqliteVectorIndex, type AttributeFilter, type IndexOptions, type Quantization, type SearchHit } from '../core/store/vectors/index.js';
+import { clusteredVectors, randomUnitVector, recallAt, seededRandom } from '../test/support/vectors.js';
 import { benchLogger, machineInfo, markdownTable, percentile, projectRoot, resultsFile, runBenchmark, textTable, writeResultsSection } from './support.js';
 
 const log = benchLogger('vectors');
@@ -30,6 +32,7 @@ interface Variant {
   name: string;
   quantization: Quantization;
   oversampling?: number;
+  nprobe?: number;
   index: SqliteVectorIndex;
   storeId: string;
 }
@@ -64,8 +67,8 @@ function chunkText(random: () => number, i: number): string {
   return `chunk ${i}: ${words.join(' ')}`;
 }
 
-function insertStore(index: SqliteVectorIndex, storeId: string, quantization: Quantization, vectors: Float32Array[], texts: string[]): number {
-  index.create(storeId, { dimensions, quantization });
+function insertStore(index: SqliteVectorIndex, storeId: string, options: Omit<IndexOptions, 'dimensions'>, vectors: Float32Array[], texts: string[]): number {
+  index.create(storeId, { dimensions, ...options });
   const started = performance.now();
   for (let start = 0; start < vectors.length; start += chunksPerFile) {
     const file = start / chunksPerFile;
@@ -92,12 +95,27 @@ async function main(): Promise<void> {
   try {
     db = openDatabase(path.join(dir, 'bench.sqlite'));
     const base = new SqliteVectorIndex(db);
-    const insertRates: Record<Quantization, number> = { none: 0, int8: 0, bit: 0 };
-    for (const quantization of ['none', 'int8', 'bit'] as const) {
-      log(`inserting ${chunkCount} chunks (quantization ${quantization})`);
-      insertRates[quantization] = insertStore(base, `vs_${quantization}`, quantization, vectors, texts);
-      log(`  ${insertRates[quantization].toFixed(0)} chunks/s`);
+    const stores: { storeId: string; label: string; options: Omit<IndexOptions, 'dimensions'> }[] = [
+      { storeId: 'vs_none', label: 'float32 store (putFile of 10 chunks, with FTS5)', options: { quantization: 'none' } },
+      { storeId: 'vs_int8', label: 'int8 store', options: { quantization: 'int8' } },
+      { storeId: 'vs_bit', label: 'bit store', options: { quantization: 'bit' } },
+      { storeId: 'vs_int8_ivf', label: 'int8 + ivf store (k-means partitioning at 4k, 16k, 64k chunks included)', options: { quantization: 'int8', partitioning: 'ivf' } },
+      { storeId: 'vs_bit_ivf', label: 'bit + ivf store (partitioning included)', options: { quantization: 'bit', partitioning: 'ivf' } },
+    ];
+    const insertRates = new Map<string, number>();
+    for (const store of stores) {
+      log(`inserting ${chunkCount} chunks into ${store.storeId}`);
+      insertRates.set(store.storeId, insertStore(base, store.storeId, store.options, vectors, texts));
+      log(`  ${insertRates.get(store.storeId)!.toFixed(0)} chunks/s`);
     }
+    const ivfStats = base.partitionStats('vs_bit_ivf')!;
+    let repartitionMs = 0;
+    {
+      const started = performance.now();
+      base.repartition('vs_int8_ivf');
+      repartitionMs = performance.now() - started;
+    }
+    log(`bit + ivf: ${ivfStats.partitions} partitions, trained at ${ivfStats.trainedRows} rows; re-partitioning int8 + ivf at ${chunkCount} took ${(repartitionMs / 1000).toFixed(1)} s`);
 
     const variants: Variant[] = [{ name: 'exact (float32)', quantization: 'none', index: base, storeId: 'vs_none' }];
     for (const oversampling of [2, 4]) {
@@ -106,10 +124,26 @@ async function main(): Promise<void> {
     for (const oversampling of [4, 8, 16]) {
       variants.push({ name: `bit, ×${oversampling} rescored`, quantization: 'bit', oversampling, storeId: 'vs_bit', index: new SqliteVectorIndex(db, { rescoreOversampling: { bit: oversampling } }) });
     }
+    const bitX8 = variants.length - 2;
+    for (const [oversampling, nprobe, coarseProbe] of [[4, 8, 16], [8, 4, 16], [8, 8, 8], [8, 8, 16], [8, 16, 16], [16, 8, 16]] as const) {
+      variants.push({
+        name: `bit + ivf, nprobe ${nprobe} (of ${coarseProbe} coarse cells), ×${oversampling} rescored`,
+        quantization: 'bit',
+        oversampling,
+        nprobe,
+        storeId: 'vs_bit_ivf',
+        index: new SqliteVectorIndex(db, { rescoreOversampling: { bit: oversampling }, ivf: { nprobe, coarseProbe } }),
+      });
+    }
+    const bitIvfDefault = variants.findIndex((v) => v.storeId === 'vs_bit_ivf' && v.name.includes('nprobe 8 (of 16 coarse cells), ×8'));
+    for (const nprobe of [8, 16]) {
+      variants.push({ name: `int8 + ivf, nprobe ${nprobe}, ×4 rescored`, quantization: 'int8', oversampling: 4, nprobe, storeId: 'vs_int8_ivf', index: new SqliteVectorIndex(db, { ivf: { nprobe } }) });
+    }
     const filter: AttributeFilter = { type: 'eq', key: 'topic', value: 7 };
     const extras: { name: string; run: (query: Float32Array, i: number) => unknown }[] = [
       { name: 'exact, filter matching 1% of files', run: (query) => base.search('vs_none', { mode: 'vector', vector: query, maxResults: topK, filter }) },
-      { name: 'bit ×8, filter matching 1% of files', run: (query) => variants[5]!.index.search('vs_bit', { mode: 'vector', vector: query, maxResults: topK, filter }) },
+      { name: 'bit ×8, filter matching 1% of files', run: (query) => variants[bitX8]!.index.search('vs_bit', { mode: 'vector', vector: query, maxResults: topK, filter }) },
+      { name: 'bit + ivf (defaults), filter matching 1% of files', run: (query) => variants[bitIvfDefault]!.index.search('vs_bit_ivf', { mode: 'vector', vector: query, maxResults: topK, filter }) },
       { name: 'hybrid (exact + BM25 of 3 words)', run: (query, i) => base.search('vs_none', { mode: 'hybrid', vector: query, text: texts[i * 7]!.split(' ').slice(2, 5).join(' '), maxResults: topK }) },
     ];
 
@@ -151,10 +185,50 @@ async function main(): Promise<void> {
     const recalls = timings.map((timing) => mean(timing.results.map((found, q) => recallAt(topK, exact.results[q]!, found))));
     const exactVsFloor = mean(exact.results.map((found, q) => recallAt(topK, floor.results[q]!, found)));
 
+    // Uniform random vectors (no structure for k-means to find): the partitioned bit store, recall
+    // against the Float32Array scan, in this run.
+    const uniformCount = quick ? 20_000 : 100_000;
+    log(`uniform: ${uniformCount} random unit vectors into a bit + ivf store`);
+    const uniformRandom = seededRandom(60);
+    const uniformVectors = Array.from({ length: uniformCount + queryCount }, () => randomUnitVector(uniformRandom, dimensions));
+    const uniformQueries = uniformVectors.splice(uniformCount, queryCount);
+    const uniformMatrix = new Float32Array(uniformCount * dimensions);
+    uniformVectors.forEach((vector, i) => uniformMatrix.set(vector, i * dimensions));
+    const uniformRate = insertStore(base, 'vs_uniform_bit_ivf', { quantization: 'bit', partitioning: 'ivf' }, uniformVectors, texts);
+    insertStore(base, 'vs_uniform_bit', { quantization: 'bit' }, uniformVectors, texts);
+    const uniformTruth = uniformQueries.map((query) => bruteForceScan(uniformMatrix, query, topK));
+    const uniformRows: string[][] = [];
+    const uniformVariants = [
+      ...([[8, 8], [8, 32], [16, 128]] as const).map(([oversampling, nprobe]) => ({
+        name: `bit + ivf, nprobe ${nprobe} (of ${Math.max(16, nprobe / 4)} coarse cells), ×${oversampling} rescored`,
+        storeId: 'vs_uniform_bit_ivf',
+        idx: new SqliteVectorIndex(db!, { rescoreOversampling: { bit: oversampling }, ivf: { nprobe, coarseProbe: Math.max(16, nprobe / 4) } }),
+      })),
+      ...[8, 16].map((oversampling) => ({ name: `bit (flat), ×${oversampling} rescored`, storeId: 'vs_uniform_bit', idx: new SqliteVectorIndex(db!, { rescoreOversampling: { bit: oversampling } }) })),
+    ];
+    for (const { name, storeId, idx } of uniformVariants) {
+      idx.search(storeId, { mode: 'vector', vector: uniformQueries[0]!, maxResults: topK });
+      const ms: number[] = [];
+      let recall = 0;
+      uniformQueries.forEach((query, q) => {
+        const started = performance.now();
+        const hits = idx.search(storeId, { mode: 'vector', vector: query, maxResults: topK });
+        ms.push(performance.now() - started);
+        recall += recallAt(topK, uniformTruth[q]!, hits.map(corpusIndex)) / queryCount;
+      });
+      uniformRows.push([`uniform data: ${name}: p50 (p99), recall@10 vs scan`, `${fmt(percentile(ms, 50))} ms (${fmt(percentile(ms, 99))}), recall ${recall.toFixed(3)}`, '—', '—', '—', 'info']);
+    }
+
     const rows: string[][] = [];
-    rows.push(['insert rate, float32 store (putFile of 10 chunks, with FTS5)', `${insertRates.none.toFixed(0)} chunks/s`, '—', '—', '—', 'info']);
-    rows.push(['insert rate, int8 store', `${insertRates.int8.toFixed(0)} chunks/s`, '—', '—', '—', 'info']);
-    rows.push(['insert rate, bit store', `${insertRates.bit.toFixed(0)} chunks/s`, '—', '—', '—', 'info']);
+    for (const store of stores) rows.push([`insert rate, ${store.label}`, `${insertRates.get(store.storeId)!.toFixed(0)} chunks/s`, '—', '—', '—', 'info']);
+    rows.push([
+      `partitioned stores: partitions, rows at the last training; one re-partitioning of ${chunkCount.toLocaleString('en')} chunks`,
+      `${ivfStats.partitions} partitions, trained at ${ivfStats.trainedRows} rows; ${(repartitionMs / 1000).toFixed(1)} s`,
+      '—',
+      '—',
+      '—',
+      'info',
+    ]);
     rows.push([
       'top-10 exact query p50 (p99) vs Float32Array scan',
       `${fmt(percentile(exact.ms, 50))} ms (${fmt(percentile(exact.ms, 99))})`,
@@ -180,6 +254,8 @@ async function main(): Promise<void> {
     extras.forEach((extra, e) => {
       rows.push([`top-10 ${extra.name}: p50 (p99)`, `${fmt(percentile(extraMs[e]!, 50))} ms (${fmt(percentile(extraMs[e]!, 99))})`, '—', '—', '—', 'info']);
     });
+    rows.push([`uniform data: insert rate, bit + ivf store`, `${uniformRate.toFixed(0)} chunks/s`, '—', '—', '—', 'info']);
+    rows.push(...uniformRows);
     const header = ['figure', 'llmsvc', 'floor (same run)', 'ratio', 'target', 'verdict'];
     process.stdout.write(`\n${textTable(header, rows)}\n`);
 
@@ -203,6 +279,8 @@ async function main(): Promise<void> {
       '- **Queries**: `search({mode: "vector", maxResults: 10})` through the index API (SQL, rescoring, loading text and attributes), one warm-up, then every query runs the scan and every variant with the order rotated per query. p99 of 100 samples is close to the maximum.',
       '- **Floor**: a loop over one `Float32Array` of the same (unit) vectors computing dot products and keeping the best 10, in this process.',
       '- **Quantized**: vec0 over int8 (scale per vector) or bit (sign) vectors for 10 × oversampling candidates, rescored with `vec_distance_cosine` against the float32 vectors kept in the chunks table; recall@10 against the exact search of the same query in this run.',
+      '- **Quantized + ivf** (`partitioning: \'ivf\'`): the same codes in a plain table clustered by partition; ~4·√N partitions from two-level spherical k-means (trained automatically at 4,096 chunks and re-trained at each 4× growth, inside the insert figures); a query routes to its nprobe nearest partitions (among the partitions of its 16 nearest coarse cells unless the row says otherwise; a chunk is assigned among those of its 8 nearest), takes 10 × oversampling candidates from their codes by Hamming (bit) or cosine (int8) distance in SQL, and rescores them as above.',
+      `- **Uniform**: ${uniformCount.toLocaleString('en')} uniformly random unit vectors (no clusters) in a bit + ivf store and a flat bit store; recall@10 against the Float32Array scan of the same vectors (queries run one variant after another, not rotated).`,
     ].join('\n');
     writeResultsSection(sectionHeading, section);
     log(`wrote ${path.relative(projectRoot, resultsFile)}; the run took ${seconds.toFixed(0)} s`);
