@@ -148,6 +148,15 @@ describe('vector stores', () => {
     assert.ok((await client.vectorStores.list()).data.some((s) => s.id === store.id));
   });
 
+  test('a quantized, partitioned store (llmsvc extension) finds the same best file; a bad combination is a 400', async () => {
+    const store = await createStore('quantized', { quantization: 'int8', partitioning: 'ivf' });
+    const file = await upload('q.txt', `${filler('quantized', 10)}. The turbine blade alloy is Inconel 718.`);
+    await attachAndPoll(store.id, file.id);
+    const hits = await search(store.id, 'turbine blade alloy', { ranker: 'vector' });
+    assert.equal(hits[0]?.file_id, file.id);
+    await assertApiError(createStore('bad', { quantization: 'none', partitioning: 'ivf' }), { status: 400, param: 'partitioning' });
+  });
+
   test('hybrid search: BM25 puts the one chunk with a rare keyword first; vector-only ranks by embedding', async () => {
     const store = await createStore('hybrid');
     const texts = ['apples and pears grow in orchards', 'the river runs to the sea', 'zyxomorph is a rare keyword here', 'mountains are tall and old', 'the market sells bread'];

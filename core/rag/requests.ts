@@ -51,6 +51,10 @@ export const createVectorStoreSchema = z
     embedding_model: z.string().min(1).optional(),
     /** llmsvc: the dimension the model must produce; a mismatch is a 400 at creation. */
     dimensions: z.number().int().positive().optional(),
+    /** llmsvc: quantized first-pass search (int8 or bit vectors), always rescored exactly. */
+    quantization: z.enum(['none', 'int8', 'bit']).optional(),
+    /** llmsvc: ivf partitions make a quantized search sub-linear (needs int8 or bit). */
+    partitioning: z.enum(['none', 'ivf']).optional(),
   })
   .strict();
 

@@ -100,7 +100,11 @@ export class VectorStoreService {
     };
     this.store.db.transaction(() => {
       this.store.vectorStores.save(record);
-      this.deps.index.create(record.id, { dimensions, quantization: 'none' });
+      this.deps.index.create(record.id, {
+        dimensions,
+        quantization: request.quantization ?? 'none',
+        ...(request.partitioning ? { partitioning: request.partitioning } : {}),
+      });
       for (const file of files) this.attach(record, file, null, record.chunkingStrategy);
     })();
     if (files.length > 0) this.deps.onJobQueued?.();
