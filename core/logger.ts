@@ -25,3 +25,11 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     destination ?? pino.destination(1),
   );
 }
+
+/** The destination for `llmsvc serve`'s log (stderr by default): asynchronous, so a log line costs
+ *  the request path a buffer append, not a write(2) — and a slow reader of the pipe (a journal, a
+ *  terminal, a supervisor) never blocks the event loop. Pino flushes it synchronously at exit,
+ *  including process.exit() after Service.stop(); only a kill -9 can lose the last lines. */
+export function asyncLogDestination(fd = 2): DestinationStream {
+  return pino.destination({ dest: fd, sync: false });
+}

@@ -399,6 +399,25 @@ describe('operations', () => {
     assert.ok(!logs.includes('wrong-secret-value'), 'a rejected key is not logged');
   });
 
+  test('one log line per request, with method, url, status, duration, request id and key id', async () => {
+    await client.chat.completions.create({ model: tinyModelId, messages: [{ role: 'user', content: 'x' }], max_tokens: 1 }, { headers: { 'x-request-id': 'log-check-2' } });
+    let lines: Record<string, unknown>[] = [];
+    for (let attempt = 0; attempt < 50 && lines.length === 0; attempt++) {
+      // Written when the server is done with the response, which can be a moment after the client has it.
+      lines = server.logs().split('\n').filter((line) => line.includes('"reqId":"log-check-2"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+      if (lines.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(lines.length, 1, 'one line, not fastify’s two');
+    const [line] = lines;
+    assert.equal(line!.msg, 'request completed');
+    assert.equal(line!.method, 'POST');
+    assert.equal(line!.url, '/v1/chat/completions');
+    assert.equal(line!.statusCode, 200);
+    assert.equal(typeof line!.responseTime, 'number');
+    assert.equal(line!.keyId, 'key_admin');
+    assert.ok(!server.logs().includes('incoming request'));
+  });
+
   test('a client that disconnects mid-stream frees its sequence', async () => {
     const controller = new AbortController();
     const stream = await client.chat.completions.create(

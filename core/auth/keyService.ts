@@ -36,13 +36,61 @@ export function keyView(key: ApiKeyRecord) {
   };
 }
 
+/** last_used_at is written at most this often per key: it is for people ("is this key still
+ *  used?"), and a write per request would cost every request a row update. */
+const touchIntervalMs = 1000;
+
 /** Keys: create, change, revoke, rotate, and check a presented secret. The admin API and the CLI
- *  both go through here. */
+ *  both go through here.
+ *
+ *  Authentication reads keys from an in-memory cache by secret hash, not from SQLite per request.
+ *  The cache is dropped whenever the keys may have changed: on every change made through a
+ *  KeyService on this store, and whenever another connection has committed to the database
+ *  (SQLite's data_version, checked before every lookup: a few microseconds), which is how a key
+ *  revoked or changed by the CLI from another process stops or changes at once. Expiry needs no
+ *  invalidation: it is checked against the clock on every request. */
 export class KeyService {
+  private readonly byHash = new Map<string, ApiKeyRecord>();
+  private cachedSaveCount = -1;
+  private cachedDataVersion = -1;
+  private readonly lastTouched = new Map<string, number>();
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
   ) {}
+
+  /** The key with this secret hash: from the cache while the keys have not changed. */
+  private findByHash(hash: string): ApiKeyRecord | undefined {
+    const repository = this.store.apiKeys;
+    const saveCount = repository.saveCount;
+    const dataVersion = repository.dataVersion();
+    if (saveCount !== this.cachedSaveCount || dataVersion !== this.cachedDataVersion) {
+      this.byHash.clear();
+      this.cachedSaveCount = saveCount;
+      this.cachedDataVersion = dataVersion;
+    }
+    let key = this.byHash.get(hash);
+    if (key === undefined) {
+      // Unknown secrets are not cached: garbage keys must not grow the map.
+      key = repository.findByHash(hash);
+      if (key) {
+        // One object serves many requests: frozen, so no request can change it for the next.
+        Object.freeze(key.models);
+        this.byHash.set(hash, Object.freeze(key));
+      }
+    }
+    return key;
+  }
+
+  /** Whether a use of the key at `now` should be written to last_used_at (at most once a second
+   *  per key); the caller writes it with the request's usage, in the same transaction. */
+  shouldTouch(keyId: string, now: number): boolean {
+    const last = this.lastTouched.get(keyId);
+    if (last !== undefined && now - last < touchIntervalMs && now >= last) return false;
+    this.lastTouched.set(keyId, now);
+    return true;
+  }
 
   create(input: CreateKeyInput): { key: ApiKeyRecord; secret: string } {
     const secret = generateSecret();
@@ -119,7 +167,7 @@ export class KeyService {
   /** The key a secret belongs to, or the 401 that says why not. */
   authenticate(secret: string): ApiKeyRecord {
     const hash = hashSecret(secret);
-    const key = this.store.apiKeys.findByHash(hash);
+    const key = this.findByHash(hash);
     // The lookup is by hash of a high-entropy secret; the constant-time compare keeps the check
     // free of timing differences even so.
     if (!key || !hashesEqual(key.secretHash, hash)) {

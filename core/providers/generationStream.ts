@@ -25,6 +25,8 @@ export function generationStream(
   const abort = () => controller.abort(outerSignal?.reason ?? new Error('The client went away.'));
   outerSignal?.addEventListener('abort', abort, { once: true });
   let started = false;
+  /** `run` has settled: nothing runs upstream any more, so ending the stream aborts nothing. */
+  let settled = false;
   const readable = new Readable({
     objectMode: true,
     read() {
@@ -33,7 +35,10 @@ export function generationStream(
       start();
     },
     destroy(error, callback) {
-      if (!controller.signal.aborted) abort();
+      // Destroyed before `run` settled: the consumer left early, so the generation must stop.
+      // After it settled (the common case: the consumer read to the end) there is nothing to
+      // stop, and aborting would only make an Error and run every abort listener downstream.
+      if (!settled && !controller.signal.aborted) abort();
       outerSignal?.removeEventListener('abort', abort);
       callback(error);
     },
@@ -45,12 +50,14 @@ export function generationStream(
       else if (output) readable.push({ type: 'text', text: output } satisfies GenerationEvent);
     }, controller.signal).then(
       (outcome) => {
+        settled = true;
         outerSignal?.removeEventListener('abort', abort);
         if (readable.destroyed) return;
         readable.push({ type: 'end', ...outcome } satisfies GenerationEvent);
         readable.push(null);
       },
       (error: unknown) => {
+        settled = true;
         if (!readable.destroyed) readable.destroy(error as Error);
       },
     );

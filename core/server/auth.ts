@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   AuthThrottle,
   formatReset,
@@ -102,7 +102,7 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
     let endRequest: (() => void) | undefined;
     reply.raw.once('close', () => {
       endRequest?.();
-      settle(request, reply, key, reservations);
+      settle(request, reservations);
     });
     const adminOnly = path.startsWith('/admin/') || path === '/metrics';
     if (adminOnly && key.scope !== 'admin') {
@@ -135,23 +135,11 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
     }
   });
 
-  /** Usage is added in one statement per request when its response is done: the day's row for
-   *  the key and model, and the key's last use, in one transaction. */
-  const record = store.db.transaction((key: ApiKeyRecord, model: string, promptTokens: number, completionTokens: number, error: boolean) => {
-    const now = clock();
-    store.usage.add({ keyId: key.id, model, day: utcDay(now), promptTokens, completionTokens, error });
-    store.apiKeys.touch(key.id, now);
-  });
-
-  function settle(request: FastifyRequest, reply: FastifyReply, key: ApiKeyRecord, reservations: TokenReservation[]): void {
-    const promptTokens = request.accounting?.promptTokens ?? 0;
-    const completionTokens = request.accounting?.completionTokens ?? 0;
-    reservations.forEach((reservation, index) => reservation.settle(index === 0 ? promptTokens + completionTokens : 0));
-    if (!request.url.startsWith('/v1/')) return;
-    try {
-      record(key, request.accounting?.model ?? '', promptTokens, completionTokens, reply.raw.statusCode >= 400 || !reply.raw.writableFinished);
-    } catch (error) {
-      request.log.error({ err: error }, 'could not record usage');
-    }
+  /** The request is done: its reservations settle to what it used (the first carries the whole
+   *  use; the usage table row is written by observability, with the request log). */
+  function settle(request: FastifyRequest, reservations: TokenReservation[]): void {
+    if (reservations.length === 0) return;
+    const used = (request.accounting?.promptTokens ?? 0) + (request.accounting?.completionTokens ?? 0);
+    for (let index = 0; index < reservations.length; index++) reservations[index]!.settle(index === 0 ? used : 0);
   }
 }

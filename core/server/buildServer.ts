@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock, KeyService } from '../auth/index.js';
 import type { Config } from '../config/index.js';
@@ -51,9 +51,18 @@ function defaultRetrieval(deps: ServerDeps): Retrieval {
  *  megabyte headers) gets a fresh id. */
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** Fastify logs two lines per request ("incoming request", "request completed"); llmsvc logs one,
+ *  from observability when the connection is done with the request (with its status, duration
+ *  and key id). Fastify's other lines (stream errors, serializer failures) stay. */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(): void {}
+}
+
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new OneLinePerRequest(),
     bodyLimit: deps.config.body_limit,
     requestIdHeader: false,
     genReqId: (req) => {
@@ -68,7 +77,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   // The API speaks JSON only: a text/plain body is a 415 that says so, not a confusing 400.
   app.removeContentTypeParser('text/plain');
   installRequestContext(app, deps.shutdownSignal);
-  installObservability(app, { metrics: deps.metrics, store: deps.store, logPrompts: deps.config.log_prompts });
+  installObservability(app, { metrics: deps.metrics, store: deps.store, logPrompts: deps.config.log_prompts, clock: deps.clock, keys: deps.keys });
   installAuth(app, { config: deps.config, store: deps.store, keys: deps.keys, clock: deps.clock });
   installErrorHandlers(app);
   installCacheStatusHeader(app);

@@ -1,55 +1,105 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { utcDay, type Clock, type KeyService } from '../auth/index.js';
 import type { Metrics } from '../metrics/index.js';
-import type { Store } from '../store/index.js';
+import type { RequestLogEntry, Store, UsageRecord } from '../store/index.js';
+
+export interface ObservabilityDeps {
+  metrics: Metrics;
+  store: Store;
+  logPrompts: boolean;
+  /** The usage day of a request (injected so tests can cross a UTC day boundary). */
+  clock: Clock;
+  /** Decides when a key's last_used_at is written (at most once a second per key). */
+  keys?: Pick<KeyService, 'shouldTouch'>;
+}
 
 function routeLabel(request: FastifyRequest): string {
   return request.routeOptions.url ?? 'unmatched';
 }
 
-/** Metrics and the request log, written once per request when its connection is done with it.
- *  The raw 'close' event, not fastify's onResponse hook, because onResponse does not run for a
- *  hijacked (streaming) response whose client hung up. */
-export function installObservability(app: FastifyInstance, deps: { metrics: Metrics; store: Store; logPrompts: boolean }): void {
-  app.addHook('onRequest', async (request, reply) => {
-    reply.raw.once('close', () => record(request, reply, deps));
+/** Metrics, the one log line, the request log and the key's usage, written once per request
+ *  when its connection is done with it. The raw 'close' event, not fastify's onResponse hook,
+ *  because onResponse does not run for a hijacked (streaming) response whose client hung up.
+ *
+ *  One log line per request ("request completed": method, url, status, duration, request id,
+ *  key id — never a secret), instead of fastify's two (buildServer turns those off). The request
+ *  log row, the usage upsert and the key's last use go in one SQLite transaction: one commit per
+ *  request, made before the close event returns, so a response that was sent is recorded even if
+ *  the process is killed right after it. */
+export function installObservability(app: FastifyInstance, deps: ObservabilityDeps): void {
+  const { store, clock } = deps;
+  const persist = store.db.transaction((entry: RequestLogEntry, usage: UsageRecord | undefined, touchAt: number | undefined) => {
+    store.requestLog.insert(entry);
+    if (usage) store.usage.add(usage);
+    if (touchAt !== undefined) store.apiKeys.touch(usage!.keyId, touchAt);
   });
-}
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.raw.once('close', () => record(request, reply));
+    done();
+  });
 
-function record(request: FastifyRequest, reply: FastifyReply, deps: { metrics: Metrics; store: Store; logPrompts: boolean }): void {
-  const { metrics, store } = deps;
-  const seconds = (performance.now() - request.startedAt) / 1000;
-  const status = reply.raw.statusCode;
-  const labels = { method: request.method, route: routeLabel(request), status: String(status) };
-  metrics.httpRequests.inc(labels);
-  metrics.httpDuration.observe(labels, seconds);
-  const accounting = request.accounting;
-  // The connection closed before the response was complete: the client hung up.
-  if (!reply.raw.writableFinished) request.errorCode ??= 'client_closed_request';
-  if (accounting.model) {
-    if (accounting.promptTokens) metrics.promptTokens.inc({ model: accounting.model }, accounting.promptTokens);
-    if (accounting.completionTokens) metrics.completionTokens.inc({ model: accounting.model }, accounting.completionTokens);
-    if (accounting.ttftMs !== undefined) metrics.timeToFirstToken.observe({ model: accounting.model }, accounting.ttftMs / 1000);
-  }
-  // Health checks and scrapes would drown the log; only API calls are recorded.
-  if (!request.url.startsWith('/v1/')) return;
-  try {
-    store.requestLog.insert({
+  function record(request: FastifyRequest, reply: FastifyReply): void {
+    const { metrics } = deps;
+    const latencyMs = performance.now() - request.startedAt;
+    const status = reply.raw.statusCode;
+    const route = routeLabel(request);
+    const labels = { method: request.method, route, status: String(status) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, latencyMs / 1000);
+    const accounting = request.accounting;
+    const finished = reply.raw.writableFinished;
+    // The connection closed before the response was complete: the client hung up.
+    if (!finished) request.errorCode ??= 'client_closed_request';
+    if (accounting.model) {
+      if (accounting.promptTokens) metrics.promptTokens.inc({ model: accounting.model }, accounting.promptTokens);
+      if (accounting.completionTokens) metrics.completionTokens.inc({ model: accounting.model }, accounting.completionTokens);
+      if (accounting.ttftMs !== undefined) metrics.timeToFirstToken.observe({ model: accounting.model }, accounting.ttftMs / 1000);
+    }
+    const key = request.apiKey;
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        statusCode: status,
+        responseTime: Math.round(latencyMs * 100) / 100,
+        keyId: key?.id,
+        errorCode: request.errorCode,
+        remoteAddress: request.ip,
+      },
+      'request completed',
+    );
+    // Health checks and scrapes would drown the log; only API calls are recorded.
+    if (!request.url.startsWith('/v1/')) return;
+    const promptTokens = accounting.promptTokens ?? 0;
+    const completionTokens = accounting.completionTokens ?? 0;
+    let usage: UsageRecord | undefined;
+    let touchAt: number | undefined;
+    if (key) {
+      // From authentication on, a request counts in its key's usage, refused or not.
+      const now = clock();
+      usage = { keyId: key.id, model: accounting.model ?? '', day: utcDay(now), promptTokens, completionTokens, error: status >= 400 || !finished };
+      if (deps.keys?.shouldTouch(key.id, now) ?? true) touchAt = now;
+    }
+    const entry: RequestLogEntry = {
       id: request.id,
       createdAt: Date.now(),
-      route: routeLabel(request),
+      route,
       method: request.method,
       model: accounting.model ?? null,
       status,
       promptTokens: accounting.promptTokens ?? null,
       completionTokens: accounting.completionTokens ?? null,
-      latencyMs: seconds * 1000,
+      latencyMs,
       ttftMs: accounting.ttftMs ?? null,
       stream: accounting.stream ?? false,
       errorCode: request.errorCode ?? null,
       promptText: deps.logPrompts ? (accounting.promptText ?? null) : null,
-      keyId: request.apiKey?.id ?? null,
-    });
-  } catch (error) {
-    request.log.error({ err: error }, 'could not write the request log');
+      keyId: key?.id ?? null,
+    };
+    try {
+      persist(entry, usage, touchAt);
+    } catch (error) {
+      request.log.error({ err: error }, 'could not write the request log and usage');
+    }
   }
 }

@@ -24,23 +24,34 @@ declare module 'fastify' {
 }
 
 /** Gives every request its start time, an abort signal tied to the client's connection and to
- *  server shutdown, and its x-request-id response header. */
+ *  server shutdown, and its x-request-id response header. The shutdown signal has one listener
+ *  that aborts every in-flight request's controller (a Set of them), rather than a listener per
+ *  request added and removed on an EventTarget. */
 export function installRequestContext(app: FastifyInstance, shutdownSignal: AbortSignal): void {
   app.decorateRequest('startedAt', 0);
   app.decorateRequest('abortSignal', null as unknown as AbortSignal);
   app.decorateRequest('accounting', null as unknown as RequestAccounting);
   app.decorateRequest('errorCode', undefined);
-  app.addHook('onRequest', async (request, reply) => {
+  const inFlight = new Set<AbortController>();
+  shutdownSignal.addEventListener(
+    'abort',
+    () => {
+      for (const controller of inFlight) controller.abort(shutdownSignal.reason);
+      inFlight.clear();
+    },
+    { once: true },
+  );
+  app.addHook('onRequest', (request, reply, done) => {
     request.startedAt = performance.now();
     request.accounting = {};
     const controller = new AbortController();
-    const onShutdown = () => controller.abort(shutdownSignal.reason);
-    shutdownSignal.addEventListener('abort', onShutdown, { once: true });
+    if (!shutdownSignal.aborted) inFlight.add(controller);
     reply.raw.once('close', () => {
-      shutdownSignal.removeEventListener('abort', onShutdown);
+      inFlight.delete(controller);
       if (!reply.raw.writableFinished) controller.abort(new Error('The client closed the connection.'));
     });
     request.abortSignal = controller.signal;
     void reply.header('x-request-id', request.id);
+    done();
   });
 }

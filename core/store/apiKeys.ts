@@ -56,10 +56,14 @@ function toRow(key: ApiKeyRecord): ApiKeyRow {
   return { ...snakeCaseRow(key), models: JSON.stringify(key.models), disabled: key.disabled ? 1 : 0, cache: key.cache ? 1 : 0 } as ApiKeyRow;
 }
 
-/** The api_keys table. Keys are read from SQLite on every request (an indexed lookup of a few
- *  microseconds), so a change made by the CLI or the admin API applies at once. */
+/** The api_keys table. `saveCount` and `dataVersion()` tell a cache of keys (KeyService keeps
+ *  one) whether the table may have changed since it last looked: the first moves with every save
+ *  through this repository, the second with every commit by another connection to the same file
+ *  (the CLI, from another process). */
 export class ApiKeyRepository {
   private readonly byHash;
+  private readonly dataVersionStatement;
+  private saves = 0;
   private readonly byId;
   private readonly all;
   private readonly upsertStatement;
@@ -80,6 +84,18 @@ export class ApiKeyRepository {
         monthly_tokens = excluded.monthly_tokens, expires_at = excluded.expires_at, disabled = excluded.disabled,
         revoked_at = excluded.revoked_at, cache = excluded.cache`);
     this.touchStatement = db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?');
+    this.dataVersionStatement = db.prepare<[], number>('PRAGMA data_version').pluck();
+  }
+
+  /** Saves through this repository (SQLite's data_version does not move for a connection's own commits). */
+  get saveCount(): number {
+    return this.saves;
+  }
+
+  /** SQLite's `PRAGMA data_version`: changes whenever another connection (another process) has
+   *  committed to the database, whatever the table; a few microseconds, no table is read. */
+  dataVersion(): number {
+    return this.dataVersionStatement.get()!;
   }
 
   findByHash(secretHash: string): ApiKeyRecord | undefined {
@@ -97,6 +113,7 @@ export class ApiKeyRepository {
   }
 
   save(key: ApiKeyRecord): void {
+    this.saves++;
     this.upsertStatement.run(toRow(key));
   }
 

@@ -48,15 +48,30 @@ export class RequestLogRepository {
     this.insertStatement = db.prepare(`
       INSERT OR REPLACE INTO request_log (id, created_at, route, method, model, status, prompt_tokens,
         completion_tokens, latency_ms, ttft_ms, stream, error_code, prompt_text, key_id)
-      VALUES (@id, @createdAt, @route, @method, @model, @status, @promptTokens, @completionTokens,
-        @latencyMs, @ttftMs, @stream, @errorCode, @promptText, @keyId)`);
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.recentStatement = db.prepare<[number], RequestLogRow>(
       'SELECT * FROM request_log ORDER BY created_at DESC, rowid DESC LIMIT ?',
     );
   }
 
+  /** Positional parameters: no object is copied or walked by name on this per-request path. */
   insert(entry: RequestLogEntry): void {
-    this.insertStatement.run({ ...entry, stream: entry.stream ? 1 : 0 });
+    this.insertStatement.run(
+      entry.id,
+      entry.createdAt,
+      entry.route,
+      entry.method,
+      entry.model,
+      entry.status,
+      entry.promptTokens,
+      entry.completionTokens,
+      entry.latencyMs,
+      entry.ttftMs,
+      entry.stream ? 1 : 0,
+      entry.errorCode,
+      entry.promptText,
+      entry.keyId,
+    );
   }
 
   recent(limit = 100): RequestLogEntry[] {

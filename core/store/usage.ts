@@ -30,7 +30,7 @@ export class UsageRepository {
   constructor(db: Db) {
     this.addStatement = db.prepare(`
       INSERT INTO usage_daily (key_id, model, day, requests, prompt_tokens, completion_tokens, errors)
-      VALUES (@keyId, @model, @day, 1, @promptTokens, @completionTokens, @errors)
+      VALUES (?, ?, ?, 1, ?, ?, ?)
       ON CONFLICT (key_id, model, day) DO UPDATE SET requests = requests + 1,
         prompt_tokens = prompt_tokens + excluded.prompt_tokens,
         completion_tokens = completion_tokens + excluded.completion_tokens,
@@ -45,7 +45,7 @@ export class UsageRepository {
   }
 
   add(record: UsageRecord): void {
-    this.addStatement.run({ ...record, errors: record.error ? 1 : 0 });
+    this.addStatement.run(record.keyId, record.model, record.day, record.promptTokens, record.completionTokens, record.error ? 1 : 0);
   }
 
   /** Tokens (prompt + completion) a key used on the days from `fromDay` to `toDay`, inclusive. */
