@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../../core/config/index.js';
+import { asyncLogDestination } from '../../../core/logger.js';
 import { Service } from '../../../core/service.js';
 import { defaultModelId, ensureDefaultModel } from './defaultModel.js';
 
@@ -49,9 +50,9 @@ export function registerServe(program: Command): void {
         },
       });
       const fallbackModel = await ensureDefaultModel(config);
-      // Logs go to stderr so stdout carries only the lines meant for people and scripts.
-      const { default: pino } = await import('pino');
-      const service = await Service.start(config, { fallbackModel, logDestination: pino.destination(2) });
+      // Logs go to stderr so stdout carries only the lines meant for people and scripts, written
+      // asynchronously: a slow reader of stderr must not stall requests (pino flushes at exit).
+      const service = await Service.start(config, { fallbackModel, logDestination: asyncLogDestination() });
       if (fallbackModel) {
         process.stdout.write(
           `No model in ${config.models_dir}: serving the built-in '${defaultModelId}' (random weights: it answers gibberish).\n` +

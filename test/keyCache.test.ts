@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { KeyService } from '../core/auth/index.js';
+import { Store } from '../core/store/index.js';
+import { tempDir } from './support/server.js';
+
+const dirs: string[] = [];
+after(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
+let now = Date.UTC(2026, 10, 26, 12, 0, 0);
+const clock = () => now;
+
+/** A server's KeyService and, on a second SQLite connection to the same file, the CLI's. */
+function twoConnections() {
+  const dataDir = tempDir();
+  dirs.push(dataDir);
+  const serverStore = Store.open(dataDir);
+  const cliStore = Store.open(dataDir);
+  after(() => {
+    serverStore.dispose();
+    cliStore.dispose();
+  });
+  return { dataDir, serverStore, server: new KeyService(serverStore, clock), cli: new KeyService(cliStore, clock) };
+}
+
+const input = (extra: Record<string, unknown> = {}) => ({ name: 'k', scope: 'user' as const, models: ['*'], cache: false, ...extra });
+
+function refused(service: KeyService, secret: string, code: string): void {
+  assert.throws(() => service.authenticate(secret), (error: unknown) => (error as { code: string }).code === code);
+}
+
+describe('the key cache', () => {
+  test('repeated authentications are served from memory, not SQLite', () => {
+    const { serverStore, server } = twoConnections();
+    const { secret } = server.create(input());
+    let lookups = 0;
+    const original = serverStore.apiKeys.findByHash.bind(serverStore.apiKeys);
+    serverStore.apiKeys.findByHash = (hash) => {
+      lookups++;
+      return original(hash);
+    };
+    for (let i = 0; i < 50; i++) assert.equal(server.authenticate(secret).name, 'k');
+    assert.equal(lookups, 1);
+    assert.ok(Object.isFrozen(server.authenticate(secret)), 'the shared record cannot be changed by a request');
+    // Unknown secrets are looked up every time and never cached.
+    for (let i = 0; i < 3; i++) refused(server, 'sk-llmsvc-unknown', 'LLMSVC_ERR_INVALID_API_KEY');
+    assert.equal(lookups, 4);
+  });
+
+  test('changes through the same service apply at once: patch, disable, rotate, revoke', () => {
+    const { server } = twoConnections();
+    const { key, secret } = server.create(input({ rpm: 5 }));
+    assert.equal(server.authenticate(secret).rpm, 5);
+    server.update(key.id, { rpm: 7 });
+    assert.equal(server.authenticate(secret).rpm, 7);
+    server.update(key.id, { disabled: true });
+    refused(server, secret, 'LLMSVC_ERR_INVALID_API_KEY');
+    server.update(key.id, { disabled: false });
+    const rotated = server.rotate(key.id);
+    refused(server, secret, 'LLMSVC_ERR_INVALID_API_KEY');
+    assert.equal(server.authenticate(rotated.secret).id, key.id);
+    server.revoke(key.id);
+    refused(server, rotated.secret, 'LLMSVC_ERR_INVALID_API_KEY');
+  });
+
+  test('changes made on another connection (the CLI) apply at once', () => {
+    const { server, cli } = twoConnections();
+    const { key, secret } = cli.create(input({ models: ['a-*'] }));
+    assert.deepEqual(server.authenticate(secret).models, ['a-*']);
+    cli.update(key.id, { models: ['b-*'], tpm: 100 });
+    assert.deepEqual(server.authenticate(secret).models, ['b-*']);
+    assert.equal(server.authenticate(secret).tpm, 100);
+    cli.update(key.id, { disabled: true });
+    refused(server, secret, 'LLMSVC_ERR_INVALID_API_KEY');
+    cli.update(key.id, { disabled: false });
+    assert.equal(server.authenticate(secret).id, key.id);
+    const rotated = cli.rotate(key.id);
+    refused(server, secret, 'LLMSVC_ERR_INVALID_API_KEY');
+    assert.equal(server.authenticate(rotated.secret).id, key.id);
+    cli.revoke(key.id);
+    refused(server, rotated.secret, 'LLMSVC_ERR_INVALID_API_KEY');
+  });
+
+  test('expiry needs no change: a cached key expires on time', () => {
+    const { server } = twoConnections();
+    const { secret } = server.create(input({ expires_at: now + 1000 }));
+    assert.ok(server.authenticate(secret));
+    now += 1000;
+    refused(server, secret, 'LLMSVC_ERR_API_KEY_EXPIRED');
+  });
+
+  test('a key revoked by another process is refused at once', () => {
+    const { dataDir, serverStore, server, cli } = twoConnections();
+    const { key, secret } = cli.create(input());
+    assert.equal(server.authenticate(secret).id, key.id);
+    const script = `
+      import { KeyService } from ${JSON.stringify(path.resolve(import.meta.dirname, '../core/auth/index.ts'))};
+      import { Store } from ${JSON.stringify(path.resolve(import.meta.dirname, '../core/store/index.ts'))};
+      const store = Store.open(${JSON.stringify(dataDir)});
+      new KeyService(store, Date.now).revoke(${JSON.stringify(key.id)});
+      store.dispose();`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(child.status, 0, child.stderr);
+    refused(server, secret, 'LLMSVC_ERR_INVALID_API_KEY');
+    assert.ok(serverStore.apiKeys.find(key.id)?.revokedAt !== null);
+  });
+
+  test('last use is written at most once a second per key', () => {
+    const { server } = twoConnections();
+    assert.equal(server.shouldTouch('key_a', now), true);
+    assert.equal(server.shouldTouch('key_a', now + 10), false);
+    assert.equal(server.shouldTouch('key_b', now + 10), true, 'per key');
+    assert.equal(server.shouldTouch('key_a', now + 999), false);
+    assert.equal(server.shouldTouch('key_a', now + 1000), true);
+    assert.equal(server.shouldTouch('key_a', now - 5000), true, 'a clock that went back writes');
+  });
+});
