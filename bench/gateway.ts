@@ -559,9 +559,9 @@ async function main(): Promise<void> {
 
   const cpuOf = (name: string) => median(byTarget(loadRuns, name).map((run) => run.serverCpuMsPerRequest));
   const ablation = [
-    `- pino request logging at info (2 lines per request): ${fmt(cpuOf(llmsvc.name) - cpuOf(targets[3]!.name), 3)} ms CPU per request (llmsvc − llmsvc log warn)`,
+    `- pino request logging at info (one line per request): ${fmt(cpuOf(llmsvc.name) - cpuOf(targets[3]!.name), 3)} ms CPU per request (llmsvc − llmsvc log warn)`,
     `- auth, limits and usage accounting (key lookup by hash, limiter, x-ratelimit headers, usage upsert + key touch in SQLite): ${fmt(cpuOf(targets[3]!.name) - cpuOf(targets[4]!.name), 3)} ms CPU per request (log warn − log warn auth off)`,
-    `- everything else (fastify, zod, routing, openai SDK + undici to the upstream, SSE parse, response build, metrics, request-log insert): ${fmt(cpuOf(targets[4]!.name), 3)} ms CPU per request (auth off, log warn)`,
+    `- everything else (fastify, zod, routing, the undici pool client to the upstream, SSE parse, response build, metrics, request-log insert): ${fmt(cpuOf(targets[4]!.name), 3)} ms CPU per request (auth off, log warn)`,
     `- for scale: Portkey ${fmt(cpuOf(portkeyTarget.name), 3)} ms, the upstream itself ${fmt(cpuOf(direct.name), 3)} ms CPU per request`,
   ];
 
@@ -607,7 +607,7 @@ async function main(): Promise<void> {
     `- Load average (1/5/15 min) before: ${loadBefore.map((v) => v.toFixed(1)).join(' / ')}, after: ${loadAfter.map((v) => v.toFixed(1)).join(' / ')} — the 2 cores were shared with other work, so compare figures of the same round only`,
     `- Command: \`node --import tsx bench/gateway.ts${argv.length ? ` ${argv.join(' ')}` : ''}\`; llmsvc from ${path.relative(projectRoot, cli)}${cli.endsWith('.ts') ? ' through tsx' : ''}; autocannon ${autocannonVersion} in the benchmark process; the run took ${fmt0((Date.now() - startedAt.getTime()) / 1000)} s`,
     `- Upstream: \`bench/staticUpstream.ts\` (node:http, prebuilt answers: JSON, or a 7-event SSE stream when the body has \`"stream":true\`, which llmsvc always sends)`,
-    `- llmsvc: \`llmsvc serve --config <file>\` with provider \`{"id":"static","type":"openai-compatible","base_url":"${upstreamUrl.replace(/:\d+\//, ':<port>/')}"}\`, route \`{"model":"bench","targets":[{"provider":"static","model":"m"}]}\`, \`log_level: info\` (fastify's 2 lines per request to stderr), metrics on, auth on with a user key of rpm 10⁹ / tpm 10¹² (checked on every request, never binding), the request log and usage written to SQLite per request`,
+    `- llmsvc: \`llmsvc serve --config <file>\` with provider \`{"id":"static","type":"openai-compatible","base_url":"${upstreamUrl.replace(/:\d+\//, ':<port>/')}"}\`, route \`{"model":"bench","targets":[{"provider":"static","model":"m"}]}\`, \`log_level: info\` (one line per request to stderr, written asynchronously), metrics on, auth on with a user key of rpm 10⁹ / tpm 10¹² (checked on every request, never binding), the request log and usage written to SQLite per request`,
     `- Portkey ${portkeyVersion}: \`node node_modules/@portkey-ai/gateway/build/start-server.js --port=<port> --headless\`, headers \`x-portkey-provider: openai\`, \`x-portkey-custom-host: ${upstreamUrl.replace(/:\d+\//, ':<port>/')}\``,
     `- Request: non-streamed \`{"model":"bench","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16}\` (model \`m\` for Portkey and direct); default temperature, so never a cache candidate`,
     `- Ablations (same server, config only): \`log_level: warn\` (no per-request log lines), and \`auth: false\` + \`log_level: warn\``,
