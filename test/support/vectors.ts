@@ -1,17 +1,9 @@
 // Seeded synthetic embeddings and the brute-force truth to check vector search against; shared by
 // test/vectorIndex.test.ts and bench/vectors.ts.
 
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../core/store/vectors/seededRandom.js';
+
+export { seededRandom };
 
 /** Standard normal by Box–Muller. */
 export function gaussian(random: () => number): number {

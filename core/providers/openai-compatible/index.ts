@@ -1,6 +1,6 @@
 import { generationStream, type Emit, type GenerationOutcome } from '../generationStream.js';
 import { finishReasonOf, toChatParams } from '../openai/translate.js';
-import { estimateChatTokens, estimateTextTokens } from '../upstream/estimate.js';
+import { embeddingResultOf, estimateChatTokens, estimateTextTokens } from '../upstream/estimate.js';
 import { upstreamErrorFrom } from '../upstream/errors.js';
 import { UpstreamHttp, UpstreamStreamError } from '../upstream/http.js';
 import { listedModels, type UpstreamProviderOptions } from '../upstream/options.js';
@@ -185,9 +185,7 @@ export class OpenAiCompatibleProvider implements Provider {
   async embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
     const body = JSON.stringify({ model: request.model, input: request.inputs, encoding_format: 'float' });
     try {
-      const answer = (await this.http.postJson('/embeddings', body, request.signal)) as Embeddings;
-      const vectors = [...answer.data].sort((a, b) => a.index - b.index).map((item) => item.embedding);
-      return { vectors, promptTokens: answer.usage?.prompt_tokens ?? 0 };
+      return embeddingResultOf((await this.http.postJson('/embeddings', body, request.signal)) as Embeddings);
     } catch (error) {
       throw upstreamErrorFrom(this.id, error, request.signal);
     }

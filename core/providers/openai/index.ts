@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { ApiError } from '../../errors/index.js';
 import { generationStream } from '../generationStream.js';
-import { estimateChatTokens, estimateTextTokens } from '../upstream/estimate.js';
+import { embeddingResultOf, estimateChatTokens, estimateTextTokens } from '../upstream/estimate.js';
 import { upstreamErrorFrom } from '../upstream/errors.js';
 import { UpstreamTransport } from '../upstream/transport.js';
 import { listedModels, sdkClientOptions, type UpstreamProviderOptions } from '../upstream/options.js';
@@ -125,8 +125,7 @@ export class OpenAiProvider implements Provider {
         { model: request.model, input: request.inputs as string[] | number[][], encoding_format: 'float' },
         { signal: request.signal },
       );
-      const vectors = [...response.data].sort((a, b) => a.index - b.index).map((item) => item.embedding);
-      return { vectors, promptTokens: response.usage?.prompt_tokens ?? 0 };
+      return embeddingResultOf(response);
     } catch (error) {
       throw upstreamErrorFrom(this.id, error, request.signal);
     }

@@ -17,3 +17,9 @@ export function estimateChatTokens(messages: ChatMessage[], tools: ToolDefinitio
 export function estimateTextTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / 4));
 }
+
+/** OpenAI's embeddings answer (from its SDK or read raw) as llmsvc's result, in input order. */
+export function embeddingResultOf(answer: { data: readonly { index: number; embedding: number[] }[]; usage?: { prompt_tokens?: number } | null }) {
+  const vectors = [...answer.data].sort((a, b) => a.index - b.index).map((item) => item.embedding);
+  return { vectors, promptTokens: answer.usage?.prompt_tokens ?? 0 };
+}

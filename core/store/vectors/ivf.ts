@@ -17,6 +17,8 @@
  *  of the few nearest coarse centroids only, so it costs ~(coarse + m × fine-per-cell) dot products
  *  rather than nlist. */
 
+import { seededRandom } from './seededRandom.js';
+
 export interface IvfCentroids {
   dimensions: number;
   /** coarse × dimensions, unit vectors. */
@@ -60,18 +62,6 @@ export function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n:
   }
   for (; j < n; j++) s0 += a[ao + j]! * b[bo + j]!;
   return s0 + s1 + s2 + s3;
-}
-
-/** mulberry32, so that training is deterministic for given data. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Picks `count` distinct items of `items` (a partial Fisher–Yates shuffle, seeded). */
