@@ -8,7 +8,7 @@ import { registerServe } from './commands/serve.js';
 import { packageVersion } from './version.js';
 
 const program = new Command('llmsvc')
-  .description('Self-hosted LLM API appliance: the OpenAI and Anthropic APIs over local GGUF models, with keys, quotas and metrics, for a whole team')
+  .description('Self-hosted LLM API appliance: the OpenAI and Anthropic APIs over local models and upstream providers, with keys, quotas, a response cache, retrieval and metrics, for a whole team')
   .version(packageVersion(), '-v, --version')
   .showHelpAfterError();
 
