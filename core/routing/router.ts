@@ -12,7 +12,7 @@ import type {
 } from '../providers/index.js';
 import { egressBlocked, egressRefusal, type EgressSettings } from './egress.js';
 import { redactorForRoute, type Redactor } from './redaction/index.js';
-import { generateWithFallback, type FailedAttempt, type ResiliencePolicy } from './resilience/index.js';
+import { generateWithFallback, type ResiliencePolicy } from './resilience/index.js';
 import { chainOf, targetOf, type Target, type UpstreamEntry } from './targets.js';
 
 export interface RouterOptions {
@@ -158,5 +158,3 @@ export class Router implements Provider {
     return { promptTokens: served.promptTokens, maxTokens: served.maxTokens, events: served.events };
   }
 }
-
-export type { FailedAttempt };
