@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
-import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { KeyService, systemClock, type Clock } from './auth/index.js';
 import { ConfigError, type Config } from './config/index.js';
@@ -77,8 +76,6 @@ export class Service {
     // The runtime thread's figures are current as of the last /readyz or /metrics call.
     let lastStats: RuntimeStats | undefined;
     const shutdown = new AbortController();
-    // Every in-flight request listens on it; hundreds at once are normal, not a leak.
-    setMaxListeners(0, shutdown.signal);
     const app = buildServer({
       config,
       logger,
