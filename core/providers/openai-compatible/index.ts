@@ -1,5 +1,5 @@
 import { generationStream, type Emit, type GenerationOutcome } from '../generationStream.js';
-import { finishReasonOf, toChatParams } from '../openai/translate.js';
+import { outcomeOf, toChatParams } from '../openai/translate.js';
 import { embeddingResultOf, estimateChatTokens, estimateTextTokens } from '../upstream/estimate.js';
 import { upstreamErrorFrom } from '../upstream/errors.js';
 import { UpstreamHttp, UpstreamStreamError } from '../upstream/http.js';
@@ -10,7 +10,6 @@ import type {
   CompletionRequest,
   EmbeddingRequest,
   EmbeddingResult,
-  FinishReason,
   Generation,
   Provider,
   ProviderModel,
@@ -236,13 +235,6 @@ export class OpenAiCompatibleProvider implements Provider {
       }, request.signal),
     };
   }
-}
-
-function outcomeOf(reason: string | null | undefined, usage: Usage | null | undefined, completionEstimate: number): GenerationOutcome {
-  const finishReason: FinishReason = finishReasonOf(reason);
-  const outcome: GenerationOutcome = { finishReason, completionTokens: usage?.completion_tokens ?? completionEstimate };
-  if (usage?.prompt_tokens !== undefined) outcome.promptTokens = usage.prompt_tokens;
-  return outcome;
 }
 
 /** An in-stream error's sentence, as the openai SDK words it. */

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { ApiError } from '../../errors/index.js';
-import { generationStream } from '../generationStream.js';
+import { generationStream, type GenerationOutcome } from '../generationStream.js';
 import { embeddingResultOf, estimateChatTokens, estimateTextTokens } from '../upstream/estimate.js';
 import { upstreamErrorFrom } from '../upstream/errors.js';
 import { UpstreamTransport } from '../upstream/transport.js';
@@ -10,14 +10,13 @@ import type {
   CompletionRequest,
   EmbeddingRequest,
   EmbeddingResult,
-  FinishReason,
   Generation,
   Provider,
   ProviderModel,
   ToolCall,
   TokenCountRequest,
 } from '../types.js';
-import { finishReasonOf, toChatParams, type TokenLimitField } from './translate.js';
+import { outcomeOf, toChatParams, type TokenLimitField } from './translate.js';
 
 /** A streamed tool call being assembled from its deltas, by index. */
 interface PartialToolCall {
@@ -56,7 +55,7 @@ export class OpenAiProvider implements Provider {
     return this.streamed(estimateChatTokens(request.messages, request.tools), request.maxTokens, request.signal, async (signal, emitText, emitToolCall) => {
       const stream = await this.client.chat.completions.create(params, { signal });
       const toolCalls: PartialToolCall[] = [];
-      let finishReason: FinishReason = 'stop';
+      let finishReason: string | null | undefined;
       let usage: OpenAI.CompletionUsage | undefined;
       let textChunks = 0;
       for await (const chunk of stream) {
@@ -73,11 +72,11 @@ export class OpenAiProvider implements Provider {
           if (delta.function?.name) call.name += delta.function.name;
           if (delta.function?.arguments) call.arguments += delta.function.arguments;
         }
-        if (choice.finish_reason) finishReason = finishReasonOf(choice.finish_reason);
+        if (choice.finish_reason) finishReason = choice.finish_reason;
       }
       for (const call of toolCalls) if (call) emitToolCall({ ...call, arguments: call.arguments || '{}' });
       // Without usage (a server that ignores stream_options), each content chunk is about one token.
-      return { finishReason, completionTokens: usage?.completion_tokens ?? textChunks, promptTokens: usage?.prompt_tokens };
+      return outcomeOf(finishReason, usage, textChunks);
     });
   }
 
@@ -102,7 +101,7 @@ export class OpenAiProvider implements Provider {
         },
         { signal },
       );
-      let finishReason: FinishReason = 'stop';
+      let finishReason: string | null | undefined;
       let usage: OpenAI.CompletionUsage | undefined;
       let textChunks = 0;
       for await (const chunk of stream) {
@@ -113,9 +112,9 @@ export class OpenAiProvider implements Provider {
           textChunks++;
           emitText(choice.text);
         }
-        if (choice.finish_reason) finishReason = finishReasonOf(choice.finish_reason);
+        if (choice.finish_reason) finishReason = choice.finish_reason;
       }
-      return { finishReason, completionTokens: usage?.completion_tokens ?? textChunks, promptTokens: usage?.prompt_tokens };
+      return outcomeOf(finishReason, usage, textChunks);
     });
   }
 
@@ -149,7 +148,7 @@ export class OpenAiProvider implements Provider {
       signal: AbortSignal,
       emitText: (text: string) => void,
       emitToolCall: (call: ToolCall) => void,
-    ) => Promise<{ finishReason: FinishReason; completionTokens: number; promptTokens?: number }>,
+    ) => Promise<GenerationOutcome>,
   ): Promise<Generation> {
     return {
       promptTokens: promptEstimate,

@@ -1,4 +1,5 @@
 import type OpenAI from 'openai';
+import type { GenerationOutcome } from '../generationStream.js';
 import type { ChatMessage, ChatRequest, FinishReason, ResponseFormat, ToolChoice } from '../types.js';
 
 type MessageParam = OpenAI.Chat.Completions.ChatCompletionMessageParam;
@@ -78,4 +79,16 @@ export const finishReasons = {
 
 export function finishReasonOf(reason: string | null | undefined): FinishReason {
   return (finishReasons as Record<string, FinishReason>)[reason ?? 'stop'] ?? 'stop';
+}
+
+/** How an OpenAI-style answer ended, from its finish_reason and usage: without usage (a server
+ *  that ignores stream_options) the caller's estimate stands for the completion tokens. */
+export function outcomeOf(
+  reason: string | null | undefined,
+  usage: { completion_tokens?: number; prompt_tokens?: number } | null | undefined,
+  completionEstimate: number,
+): GenerationOutcome {
+  const outcome: GenerationOutcome = { finishReason: finishReasonOf(reason), completionTokens: usage?.completion_tokens ?? completionEstimate };
+  if (usage?.prompt_tokens !== undefined) outcome.promptTokens = usage.prompt_tokens;
+  return outcome;
 }
