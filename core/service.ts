@@ -57,7 +57,7 @@ export class Service {
     }
     const logger = createLogger(config.log_level, options.logDestination);
     const clock = options.clock ?? systemClock;
-    const store = Store.open(config.data_dir);
+    const store = Store.open(config.data_dir, { onLedgerError: (error, lost) => logger.error({ err: error, lost }, 'could not write the request log and usage') });
     const keys = new KeyService(store, clock);
     const adminKeyFile = config.auth ? keys.ensureAdminKey(config.admin_key, path.join(config.data_dir, 'admin.key')) : undefined;
     const metrics = createMetrics();

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   AuthThrottle,
   formatReset,
@@ -15,7 +15,8 @@ import {
 } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import { ApiError } from '../errors/index.js';
-import type { ApiKeyRecord, Store } from '../store/index.js';
+import type { ApiKeyRecord, RequestLedger, Store } from '../store/index.js';
+import type { RequestContext } from './requestContext.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,12 +24,22 @@ declare module 'fastify' {
     apiKey?: ApiKeyRecord;
     /** Reserves tokens against the caller's TPM and quotas before generation starts; throws the 429. */
     reserveTokens(tokens: number): void;
+    /** The key's admission and token reservations, released when the request ends. */
+    admission?: Admission;
   }
+}
+
+interface Admission {
+  /** Frees the key's concurrency slot. */
+  release: () => void;
+  reservations: TokenReservation[];
 }
 
 export interface AuthDeps {
   config: Config;
   store: Store;
+  /** Flushed before a quota check, so the check sees every request that has ended. */
+  ledger: RequestLedger;
   keys: KeyService;
   clock: Clock;
 }
@@ -60,12 +71,13 @@ function requestedModel(request: FastifyRequest): string | undefined {
 }
 
 /** Authentication, scopes, rate limits, quotas and usage accounting, as fastify hooks. */
-export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
-  const { config, store, keys, clock } = deps;
+export function installAuth(app: FastifyInstance, context: RequestContext, deps: AuthDeps): void {
+  const { config, store, keys, clock, ledger } = deps;
   const limiter = new Limiter(clock);
   const throttle = new AuthThrottle(config.auth_failure_limit, clock);
   const metricsTokenHash = config.metrics_token ? hashSecret(config.metrics_token) : undefined;
   const quotaUsage = (key: ApiKeyRecord) => () => {
+    ledger.flush();
     const now = clock();
     const today = utcDay(now);
     return {
@@ -78,8 +90,25 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
 
   app.decorateRequest('apiKey', undefined);
   app.decorateRequest('reserveTokens', function (this: FastifyRequest) {});
+  app.decorateRequest('admission', undefined);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks: an async one costs a promise and a microtask turn on every request.
+  app.addHook('onRequest', (request, reply, done) => {
+    try {
+      authorize(request, reply);
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  });
+  context.onRequestEnd((request) => {
+    const admission = request.admission;
+    if (!admission) return;
+    admission.release();
+    settle(request, admission.reservations);
+  });
+
+  function authorize(request: FastifyRequest, reply: FastifyReply): void {
     const path = request.url.split('?')[0]!;
     if (!config.auth || publicRoutes.has(path)) return;
     const secret = presentedSecret(request);
@@ -98,23 +127,18 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
     }
     request.apiKey = key;
     // From here on the request counts in the key's usage, refused or not.
-    const reservations: TokenReservation[] = [];
-    let endRequest: (() => void) | undefined;
-    reply.raw.once('close', () => {
-      endRequest?.();
-      settle(request, reservations);
-    });
     const adminOnly = path.startsWith('/admin/') || path === '/metrics';
     if (adminOnly && key.scope !== 'admin') {
       throw new ApiError('LLMSVC_ERR_SCOPE_NOT_ALLOWED', `This key's scope ('${key.scope}') does not allow ${request.method} ${path}; it needs an admin key.`);
     }
-    endRequest = limiter.admit(key);
+    const admission: Admission = { release: limiter.admit(key), reservations: [] };
+    request.admission = admission;
     request.reserveTokens = (tokens) => {
-      reservations.push(limiter.reserve(key, tokens, quotaUsage(key)));
+      admission.reservations.push(limiter.reserve(key, tokens, quotaUsage(key)));
     };
     if (consumesTokens(request)) request.reserveTokens(0);
     void reply.headers(limiter.headers(key));
-  });
+  }
 
   /** A failed authentication: a 401, or a 429 once the address failed too often. Valid keys from
    *  that address still work, so one misconfigured script cannot lock a whole office out. */
@@ -127,12 +151,14 @@ export function installAuth(app: FastifyInstance, deps: AuthDeps): void {
     });
   }
 
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', (request, _reply, done) => {
     const key = request.apiKey;
-    const model = requestedModel(request);
-    if (key && model !== undefined && !modelAllowed(key.models, model)) {
-      throw new ApiError('LLMSVC_ERR_MODEL_NOT_ALLOWED', `This API key may not use model '${model}' (allowed: ${key.models.join(', ')}). Ask the operator to allow it.`, 'model');
+    const model = key && requestedModel(request);
+    if (model !== undefined && !modelAllowed(key!.models, model)) {
+      done(new ApiError('LLMSVC_ERR_MODEL_NOT_ALLOWED', `This API key may not use model '${model}' (allowed: ${key!.models.join(', ')}). Ask the operator to allow it.`, 'model'));
+      return;
     }
+    done();
   });
 
   /** The request is done: its reservations settle to what it used (the first carries the whole

@@ -76,9 +76,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
   // The API speaks JSON only: a text/plain body is a 415 that says so, not a confusing 400.
   app.removeContentTypeParser('text/plain');
-  installRequestContext(app, deps.shutdownSignal);
-  installObservability(app, { metrics: deps.metrics, store: deps.store, logPrompts: deps.config.log_prompts, clock: deps.clock, keys: deps.keys });
-  installAuth(app, { config: deps.config, store: deps.store, keys: deps.keys, clock: deps.clock });
+  const context = installRequestContext(app, deps.shutdownSignal);
+  const ledger = deps.store.ledger;
+  installObservability(context, { metrics: deps.metrics, ledger, logPrompts: deps.config.log_prompts, clock: deps.clock, keys: deps.keys });
+  installAuth(app, context, { config: deps.config, store: deps.store, ledger, keys: deps.keys, clock: deps.clock });
   installErrorHandlers(app);
   installCacheStatusHeader(app);
   registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, runtimeMetrics: deps.runtimeMetrics });
@@ -89,6 +90,6 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   registerVectorStores(app, retrieval.vectorStores);
   app.addHook('onReady', async () => retrieval.runner.start());
   app.addHook('onClose', () => retrieval.runner.stop());
-  registerAdminRoutes(app, { keys: deps.keys, store: deps.store, clock: deps.clock });
+  registerAdminRoutes(app, { keys: deps.keys, store: deps.store, ledger, clock: deps.clock });
   return app;
 }

@@ -1,11 +1,12 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { utcDay, type Clock, type KeyService } from '../auth/index.js';
 import type { Metrics } from '../metrics/index.js';
-import type { RequestLogEntry, Store, UsageRecord } from '../store/index.js';
+import type { RequestLedger, RequestLogEntry, UsageRecord } from '../store/index.js';
+import type { RequestContext } from './requestContext.js';
 
 export interface ObservabilityDeps {
   metrics: Metrics;
-  store: Store;
+  ledger: RequestLedger;
   logPrompts: boolean;
   /** The usage day of a request (injected so tests can cross a UTC day boundary). */
   clock: Clock;
@@ -17,26 +18,16 @@ function routeLabel(request: FastifyRequest): string {
   return request.routeOptions.url ?? 'unmatched';
 }
 
-/** Metrics, the one log line, the request log and the key's usage, written once per request
- *  when its connection is done with it. The raw 'close' event, not fastify's onResponse hook,
- *  because onResponse does not run for a hijacked (streaming) response whose client hung up.
+/** Metrics, the one log line, the request log and the key's usage, once per request when its
+ *  connection is done with it.
  *
  *  One log line per request ("request completed": method, url, status, duration, request id,
  *  key id — never a secret), instead of fastify's two (buildServer turns those off). The request
- *  log row, the usage upsert and the key's last use go in one SQLite transaction: one commit per
- *  request, made before the close event returns, so a response that was sent is recorded even if
- *  the process is killed right after it. */
-export function installObservability(app: FastifyInstance, deps: ObservabilityDeps): void {
-  const { store, clock } = deps;
-  const persist = store.db.transaction((entry: RequestLogEntry, usage: UsageRecord | undefined, touchAt: number | undefined) => {
-    store.requestLog.insert(entry);
-    if (usage) store.usage.add(usage);
-    if (touchAt !== undefined) store.apiKeys.touch(usage!.keyId, touchAt);
-  });
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.raw.once('close', () => record(request, reply));
-    done();
-  });
+ *  log row, the usage and the key's last use go to the ledger, which commits the requests that end
+ *  in one event-loop turn together (see RequestLedger). */
+export function installObservability(context: RequestContext, deps: ObservabilityDeps): void {
+  const { ledger, clock } = deps;
+  context.onRequestEnd(record);
 
   function record(request: FastifyRequest, reply: FastifyReply): void {
     const { metrics } = deps;
@@ -96,10 +87,6 @@ export function installObservability(app: FastifyInstance, deps: ObservabilityDe
       promptText: deps.logPrompts ? (accounting.promptText ?? null) : null,
       keyId: key?.id ?? null,
     };
-    try {
-      persist(entry, usage, touchAt);
-    } catch (error) {
-      request.log.error({ err: error }, 'could not write the request log and usage');
-    }
+    ledger.record({ log: entry, usage, touchAt });
   }
 }

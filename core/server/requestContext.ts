@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** What a route learns about its request that the request log and metrics want. */
 export interface RequestAccounting {
@@ -23,11 +23,23 @@ declare module 'fastify' {
   }
 }
 
+/** Runs once per request, when its connection is done with it (response sent, or client gone). */
+export type RequestEndHandler = (request: FastifyRequest, reply: FastifyReply) => void;
+
+export interface RequestContext {
+  /** Adds a handler for the end of every request; handlers run in the order they were added. */
+  onRequestEnd(handler: RequestEndHandler): void;
+}
+
 /** Gives every request its start time, an abort signal tied to the client's connection and to
- *  server shutdown, and its x-request-id response header. The shutdown signal has one listener
+ *  server shutdown, and its x-request-id response header; and tells the request-end handlers
+ *  (accounting, the request log) when it is over. The raw 'close' event, not fastify's onResponse
+ *  hook, because onResponse does not run for a hijacked (streaming) response whose client hung up.
+ *  One 'close' listener per request runs every handler, and the shutdown signal has one listener
  *  that aborts every in-flight request's controller (a Set of them), rather than a listener per
  *  request added and removed on an EventTarget. */
-export function installRequestContext(app: FastifyInstance, shutdownSignal: AbortSignal): void {
+export function installRequestContext(app: FastifyInstance, shutdownSignal: AbortSignal): RequestContext {
+  const endHandlers: RequestEndHandler[] = [];
   app.decorateRequest('startedAt', 0);
   app.decorateRequest('abortSignal', null as unknown as AbortSignal);
   app.decorateRequest('accounting', null as unknown as RequestAccounting);
@@ -49,9 +61,11 @@ export function installRequestContext(app: FastifyInstance, shutdownSignal: Abor
     reply.raw.once('close', () => {
       inFlight.delete(controller);
       if (!reply.raw.writableFinished) controller.abort(new Error('The client closed the connection.'));
+      for (const handler of endHandlers) handler(request, reply);
     });
     request.abortSignal = controller.signal;
     void reply.header('x-request-id', request.id);
     done();
   });
+  return { onRequestEnd: (handler) => endHandlers.push(handler) };
 }

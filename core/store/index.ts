@@ -8,11 +8,13 @@ import { VectorStoreRepository } from './vectorStores.js';
 import { VectorStoreFileRepository } from './vectorStoreFiles.js';
 import { JobRepository } from './jobs.js';
 import { IngestEmbeddingRepository } from './ingestEmbeddings.js';
+import { RequestLedger } from './ledger.js';
 
 export { type Db, openDatabase, schemaVersion } from './database.js';
 export { RequestLogRepository, type RequestLogEntry } from './requestLog.js';
 export { ApiKeyRepository, type ApiKeyRecord, type KeyLimits, type KeyScope } from './apiKeys.js';
 export { UsageRepository, type UsageRecord, type UsageRow } from './usage.js';
+export { RequestLedger, type LedgerEntry } from './ledger.js';
 export { FileRepository, type FileRecord } from './files.js';
 export { VectorStoreRepository, type VectorStoreRecord, type ChunkingParams } from './vectorStores.js';
 export {
@@ -27,6 +29,15 @@ export { JobRepository, type JobRecord, type JobState } from './jobs.js';
 export { IngestEmbeddingRepository } from './ingestEmbeddings.js';
 export type { PageRequest, PageOf } from './pagination.js';
 
+export interface StoreOptions {
+  /** Told when a turn of finished requests could not be written (default: a line on stderr). */
+  onLedgerError?: (error: unknown, lost: number) => void;
+}
+
+function reportLedgerError(error: unknown, lost: number): void {
+  process.stderr.write(`llmsvc: could not write the request log and usage of ${lost} requests: ${String(error)}\n`);
+}
+
 /** The SQLite file in the data dir and one repository per table. */
 export class Store {
   readonly requestLog: RequestLogRepository;
@@ -37,9 +48,14 @@ export class Store {
   readonly vectorStoreFiles: VectorStoreFileRepository;
   readonly jobs: JobRepository;
   readonly ingestEmbeddings: IngestEmbeddingRepository;
+  /** Finished requests' log rows and usage, committed once per event-loop turn. */
+  readonly ledger: RequestLedger;
   private disposed = false;
 
-  private constructor(readonly db: Db) {
+  private constructor(
+    readonly db: Db,
+    options: StoreOptions,
+  ) {
     this.requestLog = new RequestLogRepository(db);
     this.apiKeys = new ApiKeyRepository(db);
     this.usage = new UsageRepository(db);
@@ -48,15 +64,18 @@ export class Store {
     this.vectorStoreFiles = new VectorStoreFileRepository(db);
     this.jobs = new JobRepository(db);
     this.ingestEmbeddings = new IngestEmbeddingRepository(db);
+    this.ledger = new RequestLedger(this, options.onLedgerError ?? reportLedgerError);
   }
 
-  static open(dataDir: string): Store {
-    return new Store(openDatabase(path.join(dataDir, 'llmsvc.sqlite')));
+  static open(dataDir: string, options: StoreOptions = {}): Store {
+    return new Store(openDatabase(path.join(dataDir, 'llmsvc.sqlite')), options);
   }
 
+  /** Writes the ledger's last turn, then closes the file. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.ledger.flush();
     this.db.close();
   }
 }

@@ -20,8 +20,8 @@ export interface UsageRecord {
   error: boolean;
 }
 
-/** Usage per key × model × UTC day. Each request adds to its row in one statement (an upsert is
- *  atomic), committed before the response's bookkeeping ends, so a crash loses nothing recorded. */
+/** Usage per key × model × UTC day. Requests add to their row in one upsert (atomic); the
+ *  RequestLedger sums the requests that end in one event-loop turn into one upsert per row. */
 export class UsageRepository {
   private readonly addStatement;
   private readonly tokensSince;
@@ -30,8 +30,8 @@ export class UsageRepository {
   constructor(db: Db) {
     this.addStatement = db.prepare(`
       INSERT INTO usage_daily (key_id, model, day, requests, prompt_tokens, completion_tokens, errors)
-      VALUES (?, ?, ?, 1, ?, ?, ?)
-      ON CONFLICT (key_id, model, day) DO UPDATE SET requests = requests + 1,
+      VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (key_id, model, day) DO UPDATE SET requests = requests + excluded.requests,
         prompt_tokens = prompt_tokens + excluded.prompt_tokens,
         completion_tokens = completion_tokens + excluded.completion_tokens,
         errors = errors + excluded.errors`);
@@ -44,8 +44,9 @@ export class UsageRepository {
       ORDER BY day, key_id, model`);
   }
 
-  add(record: UsageRecord): void {
-    this.addStatement.run(record.keyId, record.model, record.day, record.promptTokens, record.completionTokens, record.error ? 1 : 0);
+  /** Adds `requests` requests' use (`errors` of them failed; by default the one record's). */
+  add(record: UsageRecord, requests = 1, errors = record.error ? 1 : 0): void {
+    this.addStatement.run(record.keyId, record.model, record.day, requests, record.promptTokens, record.completionTokens, errors);
   }
 
   /** Tokens (prompt + completion) a key used on the days from `fromDay` to `toDay`, inclusive. */

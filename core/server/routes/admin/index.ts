@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { createKeySchema, keyView, updateKeySchema, utcDay, type Clock, type KeyService } from '../../../auth/index.js';
-import type { Store } from '../../../store/index.js';
+import type { RequestLedger, Store } from '../../../store/index.js';
 import { parseBody } from '../../validation.js';
 
 const day = z.iso.date();
@@ -9,8 +9,8 @@ const usageQuerySchema = z.object({ key_id: z.string().optional(), from: day.opt
 
 /** The admin API under /admin/v1 (admin keys only; the auth hooks enforce the scope). The CLI,
  *  the terminal UI and the desktop console use it. */
-export function registerAdminRoutes(app: FastifyInstance, deps: { keys: KeyService; store: Store; clock: Clock }): void {
-  const { keys, store, clock } = deps;
+export function registerAdminRoutes(app: FastifyInstance, deps: { keys: KeyService; store: Store; ledger: RequestLedger; clock: Clock }): void {
+  const { keys, store, ledger, clock } = deps;
 
   app.post('/admin/v1/keys', async (request, reply) => {
     const input = parseBody(createKeySchema, request.body);
@@ -38,6 +38,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: { keys: KeyServi
   app.get('/admin/v1/usage', async (request) => {
     const query = parseBody(usageQuerySchema, request.query ?? {});
     const today = utcDay(clock());
+    ledger.flush(); // every request that has ended, not only those of past event-loop turns
     const rows = store.usage.range(query.key_id ?? null, query.from ?? '0000-01-01', query.to ?? today);
     return {
       object: 'list',
