@@ -3,11 +3,13 @@
 // (@portkey-ai/gateway) proxying the same upstream under the same load, and against the upstream
 // called directly (the floor).
 //
-//   node --import tsx bench/gateway.ts [--quick] [--no-profile] [--cli dist/apps/cli/main.js]
+//   node --import tsx bench/gateway.ts [--quick] [--no-profile] [--tsx | --cli <main.js>]
 //
-// Every server is its own process: bench/staticUpstream.ts, `llmsvc serve` (from the sources through
-// tsx unless --cli names a build) with a config file that routes model "bench" to the upstream, and
-// Portkey's Node server. Load comes from autocannon in this process. See bench/README.md.
+// Every server is its own process: bench/staticUpstream.ts, `llmsvc serve` (the build in dist/, as
+// users run it; --tsx: from the sources through tsx) with a config file that routes model "bench"
+// to the upstream, Portkey's Node server, and bench/bareProxy.ts (node:http + undici and nothing
+// else: the floor of a Node gateway here). Load comes from autocannon in this process. See
+// bench/README.md.
 import { execSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,7 +21,9 @@ import autocannon from 'autocannon';
 import { summarizeProfile, topEntries } from './cpuProfile.js';
 import {
   adminKey,
+  assertBuilt,
   benchLogger,
+  cliPath,
   cleanUp,
   freePort,
   markdownTable,
@@ -42,7 +46,8 @@ const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const profiling = !argv.includes('--no-profile');
 const cliArgIndex = argv.indexOf('--cli');
-const cli = cliArgIndex >= 0 ? path.resolve(argv[cliArgIndex + 1]!) : path.join(projectRoot, 'apps/cli/main.ts');
+const cli =
+  cliArgIndex >= 0 ? path.resolve(argv[cliArgIndex + 1]!) : argv.includes('--tsx') ? path.join(projectRoot, 'apps/cli/main.ts') : cliPath;
 const cliNodeArgs = cli.endsWith('.ts') ? ['--import', 'tsx', cli] : [cli];
 
 const connections = 32;
@@ -134,6 +139,14 @@ function waitForLine(child: ChildProcess, pattern: RegExp, what: string, tail: (
       resolve(match);
     });
   });
+}
+
+/** bench/bareProxy.ts in front of the upstream: one more HTTP hop in Node, no features. */
+async function startBareProxy(upstreamPort: number): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawnTracked(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/bareProxy.ts'), String(upstreamPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = drain(child);
+  const match = await waitForLine(child, /^bare proxy listening on (\d+)$/, 'the bare proxy', output.tail);
+  return { child, port: Number(match[1]) };
 }
 
 async function startUpstream(): Promise<{ child: ChildProcess; port: number }> {
@@ -366,13 +379,15 @@ async function main(): Promise<void> {
   const portkeyVersion = (JSON.parse(fs.readFileSync(path.join(portkeyRoot, 'package.json'), 'utf8')) as { version: string }).version;
   const autocannonVersion = (JSON.parse(fs.readFileSync(path.join(projectRoot, 'node_modules/autocannon/package.json'), 'utf8')) as { version: string }).version;
 
-  log('starting the static upstream, llmsvc (3 configurations) and Portkey …');
+  if (cli === cliPath) assertBuilt();
+  log('starting the static upstream, llmsvc (3 configurations), Portkey and the bare proxy …');
   const upstream = await startUpstream();
   const upstreamUrl = `http://127.0.0.1:${upstream.port}/v1`;
   const full = await startLlmsvc('llmsvc', upstream.port, { log_level: 'info', auth: true });
   const quiet = await startLlmsvc('llmsvc, log warn', upstream.port, { log_level: 'warn', auth: true });
   const bare = await startLlmsvc('llmsvc, log warn, auth off', upstream.port, { log_level: 'warn', auth: false });
   const portkey = await startPortkey();
+  const bareProxy = await startBareProxy(upstream.port);
 
   const direct: Target = {
     name: 'direct upstream',
@@ -388,8 +403,15 @@ async function main(): Promise<void> {
     body: upstreamBody,
     pid: portkey.child.pid!,
   };
+  const floor: Target = {
+    name: 'bare Node proxy (floor)',
+    url: `http://127.0.0.1:${bareProxy.port}/v1/chat/completions`,
+    headers: { 'content-type': 'application/json', authorization: unusedKey },
+    body: upstreamBody,
+    pid: bareProxy.child.pid!,
+  };
   const llmsvc = llmsvcTarget(full);
-  const targets = [direct, portkeyTarget, llmsvc, llmsvcTarget(quiet), llmsvcTarget(bare)];
+  const targets = [direct, portkeyTarget, llmsvc, llmsvcTarget(quiet), llmsvcTarget(bare), floor];
 
   // Each answers correctly before any load.
   for (const target of targets) {
@@ -419,14 +441,14 @@ async function main(): Promise<void> {
   const rates = lowRate < pacedRate ? [pacedRate, lowRate] : [pacedRate];
   for (let round = 1; round <= rounds; round++) {
     for (const rate of rates.slice(1)) {
-      for (const target of orderOf([direct, llmsvc], round)) {
+      for (const target of orderOf([direct, floor, llmsvc], round)) {
         const own = await paced(target, rate, pacedSeconds);
         pacedRuns.push({ ...own, round, rate, client: 'hrtime' });
         log(`${target.name} r${round} paced ${rate}/s (hrtime client): p50 ${fmt(own.p50, 3)} ms, p99 ${fmt(own.p99, 3)} ms, ${fmt0(own.achievedRps)}/s, skipped ${own.skipped}`);
         await sleep(300);
       }
     }
-    for (const target of orderOf([direct, llmsvc], round)) {
+    for (const target of orderOf([direct, floor, llmsvc], round)) {
       const own = await paced(target, pacedRate, pacedSeconds);
       pacedRuns.push({ ...own, round, rate: pacedRate, client: 'hrtime' });
       log(`${target.name} r${round} paced ${pacedRate}/s (hrtime client): p50 ${fmt(own.p50, 3)} ms, p99 ${fmt(own.p99, 3)} ms, ${fmt0(own.achievedRps)}/s, skipped ${own.skipped}`);
@@ -468,7 +490,7 @@ async function main(): Promise<void> {
   const llmsvcSent = loadRuns.filter((run) => run.target === llmsvc.name).reduce((sum, run) => sum + run.total, 0);
 
   // Free the cores for the profile run.
-  await Promise.all([quiet.child, bare.child, portkey.child].map((child) => stopChild(child)));
+  await Promise.all([quiet.child, bare.child, portkey.child, bareProxy.child].map((child) => stopChild(child)));
 
   // --- 4. Profile of llmsvc under the same load --------------------------------------------------
   let profileSection = '';
@@ -566,9 +588,10 @@ async function main(): Promise<void> {
   ];
 
   const pacedOf = (client: PacedRun['client'], name: string, rate: number) => pacedRuns.filter((run) => run.client === client && run.target === name && run.rate === rate);
-  const added = (client: PacedRun['client'], rate = pacedRate) =>
-    pacedOf(client, llmsvc.name, rate).map((run) => run.p50 - (pacedOf(client, direct.name, rate).find((other) => other.round === run.round)?.p50 ?? Number.NaN));
+  const added = (client: PacedRun['client'], rate = pacedRate, name = llmsvc.name) =>
+    pacedOf(client, name, rate).map((run) => run.p50 - (pacedOf(client, direct.name, rate).find((other) => other.round === run.round)?.p50 ?? Number.NaN));
   const addedHr = added('hrtime');
+  const floorAddedHr = added('hrtime', pacedRate, floor.name);
   const llmsvcAchieved = median(pacedOf('hrtime', llmsvc.name, pacedRate).map((run) => run.achievedRps));
   const sustained = llmsvcAchieved >= 0.95 * pacedRate && pacedOf('hrtime', llmsvc.name, pacedRate).every((run) => run.skipped === 0);
   const addedMet = sustained && median(addedHr) <= 0.3;
@@ -606,8 +629,9 @@ async function main(): Promise<void> {
     `- Machine: \`nproc\` ${nproc}; \`${uname}\`; ${os.cpus()[0]?.model ?? 'unknown CPU'}; Node ${process.version}`,
     `- Load average (1/5/15 min) before: ${loadBefore.map((v) => v.toFixed(1)).join(' / ')}, after: ${loadAfter.map((v) => v.toFixed(1)).join(' / ')} — the 2 cores were shared with other work, so compare figures of the same round only`,
     `- Command: \`node --import tsx bench/gateway.ts${argv.length ? ` ${argv.join(' ')}` : ''}\`; llmsvc from ${path.relative(projectRoot, cli)}${cli.endsWith('.ts') ? ' through tsx' : ''}; autocannon ${autocannonVersion} in the benchmark process; the run took ${fmt0((Date.now() - startedAt.getTime()) / 1000)} s`,
-    `- Upstream: \`bench/staticUpstream.ts\` (node:http, prebuilt answers: JSON, or a 7-event SSE stream when the body has \`"stream":true\`, which llmsvc always sends)`,
-    `- llmsvc: \`llmsvc serve --config <file>\` with provider \`{"id":"static","type":"openai-compatible","base_url":"${upstreamUrl.replace(/:\d+\//, ':<port>/')}"}\`, route \`{"model":"bench","targets":[{"provider":"static","model":"m"}]}\`, \`log_level: info\` (one line per request to stderr, written asynchronously), metrics on, auth on with a user key of rpm 10⁹ / tpm 10¹² (checked on every request, never binding), the request log and usage written to SQLite per request`,
+    `- Upstream: \`bench/staticUpstream.ts\` (node:http, prebuilt answers: JSON, or a 7-event SSE stream when the body has \`"stream":true\`; llmsvc passes the client's non-streamed request on as one)`,
+    `- llmsvc: \`llmsvc serve --config <file>\` with provider \`{"id":"static","type":"openai-compatible","base_url":"${upstreamUrl.replace(/:\d+\//, ':<port>/')}"}\`, route \`{"model":"bench","targets":[{"provider":"static","model":"m"}]}\`, \`log_level: info\` (one line per request to stderr, written asynchronously), metrics on, auth on with a user key of rpm 10⁹ / tpm 10¹² (checked on every request, never binding), the request log and usage of every request written to SQLite (group commit, at most every 10 ms)`,
+    `- Bare Node proxy (floor): \`bench/bareProxy.ts\` — node:http in front, undici's Pool behind, the body passed through untouched; no parsing, auth, limits, logs, metrics or routing`,
     `- Portkey ${portkeyVersion}: \`node node_modules/@portkey-ai/gateway/build/start-server.js --port=<port> --headless\`, headers \`x-portkey-provider: openai\`, \`x-portkey-custom-host: ${upstreamUrl.replace(/:\d+\//, ':<port>/')}\``,
     `- Request: non-streamed \`{"model":"bench","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16}\` (model \`m\` for Portkey and direct); default temperature, so never a cache candidate`,
     `- Ablations (same server, config only): \`log_level: warn\` (no per-request log lines), and \`auth: false\` + \`log_level: warn\``,
@@ -616,7 +640,8 @@ async function main(): Promise<void> {
     '',
     `- RPS at ${connections} connections ≥ 3× Portkey's: llmsvc ${range(llmsvcRatios, (v) => `${fmt(v)}×`)} (per-round ratios): **${throughputMet ? 'met' : 'not met'}**.`,
     `- Added latency p50 at ${pacedRate} RPS ≤ 0.3 ms: ${range(addedHr, (v) => `${fmt(v, 3)} ms`)} (llmsvc p50 − direct p50, same round, own hrtime client; llmsvc achieved ${fmt0(llmsvcAchieved)}/s${sustained ? '' : ', i.e. it did not sustain the rate here and the p50 is mostly queueing'}): **${addedMet ? 'met' : 'not met'}**.` +
-      (addedLow.length ? ` At ${lowRate}/s (30% of its saturated RPS here): ${range(addedLow, (v) => `${fmt(v, 3)} ms`)}.` : ''),
+      (addedLow.length ? ` At ${lowRate}/s (30% of its saturated RPS here): ${range(addedLow, (v) => `${fmt(v, 3)} ms`)}.` : '') +
+      ` For scale, the bare Node proxy (one more HTTP hop, no features) adds ${range(floorAddedHr, (v) => `${fmt(v, 3)} ms`)} at ${pacedRate}/s.`,
     `- Cache-hit path p50: ${cacheWired ? range(cachePacedRuns.filter((run) => run.target === cacheTarget.name).map((run) => run.p50), (v) => `${fmt(v, 3)} ms`) + ` at ${pacedRate}/s` : 'not measured (cache not wired yet)'}.`,
     `- llmsvc counted ${fmt0(served)} chat completions with status 200 in \`llmsvc_http_requests_total\` (the load sent ${fmt0(llmsvcSent)} in the measured runs, plus warm-up, paced and cache runs): metrics were on.`,
     '',
@@ -636,7 +661,7 @@ async function main(): Promise<void> {
     '',
     pacedTable,
     '',
-    `Added p50 (llmsvc − direct, same round): own client at ${pacedRate}/s ${addedHr.map((v) => `${fmt(v, 3)} ms`).join(', ')}${addedLow.length ? `, at ${lowRate}/s ${addedLow.map((v) => `${fmt(v, 3)} ms`).join(', ')}` : ''}; autocannon at ${pacedRate}/s ${added('autocannon').map((v) => `${fmt(v, 0)} ms`).join(', ')} (whole-ms histogram). ` +
+    `Added p50 (llmsvc − direct, same round): bare Node proxy at ${pacedRate}/s ${floorAddedHr.map((v) => `${fmt(v, 3)} ms`).join(', ')}; llmsvc: own client at ${pacedRate}/s ${addedHr.map((v) => `${fmt(v, 3)} ms`).join(', ')}${addedLow.length ? `, at ${lowRate}/s ${addedLow.map((v) => `${fmt(v, 3)} ms`).join(', ')}` : ''}; autocannon at ${pacedRate}/s ${added('autocannon').map((v) => `${fmt(v, 0)} ms`).join(', ')} (whole-ms histogram). ` +
       `The own client is open-loop: a timer sends the requests due every ms over up to 64 keep-alive connections and times each with process.hrtime; with ${pacedMaxOutstanding} requests in flight it skips sends (counted) rather than queue without end. It runs in the benchmark process on the same 2 cores.`,
     '',
     '### Cache-hit path',

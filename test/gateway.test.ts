@@ -13,7 +13,16 @@ let proxy: FaultProxy;
 let gateway: TestServer;
 let client: OpenAI;
 
-const fast = { max_retries: 2, retry_base_ms: 10, retry_max_ms: 2_000, first_byte_timeout_ms: 800, idle_timeout_ms: 400, circuit_failures: 3, circuit_cooldown_ms: 60_000 };
+const fast = {
+  max_retries: 2,
+  retry_base_ms: 10,
+  retry_max_ms: 2_000,
+  first_byte_timeout_ms: 800,
+  idle_timeout_ms: 400,
+  response_timeout_ms: 1_600,
+  circuit_failures: 3,
+  circuit_cooldown_ms: 60_000,
+};
 
 before(async () => {
   echo = await startEchoUpstream();
@@ -25,12 +34,15 @@ before(async () => {
       { id: 'cloud', type: 'openai-compatible', base_url: echo.url },
       { id: 'flaky', type: 'openai-compatible', base_url: `${proxy.url}/v1`, resilience: fast },
       { id: 'backup', type: 'openai-compatible', base_url: echo.url },
+      // The same proxy under its own circuit breaker, for the whole-answer timeout test.
+      { id: 'patient', type: 'openai-compatible', base_url: `${proxy.url}/v1`, resilience: { ...fast, max_retries: 0 } },
     ],
     routes: [
       { model: 'scrubbed', targets: [{ provider: 'cloud', model: 'gpt-x' }], redact: true },
       { model: 'plain-cloud', targets: [{ provider: 'cloud', model: 'gpt-x' }] },
       { model: 'flaky-then-backup', targets: [{ provider: 'flaky', model: 'gpt-x' }, { provider: 'backup', model: 'gpt-x' }] },
       { model: 'flaky-only', targets: [{ provider: 'flaky', model: 'gpt-x' }] },
+      { model: 'patient-then-backup', targets: [{ provider: 'patient', model: 'gpt-x' }, { provider: 'backup', model: 'gpt-x' }] },
     ],
   });
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
@@ -106,6 +118,17 @@ describe('PII redaction before a cloud target', () => {
     await client.chat.completions.create({ model: 'plain-cloud', messages: ask(personal) });
     assert.equal(echo.received[before]!.messages.at(-1)!.content, personal);
   });
+
+  test('the stream flag is passed on: one JSON answer from the upstream for a non-streaming client, a stream for a streaming one', async () => {
+    const before = echo.received.length;
+    await client.chat.completions.create({ model: 'plain-cloud', messages: ask('whole') });
+    const stream = await client.chat.completions.create({ model: 'plain-cloud', messages: ask('streamed'), stream: true });
+    for await (const chunk of stream) void chunk;
+    assert.deepEqual(
+      echo.received.slice(before).map((body) => body.stream === true),
+      [false, true],
+    );
+  });
 });
 
 describe('resilience through the real provider, against a fault-injecting proxy', () => {
@@ -129,13 +152,34 @@ describe('resilience through the real provider, against a fault-injecting proxy'
     assert.ok(text.length > 0, 'the text before the silence arrived');
   });
 
-  test('a slow first byte times out and falls back to the next target', async () => {
+  test('a slow first byte times out and falls back to the next target (streamed: first_byte_timeout_ms)', async () => {
     proxy.plan(() => faults.delayFirstByte(3_000));
     try {
       const started = performance.now();
-      const reply = await client.chat.completions.create({ model: 'flaky-then-backup', messages: ask('fall back') });
-      assert.equal(reply.choices[0]!.message.content, 'fall back');
-      assert.ok(performance.now() - started < 3_000 * 3, 'never waits out the slow upstream');
+      const stream = await client.chat.completions.create({ model: 'flaky-then-backup', messages: ask('fall back'), stream: true });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      assert.equal(text, 'fall back');
+      assert.ok(performance.now() - started < 3_000, 'the backup answered before the slow upstream would have');
+    } finally {
+      proxy.plan(undefined);
+    }
+  });
+
+  test('a whole answer is bounded by response_timeout_ms, not first_byte_timeout_ms', async () => {
+    // Slower than the first-byte timeout (800 ms) but within the whole-answer one (1,600 ms): served by flaky itself.
+    proxy.plan(() => faults.delayFirstByte(1_100));
+    const seen = proxy.requests;
+    try {
+      const reply = await client.chat.completions.create({ model: 'patient-then-backup', messages: ask('take your time') });
+      assert.equal(reply.choices[0]!.message.content, 'take your time');
+      assert.equal(proxy.requests - seen, 1, 'one attempt, no retry');
+      // Slower than the whole-answer timeout: the backup answers.
+      proxy.plan(() => faults.delayFirstByte(3_000));
+      const started = performance.now();
+      const fallback = await client.chat.completions.create({ model: 'patient-then-backup', messages: ask('fall back whole') });
+      assert.equal(fallback.choices[0]!.message.content, 'fall back whole');
+      assert.ok(performance.now() - started < 3_000, 'the backup answered before the slow upstream would have');
     } finally {
       proxy.plan(undefined);
     }

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { KeyService } from '../core/auth/index.js';
 import { Store } from '../core/store/index.js';
 import { tempDir } from './support/server.js';
@@ -66,21 +67,26 @@ describe('the key cache', () => {
     refused(server, rotated.secret, 'LLMSVC_ERR_INVALID_API_KEY');
   });
 
-  test('changes made on another connection (the CLI) apply at once', () => {
+  test('changes made on another connection (the CLI) apply from the next event-loop turn', async () => {
     const { server, cli } = twoConnections();
     const { key, secret } = cli.create(input({ models: ['a-*'] }));
     assert.deepEqual(server.authenticate(secret).models, ['a-*']);
     cli.update(key.id, { models: ['b-*'], tpm: 100 });
+    await nextTurn();
     assert.deepEqual(server.authenticate(secret).models, ['b-*']);
     assert.equal(server.authenticate(secret).tpm, 100);
     cli.update(key.id, { disabled: true });
+    await nextTurn();
     refused(server, secret, 'LLMSVC_ERR_INVALID_API_KEY');
     cli.update(key.id, { disabled: false });
+    await nextTurn();
     assert.equal(server.authenticate(secret).id, key.id);
     const rotated = cli.rotate(key.id);
+    await nextTurn();
     refused(server, secret, 'LLMSVC_ERR_INVALID_API_KEY');
     assert.equal(server.authenticate(rotated.secret).id, key.id);
     cli.revoke(key.id);
+    await nextTurn();
     refused(server, rotated.secret, 'LLMSVC_ERR_INVALID_API_KEY');
   });
 
@@ -92,7 +98,7 @@ describe('the key cache', () => {
     refused(server, secret, 'LLMSVC_ERR_API_KEY_EXPIRED');
   });
 
-  test('a key revoked by another process is refused at once', () => {
+  test('a key revoked by another process is refused from the next turn on', async () => {
     const { dataDir, serverStore, server, cli } = twoConnections();
     const { key, secret } = cli.create(input());
     assert.equal(server.authenticate(secret).id, key.id);
@@ -104,6 +110,7 @@ describe('the key cache', () => {
       store.dispose();`;
     const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
     assert.equal(child.status, 0, child.stderr);
+    await nextTurn();
     refused(server, secret, 'LLMSVC_ERR_INVALID_API_KEY');
     assert.ok(serverStore.apiKeys.find(key.id)?.revokedAt !== null);
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, describe, test } from 'node:test';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { KeyService } from '../core/auth/index.js';
 import { Store, type LedgerEntry } from '../core/store/index.js';
 import { tempDir } from './support/server.js';
@@ -40,10 +40,13 @@ function finished(id: string, keyId: string, model: string, tokens: [number, num
   };
 }
 
+/** Longer than the ledger's 10 ms between commits. */
+const commitWindowMs = 30;
+
 const logCount = (store: Store) => store.db.prepare('SELECT COUNT(*) FROM request_log').pluck().get() as number;
 
 describe('the request ledger (group commit)', () => {
-  test('requests that end in one turn are committed together at its end, their usage summed per key × model × day', async () => {
+  test('requests that end in one turn are committed together at its end (none in the last 10 ms), their usage summed per key × model × day', async () => {
     const { store } = openStore();
     const keys = new KeyService(store, () => 1_000);
     const a = keys.create({ name: 'a', scope: 'user', models: ['*'], cache: false }).key;
@@ -62,9 +65,9 @@ describe('the request ledger (group commit)', () => {
     assert.equal(row(b.id, 'm')?.promptTokens, 2);
     assert.equal(rows.length, 3);
     assert.equal(store.apiKeys.find(a.id)?.lastUsedAt, 6_000, 'the latest use of the turn is the key’s last use');
-    // A later turn adds to the same row.
+    // Within 10 ms of that commit, the next one waits for the rest of the 10 ms, then adds to the same row.
     store.ledger.record(finished('r5', a.id, 'm', [1, 1]));
-    await nextTurn();
+    await sleep(commitWindowMs);
     assert.equal(store.usage.range(a.id, '2026-11-26', '2026-11-26').find((r) => r.model === 'm')?.requests, 3);
   });
 
@@ -93,7 +96,7 @@ describe('the request ledger (group commit)', () => {
     assert.match(String(reports[0]!.error), /disk full/);
     assert.equal(logCount(store), 0, 'the failed turn left nothing half-written');
     store.ledger.record(finished('r3', 'k1', 'm', [1, 1]));
-    await nextTurn();
+    await sleep(commitWindowMs);
     assert.equal(logCount(store), 1);
   });
 });

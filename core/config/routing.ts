@@ -22,10 +22,14 @@ export const resilienceSchema = z
   .object({
     /** Time to open the connection. */
     connect_timeout_ms: milliseconds.default(5_000),
-    /** Time from sending the request to the first token (or the whole non-streamed answer's headers). */
+    /** Time from sending the request to the first streamed token. */
     first_byte_timeout_ms: milliseconds.default(60_000),
     /** Longest silence between two streamed events. */
     idle_timeout_ms: milliseconds.default(30_000),
+    /** Longest wait for a whole answer asked for in one piece (the client did not ask for a stream,
+     *  and the provider then does not stream from its upstream); it replaces the first-byte timeout
+     *  for such calls. The OpenAI SDK's own default request timeout. */
+    response_timeout_ms: milliseconds.default(600_000),
     /** Retries on 429, 5xx and connection errors, with exponential backoff and jitter. */
     max_retries: z.number().int().min(0).max(10).default(2),
     retry_base_ms: milliseconds.default(250),

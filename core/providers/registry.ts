@@ -33,7 +33,7 @@ export function createUpstreamProvider(settings: ResolvedProvider, defaultMaxTok
     models: settings.models,
     // A backstop only: the resilience layer's first-byte and idle timeouts end calls sooner.
     connectTimeoutMs: resilience.connect_timeout_ms,
-    requestTimeoutMs: resilience.connect_timeout_ms + resilience.first_byte_timeout_ms + resilience.idle_timeout_ms,
+    requestTimeoutMs: resilience.connect_timeout_ms + Math.max(resilience.first_byte_timeout_ms, resilience.response_timeout_ms) + resilience.idle_timeout_ms,
     defaultMaxTokens,
   });
 }

@@ -60,6 +60,9 @@ interface GenerationRequest {
   cacheBypass?: boolean;
   /** Cache the answer even when sampling is random (the API key opted in). */
   cacheAlways?: boolean;
+  /** false: the client wants its answer in one piece at the end, so a provider that can (see
+   *  Provider.answersWhole) asks its upstream for one answer instead of a stream. Default: streamed. */
+  stream?: boolean;
 }
 
 export interface ChatRequest extends GenerationRequest {
@@ -120,6 +123,9 @@ export type TokenCountRequest = Pick<ChatRequest, 'model' | 'messages' | 'tools'
 
 export interface Provider {
   readonly id: string;
+  /** Asks its upstream for one whole answer when a request says `stream: false` (so the resilience
+   *  layer bounds that call by the whole-answer timeout, not the first-byte one). */
+  readonly answersWhole?: boolean;
   listModels(): ProviderModel[];
   chat(request: ChatRequest): Promise<Generation>;
   complete(request: CompletionRequest): Promise<Generation>;

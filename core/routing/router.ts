@@ -12,7 +12,7 @@ import type {
 } from '../providers/index.js';
 import { egressBlocked, egressRefusal, type EgressSettings } from './egress.js';
 import { redactorForRoute, type Redactor } from './redaction/index.js';
-import { generateWithFallback, type ResiliencePolicy } from './resilience/index.js';
+import { generateWithFallback, type ResiliencePolicy, type RouteChain } from './resilience/index.js';
 import { chainOf, targetOf, type Target, type UpstreamEntry } from './targets.js';
 
 export interface RouterOptions {
@@ -30,6 +30,12 @@ export interface RouterOptions {
 interface Plan {
   route?: RouteSettings;
   targets: Target[];
+  chain: RouteChain<Target>;
+}
+
+/** Every target of a model id is refused by the egress policy, for these reasons. */
+class EgressRefusal {
+  constructor(readonly reasons: string[]) {}
 }
 
 /** The Provider the server talks to: maps a public model id to where it is served and runs the
@@ -42,9 +48,15 @@ export class Router implements Provider {
   private readonly routes: ReadonlyMap<string, RouteSettings>;
   /** Per route that asks for it: scrubs personal data from requests bound for non-local targets. */
   private readonly redactors: ReadonlyMap<string, Redactor>;
+  /** The resilience policy; each target brings its own timeouts. */
+  private readonly policy: ResiliencePolicy;
+  /** Each route's plan, made once: routes, providers and the egress policy are fixed at start. */
+  private readonly routePlans: ReadonlyMap<string, Plan | EgressRefusal>;
 
   constructor(private readonly options: RouterOptions) {
     this.routes = new Map(options.routes.map((route) => [route.model, route]));
+    this.policy = { ...options.resilience, timeouts: {} };
+    this.routePlans = new Map(options.routes.map((route) => [route.model, this.planOf(route.model)!]));
     this.redactors = new Map(
       options.routes.flatMap((route) => {
         const redactor = redactorForRoute(route.redact);
@@ -98,6 +110,12 @@ export class Router implements Provider {
 
   /** The targets for a model id, the egress policy applied; undefined for a plain local model. */
   private plan(model: string): Plan | undefined {
+    const planned = this.routePlans.get(model) ?? this.planOf(model);
+    if (planned instanceof EgressRefusal) throw egressBlocked(model, planned.reasons);
+    return planned;
+  }
+
+  private planOf(model: string): Plan | EgressRefusal | undefined {
     const { local, upstreams, egress } = this.options;
     const route = this.routes.get(model);
     let targets: Target[];
@@ -115,8 +133,8 @@ export class Router implements Provider {
       if (refusal) reasons.push(refusal);
       return !refusal;
     });
-    if (allowed.length === 0) throw egressBlocked(model, reasons);
-    return { ...(route ? { route } : {}), targets: allowed };
+    if (allowed.length === 0) return new EgressRefusal(reasons);
+    return { ...(route ? { route } : {}), targets: allowed, chain: chainOf(allowed) };
   }
 
   /** Serves a generation: from the cache when it holds the answer, else from the model's
@@ -145,15 +163,16 @@ export class Router implements Provider {
     if (!plan) return call(this.options.local, request);
     const redactor = plan.route && redactable ? this.redactors.get(plan.route.model) : undefined;
     const served = await generateWithFallback(
-      chainOf(plan.targets),
+      plan.chain,
       async (target, context) => {
         const sent = { ...request, model: target.model, signal: context.signal };
         if (!redactor || target.local) return call(target.provider, sent);
         const redacted = redactor.redact(sent as ChatRequest);
         return redacted.restoreGeneration(await call(target.provider, redacted.request as R));
       },
-      { ...this.options.resilience, timeouts: {} },
+      this.policy,
       request.signal,
+      (target) => request.stream === false && target.provider.answersWhole === true,
     );
     return { promptTokens: served.promptTokens, maxTokens: served.maxTokens, events: served.events };
   }

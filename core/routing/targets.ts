@@ -21,7 +21,12 @@ export interface UpstreamEntry {
 
 function timeoutsOf(settings: ResolvedProvider): TimeoutPolicy {
   const { resilience } = settings;
-  return { connectMs: resilience.connect_timeout_ms, firstByteMs: resilience.first_byte_timeout_ms, idleMs: resilience.idle_timeout_ms };
+  return {
+    connectMs: resilience.connect_timeout_ms,
+    firstByteMs: resilience.first_byte_timeout_ms,
+    idleMs: resilience.idle_timeout_ms,
+    wholeAnswerMs: resilience.response_timeout_ms,
+  };
 }
 
 function retryOf(settings: ResolvedProvider): RetryPolicy {

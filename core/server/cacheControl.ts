@@ -20,9 +20,10 @@ export const cacheStatusHeader = 'x-llmsvc-cache';
 /** Answers say whether they came from the cache: `x-llmsvc-cache: hit|miss|bypass`. Streams copy
  *  it when they open (SseWriter); JSON answers get it here. */
 export function installCacheStatusHeader(app: FastifyInstance): void {
-  app.addHook('onSend', async (request, reply, payload) => {
+  // Callback style: an async hook costs a promise on every response.
+  app.addHook('onSend', (request, reply, payload, done) => {
     const status = request.accounting?.cacheStatus;
     if (status) void reply.header(cacheStatusHeader, status);
-    return payload;
+    done(null, payload);
   });
 }

@@ -10,8 +10,9 @@ export interface EchoUpstream {
 }
 
 /** A stand-in for a cloud OpenAI endpoint that answers every chat completion by echoing the last
- *  user message, streamed 3 characters a chunk (so placeholders split across chunks), with
- *  usage in the last chunk. It records what it received, to check what left the machine. */
+ *  user message: streamed 3 characters a chunk (so placeholders split across chunks) with usage
+ *  in the last chunk, or as one chat.completion when the request does not ask for a stream. It
+ *  records what it received, to check what left the machine. */
 export async function startEchoUpstream(): Promise<EchoUpstream> {
   const received: EchoUpstream['received'] = [];
   const server = createServer((request, response) => {
@@ -21,6 +22,13 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
       const parsed = JSON.parse(body) as EchoUpstream['received'][number];
       received.push(parsed);
       const text = [...parsed.messages].reverse().find((message) => message.role === 'user')?.content ?? '';
+      const usage = { prompt_tokens: 10, completion_tokens: Math.ceil(text.length / 3), total_tokens: 10 + Math.ceil(text.length / 3) };
+      if (parsed.stream !== true) {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        const message = { role: 'assistant', content: text };
+        response.end(JSON.stringify({ id: 'chatcmpl-echo', object: 'chat.completion', created: 0, model: 'echo', choices: [{ index: 0, message, finish_reason: 'stop' }], usage }));
+        return;
+      }
       const envelope = { id: 'chatcmpl-echo', object: 'chat.completion.chunk', created: 0, model: 'echo' };
       response.writeHead(200, { 'content-type': 'text/event-stream' });
       const send = (payload: object) => response.write(`data: ${JSON.stringify({ ...envelope, ...payload })}\n\n`);
@@ -28,7 +36,7 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
         send({ choices: [{ index: 0, delta: { content: text.slice(index, index + 3) }, finish_reason: null }] });
       }
       send({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
-      send({ choices: [], usage: { prompt_tokens: 10, completion_tokens: Math.ceil(text.length / 3), total_tokens: 10 + Math.ceil(text.length / 3) } });
+      send({ choices: [], usage });
       response.end('data: [DONE]\n\n');
     });
   });

@@ -54,10 +54,9 @@ interface PartialToolCall {
   arguments: string;
 }
 
-/** Whether to ask the upstream for a stream. A neutral request may say `stream: false` (the client
- *  wants one JSON answer; see the note on OpenAiCompatibleProvider); until it does, always. */
+/** Whether to ask the upstream for a stream: unless the client asked for one answer at the end. */
 function streamsUpstream(request: ChatRequest | CompletionRequest): boolean {
-  return (request as { stream?: unknown }).stream !== false;
+  return request.stream !== false;
 }
 
 /** Any server that speaks OpenAI's API (vLLM, Ollama, llama-server, LM Studio, another llmsvc),
@@ -66,11 +65,13 @@ function streamsUpstream(request: ChatRequest | CompletionRequest): boolean {
  *  per-request objects cost about 1 ms of CPU a request. Requests are translated as for OpenAI
  *  (openai/translate.ts), with the completion budget in max_tokens, the field these servers know.
  *
- *  Calls stream from the upstream, so the resilience layer's first-byte and idle timeouts apply
- *  to every token. A request marked `stream: false` gets one JSON answer from the upstream
- *  instead (half the parsing); its first-byte timeout then covers the whole generation. */
+ *  A streamed request streams from the upstream, so the resilience layer's first-byte and idle
+ *  timeouts apply to every token. A request marked `stream: false` gets one JSON answer from the
+ *  upstream, as a gateway is expected to pass the flag on (one JSON.parse instead of one per
+ *  token); the whole-answer timeout then bounds it. */
 export class OpenAiCompatibleProvider implements Provider {
   readonly id: string;
+  readonly answersWhole = true;
   private readonly http: UpstreamHttp;
 
   constructor(private readonly options: UpstreamProviderOptions & { baseUrl: string }) {

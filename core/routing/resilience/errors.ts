@@ -1,11 +1,12 @@
 import { ApiError } from '../../errors/index.js';
 import type { HeaderBag } from './retryAfter.js';
 
-export type TimeoutPhase = 'connect' | 'first_byte' | 'idle';
+export type TimeoutPhase = 'connect' | 'first_byte' | 'whole_answer' | 'idle';
 
 const phaseWords: Record<TimeoutPhase, string> = {
   connect: 'did not accept a connection',
   first_byte: 'did not start answering',
+  whole_answer: 'did not answer',
   idle: 'stopped sending mid-stream for longer than',
 };
 

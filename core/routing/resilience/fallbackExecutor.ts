@@ -53,6 +53,8 @@ export async function generateWithFallback<T extends UpstreamTarget>(
   start: (target: T, context: AttemptContext) => Promise<Generation>,
   policy: ResiliencePolicy,
   signal?: AbortSignal,
+  /** Whether an attempt on this target answers in one piece (see GuardedAttemptOptions.wholeAnswer). */
+  answersWhole?: (target: T) => boolean,
 ): Promise<ServedGeneration<T>> {
   const clock = policy.clock ?? systemResilienceClock;
   const random = policy.random ?? Math.random;
@@ -81,6 +83,7 @@ export async function generateWithFallback<T extends UpstreamTarget>(
           retry,
           timeouts,
           ...(signal && { signal }),
+          wholeAnswer: answersWhole?.(target) === true,
           onStreamFailure: (error) => {
             if (classifyFailure(error, clock.now()).upstreamFault) breaker.recordFailure();
           },

@@ -1,6 +1,6 @@
 import { ApiError, isApiError } from '../../errors/index.js';
 import type { Generation, GenerationEvent } from '../../providers/types.js';
-import { closeQuietly, untilAborted } from './abortable.js';
+import { AbortRace, closeQuietly } from './abortable.js';
 import { UpstreamProtocolError, UpstreamTimeoutError, type TimeoutPhase } from './errors.js';
 
 /** Per-target time limits, in ms; an absent one is not enforced. */
@@ -12,6 +12,9 @@ export interface TimeoutPolicy {
   firstByteMs?: number;
   /** The longest wait for each further event. */
   idleMs?: number;
+  /** For an attempt that answers in one piece (see GuardedAttemptOptions.wholeAnswer): the longest
+   *  wait for that answer; it replaces firstByteMs there. */
+  wholeAnswerMs?: number;
 }
 
 /** What one attempt on an upstream is given. */
@@ -37,6 +40,9 @@ export interface GuardedAttemptOptions {
   timeouts: TimeoutPolicy;
   /** The client's signal: aborting it stops the attempt at any point. */
   signal?: AbortSignal;
+  /** The attempt's first event comes with its whole answer (a non-streamed upstream call), so its
+   *  wait is bounded by `wholeAnswerMs` rather than `firstByteMs`. */
+  wholeAnswer?: boolean;
   /** Told about a failure after the first event (the stream broke), before it is rethrown. */
   onStreamFailure?: (error: unknown) => void;
 }
@@ -47,13 +53,18 @@ export interface GuardedAttemptOptions {
 export async function startGuardedAttempt(start: StartAttempt, options: GuardedAttemptOptions): Promise<Generation> {
   const { upstream, timeouts, signal: clientSignal } = options;
   const controller = new AbortController();
+  const race = new AbortRace(controller.signal);
   const onClientAbort = () => controller.abort(clientSignal!.reason);
   if (clientSignal?.aborted) onClientAbort();
   else clientSignal?.addEventListener('abort', onClientAbort, { once: true });
-  const unlinkClient = () => clientSignal?.removeEventListener('abort', onClientAbort);
+  const release = () => {
+    clientSignal?.removeEventListener('abort', onClientAbort);
+    race.dispose();
+  };
   const timeOut = (phase: TimeoutPhase, ms: number) => controller.abort(new UpstreamTimeoutError(phase, ms, upstream));
 
-  const firstByteTimer = armTimer(timeouts.firstByteMs, () => timeOut('first_byte', timeouts.firstByteMs!));
+  const firstMs = options.wholeAnswer ? (timeouts.wholeAnswerMs ?? timeouts.firstByteMs) : timeouts.firstByteMs;
+  const firstByteTimer = armTimer(firstMs, () => timeOut(options.wholeAnswer ? 'whole_answer' : 'first_byte', firstMs!));
   let connectTimer: NodeJS.Timeout | undefined;
   let connectDone = false;
   const endConnectPhase = () => {
@@ -73,18 +84,18 @@ export async function startGuardedAttempt(start: StartAttempt, options: GuardedA
   let iterator: AsyncIterator<GenerationEvent> | undefined;
   try {
     const started = Promise.resolve().then(() => start(context));
-    const generation = await untilAborted(started, controller.signal, (late) => closeQuietly(late.events[Symbol.asyncIterator]()));
+    const generation = await race.race(started, (late) => closeQuietly(late.events[Symbol.asyncIterator]()));
     endConnectPhase();
     iterator = generation.events[Symbol.asyncIterator]();
-    const first = await untilAborted(iterator.next(), controller.signal);
+    const first = await race.race(iterator.next());
     if (first.done) throw new UpstreamProtocolError(`The upstream ${upstream} ended its response without a single event.`);
     return {
       promptTokens: generation.promptTokens,
       maxTokens: generation.maxTokens,
-      events: new GuardedEvents(first.value, iterator, { ...options, controller, unlinkClient }),
+      events: new GuardedEvents(first.value, iterator, { ...options, controller, race, release }),
     };
   } catch (error) {
-    unlinkClient();
+    release();
     // Our own abort reason (a timeout, the client leaving) explains the failure better than the
     // AbortError the provider may have turned it into.
     const cause = controller.signal.aborted ? controller.signal.reason : error;
@@ -103,7 +114,9 @@ function armTimer(ms: number | undefined, onTimeout: () => void): NodeJS.Timeout
 
 interface StreamGuard extends GuardedAttemptOptions {
   controller: AbortController;
-  unlinkClient: () => void;
+  race: AbortRace;
+  /** Unlinks the client's signal and ends the race. */
+  release: () => void;
 }
 
 /** The events after the first, each awaited at most `idleMs`. Any failure from here on ends the
@@ -114,6 +127,8 @@ interface StreamGuard extends GuardedAttemptOptions {
 class GuardedEvents implements AsyncIterableIterator<GenerationEvent> {
   #first: GenerationEvent | undefined;
   #finished = false;
+  /** One timer for the whole stream, re-armed (refresh) for each awaited event. */
+  #idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     first: GenerationEvent,
@@ -132,10 +147,13 @@ class GuardedEvents implements AsyncIterableIterator<GenerationEvent> {
     if (this.#first) {
       const value = this.#first;
       this.#first = undefined;
+      // The whole answer of a one-piece call is already here: no idle wait to arm.
+      if (value.type === 'end') this.#finish(true);
       return { done: false, value };
     }
     try {
-      const next = await nextWithin(this.iterator, this.guard);
+      this.#armIdleTimer();
+      const next = await this.guard.race.race(this.iterator.next());
       if (!next.done) return { done: false, value: next.value };
       this.#finish(true);
       return { done: true, value: undefined };
@@ -155,24 +173,22 @@ class GuardedEvents implements AsyncIterableIterator<GenerationEvent> {
     return { done: true, value: undefined };
   }
 
+  #armIdleTimer(): void {
+    const { idleMs } = this.guard.timeouts;
+    if (idleMs === undefined) return;
+    if (this.#idleTimer) this.#idleTimer.refresh();
+    else this.#idleTimer = setTimeout(() => this.guard.controller.abort(new UpstreamTimeoutError('idle', idleMs, this.guard.upstream)), idleMs);
+  }
+
   #finish(completed: boolean): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.guard.unlinkClient();
+    clearTimeout(this.#idleTimer);
+    this.guard.release();
     if (completed) return;
     const { controller } = this.guard;
     if (!controller.signal.aborted) controller.abort(new Error('The stream was closed before its end.'));
     closeQuietly(this.iterator);
-  }
-}
-
-async function nextWithin(iterator: AsyncIterator<GenerationEvent>, guard: StreamGuard): Promise<IteratorResult<GenerationEvent>> {
-  const { idleMs } = guard.timeouts;
-  const timer = armTimer(idleMs, () => guard.controller.abort(new UpstreamTimeoutError('idle', idleMs!, guard.upstream)));
-  try {
-    return await untilAborted(iterator.next(), guard.controller.signal);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -88,5 +88,6 @@ export function toChatRequest(body: MessagesRequestBody, request: FastifyRequest
     signal: request.abortSignal,
     cacheBypass: cacheBypassOf(request),
     cacheAlways: cacheAlwaysOf(request),
+    stream: body.stream === true,
   };
 }

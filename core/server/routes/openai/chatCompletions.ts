@@ -59,6 +59,7 @@ function toChatRequest(body: ChatCompletionRequest, messages: ChatMessage[], req
     signal: request.abortSignal,
     cacheBypass: cacheBypassOf(request),
     cacheAlways: cacheAlwaysOf(request),
+    stream: body.stream === true,
   };
 }
 

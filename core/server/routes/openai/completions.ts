@@ -28,6 +28,7 @@ function toCompletionRequest(body: CompletionRequestBody, prompt: string | numbe
     signal: request.abortSignal,
     cacheBypass: cacheBypassOf(request),
     cacheAlways: cacheAlwaysOf(request),
+    stream: body.stream === true,
   };
 }
 
