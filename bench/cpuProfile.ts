@@ -64,11 +64,12 @@ function ownerOfFrame(frame: CallFrame, projectRoot: string): string | undefined
   const pkg = packageOf(url);
   if (pkg) return packageGroups.find(([pattern]) => pattern.test(pkg))?.[1] ?? `other package: ${pkg}`;
   const file = url.startsWith('file://') ? decodeURIComponent(new URL(url).pathname) : url;
-  const relative = path.relative(projectRoot, file);
+  // The build (dist/core/x.js) and the sources (core/x.ts) are the same modules.
+  const relative = path.relative(projectRoot, file).replace(/^dist\//, '');
   if (relative.startsWith('core/store/')) return 'SQLite (better-sqlite3 + core/store)';
   if (relative.startsWith('core/') || relative.startsWith('apps/')) {
     const parts = relative.split('/');
-    return `llmsvc ${parts.slice(0, parts.length > 3 ? 3 : 2).join('/').replace(/\.ts$/, '')}`;
+    return `llmsvc ${parts.slice(0, parts.length > 3 ? 3 : 2).join('/').replace(/\.(ts|js)$/, '')}`;
   }
   return `other: ${relative}`;
 }

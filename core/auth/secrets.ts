@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import crypto, { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 export const secretPrefix = 'sk-llmsvc-';
@@ -17,9 +17,11 @@ export function generateSecret(): string {
 
 /** SHA-256 is the right hash here: the secrets are random and long, so there is nothing for a
  *  slow password hash to protect, and every request must be checked quickly. */
-export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
-}
+export const hashSecret: (secret: string) => string =
+  // crypto.hash (Node ≥ 20.12) hashes in one call, without a Hash object: every request pays this.
+  typeof crypto.hash === 'function'
+    ? (secret) => crypto.hash('sha256', secret, 'hex')
+    : (secret) => createHash('sha256').update(secret, 'utf8').digest('hex');
 
 export function hashesEqual(a: string, b: string): boolean {
   const left = Buffer.from(a, 'hex');

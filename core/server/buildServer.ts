@@ -7,7 +7,6 @@ import type { Metrics } from '../metrics/index.js';
 import type { Provider } from '../providers/index.js';
 import type { Store } from '../store/index.js';
 import { installAuth } from './auth.js';
-import { installCacheStatusHeader } from './cacheControl.js';
 import { installErrorHandlers } from './errorHandler.js';
 import { newId } from './ids.js';
 import { installObservability } from './observability.js';
@@ -81,7 +80,6 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   installObservability(context, { metrics: deps.metrics, ledger, logPrompts: deps.config.log_prompts, clock: deps.clock, keys: deps.keys });
   installAuth(app, context, { config: deps.config, store: deps.store, ledger, keys: deps.keys, clock: deps.clock });
   installErrorHandlers(app);
-  installCacheStatusHeader(app);
   registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, runtimeMetrics: deps.runtimeMetrics });
   const retrieval = deps.retrieval ?? defaultRetrieval(deps);
   registerOpenAiRoutes(app, deps.provider, retrieval.vectorStores);

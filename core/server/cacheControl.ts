@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** The client asks to skip the response cache with `x-llmsvc-cache: bypass` or, as HTTP caches
  *  understand it, `cache-control: no-cache` / `no-store`. */
@@ -17,13 +17,11 @@ export function cacheAlwaysOf(request: FastifyRequest): boolean {
 
 export const cacheStatusHeader = 'x-llmsvc-cache';
 
-/** Answers say whether they came from the cache: `x-llmsvc-cache: hit|miss|bypass`. Streams copy
- *  it when they open (SseWriter); JSON answers get it here. */
-export function installCacheStatusHeader(app: FastifyInstance): void {
-  // Callback style: an async hook costs a promise on every response.
-  app.addHook('onSend', (request, reply, payload, done) => {
-    const status = request.accounting?.cacheStatus;
-    if (status) void reply.header(cacheStatusHeader, status);
-    done(null, payload);
-  });
+/** Sends a generation's JSON answer saying whether it came from the cache (`x-llmsvc-cache:
+ *  hit|miss|bypass`); streams say it when they open (SseWriter). In the routes rather than an
+ *  onSend hook, which every response of every route would pay for. */
+export function sendGeneration(request: FastifyRequest, reply: FastifyReply, body: object): FastifyReply {
+  const status = request.accounting.cacheStatus;
+  if (status) void reply.header(cacheStatusHeader, status);
+  return reply.send(body);
 }

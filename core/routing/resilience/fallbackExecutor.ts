@@ -63,8 +63,7 @@ export async function generateWithFallback<T extends UpstreamTarget>(
   const failures: Failure[] = [];
 
   for (const target of order) {
-    const retryPolicy = { ...(policy.retry ?? defaultRetryPolicy), ...target.retry };
-    const timeouts = { ...policy.timeouts, ...target.timeouts };
+    const { retryPolicy, timeouts } = targetPolicies(policy, target);
     const breaker = policy.breakers.get(target.upstream);
     for (let retry = 0; retry < retryPolicy.maxAttempts; retry++) {
       signal?.throwIfAborted();
@@ -109,9 +108,24 @@ export async function generateWithFallback<T extends UpstreamTarget>(
   throw finalError(failures, order);
 }
 
+/** A target's retry policy and timeouts over the policy's defaults, merged once per policy and
+ *  target (both are fixed for a server's life) rather than on every request. */
+const mergedPolicies = new WeakMap<ResiliencePolicy, WeakMap<UpstreamTarget, { retryPolicy: RetryPolicy; timeouts: TimeoutPolicy }>>();
+
+function targetPolicies(policy: ResiliencePolicy, target: UpstreamTarget): { retryPolicy: RetryPolicy; timeouts: TimeoutPolicy } {
+  let byTarget = mergedPolicies.get(policy);
+  if (!byTarget) mergedPolicies.set(policy, (byTarget = new WeakMap()));
+  let merged = byTarget.get(target);
+  if (!merged) {
+    merged = { retryPolicy: { ...(policy.retry ?? defaultRetryPolicy), ...target.retry }, timeouts: { ...policy.timeouts, ...target.timeouts } };
+    byTarget.set(target, merged);
+  }
+  return merged;
+}
+
 /** The error for the client when no target answered: one the client can fix if any target said
  *  so; else the last real failure; an open circuit only when every target was open. */
-function finalError(failures: Failure[], order: UpstreamTarget[]): unknown {
+function finalError(failures: Failure[], order: readonly UpstreamTarget[]): unknown {
   const chosen = failures.find(isClientFault) ?? failures.findLast((failure) => failure.kind !== 'circuit_open');
   if (!chosen) {
     const soonest = Math.min(...failures.map((failure) => failure.retryAfterMs ?? 0));

@@ -83,7 +83,12 @@ export async function startGuardedAttempt(start: StartAttempt, options: GuardedA
 
   let iterator: AsyncIterator<GenerationEvent> | undefined;
   try {
-    const started = Promise.resolve().then(() => start(context));
+    let started: Promise<Generation>;
+    try {
+      started = start(context);
+    } catch (error) {
+      started = Promise.reject(error);
+    }
     const generation = await race.race(started, (late) => closeQuietly(late.events[Symbol.asyncIterator]()));
     endConnectPhase();
     iterator = generation.events[Symbol.asyncIterator]();

@@ -8,10 +8,21 @@ export interface Weighted {
   weight?: number;
 }
 
+/** Orders of chains that have no tier of several replicas (most routes), by chain. */
+const fixedOrders = new WeakMap<RouteChain<Weighted>, readonly Weighted[]>();
+
 /** The order in which to try a route's targets for one request: tier after tier, each tier in a
  *  weighted random order without replacement (Efraimidis–Spirakis: sort by u^(1/w)), so a
  *  replica is first in proportion to its weight and the rest of its tier still back it up. */
-export function planAttemptOrder<T extends Weighted>(chain: RouteChain<T>, random: () => number = Math.random): T[] {
+export function planAttemptOrder<T extends Weighted>(chain: RouteChain<T>, random: () => number = Math.random): readonly T[] {
+  const fixed = fixedOrders.get(chain);
+  if (fixed) return fixed as readonly T[];
+  if (chain.every((entry) => !Array.isArray(entry) || entry.length < 2)) {
+    // No tier to balance: the same order for every request, worked out once per chain.
+    const order = Object.freeze(chain.flat() as T[]);
+    fixedOrders.set(chain, order);
+    return order;
+  }
   return chain.flatMap((entry) => {
     const tier: readonly T[] = Array.isArray(entry) ? entry : [entry as T];
     if (tier.length < 2) return [...tier];

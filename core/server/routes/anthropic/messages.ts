@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Generation, Provider, ToolCall } from '../../../providers/index.js';
 import { newId } from '../../ids.js';
+import { sendGeneration } from '../../cacheControl.js';
 import { parseBody } from '../../validation.js';
 import { runChoices, type ChoicesUsage } from '../../runChoices.js';
 import { contentBlocks, messageBody } from './message.js';
@@ -40,7 +41,7 @@ export function registerMessages(app: FastifyInstance, provider: Provider): void
       let text = '';
       const calls: ToolCall[] = [];
       const { end, usage } = await generateMessage(request, start, { onText: (chunk) => (text += chunk), onToolCall: (call) => calls.push(call) });
-      return reply.send(messageBody(envelope, contentBlocks(text, calls), end, usage));
+      return sendGeneration(request, reply, messageBody(envelope, contentBlocks(text, calls), end, usage));
     }
 
     const offersTools = (chatRequest.tools?.length ?? 0) > 0 && chatRequest.toolChoice !== 'none';

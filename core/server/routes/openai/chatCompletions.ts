@@ -9,7 +9,7 @@ import { samplingFrom } from './sampling.js';
 import { chatCompletionRequestSchema, type ChatCompletionRequest } from './schemas.js';
 import { openChunkStream } from './chunkStream.js';
 import { openaiToolCall, toolCallDeltas, toToolChoice, toToolDefinitions } from './tools.js';
-import { cacheAlwaysOf, cacheBypassOf } from '../../cacheControl.js';
+import { cacheAlwaysOf, cacheBypassOf, sendGeneration } from '../../cacheControl.js';
 import { ApiError } from '../../../errors/index.js';
 import { retrieveCitations, withSources, type Citation, type VectorStoreService } from '../../../rag/index.js';
 import { requireModelAllowed } from './vectorStores.js';
@@ -91,7 +91,7 @@ export function registerChatCompletions(app: FastifyInstance, provider: Provider
         onToolCall: (index, call) => toolCalls[index]!.push(call),
         onEnd: (index, reason) => (finishReasons[index] = reason),
       });
-      return reply.send({
+      return sendGeneration(request, reply, {
         id,
         object: 'chat.completion',
         created,

@@ -8,7 +8,7 @@ import { openaiUsage } from './choices.js';
 import { samplingFrom } from './sampling.js';
 import { completionRequestSchema, type CompletionRequestBody } from './schemas.js';
 import { openChunkStream } from './chunkStream.js';
-import { cacheAlwaysOf, cacheBypassOf } from '../../cacheControl.js';
+import { cacheAlwaysOf, cacheBypassOf, sendGeneration } from '../../cacheControl.js';
 
 /** Legacy `prompt` may hold several prompts (strings or token arrays); each gets n choices. */
 function promptsOf(prompt: CompletionRequestBody['prompt']): (string | number[])[] {
@@ -66,7 +66,7 @@ export function registerCompletions(app: FastifyInstance, provider: Provider): v
         onEnd: (index, reason) => (finishReasons[index] = reason),
       });
       request.accounting.promptTokens = promptTokens;
-      return reply.send({
+      return sendGeneration(request, reply, {
         id,
         object: 'text_completion',
         created,
