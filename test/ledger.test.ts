@@ -3,7 +3,10 @@ import fs from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { KeyService } from '../core/auth/index.js';
-import { Store, type LedgerEntry } from '../core/store/index.js';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { openDatabase, schemaVersion, Store, type LedgerEntry } from '../core/store/index.js';
+import { migrations } from '../core/store/migrations.js';
 import { tempDir } from './support/server.js';
 
 const dirs: string[] = [];
@@ -98,5 +101,28 @@ describe('the request ledger (group commit)', () => {
     store.ledger.record(finished('r3', 'k1', 'm', [1, 1]));
     await sleep(commitWindowMs);
     assert.equal(logCount(store), 1);
+  });
+
+  test('schema 5 keeps the request log of a version-4 database, in order, and lets a client reuse a request id', () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const file = path.join(dataDir, 'llmsvc.sqlite');
+    const old = new Database(file);
+    for (const migration of migrations.filter((m) => m.version <= 4)) old.exec(migration.sql);
+    old.pragma('user_version = 4');
+    const insert = old.prepare('INSERT INTO request_log (id, created_at, route, method, status, latency_ms, key_id) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    insert.run('req-b', 2_000, '/v1/models', 'GET', 200, 1.5, 'key_1');
+    insert.run('req-a', 1_000, '/v1/chat/completions', 'POST', 429, 0.5, null);
+    old.close();
+    const db = openDatabase(file);
+    after(() => db.close());
+    assert.equal(schemaVersion(db), 5);
+    const rows = db.prepare('SELECT id, created_at, route, status, key_id FROM request_log ORDER BY rowid').all();
+    assert.deepEqual(rows, [
+      { id: 'req-a', created_at: 1_000, route: '/v1/chat/completions', status: 429, key_id: null },
+      { id: 'req-b', created_at: 2_000, route: '/v1/models', status: 200, key_id: 'key_1' },
+    ]);
+    db.prepare("INSERT INTO request_log (id, created_at, route, method, status, latency_ms) VALUES ('req-a', 3000, '/v1/models', 'GET', 200, 1)").run();
+    assert.equal(db.prepare("SELECT COUNT(*) FROM request_log WHERE id = 'req-a'").pluck().get(), 2, 'a reused x-request-id is a second row, not a replacement');
   });
 });

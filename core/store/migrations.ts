@@ -135,4 +135,38 @@ export const migrations: readonly { version: number; name: string; sql: string }
       ALTER TABLE api_keys ADD COLUMN cache INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 5,
+    name: 'request log in arrival order',
+    sql: `
+      -- The request id was the primary key: every row went into a random page of its index, so a
+      -- commit of n rows wrote ~n index pages to the WAL. Rows now go to the end of the table (rowid)
+      -- and of the created_at index. The id stays a column; a client that reuses an x-request-id
+      -- gets a row per request instead of replacing the earlier one.
+      CREATE TABLE request_log_v5 (
+        id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,        -- unix ms
+        route TEXT NOT NULL,
+        method TEXT NOT NULL,
+        model TEXT,
+        status INTEGER NOT NULL,
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        latency_ms REAL NOT NULL,
+        ttft_ms REAL,
+        stream INTEGER NOT NULL DEFAULT 0,
+        error_code TEXT,
+        prompt_text TEXT,                   -- only when log_prompts is on
+        key_id TEXT
+      );
+      INSERT INTO request_log_v5 (id, created_at, route, method, model, status, prompt_tokens, completion_tokens,
+        latency_ms, ttft_ms, stream, error_code, prompt_text, key_id)
+      SELECT id, created_at, route, method, model, status, prompt_tokens, completion_tokens,
+        latency_ms, ttft_ms, stream, error_code, prompt_text, key_id
+      FROM request_log ORDER BY created_at, rowid;
+      DROP TABLE request_log;
+      ALTER TABLE request_log_v5 RENAME TO request_log;
+      CREATE INDEX request_log_created_at ON request_log (created_at);
+    `,
+  },
 ];

@@ -46,7 +46,7 @@ export class RequestLogRepository {
 
   constructor(db: Db) {
     this.insertStatement = db.prepare(`
-      INSERT OR REPLACE INTO request_log (id, created_at, route, method, model, status, prompt_tokens,
+      INSERT INTO request_log (id, created_at, route, method, model, status, prompt_tokens,
         completion_tokens, latency_ms, ttft_ms, stream, error_code, prompt_text, key_id)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.recentStatement = db.prepare<[number], RequestLogRow>(
