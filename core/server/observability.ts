@@ -84,7 +84,7 @@ export function installObservability(context: RequestContext, deps: Observabilit
       ttftMs: accounting.ttftMs ?? null,
       stream: accounting.stream ?? false,
       errorCode: request.errorCode ?? null,
-      promptText: deps.logPrompts ? (accounting.promptText ?? null) : null,
+      promptText: deps.logPrompts && accounting.prompt !== undefined ? JSON.stringify(accounting.prompt) : null,
       keyId: key?.id ?? null,
     };
     ledger.record({ log: entry, usage, touchAt });

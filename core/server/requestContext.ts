@@ -8,7 +8,8 @@ export interface RequestAccounting {
   /** Milliseconds from arrival to the first generated token. */
   ttftMs?: number;
   stream?: boolean;
-  promptText?: string;
+  /** The prompt as the client sent it; serialised into the request log only when log_prompts is on. */
+  prompt?: unknown;
   /** Whether the answer came from the response cache (x-llmsvc-cache). */
   cacheStatus?: 'hit' | 'miss' | 'bypass';
 }

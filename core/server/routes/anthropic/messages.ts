@@ -32,7 +32,7 @@ export function registerMessages(app: FastifyInstance, provider: Provider): void
     const body = parseBody(messagesRequestSchema, request.body);
     request.accounting.model = body.model;
     request.accounting.stream = body.stream === true;
-    request.accounting.promptText = JSON.stringify({ system: body.system, messages: body.messages });
+    request.accounting.prompt = { system: body.system, messages: body.messages };
     const chatRequest = toChatRequest(body, request);
     const start = () => provider.chat(chatRequest);
     const envelope = { id: newId('msg', '_'), model: body.model };

@@ -70,7 +70,7 @@ export function registerChatCompletions(app: FastifyInstance, provider: Provider
     const n = body.n ?? 1;
     request.accounting.model = body.model;
     request.accounting.stream = body.stream === true;
-    request.accounting.promptText = JSON.stringify(body.messages);
+    request.accounting.prompt = body.messages;
     let messages = body.messages.map(toMessage);
     let citations: Citation[] | undefined;
     if (body.retrieval) {

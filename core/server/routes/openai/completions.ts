@@ -41,7 +41,7 @@ export function registerCompletions(app: FastifyInstance, provider: Provider): v
     const total = prompts.length * perPrompt;
     request.accounting.model = body.model;
     request.accounting.stream = body.stream === true;
-    request.accounting.promptText = JSON.stringify(body.prompt);
+    request.accounting.prompt = body.prompt;
     // Choice i answers prompt floor(i / n), as OpenAI orders them.
     const promptOf = (index: number) => prompts[Math.floor(index / perPrompt)]!;
     const echoOf = (index: number) => {
