@@ -70,7 +70,7 @@ test('SIGTERM mid-stream: the stream finishes, the process exits 0 and the reque
   const serve = await startServe(['--data-dir', dataDir, '--models-dir', testModelsDir, '--threads', '1', '--context-size', '1024']);
   const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
   const stream = await client.chat.completions.create(
-    { model: tinyModelId, messages: [{ role: 'user', content: 'a long answer' }], max_tokens: 900, stream: true, stream_options: { include_usage: true } },
+    { model: tinyModelId, messages: [{ role: 'user', content: 'a long answer' }], max_tokens: 900, seed: 7, stream: true, stream_options: { include_usage: true } },
     { headers: { 'x-request-id': 'in-flight-at-shutdown' } },
   );
   let chunks = 0;

@@ -32,6 +32,8 @@ test('16 concurrent streams on 4 sequences all complete with exact usage', async
           model: tinyModelId,
           messages: [{ role: 'user', content: `stream ${i}` }],
           max_tokens: 20 + i,
+          // Seeded: an unseeded sample may draw end-of-sequence early and end short of max_tokens.
+          seed: 1000 + i,
           stream: true,
           stream_options: { include_usage: true },
         });
