@@ -1,6 +1,6 @@
 import { generationStream, type Emit, type GenerationOutcome } from '../generationStream.js';
-import { outcomeOf, toChatParams } from '../openai/translate.js';
-import { embeddingResultOf, estimateChatTokens, estimateTextTokens } from '../upstream/estimate.js';
+import { outcomeOf, toChatParams, toCompletionParams } from '../openai/translate.js';
+import { embeddingResultOf, estimateChatTokens, estimatePromptTokens, estimateTextTokens } from '../upstream/estimate.js';
 import { upstreamErrorFrom } from '../upstream/errors.js';
 import { UpstreamHttp, UpstreamStreamError } from '../upstream/http.js';
 import { listedModels, type UpstreamProviderOptions } from '../upstream/options.js';
@@ -54,6 +54,12 @@ interface PartialToolCall {
   arguments: string;
 }
 
+/** A streaming request's params without its stream fields: the upstream answers in one piece. */
+function oneAnswer<P extends { stream?: unknown; stream_options?: unknown }>(params: P): Omit<P, 'stream' | 'stream_options'> {
+  const { stream: _stream, stream_options: _options, ...rest } = params;
+  return rest;
+}
+
 /** Whether to ask the upstream for a stream: unless the client asked for one answer at the end. */
 function streamsUpstream(request: ChatRequest | CompletionRequest): boolean {
   return request.stream !== false;
@@ -90,13 +96,11 @@ export class OpenAiCompatibleProvider implements Provider {
   }
 
   async chat(request: ChatRequest): Promise<Generation> {
-    const params: Record<string, unknown> = toChatParams(request, request.model, 'max_tokens') as unknown as Record<string, unknown>;
+    const params = toChatParams(request, request.model, 'max_tokens');
     const estimate = estimateChatTokens(request.messages, request.tools);
     if (!streamsUpstream(request)) {
-      delete params.stream;
-      delete params.stream_options;
       return this.generation(estimate, request, async (emit, signal) => {
-        const answer = (await this.http.postJson('/chat/completions', JSON.stringify(params), signal)) as ChatCompletion;
+        const answer = (await this.http.postJson('/chat/completions', JSON.stringify(oneAnswer(params)), signal)) as ChatCompletion;
         const choice = answer.choices?.[0];
         const text = choice?.message?.content ?? '';
         if (text) emit(text);
@@ -140,21 +144,10 @@ export class OpenAiCompatibleProvider implements Provider {
   }
 
   async complete(request: CompletionRequest): Promise<Generation> {
-    const { sampling, prompt } = request;
     const streamed = streamsUpstream(request);
-    const body = JSON.stringify({
-      model: request.model,
-      prompt,
-      ...(streamed ? { stream: true, stream_options: { include_usage: true } } : {}),
-      ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
-      ...(sampling.temperature === undefined ? {} : { temperature: sampling.temperature }),
-      ...(sampling.topP === undefined ? {} : { top_p: sampling.topP }),
-      ...(sampling.seed === undefined ? {} : { seed: sampling.seed }),
-      ...(sampling.stop?.length ? { stop: sampling.stop } : {}),
-      ...(sampling.presencePenalty === undefined ? {} : { presence_penalty: sampling.presencePenalty }),
-      ...(sampling.frequencyPenalty === undefined ? {} : { frequency_penalty: sampling.frequencyPenalty }),
-    });
-    const estimate = typeof prompt === 'string' ? estimateTextTokens(prompt) : prompt.length;
+    const params = toCompletionParams(request);
+    const body = JSON.stringify(streamed ? params : oneAnswer(params));
+    const estimate = estimatePromptTokens(request.prompt);
     if (!streamed) {
       return this.generation(estimate, request, async (emit, signal) => {
         const answer = (await this.http.postJson('/completions', body, signal)) as Completion;

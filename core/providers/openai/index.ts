@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { ApiError } from '../../errors/index.js';
 import { generationStream, type GenerationOutcome } from '../generationStream.js';
-import { embeddingResultOf, estimateChatTokens, estimateTextTokens } from '../upstream/estimate.js';
+import { embeddingResultOf, estimateChatTokens, estimatePromptTokens } from '../upstream/estimate.js';
 import { upstreamErrorFrom } from '../upstream/errors.js';
 import { UpstreamTransport } from '../upstream/transport.js';
 import { listedModels, sdkClientOptions, type UpstreamProviderOptions } from '../upstream/options.js';
@@ -16,7 +16,7 @@ import type {
   ToolCall,
   TokenCountRequest,
 } from '../types.js';
-import { outcomeOf, toChatParams, type TokenLimitField } from './translate.js';
+import { outcomeOf, toChatParams, toCompletionParams, type TokenLimitField } from './translate.js';
 
 /** A streamed tool call being assembled from its deltas, by index. */
 interface PartialToolCall {
@@ -81,26 +81,9 @@ export class OpenAiProvider implements Provider {
   }
 
   async complete(request: CompletionRequest): Promise<Generation> {
-    const { sampling } = request;
-    const prompt = request.prompt;
-    const estimate = typeof prompt === 'string' ? estimateTextTokens(prompt) : prompt.length;
+    const estimate = estimatePromptTokens(request.prompt);
     return this.streamed(estimate, request.maxTokens, request.signal, async (signal, emitText) => {
-      const stream = await this.client.completions.create(
-        {
-          model: request.model,
-          prompt,
-          stream: true,
-          stream_options: { include_usage: true },
-          ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
-          ...(sampling.temperature === undefined ? {} : { temperature: sampling.temperature }),
-          ...(sampling.topP === undefined ? {} : { top_p: sampling.topP }),
-          ...(sampling.seed === undefined ? {} : { seed: sampling.seed }),
-          ...(sampling.stop?.length ? { stop: sampling.stop } : {}),
-          ...(sampling.presencePenalty === undefined ? {} : { presence_penalty: sampling.presencePenalty }),
-          ...(sampling.frequencyPenalty === undefined ? {} : { frequency_penalty: sampling.frequencyPenalty }),
-        },
-        { signal },
-      );
+      const stream = await this.client.completions.create(toCompletionParams(request), { signal });
       let finishReason: string | null | undefined;
       let usage: OpenAI.CompletionUsage | undefined;
       let textChunks = 0;

@@ -1,9 +1,10 @@
 import type OpenAI from 'openai';
 import type { GenerationOutcome } from '../generationStream.js';
-import type { ChatMessage, ChatRequest, FinishReason, ResponseFormat, ToolChoice } from '../types.js';
+import type { ChatMessage, ChatRequest, CompletionRequest, FinishReason, ResponseFormat, SamplingOptions, ToolChoice } from '../types.js';
 
 type MessageParam = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 type ChatParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming;
+type CompletionParams = OpenAI.Completions.CompletionCreateParamsStreaming;
 
 /** Neutral message → OpenAI's. */
 function toOpenAiMessage(message: ChatMessage): MessageParam {
@@ -38,23 +39,41 @@ function toResponseFormat(format: ResponseFormat | undefined): ChatParams['respo
  *  max_completion_tokens; most OpenAI-compatible servers know only max_tokens. */
 export type TokenLimitField = 'max_tokens' | 'max_completion_tokens';
 
-/** Neutral chat request → OpenAI's streaming request, always asking for usage in the last chunk.
+/** Neutral sampling → the fields chat and legacy completions share; unset ones are left out.
  *  top_k has no OpenAI field and is dropped. */
-export function toChatParams(request: ChatRequest, upstreamModel: string, tokenLimitField: TokenLimitField): ChatParams {
-  const { sampling } = request;
-  const params: ChatParams = {
-    model: upstreamModel,
-    messages: request.messages.map(toOpenAiMessage),
-    stream: true,
-    stream_options: { include_usage: true },
-  };
-  if (request.maxTokens !== undefined) params[tokenLimitField] = request.maxTokens;
+function samplingParams(sampling: SamplingOptions): Pick<ChatParams, 'temperature' | 'top_p' | 'seed' | 'presence_penalty' | 'frequency_penalty' | 'stop'> {
+  const params: ReturnType<typeof samplingParams> = {};
   if (sampling.temperature !== undefined) params.temperature = sampling.temperature;
   if (sampling.topP !== undefined) params.top_p = sampling.topP;
   if (sampling.seed !== undefined) params.seed = sampling.seed;
   if (sampling.presencePenalty !== undefined) params.presence_penalty = sampling.presencePenalty;
   if (sampling.frequencyPenalty !== undefined) params.frequency_penalty = sampling.frequencyPenalty;
   if (sampling.stop?.length) params.stop = sampling.stop;
+  return params;
+}
+
+/** Neutral legacy completion request → OpenAI's streaming one, asking for usage in the last chunk. */
+export function toCompletionParams(request: CompletionRequest): CompletionParams {
+  return {
+    model: request.model,
+    prompt: request.prompt,
+    stream: true,
+    stream_options: { include_usage: true },
+    ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
+    ...samplingParams(request.sampling),
+  };
+}
+
+/** Neutral chat request → OpenAI's streaming request, always asking for usage in the last chunk. */
+export function toChatParams(request: ChatRequest, upstreamModel: string, tokenLimitField: TokenLimitField): ChatParams {
+  const params: ChatParams = {
+    model: upstreamModel,
+    messages: request.messages.map(toOpenAiMessage),
+    stream: true,
+    stream_options: { include_usage: true },
+    ...samplingParams(request.sampling),
+  };
+  if (request.maxTokens !== undefined) params[tokenLimitField] = request.maxTokens;
   const responseFormat = toResponseFormat(request.responseFormat);
   if (responseFormat) params.response_format = responseFormat;
   if (request.tools?.length) {

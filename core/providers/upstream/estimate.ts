@@ -18,6 +18,11 @@ export function estimateTextTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / 4));
 }
 
+/** A legacy completion prompt: text is estimated, token ids are counted. */
+export function estimatePromptTokens(prompt: string | number[]): number {
+  return typeof prompt === 'string' ? estimateTextTokens(prompt) : prompt.length;
+}
+
 /** OpenAI's embeddings answer (from its SDK or read raw) as llmsvc's result, in input order. */
 export function embeddingResultOf(answer: { data: readonly { index: number; embedding: number[] }[]; usage?: { prompt_tokens?: number } | null }) {
   const vectors = [...answer.data].sort((a, b) => a.index - b.index).map((item) => item.embedding);
