@@ -132,6 +132,7 @@ describe('chat completions', () => {
       model: tinyModelId,
       messages: [{ role: 'user', content: 'hi' }],
       max_tokens: 5,
+      seed: 5,
       stream: true,
       stream_options: { include_usage: true },
     });
@@ -227,7 +228,7 @@ describe('legacy completions', () => {
   });
 
   test('streaming through the SDK and schema-valid chunks', async () => {
-    const stream = await client.completions.create({ model: tinyModelId, prompt: 'Stream', max_tokens: 7, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.completions.create({ model: tinyModelId, prompt: 'Stream', max_tokens: 7, seed: 7, stream: true, stream_options: { include_usage: true } });
     let usage: OpenAI.CompletionUsage | undefined;
     let finish: string | null = null;
     for await (const chunk of stream) {
@@ -372,7 +373,7 @@ describe('operations', () => {
   });
 
   test('the request log holds one row per API request, without prompt text by default', async () => {
-    await client.chat.completions.create({ model: tinyModelId, messages: [{ role: 'user', content: 'secret prompt words' }], max_tokens: 2 }, { headers: { 'x-request-id': 'logged-1' } });
+    await client.chat.completions.create({ model: tinyModelId, messages: [{ role: 'user', content: 'secret prompt words' }], max_tokens: 2, seed: 2 }, { headers: { 'x-request-id': 'logged-1' } });
     assert.ok(await waitFor(() => server.service.store.requestLog.recent(500).some((entry) => entry.id === 'logged-1')));
     const row = server.service.store.requestLog.recent(500).find((entry) => entry.id === 'logged-1');
     assert.ok(row, 'the request was logged');
@@ -421,7 +422,7 @@ describe('operations', () => {
   test('a client that disconnects mid-stream frees its sequence', async () => {
     const controller = new AbortController();
     const stream = await client.chat.completions.create(
-      { model: tinyModelId, messages: [{ role: 'user', content: 'long' }], max_tokens: 400, stream: true },
+      { model: tinyModelId, messages: [{ role: 'user', content: 'long' }], max_tokens: 400, seed: 400, stream: true },
       { signal: controller.signal },
     );
     let chunks = 0;
@@ -436,7 +437,7 @@ describe('operations', () => {
     assert.ok(row, 'the dropped stream is logged as closed by the client');
     // Every sequence is free, so a request on each completes.
     const results = await Promise.all(
-      Array.from({ length: 4 }, () => client.chat.completions.create({ model: tinyModelId, messages: [{ role: 'user', content: 'after' }], max_tokens: 3 })),
+      Array.from({ length: 4 }, () => client.chat.completions.create({ model: tinyModelId, messages: [{ role: 'user', content: 'after' }], max_tokens: 3, seed: 3 })),
     );
     assert.ok(results.every((r) => r.usage!.completion_tokens === 3));
   });

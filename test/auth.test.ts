@@ -243,7 +243,7 @@ describe('limits', () => {
   test('the concurrency cap refuses a second request while the first runs', async () => {
     const { key } = await createKey({ name: 'one-at-a-time', max_concurrent: 1 });
     const client = openai(key);
-    const stream = await client.chat.completions.create({ model: tinyModelId, messages: [{ role: 'user', content: 'x' }], max_tokens: 200, stream: true });
+    const stream = await client.chat.completions.create({ model: tinyModelId, messages: [{ role: 'user', content: 'x' }], max_tokens: 200, seed: 200, stream: true });
     const iterator = stream[Symbol.asyncIterator]();
     await iterator.next(); // the first request is now running
     await assertOpenAiError(chat(client), 429, 'concurrency_limit_exceeded');
@@ -276,7 +276,7 @@ describe('limits', () => {
     });
     // Two requests that each fit, but not together: the second waits for nothing and is refused.
     now += 60_001;
-    const first = client.chat.completions.create({ model: tinyModelId, messages: [{ role: 'user', content: 'x' }], max_tokens: 200, stream: true });
+    const first = client.chat.completions.create({ model: tinyModelId, messages: [{ role: 'user', content: 'x' }], max_tokens: 200, seed: 200, stream: true });
     const running = await first;
     const iterator = running[Symbol.asyncIterator]();
     await iterator.next();
@@ -319,7 +319,7 @@ describe('limits', () => {
     const { key, id } = await createKey({ name: 'usage' });
     const client = openai(key);
     const a = await chat(client, { max_tokens: 4 });
-    const b = await client.completions.create({ model: tinyModelId, prompt: 'abc', max_tokens: 5 });
+    const b = await client.completions.create({ model: tinyModelId, prompt: 'abc', max_tokens: 5, seed: 5 });
     const e = await client.embeddings.create({ model: tinyModelId, input: 'embed me' });
     await assert.rejects(chat(client, { model: 'missing' }));
     const usage = { data: await usageRows(`key_id=${id}&from=2026-12-01`, 4) };

@@ -85,11 +85,11 @@ test("a flood from one key does not starve another key's single request", async 
     const lone = clientFor(server, await userKey(server, 'lone'));
     const finished: string[] = [];
     const flood = Array.from({ length: 20 }, (_, i) =>
-      flooder.completions.create({ model: tinyModelId, prompt: `flood ${i}`, max_tokens: 40 }).then(() => finished.push(`flood-${i}`)),
+      flooder.completions.create({ model: tinyModelId, prompt: `flood ${i}`, max_tokens: 40, seed: i }).then(() => finished.push(`flood-${i}`)),
     );
     // Let the flood queue up first.
     await waitFor(async () => /llmsvc_queue_depth\{model="[^"]+"\} (1[5-9]|[2-9]\d)/.test(await (await authedFetch(`${server.url}/metrics`)).text()));
-    await lone.completions.create({ model: tinyModelId, prompt: 'just me', max_tokens: 40 });
+    await lone.completions.create({ model: tinyModelId, prompt: 'just me', max_tokens: 40, seed: 1 });
     const floodDoneBeforeLone = finished.length;
     await Promise.all(flood);
     // The lone request waited for the one in progress and at most one more, not for all 20.
@@ -102,10 +102,10 @@ test('within one key, the users behind it share fairly', async () => {
     const app = clientFor(server, await userKey(server, 'team-app'));
     const finished: string[] = [];
     const busy = Array.from({ length: 12 }, (_, i) =>
-      app.completions.create({ model: tinyModelId, prompt: `busy ${i}`, max_tokens: 40, user: 'busy-person' }).then(() => finished.push('busy')),
+      app.completions.create({ model: tinyModelId, prompt: `busy ${i}`, max_tokens: 40, seed: i, user: 'busy-person' }).then(() => finished.push('busy')),
     );
     await waitFor(async () => /llmsvc_queue_depth\{model="[^"]+"\} (9|1\d)/.test(await (await authedFetch(`${server.url}/metrics`)).text()));
-    await app.completions.create({ model: tinyModelId, prompt: 'other', max_tokens: 40, user: 'other-person' });
+    await app.completions.create({ model: tinyModelId, prompt: 'other', max_tokens: 40, seed: 1, user: 'other-person' });
     assert.ok(finished.length <= 2, `${finished.length} of the busy user's requests finished first`);
     await Promise.all(busy);
   });
@@ -117,11 +117,11 @@ test('background work waits for interactive work', async () => {
     const order: string[] = [];
     const background = Array.from({ length: 6 }, (_, i) =>
       client.completions
-        .create({ model: tinyModelId, prompt: `bg ${i}`, max_tokens: 30 }, { headers: { 'x-llmsvc-priority': 'background' } })
+        .create({ model: tinyModelId, prompt: `bg ${i}`, max_tokens: 30, seed: i }, { headers: { 'x-llmsvc-priority': 'background' } })
         .then(() => order.push('background')),
     );
     await waitFor(async () => /llmsvc_queue_depth\{model="[^"]+"\} [3-9]/.test(await (await authedFetch(`${server.url}/metrics`)).text()));
-    await client.completions.create({ model: tinyModelId, prompt: 'now', max_tokens: 30 });
+    await client.completions.create({ model: tinyModelId, prompt: 'now', max_tokens: 30, seed: 1 });
     order.push('interactive');
     await Promise.all(background);
     assert.ok(order.indexOf('interactive') <= 2, `interactive finished at position ${order.indexOf('interactive')}`);
@@ -135,7 +135,7 @@ test('background work waits for interactive work', async () => {
 test('a full queue is a 429 with Retry-After, never an unbounded wait', async () => {
   await withServer({ parallel: 1, max_queue: 2, context_size: 1024 }, async (server) => {
     const client = clientFor(server);
-    const long = () => client.completions.create({ model: tinyModelId, prompt: 'long', max_tokens: 900 });
+    const long = () => client.completions.create({ model: tinyModelId, prompt: 'long', max_tokens: 900, seed: 900 });
     const running = [long(), long(), long()]; // one generating, two queued
     await waitFor(async () => /llmsvc_queue_depth\{model="[^"]+"\} 2/.test(await (await authedFetch(`${server.url}/metrics`)).text()));
     await assert.rejects(long(), (error: unknown) => {
@@ -183,7 +183,7 @@ test('disconnects free their sequences: 1,000 connect-and-drop cycles leave none
     }
     assert.ok(await waitFor(async () => (await stats())?.active === 0 && (await stats())?.queued === 0), 'every sequence is free again');
     // The one sequence is free at once: the next request is not stuck behind a dropped one.
-    const next = await client.completions.create({ model: tinyModelId, prompt: 'after', max_tokens: 3 });
+    const next = await client.completions.create({ model: tinyModelId, prompt: 'after', max_tokens: 3, seed: 3 });
     assert.equal(next.usage!.completion_tokens, 3);
     const rssGrowthMb = Math.min(...lateSamples.map((sample) => sample.rssMb)) - afterWarmUp.rssMb;
     assert.ok(rssGrowthMb < 64, `memory grew by ${rssGrowthMb.toFixed(0)} MiB over 900 dropped streams after warm-up`);
@@ -229,7 +229,7 @@ test('a model that cannot fit in memory is refused with the numbers, and the ser
       assert.match(error.message, /needs about [\d.]+ GiB .* [\d.]+ GiB (is )?free/);
       return true;
     });
-    const ok = await client.completions.create({ model: 'tiny', prompt: 'still here', max_tokens: 2 });
+    const ok = await client.completions.create({ model: 'tiny', prompt: 'still here', max_tokens: 2, seed: 2 });
     assert.equal(ok.usage!.completion_tokens, 2);
   });
 });

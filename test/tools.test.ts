@@ -164,7 +164,7 @@ describe('OpenAI chat completions with tools', () => {
   });
 
   test('tool_choice none offers no tools: plain text, and parallel_tool_calls is accepted', async () => {
-    const completion = await openai.chat.completions.create({ ...base, max_tokens: 5, tool_choice: 'none', parallel_tool_calls: false });
+    const completion = await openai.chat.completions.create({ ...base, max_tokens: 5, seed: 5, tool_choice: 'none', parallel_tool_calls: false });
     assertSchema('CreateChatCompletionResponse', completion);
     assert.equal(completion.choices[0]!.finish_reason, 'length');
     assert.equal(completion.choices[0]!.message.tool_calls, undefined);
