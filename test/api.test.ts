@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { getLlama, type LlamaModel } from 'node-llama-cpp';
 import OpenAI from 'openai';
 import { isJsonPrefix } from './support/jsonPrefix.js';
 import { waitFor } from './support/wait.js';
 import { schemaErrors } from './support/openapi.js';
-import { authedFetch, startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
+import { authedFetch, startTestServer, testAdminKey, tinyModelId, tinyModelPath, type TestServer } from './support/server.js';
 
 let server: TestServer;
 let client: OpenAI;
@@ -274,6 +275,54 @@ describe('embeddings', () => {
     await assertApiError(client.embeddings.create({ model: tinyModelId, input: '' }), { status: 400, param: 'input' });
     await assertApiError(client.embeddings.create({ model: tinyModelId, input: 'x', dimensions: 3 }), { status: 400, param: 'dimensions' });
     await assertApiError(client.embeddings.create({ model: 'missing', input: 'x' }), { status: 404, code: 'model_not_found' });
+  });
+});
+
+describe('logit_bias', () => {
+  // The tiny model's own tokenizer (vocabulary only, no weights): logit_bias keys are its token ids.
+  let vocabulary: LlamaModel;
+  before(async () => {
+    vocabulary = await (await getLlama({ gpu: false })).loadModel({ modelPath: tinyModelPath, vocabOnly: true });
+  });
+  after(() => vocabulary.dispose());
+  const hi = [{ role: 'user' as const, content: 'hi' }];
+
+  test('+100 forces a token, in chat and legacy completions, streamed too', async () => {
+    const [hello] = vocabulary.tokenize('hello');
+    const fourTimes = vocabulary.detokenize([hello!, hello!, hello!, hello!]);
+    const bias = { [hello!]: 100 };
+    const chat = await client.chat.completions.create({ model: tinyModelId, messages: hi, max_tokens: 4, seed: 1, logit_bias: bias });
+    assertSchema('CreateChatCompletionResponse', chat);
+    assert.equal(chat.choices[0]!.message.content, fourTimes);
+    const legacy = await client.completions.create({ model: tinyModelId, prompt: 'abc', max_tokens: 4, seed: 2, logit_bias: bias });
+    assert.equal(legacy.choices[0]!.text, fourTimes);
+    const stream = await client.chat.completions.create({ model: tinyModelId, messages: hi, max_tokens: 4, seed: 3, logit_bias: bias, stream: true });
+    let streamed = '';
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
+    assert.equal(streamed, fourTimes);
+  });
+
+  test('-100 bans a token: the greedy choice moves to another', async () => {
+    const greedy = { model: tinyModelId, messages: hi, max_tokens: 1, temperature: 0 };
+    const first = (await client.chat.completions.create(greedy)).choices[0]!.message.content!;
+    const [token, ...rest] = vocabulary.tokenize(first, false, 'trimLeadingSpace');
+    assert.equal(rest.length, 0, `'${first}' is one token`);
+    const banned = await client.chat.completions.create({ ...greedy, logit_bias: { [token!]: -100 } });
+    assert.notEqual(banned.choices[0]!.message.content, first);
+    // An empty map is no bias.
+    assert.equal((await client.chat.completions.create({ ...greedy, logit_bias: {} })).choices[0]!.message.content, first);
+  });
+
+  test('bad biases and token ids outside the vocabulary are 400s naming the param', async () => {
+    const ask = (logit_bias: Record<string, number>) => client.chat.completions.create({ model: tinyModelId, messages: hi, max_tokens: 2, logit_bias });
+    await assertApiError(ask({ hello: 5 }), { status: 400, param: 'logit_bias.hello' });
+    await assertApiError(ask({ 5: 101 }), { status: 400, param: 'logit_bias.5' });
+    await assertApiError(ask({ 32000: 1 }), { status: 400, param: 'logit_bias' });
+    // End-of-generation tokens are refused: node-llama-cpp would ignore their bias without a word.
+    await assertApiError(ask({ [vocabulary.tokens.eos!]: -100 }), { status: 400, param: 'logit_bias' });
+    // Token prompts and token inputs are checked the same way (llama.cpp failed the decode: a 500).
+    await assertApiError(client.completions.create({ model: tinyModelId, prompt: [1, 32000], max_tokens: 2 }), { status: 400, param: 'prompt' });
+    await assertApiError(client.embeddings.create({ model: tinyModelId, input: [[5], [99999]] }), { status: 400, param: 'input' });
   });
 });
 

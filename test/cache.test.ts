@@ -228,6 +228,8 @@ describe('cache key', () => {
       { ...base, maxTokens: 11 },
       { ...base, sampling: { ...base.sampling, seed: 1 } },
       { ...base, sampling: { ...base.sampling, topP: 0.9 } },
+      { ...base, sampling: { ...base.sampling, logitBias: { 42: 100 } } },
+      { ...base, sampling: { ...base.sampling, logitBias: { 42: -100 } } },
       { ...base, messages: [{ role: 'user', content: 'hi!' }] },
       { ...base, messages: [{ role: 'system', content: 'hi' }] },
       { ...base, tools: [] },

@@ -103,6 +103,24 @@ describe('openai-compatible, openai and anthropic providers against a second llm
     assert.equal(counted.input_tokens, expected.usage.input_tokens, 'count_tokens asks the upstream');
   });
 
+  test('logit_bias reaches OpenAI-style upstreams; the anthropic provider refuses it with a 400', async () => {
+    const forceHello = { logit_bias: { 22172: 100 } }; // 'hello' in the tiny model's vocabulary
+    const expected = await direct.chat.completions.create({ model: tinyModelId, messages: question, ...deterministic, ...forceHello });
+    assert.match(expected.choices[0]!.message.content!, /^hello( hello){11}$/);
+    for (const model of ['team-default', 'via-openai', `up/${tinyModelId}`]) {
+      const routed = await client.chat.completions.create({ model, messages: question, ...deterministic, ...forceHello });
+      assert.equal(routed.choices[0]!.message.content, expected.choices[0]!.message.content, model);
+    }
+    const legacy = await client.completions.create({ model: 'team-default', prompt: 'x', ...deterministic, ...forceHello });
+    assert.match(legacy.choices[0]!.text, /^hello( hello){11}$/);
+    await assert.rejects(client.chat.completions.create({ model: 'via-claude', messages: question, ...deterministic, ...forceHello }), (error: unknown) => {
+      assert.ok(error instanceof OpenAI.BadRequestError, String(error));
+      assert.equal(error.code, 'model_not_supported');
+      assert.equal(error.param, 'logit_bias');
+      return true;
+    });
+  });
+
   test('tool calls cross both upstream protocols and come back in OpenAI’s shape', async () => {
     const tools: OpenAI.ChatCompletionTool[] = [
       { type: 'function', function: { name: 'set_light', parameters: { type: 'object', properties: { on: { type: 'boolean' } }, required: ['on'] } } },

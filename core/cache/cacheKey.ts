@@ -62,5 +62,6 @@ function samplingShape(sampling: SamplingOptions) {
     presencePenalty: sampling.presencePenalty === 0 ? undefined : sampling.presencePenalty,
     frequencyPenalty: sampling.frequencyPenalty === 0 ? undefined : sampling.frequencyPenalty,
     stop,
+    logitBias: sampling.logitBias,
   };
 }

@@ -38,6 +38,9 @@ export interface SamplingOptions {
   presencePenalty?: number;
   frequencyPenalty?: number;
   stop?: string[];
+  /** Added to the logits of these token ids (the target model's own) before sampling, as in
+   *  OpenAI's logit_bias: -100 to 100; ±100 in effect bans or forces a token. */
+  logitBias?: Readonly<Record<number, number>>;
 }
 
 /** Who asks and how urgently: the scheduler shares sequences fairly across callers (API keys),

@@ -62,12 +62,15 @@ export function toAnthropicTools(tools: ToolDefinition[]): Anthropic.Tool[] {
 
 /** Neutral chat request → Anthropic's streaming request. Anthropic needs max_tokens, takes
  *  temperature only up to 1 (higher values are capped), and has no seed, penalties or JSON mode:
- *  seed and penalties are dropped; a response_format is refused rather than silently ignored. */
+ *  seed and penalties are dropped; a response_format or logit_bias is refused rather than silently ignored. */
 export function toMessageParams(request: ChatRequest, upstreamModel: string, defaultMaxTokens: number): Params {
   if (request.responseFormat && request.responseFormat.type !== 'text') {
     throw new ApiError('LLMSVC_ERR_UNSUPPORTED_BY_MODEL', `Anthropic models have no response_format (JSON mode); ask for JSON in the prompt or use another model.`, 'response_format');
   }
   const { sampling } = request;
+  if (sampling.logitBias) {
+    throw new ApiError('LLMSVC_ERR_UNSUPPORTED_BY_MODEL', `Anthropic models take no logit_bias; remove it, or use a model that does (a local or OpenAI-compatible one).`, 'logit_bias');
+  }
   const params: Params = {
     model: upstreamModel,
     max_tokens: request.maxTokens ?? defaultMaxTokens,

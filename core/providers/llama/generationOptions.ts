@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { Llama, LlamaGrammar, LLamaContextualRepeatPenalty } from 'node-llama-cpp';
+import { TokenBias, type Llama, type LlamaGrammar, type LlamaModel, type LLamaContextualRepeatPenalty, type Token } from 'node-llama-cpp';
 import { ApiError } from '../../errors/index.js';
 import type { ResponseFormat, SamplingOptions } from '../types.js';
 
@@ -19,6 +19,47 @@ export function samplingOptions(sampling: SamplingOptions) {
     repeatPenalty,
     customStopTriggers: sampling.stop?.filter((stop) => stop.length > 0),
   };
+}
+
+/** How many tokens the model's vocabulary holds (the token list of its GGUF tokenizer). */
+function vocabularySize(model: LlamaModel): number {
+  return model.fileInfo.metadata.tokenizer.ggml.tokens.length;
+}
+
+/** Refuses token ids the model does not have: llama.cpp would fail the whole decode ("Eval has
+ *  failed") or read out of bounds, where the client deserves a 400 that names the id. */
+export function checkTokenIds(model: LlamaModel, modelId: string, tokens: Iterable<number>, param: string): void {
+  const size = vocabularySize(model);
+  for (const token of tokens) {
+    if (token >= size) {
+      throw new ApiError(
+        'LLMSVC_ERR_INVALID_PARAM',
+        `Token id ${token} is not in the vocabulary of model '${modelId}', which has ${size} tokens (ids 0 to ${size - 1}). Use token ids of this model's own tokenizer.`,
+        param,
+      );
+    }
+  }
+}
+
+/** OpenAI's logit_bias as node-llama-cpp's TokenBias: each value is added to the token's logit
+ *  before sampling, as OpenAI does. node-llama-cpp ignores biases on end-of-generation tokens,
+ *  so those are refused rather than silently dropped. */
+export function tokenBiasFor(model: LlamaModel, modelId: string, logitBias: Readonly<Record<number, number>> | undefined): TokenBias | undefined {
+  if (!logitBias) return undefined;
+  const tokens = Object.keys(logitBias).map(Number);
+  checkTokenIds(model, modelId, tokens, 'logit_bias');
+  const bias = new TokenBias(model.tokenizer);
+  for (const token of tokens) {
+    if (model.isEogToken(token as Token)) {
+      throw new ApiError(
+        'LLMSVC_ERR_INVALID_PARAM',
+        `logit_bias cannot change token ${token}: it ends generation in model '${modelId}', and local models do not bias it. Control the length with max_tokens or stop instead.`,
+        'logit_bias',
+      );
+    }
+    bias.set(token as Token, { logit: logitBias[token]! });
+  }
+  return bias;
 }
 
 /** The grammar that constrains output to the requested JSON shape, if any. */

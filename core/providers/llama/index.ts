@@ -9,6 +9,7 @@ import {
   type LlamaGrammar,
   type LlamaModel,
   type Token,
+  type TokenBias,
 } from 'node-llama-cpp';
 import { ApiError } from '../../errors/index.js';
 import type { LlamaRuntime, LoadedModel, ModelManager } from '../../runtimes/index.js';
@@ -24,7 +25,7 @@ import type {
   ProviderModel,
 } from '../types.js';
 import { toChatHistory } from './chatHistory.js';
-import { completionBudget, grammarFor, samplingOptions } from './generationOptions.js';
+import { checkTokenIds, completionBudget, grammarFor, samplingOptions, tokenBiasFor } from './generationOptions.js';
 import { callTokenCount, forcedCallWrapper, functionOffer, toToolCall, type FunctionOffer } from './tools.js';
 
 const chatWrappers = new WeakMap<LlamaModel, ChatWrapper>();
@@ -92,8 +93,9 @@ export class LlamaProvider implements Provider {
         'response_format',
       );
     }
+    const tokenBias = tokenBiasFor(loaded.model, request.model, request.sampling.logitBias);
     const wrapper = offer.forced ? forcedCallWrapper(chatWrapper) : chatWrapper;
-    const events = generateOnSequence(loaded, request, { prompt, maxTokens, grammar }, async (contextSequence, { grammar: responseGrammar, ...options }) => {
+    const events = generateOnSequence(loaded, request, { prompt, maxTokens, grammar, tokenBias }, async (contextSequence, { grammar: responseGrammar, ...options }) => {
       const chat = new LlamaChat({ contextSequence, chatWrapper: wrapper, autoDisposeSequence: false });
       // The budget above guarantees the prompt and completion fit, so a context shift (which
       // would drop history silently) can never be needed.
@@ -117,9 +119,11 @@ export class LlamaProvider implements Provider {
     const loaded = await this.models.get(request.model);
     const llama = await this.runtime.llama();
     const promptTokens = completionPromptTokens(loaded, request.prompt);
+    checkTokenIds(loaded.model, request.model, promptTokens, 'prompt');
     const maxTokens = completionBudget(promptTokens.length, request.maxTokens, loaded.contextSize, request.model, 'prompt');
     const grammar = await grammarFor(llama, request.responseFormat);
-    const events = generateOnSequence(loaded, request, { prompt: promptTokens, maxTokens, grammar }, async (contextSequence, options) => {
+    const tokenBias = tokenBiasFor(loaded.model, request.model, request.sampling.logitBias);
+    const events = generateOnSequence(loaded, request, { prompt: promptTokens, maxTokens, grammar, tokenBias }, async (contextSequence, options) => {
       const completion = new LlamaCompletion({ contextSequence, autoDisposeSequence: false });
       try {
         return await completion.generateCompletionWithMeta(promptTokens, { ...options, contextShiftSize: 0, disableContextShift: true });
@@ -137,6 +141,7 @@ export class LlamaProvider implements Provider {
     for (const input of request.inputs) {
       request.signal?.throwIfAborted();
       const tokens = typeof input === 'string' ? loaded.model.tokenize(input) : (input as Token[]);
+      checkTokenIds(loaded.model, request.model, tokens, 'input');
       if (tokens.length > loaded.contextSize) {
         throw new ApiError(
           'LLMSVC_ERR_CONTEXT_LENGTH_EXCEEDED',
@@ -174,6 +179,7 @@ export class LlamaProvider implements Provider {
 /** The options LlamaChat and LlamaCompletion share. */
 interface SequenceGenerationOptions extends ReturnType<typeof samplingOptions> {
   grammar: LlamaGrammar | undefined;
+  tokenBias: TokenBias | undefined;
   maxTokens: number;
   signal: AbortSignal;
   onTextChunk: (text: string) => void;
@@ -186,7 +192,7 @@ interface SequenceGenerationOptions extends ReturnType<typeof samplingOptions> {
 function generateOnSequence(
   loaded: LoadedModel,
   request: ChatRequest | CompletionRequest,
-  { prompt, ...limits }: { prompt: readonly Token[]; maxTokens: number; grammar: LlamaGrammar | undefined },
+  { prompt, ...limits }: { prompt: readonly Token[]; maxTokens: number; grammar: LlamaGrammar | undefined; tokenBias: TokenBias | undefined },
   generate: (sequence: LlamaContextSequence, options: SequenceGenerationOptions) => Promise<GenerationResult>,
 ): AsyncIterable<GenerationEvent> {
   return generationStream(

@@ -41,7 +41,7 @@ export type TokenLimitField = 'max_tokens' | 'max_completion_tokens';
 
 /** Neutral sampling → the fields chat and legacy completions share; unset ones are left out.
  *  top_k has no OpenAI field and is dropped. */
-function samplingParams(sampling: SamplingOptions): Pick<ChatParams, 'temperature' | 'top_p' | 'seed' | 'presence_penalty' | 'frequency_penalty' | 'stop'> {
+function samplingParams(sampling: SamplingOptions): Pick<ChatParams, 'temperature' | 'top_p' | 'seed' | 'presence_penalty' | 'frequency_penalty' | 'stop' | 'logit_bias'> {
   const params: ReturnType<typeof samplingParams> = {};
   if (sampling.temperature !== undefined) params.temperature = sampling.temperature;
   if (sampling.topP !== undefined) params.top_p = sampling.topP;
@@ -49,6 +49,7 @@ function samplingParams(sampling: SamplingOptions): Pick<ChatParams, 'temperatur
   if (sampling.presencePenalty !== undefined) params.presence_penalty = sampling.presencePenalty;
   if (sampling.frequencyPenalty !== undefined) params.frequency_penalty = sampling.frequencyPenalty;
   if (sampling.stop?.length) params.stop = sampling.stop;
+  if (sampling.logitBias) params.logit_bias = { ...sampling.logitBias };
   return params;
 }
 

@@ -9,6 +9,7 @@ export interface OpenAiSamplingFields {
   presence_penalty?: number | null;
   frequency_penalty?: number | null;
   stop?: string | string[] | null;
+  logit_bias?: Record<string, number> | null;
 }
 
 /** OpenAI's sampling parameters (null meaning "default") for choice `index` of a request. */
@@ -20,5 +21,13 @@ export function samplingFrom(body: OpenAiSamplingFields, index: number): Samplin
     presencePenalty: body.presence_penalty ?? undefined,
     frequencyPenalty: body.frequency_penalty ?? undefined,
     stop: typeof body.stop === 'string' ? [body.stop] : (body.stop ?? undefined),
+    logitBias: logitBiasFrom(body.logit_bias),
   };
+}
+
+/** OpenAI's logit_bias (string keys) → token id → bias; an empty map is no bias. */
+function logitBiasFrom(bias: Record<string, number> | null | undefined): Record<number, number> | undefined {
+  if (!bias) return undefined;
+  const entries = Object.entries(bias);
+  return entries.length === 0 ? undefined : Object.fromEntries(entries.map(([token, value]) => [Number(token), value]));
 }

@@ -43,8 +43,17 @@ const samplingFields = {
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   max_tokens: z.number().int().min(1).nullish(),
   user: z.string().optional(),
+  // Token ids are the target model's own (a local model's vocabulary; an upstream's tokenizer).
+  logit_bias: z
+    .record(z.string(), z.number().min(-100).max(100))
+    .superRefine((bias, context) => {
+      // Checked here rather than by the record's key schema, whose error would not say what a key must be.
+      for (const key of Object.keys(bias).filter((key) => !/^\d+$/.test(key))) {
+        context.addIssue({ code: 'custom', message: `logit_bias keys are token ids, integers written as strings such as "1234"; '${key}' is not one`, path: [key] });
+      }
+    })
+    .nullish(),
   // Unsupported features: accepted only in their "off" form, so a client that sends the default still works.
-  logit_bias: z.record(z.string(), z.number()).refine((bias) => Object.keys(bias).length === 0, 'logit_bias is not supported yet; remove it').nullish(),
   logprobs: z.literal(false, { message: 'logprobs are not supported yet; remove it' }).nullish(),
 };
 
