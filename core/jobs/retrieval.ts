@@ -1,4 +1,4 @@
-import { defaultDocumentReader, FileService, VectorStoreService, type DocumentReader, type EmbedFunction } from '../rag/index.js';
+import { FileService, threadedDocumentReader, VectorStoreService, type DocumentReader, type EmbedFunction } from '../rag/index.js';
 import type { Store } from '../store/index.js';
 import { SqliteVectorIndex, type VectorIndex } from '../store/vectors/index.js';
 import { ingestionHandler } from './ingestionHandler.js';
@@ -24,13 +24,17 @@ export interface Retrieval {
   files: FileService;
   /** Indexes attached files; start() it where ingestion should run (the server, `llmsvc rag ingest`). */
   runner: JobRunner;
+  /** Stops the runner (the job in progress is released for the next start) and ends the document thread. */
+  dispose(): Promise<void>;
 }
 
 /** The Files and Vector Stores APIs and their ingestion jobs, over one store. */
 export function createRetrieval(options: RetrievalOptions): Retrieval {
   const { store, embed } = options;
   const index = new SqliteVectorIndex(store.db);
-  const documents = options.documents ?? defaultDocumentReader();
+  // Extraction and chunking run in a thread of their own unless the caller brings a reader.
+  const threaded = options.documents ? undefined : threadedDocumentReader();
+  const documents = options.documents ?? threaded!;
   let runner: JobRunner | undefined = undefined;
   const vectorStores = new VectorStoreService({
     store,
@@ -47,5 +51,9 @@ export function createRetrieval(options: RetrievalOptions): Retrieval {
     log: options.log,
     ...options.runner,
   });
-  return { index, vectorStores, files: new FileService(store, vectorStores), runner };
+  const dispose = async () => {
+    await runner!.stop();
+    await threaded?.dispose();
+  };
+  return { index, vectorStores, files: new FileService(store, vectorStores), runner, dispose };
 }

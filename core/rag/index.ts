@@ -3,6 +3,7 @@ export { FileService, type Upload } from './fileService.js';
 export { ingestFile, ingestionJobKind, recordIngestionFailure, type IngestionDeps, type IngestionPayload, type IngestionOutcome } from './ingestion.js';
 export { UnreadableFileError, type DocumentReader } from './documents.js';
 export { documentReader, defaultDocumentReader, extractedText, type TextExtractor } from './documentReader.js';
+export { threadedDocumentReader, type ThreadedDocumentReader } from './documentThread.js';
 export { approximateTokenizer } from './approximateTokenizer.js';
 export type { EmbedFunction, EmbedResult } from './embedding.js';
 export * from './requests.js';

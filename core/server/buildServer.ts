@@ -87,7 +87,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   registerFiles(app, retrieval.files);
   registerVectorStores(app, retrieval.vectorStores);
   app.addHook('onReady', async () => retrieval.runner.start());
-  app.addHook('onClose', () => retrieval.runner.stop());
+  app.addHook('onClose', () => retrieval.dispose());
   registerAdminRoutes(app, { keys: deps.keys, store: deps.store, ledger, clock: deps.clock });
   return app;
 }

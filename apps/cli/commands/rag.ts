@@ -56,7 +56,7 @@ async function withRetrieval<T>(flags: RagFlags, work: (retrieval: Retrieval, st
   try {
     return await work(retrieval, store);
   } finally {
-    await retrieval.runner.stop();
+    await retrieval.dispose();
     await models?.router.dispose();
     store.dispose();
   }

@@ -24,3 +24,16 @@ export function siblingModule(name: string, importMetaUrl: string): URL {
   const extension = importMetaUrl.endsWith('.ts') ? '.ts' : '.js';
   return new URL(`./${name}${extension}`, importMetaUrl);
 }
+
+/** A piscina pool of one thread for short CPU-bound tasks (`moduleUrl`'s default export, one task
+ *  at a time): the thread starts with the first task and ends after a minute without one. */
+export function createTaskPool(moduleUrl: URL): Piscina {
+  return new Piscina({
+    filename: new URL('./entry.js', import.meta.url).href,
+    workerData: { module: moduleUrl.href },
+    minThreads: 0,
+    maxThreads: 1,
+    idleTimeout: 60_000,
+    execArgv: [],
+  });
+}
