@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@keyv/redis';
-import Database from 'better-sqlite3';
+import { Database } from '../core/store/sqlite.js';
 import { Registry } from 'prom-client';
 import { cacheKey, createResponseCache, type CacheLogger, type ResponseCacheOptions } from '../core/cache/index.js';
 import type { ChatRequest, Generation, GenerationEvent } from '../core/providers/types.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import Database from 'better-sqlite3';
+import { Database } from '../core/store/sqlite.js';
 import OpenAI from 'openai';
 import { runCli, startServe } from './support/cli.js';
 import { authedFetch, tempDir, testAdminKey, testModelsDir, tinyModelId } from './support/server.js';

@@ -4,7 +4,7 @@ import { after, describe, test } from 'node:test';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { KeyService } from '../core/auth/index.js';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from '../core/store/sqlite.js';
 import { openDatabase, schemaVersion, Store, type LedgerEntry } from '../core/store/index.js';
 import { migrations } from '../core/store/migrations.js';
 import { tempDir } from './support/server.js';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
+import { Database } from '../core/store/sqlite.js';
 import OpenAI, { toFile } from 'openai';
 import { SqliteVectorIndex } from '../core/store/vectors/index.js';
 import { schemaErrors } from './support/openapi.js';

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { migrations } from './migrations.js';
+import { Database } from './sqlite.js';
 
-export type Db = Database.Database;
+export type Db = Database;
 
 /** Opens (creating if needed) the SQLite file in WAL mode and brings its schema up to date. */
 export function openDatabase(file: string): Db {
