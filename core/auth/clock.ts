@@ -3,11 +3,11 @@ export type Clock = () => number;
 
 export const systemClock: Clock = () => Date.now();
 
-/** The UTC day of a time, `YYYY-MM-DD`: quotas and usage roll over at midnight UTC. */
 const msPerDay = 86_400_000;
 /** The last day formatted: every request asks for its day, and it changes once a day. */
 let lastDay = { number: Number.NaN, text: '' };
 
+/** The UTC day of a time, `YYYY-MM-DD`: quotas and usage roll over at midnight UTC. */
 export function utcDay(ms: number): string {
   const number = Math.floor(ms / msPerDay);
   if (number !== lastDay.number) lastDay = { number, text: new Date(ms).toISOString().slice(0, 10) };

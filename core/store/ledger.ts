@@ -43,8 +43,8 @@ export class RequestLedger {
   private lastCommitAt = -Infinity;
   private readonly commit: (entries: readonly LedgerEntry[]) => void;
 
-  /** `onWriteError`: told when a turn's transaction fails (e.g. a full disk); its entries are
-   *  dropped, as retrying a write that failed once would fail every turn after. */
+  /** `onWriteError`: told when a commit fails (e.g. a full disk); its entries are dropped, as
+   *  retrying a write that failed once would fail every commit after. */
   constructor(
     { db, requestLog, usage, apiKeys }: LedgerStore,
     private readonly onWriteError: (error: unknown, lost: number) => void,
