@@ -122,7 +122,7 @@ export interface ProviderModel {
 }
 
 /** What counting a chat prompt needs: the tools count too, since their documentation is part of the prompt. */
-export type TokenCountRequest = Pick<ChatRequest, 'model' | 'messages' | 'tools' | 'toolChoice'>;
+export type TokenCountRequest = Pick<ChatRequest, 'model' | 'messages' | 'tools' | 'toolChoice' | 'signal'>;
 
 export interface Provider {
   readonly id: string;

@@ -26,6 +26,7 @@ import type {
 } from '../types.js';
 import { toChatHistory } from './chatHistory.js';
 import { checkTokenIds, completionBudget, grammarFor, samplingOptions, tokenBiasFor } from './generationOptions.js';
+import { beforeTokenizing, minimumTokenCount, refuseUnfittablePrompt } from './promptBound.js';
 import { callTokenCount, forcedCallWrapper, functionOffer, toToolCall, type FunctionOffer } from './tools.js';
 
 const chatWrappers = new WeakMap<LlamaModel, ChatWrapper>();
@@ -80,7 +81,7 @@ export class LlamaProvider implements Provider {
 
   async chat(request: ChatRequest): Promise<Generation> {
     const offer = functionOffer(request);
-    const { loaded, history, chatWrapper, prompt } = await this.chatPrompt(request, offer);
+    const { loaded, history, chatWrapper, prompt } = await this.chatPrompt(request, offer, request.maxTokens, request.signal);
     const llama = await this.runtime.llama();
     const promptTokens = prompt.length;
     const maxTokens = completionBudget(promptTokens, request.maxTokens, loaded.contextSize, request.model, 'messages');
@@ -118,7 +119,12 @@ export class LlamaProvider implements Provider {
   async complete(request: CompletionRequest): Promise<Generation> {
     const loaded = await this.models.get(request.model);
     const llama = await this.runtime.llama();
+    if (typeof request.prompt === 'string') {
+      refuseUnfittablePrompt(minimumTokenCount(loaded.model, request.prompt), request.maxTokens, loaded.contextSize, request.model, 'prompt');
+      await beforeTokenizing(request.signal);
+    }
     const promptTokens = completionPromptTokens(loaded, request.prompt);
+    request.signal?.throwIfAborted();
     checkTokenIds(loaded.model, request.model, promptTokens, 'prompt');
     const maxTokens = completionBudget(promptTokens.length, request.maxTokens, loaded.contextSize, request.model, 'prompt');
     const grammar = await grammarFor(llama, request.responseFormat);
@@ -138,17 +144,17 @@ export class LlamaProvider implements Provider {
     const loaded = await this.models.get(request.model);
     const vectors: number[][] = [];
     let promptTokens = 0;
+    // Every input is measured against the bound first, so that a batch with one input that can
+    // never fit is refused before any work is done on the others.
+    request.inputs.forEach((input) => {
+      if (typeof input === 'string') refuseUnembeddable(minimumTokenCount(loaded.model, input), loaded.contextSize, request.model, 'at least ');
+    });
     for (const input of request.inputs) {
-      request.signal?.throwIfAborted();
+      // Between inputs the thread serves other requests, and an abandoned request stops here.
+      await beforeTokenizing(request.signal);
       const tokens = typeof input === 'string' ? loaded.model.tokenize(input) : (input as Token[]);
       checkTokenIds(loaded.model, request.model, tokens, 'input');
-      if (tokens.length > loaded.contextSize) {
-        throw new ApiError(
-          'LLMSVC_ERR_CONTEXT_LENGTH_EXCEEDED',
-          `An input has ${tokens.length} tokens, more than the ${loaded.contextSize} that model '${request.model}' embeds at once. Split the input into smaller pieces.`,
-          'input',
-        );
-      }
+      if (tokens.length > loaded.contextSize) refuseUnembeddable(tokens.length, loaded.contextSize, request.model, '');
       promptTokens += tokens.length;
       vectors.push([...(await loaded.embed(typeof input === 'string' ? input : tokens))]);
     }
@@ -160,18 +166,23 @@ export class LlamaProvider implements Provider {
   }
 
   /** Tools count too: the template documents the offered functions in the prompt. */
-  async countChatTokens(request: Pick<ChatRequest, 'model' | 'messages' | 'tools' | 'toolChoice'>): Promise<number> {
-    return (await this.chatPrompt(request, functionOffer(request))).prompt.length;
+  async countChatTokens(request: Pick<ChatRequest, 'model' | 'messages' | 'tools' | 'toolChoice' | 'signal'>): Promise<number> {
+    return (await this.chatPrompt(request, functionOffer(request), undefined, request.signal)).prompt.length;
   }
 
   /** The chat history, its template and the exact tokens LlamaChat evaluates for it: one
-   *  computation for chat() and countChatTokens(), so a count always matches the usage. */
-  private async chatPrompt(request: Pick<ChatRequest, 'model' | 'messages'>, offer: FunctionOffer) {
+   *  computation for chat() and countChatTokens(), so a count always matches the usage.
+   *  A prompt that could never fit (with `maxTokens` for the completion) is refused before it is
+   *  tokenized: see promptBound.ts. */
+  private async chatPrompt(request: Pick<ChatRequest, 'model' | 'messages'>, offer: FunctionOffer, maxTokens: number | undefined, signal: AbortSignal | undefined) {
     const loaded = await this.models.get(request.model);
     const history = toChatHistory(request.messages);
     const chatWrapper = chatWrapperOf(loaded.model);
     const state = chatWrapper.generateContextState({ chatHistory: history, availableFunctions: offer.functions, documentFunctionParams: true });
+    refuseUnfittablePrompt(minimumTokenCount(loaded.model, state.contextText), maxTokens, loaded.contextSize, request.model, 'messages');
+    await beforeTokenizing(signal);
     const prompt = state.contextText.tokenize(loaded.model.tokenizer);
+    signal?.throwIfAborted();
     return { loaded, history, chatWrapper, prompt };
   }
 }
@@ -232,6 +243,15 @@ function completionPromptTokens(loaded: LoadedModel, prompt: string | number[]):
   const bos = loaded.model.tokens.bos;
   if (loaded.model.tokens.shouldPrependBosToken && bos !== null && tokens[0] !== bos) return [bos, ...tokens];
   return tokens;
+}
+
+function refuseUnembeddable(tokens: number, contextSize: number, model: string, qualifier: 'at least ' | ''): void {
+  if (tokens <= contextSize) return;
+  throw new ApiError(
+    'LLMSVC_ERR_CONTEXT_LENGTH_EXCEEDED',
+    `An input has ${qualifier}${tokens} tokens, more than the ${contextSize} that model '${model}' embeds at once. Split the input into smaller pieces.`,
+    'input',
+  );
 }
 
 function failOnShift(model: string): never {

@@ -6,9 +6,20 @@ import { ModelCatalog } from '../../../runtimes/index.js';
 import { createRuntimePool, siblingModule } from '../../../runtimes/worker/workerPool.js';
 import { generationStream } from '../../generationStream.js';
 import type { ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, Generation, Provider, ProviderModel } from '../../types.js';
-import { fromPortableError, type ChatTokensRequest, type FromGeneration, type RuntimeLogLine, type RuntimeSettings, type RuntimeStats, type RuntimeTask, type TaskResult, type ToGeneration } from './protocol.js';
+import { fromPortableError, type CancelFlag, type ChatTokensRequest, type FromGeneration, type RuntimeLogLine, type RuntimeSettings, type RuntimeStats, type RuntimeTask, type TaskResult, type ToGeneration } from './protocol.js';
 
 export type LocalRuntimeSettings = Omit<RuntimeSettings, 'logChannel'>;
+
+/** A flag the runtime thread reads to stop a call whose caller has gone (piscina's own abort
+ *  would terminate the thread, and every model with it). */
+function cancelFlagFor(signal: AbortSignal | undefined): CancelFlag | undefined {
+  if (!signal) return undefined;
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const cancel = () => Atomics.store(flag, 0, 1);
+  if (signal.aborted) cancel();
+  else signal.addEventListener('abort', cancel, { once: true });
+  return flag;
+}
 
 /** The local models' provider as the HTTP side sees it: every call goes to the runtime thread
  *  (host.ts), where node-llama-cpp runs, so decoding never competes with request handling on
@@ -54,13 +65,13 @@ export class WorkerLlamaProvider implements Provider {
     return this.generation('complete', request);
   }
 
-  embed({ signal: _signal, ...request }: EmbeddingRequest): Promise<EmbeddingResult> {
-    return this.call({ call: 'embed', request });
+  embed({ signal, ...request }: EmbeddingRequest): Promise<EmbeddingResult> {
+    return this.call({ call: 'embed', request, cancel: cancelFlagFor(signal) });
   }
 
-  countChatTokens(request: ChatTokensRequest): Promise<number> {
-    const { model, messages, tools, toolChoice } = request;
-    return this.call({ call: 'countChatTokens', request: { model, messages, tools, toolChoice } });
+  countChatTokens(request: ChatTokensRequest & { signal?: AbortSignal }): Promise<number> {
+    const { model, messages, tools, toolChoice, signal } = request;
+    return this.call({ call: 'countChatTokens', request: { model, messages, tools, toolChoice }, cancel: cancelFlagFor(signal) });
   }
 
   stats(): Promise<RuntimeStats> {

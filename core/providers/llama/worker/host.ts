@@ -3,7 +3,7 @@ import { createRuntimeMetrics } from '../../../metrics/index.js';
 import { LlamaRuntime, ModelManager } from '../../../runtimes/index.js';
 import { LlamaProvider } from '../index.js';
 import type { Generation } from '../../types.js';
-import { toPortableError, type FromGeneration, type RuntimeLogLine, type RuntimeSettings, type RuntimeStats, type RuntimeTask, type TaskResult, type ToGeneration } from './protocol.js';
+import { toPortableError, type CancelFlag, type FromGeneration, type RuntimeLogLine, type RuntimeSettings, type RuntimeStats, type RuntimeTask, type TaskResult, type ToGeneration } from './protocol.js';
 
 // The runtime thread: node-llama-cpp, the loaded models and their scheduler live here, off the
 // HTTP event loop. Piscina calls the default export once per task; the state below persists.
@@ -61,6 +61,21 @@ async function generate(port: MessagePort, begin: (signal: AbortSignal) => Promi
   }
 }
 
+/** Runs `work` with a signal that aborts once the main thread sets the call's cancel flag
+ *  (checked every 20 ms, while the thread is between steps of the work). */
+async function whileWanted<T>(cancel: CancelFlag | undefined, work: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  if (!cancel) return work(undefined);
+  const controller = new AbortController();
+  const check = () => Atomics.load(cancel, 0) === 1 && controller.abort(new Error('The client went away.'));
+  check();
+  const timer = setInterval(check, 20);
+  try {
+    return await work(controller.signal);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 async function result<T>(work: () => Promise<T>): Promise<TaskResult<T>> {
   try {
     return { ok: true, value: await work() };
@@ -76,9 +91,9 @@ export default async function handle(task: RuntimeTask): Promise<unknown> {
     case 'complete':
       return generate(task.port, (signal) => provider.complete({ ...task.request, signal }));
     case 'embed':
-      return result(() => provider.embed(task.request));
+      return result(() => whileWanted(task.cancel, (signal) => provider.embed({ ...task.request, signal })));
     case 'countChatTokens':
-      return result(() => provider.countChatTokens(task.request));
+      return result(() => whileWanted(task.cancel, (signal) => provider.countChatTokens({ ...task.request, signal })));
     case 'ready':
       return result(async () => {
         await runtime.llama();

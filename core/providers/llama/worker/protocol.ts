@@ -10,12 +10,16 @@ type Portable<T> = Omit<T, 'signal'>;
 export type RuntimeTask =
   | { call: 'chat'; request: Portable<ChatRequest>; port: MessagePort }
   | { call: 'complete'; request: Portable<CompletionRequest>; port: MessagePort }
-  | { call: 'embed'; request: Portable<EmbeddingRequest> }
-  | { call: 'countChatTokens'; request: ChatTokensRequest }
+  | { call: 'embed'; request: Portable<EmbeddingRequest>; cancel?: CancelFlag }
+  | { call: 'countChatTokens'; request: ChatTokensRequest; cancel?: CancelFlag }
   | { call: 'ready' }
   | { call: 'stats' }
   | { call: 'metrics' }
   | { call: 'dispose' };
+
+/** Set to 1 by the main thread when the caller of a non-generation call has gone (a
+ *  SharedArrayBuffer, so the runtime thread sees it between steps without a message turn). */
+export type CancelFlag = Int32Array;
 
 /** What a chat prompt is made of: the messages, and the tools the template documents. */
 export type ChatTokensRequest = Pick<ChatRequest, 'model' | 'messages' | 'tools' | 'toolChoice'>;

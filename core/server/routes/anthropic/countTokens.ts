@@ -14,7 +14,7 @@ export function registerCountTokens(app: FastifyInstance, provider: Provider): v
     // Tools count: the chat template documents them in the prompt. (Provider.countChatTokens
     // declares only model and messages; the local provider reads the tools too.)
     const prompt = toChatPrompt(body);
-    const inputTokens = await provider.countChatTokens(prompt);
+    const inputTokens = await provider.countChatTokens({ ...prompt, signal: request.abortSignal });
     return reply.send({ input_tokens: inputTokens });
   });
 }
