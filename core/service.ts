@@ -91,7 +91,8 @@ export class Service {
         ready: () => provider.backendName !== undefined,
         details: async () => {
           lastStats = await provider.stats().catch(() => lastStats);
-          return { backend: provider.backendName ?? null, models_available: provider.listModels().length, models_loaded: lastStats?.loaded ?? [] };
+          // Every model of the models dir: GGUF files and ONNX directories alike.
+          return { backend: provider.backendName ?? null, models_available: local.listModels().length, models_loaded: lastStats?.loaded ?? [] };
         },
       },
     });

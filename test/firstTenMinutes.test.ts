@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startTestServer, testAdminKey, type TestServer } from './support/server.js';
+import OpenAI from 'openai';
+import { synthesizeOnnxEmbeddingModel } from '../models/onnx/index.js';
+import { runCli, startServe } from './support/cli.js';
+import { authedFetch, startTestServer, tempDir, testAdminKey, tinyModelPath, type TestServer } from './support/server.js';
 
 // Defects a new user hit in their first ten minutes with llmsvc (issue 12), one test each.
 
@@ -37,5 +42,81 @@ describe('an Authorization header without "Bearer "', () => {
     assert.match(body.error.message, /must be 'Bearer <key>'/);
     const withXApiKey = await fetch(`${server.url}/v1/models`, { headers: { authorization: 'Basic abc', 'x-api-key': testAdminKey } });
     assert.equal(withXApiKey.status, 200);
+  });
+});
+
+describe('a fresh install: the README retrieval walkthrough with nothing added', () => {
+  test('rag ingest finds an embedding model (smoke-tiny), --embedding-model smoke-tiny exists, and citations carry the file name, not the path', async () => {
+    const dir = tempDir();
+    const dataDir = path.join(dir, 'data');
+    fs.mkdirSync(path.join(dir, 'docs', 'animals'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'docs', 'animals', 'quokka.md'), '# Quokkas\n\nThe quokka is a small marsupial that lives on Rottnest Island.');
+    try {
+      // Before any serve: the CLI generates the same default model the server would.
+      const ingest = runCli(['rag', 'ingest', path.join(dir, 'docs'), '--store', 'notes', '--data-dir', dataDir, '--json']);
+      assert.equal(ingest.status, 0, ingest.stderr);
+      assert.equal(JSON.parse(ingest.stdout).indexed, 1);
+      const named = runCli(['rag', 'ingest', path.join(dir, 'docs'), '--store', 'named', '--embedding-model', 'smoke-tiny', '--data-dir', dataDir, '--json']);
+      assert.equal(named.status, 0, named.stderr);
+      const stores = JSON.parse(runCli(['rag', 'stores', '--data-dir', dataDir, '--json']).stdout) as { id: string; name: string; embedding_model: string }[];
+      assert.deepEqual(stores.map((store) => [store.name, store.embedding_model]), [['notes', 'smoke-tiny'], ['named', 'smoke-tiny']]);
+      const listed = JSON.parse(runCli(['models', 'list', '--data-dir', dataDir, '--json']).stdout) as { id: string; builtIn: boolean }[];
+      assert.deepEqual(listed.map((model) => [model.id, model.builtIn]), [['smoke-tiny', true]], 'models list shows what serve serves');
+
+      const serve = await startServe(['--data-dir', dataDir, '--threads', '1']);
+      try {
+        const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
+        assert.deepEqual((await client.models.list()).data.map((model) => model.id), ['smoke-tiny']);
+        const answer = (await client.chat.completions.create({
+          model: 'smoke-tiny',
+          messages: [{ role: 'user', content: 'Where do quokkas live?' }],
+          max_tokens: 8,
+          seed: 1,
+          retrieval: { vector_store_ids: [stores[0]!.id] },
+        } as OpenAI.ChatCompletionCreateParamsNonStreaming)) as OpenAI.ChatCompletion & { citations: { filename: string }[] };
+        assert.equal(answer.citations[0]?.filename, 'quokka.md');
+        const search = (await (
+          await authedFetch(`${serve.url}/v1/vector_stores/${stores[0]!.id}/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'quokka' }) })
+        ).json()) as { data: { filename: string; attributes: Record<string, unknown> }[] };
+        assert.deepEqual(search.data.map((hit) => [hit.filename, hit.attributes.path]), [['quokka.md', 'docs/animals/quokka.md']]);
+        assert.ok(!JSON.stringify(answer).includes(dir) && !JSON.stringify(search).includes(dir), "the ingesting machine's paths appear nowhere");
+      } finally {
+        serve.child.kill('SIGTERM');
+        await serve.exited;
+      }
+      // Re-running from elsewhere finds the same files by their relative path.
+      const again = runCli(['rag', 'ingest', path.join(dir, 'docs'), '--store', 'notes', '--data-dir', dataDir, '--json']);
+      assert.equal(JSON.parse(again.stdout).unchanged, 1, again.stderr);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('ONNX model directories are models everywhere', () => {
+  test('models list shows ONNX directories and /readyz models_available counts them', async () => {
+    const modelsDir = tempDir();
+    try {
+      fs.symlinkSync(tinyModelPath, path.join(modelsDir, 'chat.gguf'));
+      await synthesizeOnnxEmbeddingModel(path.join(modelsDir, 'mini-embed'), { preset: 'tiny' });
+      const list = runCli(['models', 'list', '--models-dir', modelsDir, '--json']);
+      assert.equal(list.status, 0, list.stderr);
+      assert.deepEqual((JSON.parse(list.stdout) as { id: string; format: string }[]).map((model) => [model.id, model.format]), [['chat', 'gguf'], ['mini-embed', 'onnx']]);
+      const table = runCli(['models', 'list', '--models-dir', modelsDir]);
+      assert.match(table.stdout, /mini-embed\s+onnx\s+embeddings/);
+      const onnxServer = await startTestServer({ models_dir: modelsDir });
+      try {
+        let ready: { status: string; models_available: number } | undefined;
+        for (let attempt = 0; attempt < 100 && ready?.status !== 'ready'; attempt++) {
+          ready = (await (await fetch(`${onnxServer.url}/readyz`)).json()) as typeof ready;
+          if (ready?.status !== 'ready') await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        assert.equal(ready?.models_available, 2);
+      } finally {
+        await onnxServer.stop();
+      }
+    } finally {
+      fs.rmSync(modelsDir, { recursive: true, force: true });
+    }
   });
 });
