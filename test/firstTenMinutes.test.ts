@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
+import { loadConfig } from '../core/config/index.js';
+import { Service } from '../core/service.js';
 import { synthesizeOnnxEmbeddingModel } from '../models/onnx/index.js';
 import { runCli, startServe } from './support/cli.js';
-import { authedFetch, startTestServer, tempDir, testAdminKey, tinyModelPath, type TestServer } from './support/server.js';
+import { authedFetch, startTestServer, tempDir, testAdminKey, testModelsDir, tinyModelPath, type TestServer } from './support/server.js';
 
 // Defects a new user hit in their first ten minutes with llmsvc (issue 12), one test each.
 
@@ -120,3 +123,51 @@ describe('ONNX model directories are models everywhere', () => {
     }
   });
 });
+
+describe('small ones', () => {
+  test('a port already in use says so and names the flag to change it (--port)', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as net.AddressInfo).port;
+    const dataDir = tempDir();
+    try {
+      const config = loadConfig({ env: {}, flags: { port, data_dir: dataDir, models_dir: testModelsDir, admin_key: testAdminKey, log_level: 'silent', threads: 1 } });
+      await assert.rejects(Service.start(config), (error: Error) => {
+        assert.match(error.message, new RegExp(`Port ${port} is already in use on 127\\.0\\.0\\.1`));
+        assert.match(error.message, /--port N/);
+        assert.match(error.message, /--port 0 picks a free one/);
+        return true;
+      });
+    } finally {
+      holder.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a misspelt config key gets "did you mean"', () => {
+    const dir = tempDir();
+    try {
+      const file = path.join(dir, 'config.json');
+      fs.writeFileSync(file, JSON.stringify({ modelz_dir: '/x', prot: 1 }));
+      assert.throws(() => loadConfig({ env: {}, file }), /unknown setting "modelz_dir" \(did you mean "models_dir"\?\), "prot" \(did you mean "port"\?\)/);
+      assert.throws(() => loadConfig({ env: {}, file: writeJson(dir, { zzzz_qqqq: 1 }) }), (error: Error) => !error.message.includes('did you mean'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a misspelt flag gets "did you mean", not buried under the whole help', () => {
+    const result = runCli(['serve', '--prot', '8081']);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /unknown option '--prot'\n\(Did you mean --port\?\)/);
+    assert.ok(result.stderr.split('\n').filter(Boolean).length <= 3, result.stderr);
+    const command = runCli(['sevre']);
+    assert.match(command.stderr, /\(Did you mean serve\?\)/);
+  });
+});
+
+function writeJson(dir: string, value: unknown): string {
+  const file = path.join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
+  fs.writeFileSync(file, JSON.stringify(value));
+  return file;
+}
