@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -7,7 +8,7 @@ import OpenAI from 'openai';
 import { loadConfig } from '../core/config/index.js';
 import { Service } from '../core/service.js';
 import { synthesizeOnnxEmbeddingModel } from '../models/onnx/index.js';
-import { runCli, startServe } from './support/cli.js';
+import { cliPath, runCli, startServe } from './support/cli.js';
 import { authedFetch, startTestServer, tempDir, testAdminKey, testModelsDir, tinyModelPath, type TestServer } from './support/server.js';
 
 // Defects a new user hit in their first ten minutes with llmsvc (issue 12), one test each.
@@ -171,3 +172,74 @@ function writeJson(dir: string, value: unknown): string {
   fs.writeFileSync(file, JSON.stringify(value));
   return file;
 }
+
+describe('stopping npx llmsvc serve by the launcher', () => {
+  /** A launcher script that starts serve, through `sh -c` as npx does (npm → sh → node, the shell
+   *  left in between) or directly, and passes serve's output on. Its file name has "npm" in it, as
+   *  npm's command line does. */
+  function launch(dir: string, options: { viaShell: boolean; flags: string[]; env: NodeJS.ProcessEnv }) {
+    const launcher = path.join(dir, 'npm-launcher.mjs');
+    const command = [process.execPath, cliPath, 'serve', ...options.flags, '--port', '0', '--data-dir', path.join(dir, 'data'), '--models-dir', testModelsDir, '--threads', '1'];
+    const quoted = command.map((word) => `'${word}'`).join(' ');
+    fs.writeFileSync(
+      launcher,
+      `import { spawn } from 'node:child_process';\n` +
+        (options.viaShell ? `spawn('sh', ['-c', ${JSON.stringify(`${quoted}; true`)}], { stdio: 'inherit' });\n` : `spawn(${JSON.stringify(command[0])}, ${JSON.stringify(command.slice(1))}, { stdio: 'inherit' });\n`) +
+        `setInterval(() => {}, 1000);\n`,
+    );
+    const parent = spawn(process.execPath, [launcher], { env: { ...process.env, LLMSVC_ADMIN_KEY: testAdminKey, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    return new Promise<{ parent: typeof parent; url: string; serverPid: number }>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 60_000);
+      parent.stdout.on('data', (chunk) => {
+        out += chunk;
+        const match = /llmsvc listening on (http:\/\/\S+)/.exec(out);
+        if (!match) return;
+        clearTimeout(timer);
+        resolve({ parent, url: match[1]!, serverPid: descendantRunning(parent.pid!, cliPath) });
+      });
+    });
+  }
+
+  /** The pid of the launcher's descendant whose command line holds `needle`. */
+  function descendantRunning(root: number, needle: string): number {
+    const children = (pid: number) => fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    for (const queue = children(root); queue.length; ) {
+      const pid = queue.shift()!;
+      if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(needle)) return pid;
+      queue.push(...children(pid));
+    }
+    throw new Error('serve not found under the launcher');
+  }
+
+  async function assertExits(pid: number, url: string) {
+    for (let waited = 0; waited < 15_000; waited += 100) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        await assert.rejects(fetch(`${url}/healthz`), 'the port is free');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    process.kill(pid, 'SIGKILL');
+    assert.fail('serve outlived its launcher');
+  }
+
+  for (const [name, options] of [
+    ['under npx (npm → sh → node), npm SIGKILLed', { viaShell: true, flags: [], env: { npm_lifecycle_event: 'npx', npm_command: 'exec' } }],
+    ['started by a script with --exit-with-parent, the script SIGKILLed', { viaShell: false, flags: ['--exit-with-parent'], env: {} }],
+  ] as const) {
+    test(`${name}: serve stops cleanly and frees the port`, { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+      const dir = tempDir();
+      try {
+        const { parent, url, serverPid } = await launch(dir, { ...options, flags: [...options.flags] });
+        assert.equal((await fetch(`${url}/healthz`)).status, 200);
+        parent.kill('SIGKILL');
+        await assertExits(serverPid, url);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
