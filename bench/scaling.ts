@@ -395,8 +395,8 @@ async function scrapeLag(serve: ServeProcess): Promise<LagWindow> {
   const text = await response.text();
   if (response.status !== 200) throw new Error(`GET /metrics answered ${response.status}: ${text.slice(0, 200)}`);
   const gauge = (name: string) => {
-    const match = new RegExp(`^llmsvc_process_nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
-    if (!match) throw new Error(`no llmsvc_process_nodejs_eventloop_lag_${name}_seconds in /metrics`);
+    const match = new RegExp(`^llmsvc_nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+    if (!match) throw new Error(`no llmsvc_nodejs_eventloop_lag_${name}_seconds in /metrics`);
     return Number(match[1]) * 1000;
   };
   const active = [...text.matchAll(/^llmsvc_active_sequences\{[^}]*\} (\S+)$/gm)].map((match) => Number(match[1]));
@@ -1015,7 +1015,7 @@ function resultsSection(results: ModelResults[], info: RunInfo): string {
     'Over every stream of every repetition (at 1 stream the p99 is in effect the worst of the few runs); ms from the',
     "round's start (all requests sent at once) to the stream's first non-empty text.",
     '',
-    `### Event-loop delay of the llmsvc server (prom-client's \`llmsvc_process_nodejs_eventloop_lag_*\` on /metrics)`,
+    `### Event-loop delay of the llmsvc server (prom-client's \`llmsvc_nodejs_eventloop_lag_*\` on /metrics)`,
     '',
     markdownTable(lagHeader, lagRows(results)),
     '',

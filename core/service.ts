@@ -29,6 +29,17 @@ export function isLoopback(host: string): boolean {
   return loopbackHosts.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** A bind that failed, said so that the operator knows which setting to change. */
+function listenFailure(error: unknown, config: Config): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${config.host}:${config.port}`;
+  const choose = "Choose another port with --port N (or LLMSVC_PORT, or \"port\" in the config file); --port 0 picks a free one";
+  if (code === 'EADDRINUSE') return new Error(`Port ${config.port} is already in use on ${config.host} (another llmsvc, or another server). ${choose}, or stop what holds it.`, { cause: error });
+  if (code === 'EACCES') return new Error(`Not allowed to listen on ${where}: ports below 1024 need privileges. ${choose}.`, { cause: error });
+  if (code === 'EADDRNOTAVAIL') return new Error(`Cannot listen on ${where}: ${config.host} is not an address of this machine. Choose another with --host (or LLMSVC_HOST, or "host" in the config file).`, { cause: error });
+  return error;
+}
+
 /** The whole service: builds every part from the config, listens, and shuts down in reverse order. */
 export class Service {
   private stopping: Promise<void> | undefined;
@@ -91,17 +102,21 @@ export class Service {
         ready: () => provider.backendName !== undefined,
         details: async () => {
           lastStats = await provider.stats().catch(() => lastStats);
-          return { backend: provider.backendName ?? null, models_available: provider.listModels().length, models_loaded: lastStats?.loaded ?? [] };
+          // Every model of the models dir: GGUF files and ONNX directories alike.
+          return { backend: provider.backendName ?? null, models_available: local.listModels().length, models_loaded: lastStats?.loaded ?? [] };
         },
       },
     });
     try {
       await app.listen({ host: config.host, port: config.port });
     } catch (error) {
+      // The app became ready before the bind failed: its onClose hooks stop the ingestion runner,
+      // which would otherwise poll the closed database.
+      await app.close().catch(() => {});
       await router.dispose();
       await cache?.dispose();
       store.dispose();
-      throw error;
+      throw listenFailure(error, config);
     }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

@@ -10,7 +10,7 @@ import { packageVersion } from './version.js';
 const program = new Command('llmsvc')
   .description('Self-hosted LLM API appliance: the OpenAI and Anthropic APIs over local models and upstream providers, with keys, quotas, a response cache, retrieval and metrics, for a whole team')
   .version(packageVersion(), '-v, --version')
-  .showHelpAfterError();
+  .showHelpAfterError("(add --help to see the commands and flags)");
 
 registerServe(program);
 registerModels(program);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { configKeys, configSchema, defaultDataDir, type Config, type ConfigInput, type ParsedConfig, type ResolvedProvider } from './schema.js';
 import { localProviderId } from './routing.js';
 import { Secret } from './secret.js';
+import { closestNames } from './suggest.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -52,8 +53,12 @@ function fromFile(file: string): Record<string, unknown> {
 function describeIssues(error: z.ZodError, source: string): string {
   return error.issues
     .map((issue) => {
-      if (issue.code === 'unrecognized_keys') {
-        return `unknown setting ${issue.keys.map((key) => `"${key}"`).join(', ')} in ${source}; known settings: ${configKeys.join(', ')}`;
+      if (issue.code === 'unrecognized_keys' && issue.path.length === 0) {
+        const unknown = issue.keys.map((key) => {
+          const suggestions = closestNames(key, configKeys);
+          return `"${key}"${suggestions.length ? ` (did you mean ${suggestions.map((name) => `"${name}"`).join(' or ')}?)` : ''}`;
+        });
+        return `unknown setting ${unknown.join(', ')} in ${source}; known settings: ${configKeys.join(', ')}`;
       }
       return `setting "${issue.path.join('.')}" in ${source}: ${issue.message}`;
     })

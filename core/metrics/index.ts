@@ -7,10 +7,17 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Most metrics are per model; this is their common part. */
 const byModelOn = (registry: Registry) => ({ labelNames: ['model'] as const, registers: [registry] });
 
+/** prom-client's gauges of active handles, requests and resources come twice: by type, and as a
+ *  `…_total` gauge. Prometheus reserves `_total` for counters (`promtool check metrics` rejects
+ *  them), and the total is `sum()` of the by-type gauge, so the `_total` ones are dropped. */
+const gaugesNamedLikeCounters = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 /** The HTTP side's metrics, with the process's own (event-loop lag, memory, CPU). */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'llmsvc_process_' });
+  // The default metrics are named `process_…` and `nodejs_…` already: the prefix is only `llmsvc_`.
+  collectDefaultMetrics({ register: registry, prefix: 'llmsvc_' });
+  for (const name of gaugesNamedLikeCounters) registry.removeSingleMetric(`llmsvc_${name}`);
   const registers = [registry];
   const byModel = byModelOn(registry);
   return {

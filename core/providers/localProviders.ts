@@ -1,4 +1,5 @@
 import type { Config } from '../config/index.js';
+import { configuredFallbackModel } from '../runtimes/index.js';
 import type { RuntimeLogLine } from './llama/worker/protocol.js';
 import { WorkerLlamaProvider } from './llama/worker/client.js';
 import { LocalProvider } from './local.js';
@@ -6,8 +7,9 @@ import { OnnxEmbeddingProvider } from './onnx/index.js';
 
 /** The models dir's runtimes as the config sets them up: GGUF models through llama.cpp in its
  *  runtime thread, ONNX embedding models through onnxruntime, and the `local` provider over both.
- *  Nothing loads until a model is first used. */
-export function createLocalProviders(config: Config, onLog: (line: RuntimeLogLine) => void, fallbackModel?: string) {
+ *  Nothing loads until a model is first used. The server and every CLI command build their models
+ *  here, so they resolve the same ids (the default `smoke-tiny` included). */
+export function createLocalProviders(config: Config, onLog: (line: RuntimeLogLine) => void, fallbackModel = configuredFallbackModel(config)) {
   const llama = new WorkerLlamaProvider(
     {
       modelsDir: config.models_dir,

@@ -46,15 +46,32 @@ export interface AuthDeps {
 
 const publicRoutes = new Set(['/healthz', '/readyz']);
 
-/** The secret from `Authorization: Bearer …` (OpenAI SDKs) or `x-api-key` (Anthropic SDK). */
-function presentedSecret(request: FastifyRequest): string | undefined {
-  const authorization = request.headers.authorization;
-  if (typeof authorization === 'string') {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (match) return match[1];
-  }
+/** The secret from `Authorization: Bearer …` (OpenAI SDKs) or `x-api-key` (Anthropic SDK); or, for
+ *  an Authorization header of another form (the raw key, another scheme), what is wrong with it. */
+function presentedSecret(request: FastifyRequest): { secret?: string; malformed?: string } {
   const apiKey = request.headers['x-api-key'];
-  return typeof apiKey === 'string' && apiKey.length > 0 ? apiKey : undefined;
+  const authorization = request.headers.authorization;
+  if (typeof authorization === 'string' && authorization.trim() !== '') {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (match) return { secret: match[1] };
+    if (typeof apiKey !== 'string' || apiKey.length === 0) return { malformed: describeMalformedAuthorization(authorization) };
+  }
+  return typeof apiKey === 'string' && apiKey.length > 0 ? { secret: apiKey } : {};
+}
+
+/** HTTP authentication schemes a client may send by mistake; only these are named back (a value
+ *  that is not one of them may be a secret, which an error message must not echo). */
+const knownSchemes = new Set(['basic', 'digest', 'token', 'apikey', 'api-key', 'key', 'negotiate', 'ntlm', 'dpop', 'hoba', 'mutual', 'aws4-hmac-sha256']);
+
+/** A sentence on an Authorization header that is not `Bearer <key>`. */
+function describeMalformedAuthorization(authorization: string): string {
+  const words = authorization.trim().split(/\s+/);
+  const fix = "The Authorization header must be 'Bearer <key>' (the word Bearer, a space, then the key), or send the key alone as 'x-api-key: <key>'.";
+  const first = words[0]!.toLowerCase();
+  if (words.length === 1 && first === 'bearer') return `The Authorization header says 'Bearer' but no key follows it. ${fix}`;
+  if (words.length === 1) return `The Authorization header holds a value without the 'Bearer ' scheme (a raw key?). ${fix}`;
+  if (knownSchemes.has(first)) return `The Authorization header uses the '${words[0]}' scheme; llmsvc accepts API keys as Bearer tokens only. ${fix}`;
+  return `The Authorization header does not start with 'Bearer '. ${fix}`;
 }
 
 /** Routes whose work is measured in tokens (and so count against TPM and quotas). */
@@ -111,10 +128,12 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
   function authorize(request: FastifyRequest, reply: FastifyReply): void {
     const path = request.url.split('?')[0]!;
     if (!config.auth || publicRoutes.has(path)) return;
-    const secret = presentedSecret(request);
+    const { secret, malformed } = presentedSecret(request);
     if (path === '/metrics' && secret && metricsTokenHash && hashSecret(secret) === metricsTokenHash) return;
     let key: ApiKeyRecord;
     try {
+      // A key was sent, but not as 'Bearer <key>': say what is wrong rather than "no key".
+      if (malformed) throw new ApiError('LLMSVC_ERR_INVALID_API_KEY', malformed);
       if (!secret) {
         throw new ApiError(
           'LLMSVC_ERR_MISSING_API_KEY',

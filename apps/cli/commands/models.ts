@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../../core/config/index.js';
-import { listModelFiles } from '../../../core/runtimes/index.js';
+import { defaultModelId, listLocalModels } from '../../../core/runtimes/index.js';
+import { formatTable } from '../table.js';
 import { synthesizeModel, type SynthPreset, type SynthQuant } from '../../../models/synth/index.js';
 import { synthesizeOnnxEmbeddingModel } from '../../../models/onnx/index.js';
 import { progressBar } from '../progress.js';
@@ -10,22 +11,33 @@ export function registerModels(program: Command): void {
 
   models
     .command('list')
-    .description('List the GGUF models in the models dir')
+    .description('List the local models as the server serves them: GGUF files and ONNX model directories in the models dir (or the built-in smoke-tiny)')
     .option('--data-dir <dir>', 'data dir (env LLMSVC_DATA_DIR)')
     .option('--models-dir <dir>', 'models dir (env LLMSVC_MODELS_DIR)')
     .option('--json', 'print JSON for scripts')
     .action((flags: { dataDir?: string; modelsDir?: string; json?: boolean }) => {
       const config = loadConfig({ flags: { data_dir: flags.dataDir, models_dir: flags.modelsDir } });
-      const files = listModelFiles(config.models_dir);
+      const models = listLocalModels(config);
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify(files, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(models, null, 2)}\n`);
         return;
       }
-      if (files.length === 0) {
-        process.stdout.write(`No models in ${config.models_dir}. Copy a .gguf file there, or generate one with 'llmsvc models synth'.\n`);
+      if (models.length === 0) {
+        process.stdout.write(
+          `No models in ${config.models_dir}. Copy a .gguf file (or an ONNX embedding model directory) there, or generate one with 'llmsvc models synth'` +
+            (config.default_model ? `; 'llmsvc serve' generates the built-in '${defaultModelId}' on its first start.\n` : '.\n'),
+        );
         return;
       }
-      for (const file of files) process.stdout.write(`${file.id.padEnd(40)} ${(file.bytes / 2 ** 20).toFixed(1).padStart(10)} MiB\n`);
+      const uses = { gguf: 'chat, completions, embeddings', onnx: 'embeddings' };
+      const rows = models.map((model) => ({
+        id: model.id,
+        format: model.format,
+        serves: uses[model.format],
+        size: `${(model.bytes / 2 ** 20).toFixed(1)} MiB`,
+        note: model.builtIn ? 'built-in, random weights (gibberish)' : '',
+      }));
+      process.stdout.write(formatTable(rows, ['id', 'format', 'serves', 'size', 'note']));
     });
 
   models

@@ -11,6 +11,7 @@ import { createRouter, type Router } from '../../../core/routing/index.js';
 import { ingestionJobKind, type IngestionPayload } from '../../../core/rag/index.js';
 import { Store, type VectorStoreFileRecord } from '../../../core/store/index.js';
 import { progressBar } from '../progress.js';
+import { ensureDefaultModel } from './defaultModel.js';
 import { formatTable } from '../table.js';
 
 interface RagFlags {
@@ -19,22 +20,35 @@ interface RagFlags {
   json?: boolean;
 }
 
+export interface FoundFile {
+  /** Where the file is on this machine (read, never stored). */
+  file: string;
+  /** The path from the given argument's parent down: `docs/guide/a.md` for `rag ingest ~/docs`.
+   *  What the store records (attribute `path`): the ingesting machine's absolute paths stay here. */
+  relative: string;
+}
+
 /** Every file under the given paths (directories are walked; dot-files and dot-dirs skipped). */
-export function walkFiles(paths: string[]): string[] {
-  const found: string[] = [];
-  const visit = (entry: string) => {
+export function walkFiles(paths: string[]): FoundFile[] {
+  const found: FoundFile[] = [];
+  const visit = (entry: string, root: string) => {
     const stat = fs.statSync(entry);
-    if (stat.isFile()) found.push(entry);
+    if (stat.isFile()) found.push({ file: entry, relative: path.relative(root, entry).split(path.sep).join('/') });
     else if (stat.isDirectory()) {
-      for (const name of fs.readdirSync(entry).sort()) if (!name.startsWith('.')) visit(path.join(entry, name));
+      for (const name of fs.readdirSync(entry).sort()) if (!name.startsWith('.')) visit(path.join(entry, name), root);
     }
   };
-  for (const given of paths) visit(path.resolve(given));
+  for (const given of paths) {
+    const absolute = path.resolve(given);
+    visit(absolute, path.dirname(absolute));
+  }
   return found;
 }
 
 async function withRetrieval<T>(flags: RagFlags, work: (retrieval: Retrieval, store: Store) => Promise<T>): Promise<T> {
   const config = loadConfig({ flags: { data_dir: flags.dataDir, models_dir: flags.modelsDir } });
+  // The same models as 'llmsvc serve' (on a fresh install: the built-in smoke-tiny, which embeds).
+  await ensureDefaultModel(config);
   const store = Store.open(config.data_dir);
   // The server's own router (local models and upstreams), started on first use: a re-run with
   // nothing new to index starts no runtime.
@@ -87,26 +101,28 @@ async function ingest(paths: string[], flags: RagFlags & { store: string; embedd
     const vectorStore =
       vectorStores.findStoreByName(flags.store) ?? vectorStores.getStoreRecord((await vectorStores.createStore({ name: flags.store, embedding_model: flags.embeddingModel })).id);
     const all = walkFiles(paths);
-    const supported = all.filter((file) => vectorStores.supportsFile(file));
-    for (const skipped of all.filter((file) => !supported.includes(file))) process.stderr.write(`skipped (type not supported): ${skipped}\n`);
+    const supported = all.filter(({ file }) => vectorStores.supportsFile(file));
+    for (const { file } of all.filter((found) => !supported.includes(found))) process.stderr.write(`skipped (type not supported): ${file}\n`);
     const previous = filesByPath(store, vectorStore.id);
     const fileIds: string[] = [];
     let unchanged = 0;
-    for (const file of supported) {
+    for (const { file, relative } of supported) {
       const content = fs.readFileSync(file);
       if (content.length === 0) {
         process.stderr.write(`skipped (empty): ${file}\n`);
         continue;
       }
-      const before = previous.get(file);
+      // Stores ingested before paths were recorded relative know the file by its absolute path.
+      const before = previous.get(relative) ?? previous.get(file);
       if (before && before.status !== 'failed' && before.contentSha256 === createHash('sha256').update(content).digest('hex')) {
         unchanged++;
         continue;
       }
       // A changed file replaces its previous version.
       if (before) files.delete(before.fileId);
-      const uploaded = files.upload({ filename: file, purpose: 'assistants', content });
-      const attached = vectorStores.attachFile(vectorStore.id, { file_id: uploaded.id, attributes: { path: file } });
+      // The file's name only: citations and search results show it to every user of the store.
+      const uploaded = files.upload({ filename: path.basename(file), purpose: 'assistants', content });
+      const attached = vectorStores.attachFile(vectorStore.id, { file_id: uploaded.id, attributes: { path: relative } });
       // Content the store already holds is not indexed again: drop the new upload.
       if (attached.status === 'completed' && store.vectorStoreFiles.find(vectorStore.id, uploaded.id)?.duplicateOf) {
         files.delete(uploaded.id);
@@ -159,7 +175,7 @@ export function registerRag(program: Command): void {
     .description('Index files and directories into a vector store (created if missing); unchanged files are skipped')
     .argument('<paths...>', 'files or directories (walked recursively)')
     .requiredOption('--store <name>', 'vector store name')
-    .option('--embedding-model <id>', 'embedding model of a new store (default: default_embedding_model, else the first local model)')
+    .option('--embedding-model <id>', "embedding model of a new store, an id as GET /v1/models lists it (default: default_embedding_model, else the first ONNX model, else the first GGUF model: on a fresh install the built-in smoke-tiny)")
     .option('--data-dir <dir>', 'data dir (env LLMSVC_DATA_DIR)')
     .option('--models-dir <dir>', 'models dir (env LLMSVC_MODELS_DIR)')
     .option('--json', 'print JSON for scripts')

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../../core/config/index.js';
 import { asyncLogDestination } from '../../../core/logger.js';
 import { Service } from '../../../core/service.js';
+import { launcherChain, watchLauncher } from '../launcherWatch.js';
 import { defaultModelId, ensureDefaultModel } from './defaultModel.js';
 
 interface ServeFlags {
@@ -16,6 +17,7 @@ interface ServeFlags {
   threads?: string;
   offline?: boolean;
   redisUrl?: string;
+  exitWithParent?: boolean;
 }
 
 export function registerServe(program: Command): void {
@@ -33,6 +35,7 @@ export function registerServe(program: Command): void {
     .option('--threads <n>', 'CPU threads for llama.cpp (env LLMSVC_THREADS; default: cores - 1)')
     .option('--offline', 'air-gapped: refuse every upstream (non-local) target (env LLMSVC_OFFLINE)')
     .option('--redis-url <url>', 'keep the response cache in Redis instead of <data-dir>/cache.sqlite (env LLMSVC_REDIS_URL)')
+    .option('--exit-with-parent', 'stop cleanly when the process that started serve exits (always on under npx and npm run)')
     .action(async (flags: ServeFlags) => {
       const config = loadConfig({
         file: flags.config,
@@ -85,5 +88,16 @@ export function registerServe(program: Command): void {
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      // npx and npm run do not pass every way of stopping them on to serve (a SIGKILLed npx leaves
+      // it running, holding the port): under npm, or when asked, serve stops with its launcher.
+      // npm marks the processes it starts with npm_lifecycle_event (read here, not in core/config:
+      // it is npm's, not a setting).
+      const launchedByNpm = process.env.npm_lifecycle_event !== undefined;
+      if (launchedByNpm || flags.exitWithParent) {
+        watchLauncher(launcherChain(launchedByNpm), () => {
+          service.logger.info('the process that started serve exited; shutting down');
+          stop('SIGTERM');
+        });
+      }
     });
 }

@@ -1,7 +1,6 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { ApiError } from '../../errors/index.js';
-import { OnnxEmbeddingRuntime, type EmbeddingModelStats, type OnnxRuntimeSettings } from '../../runtimes/onnx/index.js';
+import { listOnnxModelDirectories, OnnxEmbeddingRuntime, type EmbeddingModelStats, type OnnxRuntimeSettings } from '../../runtimes/onnx/index.js';
 import type { ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, Generation, Provider, ProviderModel, TokenCountRequest } from '../types.js';
 
 export interface OnnxEmbeddingProviderOptions {
@@ -69,22 +68,8 @@ export class OnnxEmbeddingProvider implements Provider {
     );
   }
 
+  /** Only the directory listing: the bytes of each model are not needed here. */
   private modelDirectories(): ModelDirectory[] {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(this.options.modelsDir, { withFileTypes: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
-    return entries
-      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
-      .map((entry) => entry.name)
-      .sort()
-      .flatMap((name) => {
-        const dir = path.join(this.options.modelsDir, name);
-        const model = fs.statSync(path.join(dir, 'model.onnx'), { throwIfNoEntry: false });
-        return model?.isFile() ? [{ id: name, created: Math.floor(model.mtimeMs / 1000), ownedBy: 'llmsvc', dir }] : [];
-      });
+    return listOnnxModelDirectories(this.options.modelsDir).map(({ id, created, dir }) => ({ id, created, ownedBy: 'llmsvc', dir }));
   }
 }

@@ -1,4 +1,4 @@
 export { OnnxEmbeddingRuntime } from './runtime.js';
 export type { OnnxRuntimeSettings } from './protocol.js';
 export type { EmbeddingModelStats, EmbeddingOutput } from './embeddingModel.js';
-export { readEmbeddingModelDirectory, type EmbeddingModelSpec, type PoolingMode } from './modelDirectory.js';
+export { listOnnxModelDirectories, readEmbeddingModelDirectory, type EmbeddingModelSpec, type OnnxModelDirectory, type PoolingMode } from './modelDirectory.js';

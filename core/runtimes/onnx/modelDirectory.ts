@@ -123,3 +123,34 @@ export function readEmbeddingModelDirectory(dir: string): EmbeddingModelSpec {
     normalize: moduleList.some((module) => typeof module.type === 'string' && module.type.endsWith('.Normalize')),
   };
 }
+
+export interface OnnxModelDirectory {
+  /** The public model id: the directory's name. */
+  id: string;
+  dir: string;
+  /** Bytes of model.onnx (the weights; the tokenizer and configs are small beside them). */
+  bytes: number;
+  /** model.onnx's modification time, unix seconds (OpenAI's `created`). */
+  created: number;
+}
+
+/** Every subdirectory of the models dir that holds a `model.onnx` is an ONNX model. Read on each
+ *  call, so a model copied into the folder is served without a restart. */
+export function listOnnxModelDirectories(modelsDir: string): OnnxModelDirectory[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(modelsDir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return entries
+    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+    .map((entry) => entry.name)
+    .sort()
+    .flatMap((name) => {
+      const dir = path.join(modelsDir, name);
+      const model = fs.statSync(path.join(dir, 'model.onnx'), { throwIfNoEntry: false });
+      return model?.isFile() ? [{ id: name, dir, bytes: model.size, created: Math.floor(model.mtimeMs / 1000) }] : [];
+    });
+}
