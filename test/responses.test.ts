@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { responseEventErrors, schemaErrors } from './support/openapi.js';
+import { faults, startFaultProxy, type FaultProxy } from './support/faultProxy.js';
 import { authedFetch, startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
 
 // The Responses API (POST /v1/responses and the stored-response routes) through the official
@@ -11,6 +12,8 @@ import { authedFetch, startTestServer, testAdminKey, tinyModelId, type TestServe
 // random: every request whose length or content matters is seeded.
 
 let upstream: TestServer;
+/** Between the server and the upstream for the 'flaky' route: cuts a stream on demand. */
+let proxy: FaultProxy;
 let server: TestServer;
 let client: OpenAI;
 
@@ -54,16 +57,19 @@ async function assertApiError(promise: Promise<unknown>, status: number, code: s
 
 before(async () => {
   upstream = await startTestServer({ context_size: 512 });
+  proxy = await startFaultProxy(upstream.url);
   server = await startTestServer(
     {
       context_size: 512,
       providers: [
         { id: 'up', type: 'openai-compatible', base_url: `${upstream.url}/v1`, api_key_env: 'UP_KEY', models: [tinyModelId] },
         { id: 'claude', type: 'anthropic', base_url: upstream.url, api_key_env: 'UP_KEY' },
+        { id: 'flaky', type: 'openai-compatible', base_url: `${proxy.url}/v1`, api_key_env: 'UP_KEY', models: [tinyModelId] },
       ],
       routes: [
         { model: 'via-openai', targets: [{ provider: 'up', model: tinyModelId }] },
         { model: 'via-claude', targets: [{ provider: 'claude', model: tinyModelId }] },
+        { model: 'flaky', targets: [{ provider: 'flaky', model: tinyModelId }] },
       ],
     },
     { UP_KEY: testAdminKey },
@@ -72,6 +78,7 @@ before(async () => {
 });
 after(async () => {
   await server?.stop();
+  await proxy?.close();
   await upstream?.stop();
 });
 
@@ -261,52 +268,29 @@ describe('streaming', () => {
   });
 
   test('a stream that fails after it opened ends with error and response.failed events', async () => {
-    // The upstream server stops mid-stream: its generation fails after the first events.
-    const broken = await startTestServer({ context_size: 512 });
-    const gateway = await startTestServer(
-      {
-        context_size: 512,
-        providers: [{ id: 'up', type: 'openai-compatible', base_url: `${broken.url}/v1`, api_key_env: 'UP_KEY', models: [tinyModelId], resilience: { max_retries: 0 } }],
-        routes: [{ model: 'fragile', targets: [{ provider: 'up', model: tinyModelId }] }],
-      },
-      { UP_KEY: testAdminKey },
+    // A seed whose answer runs to the limit, so that the upstream stream has more events than the cut lets through.
+    const body = { model: 'flaky', input: 'Tell a long story.', temperature: 1, max_output_tokens: 8 };
+    let seed = 1;
+    while ((await client.responses.create({ ...body, seed } as OpenAI.Responses.ResponseCreateParamsNonStreaming & Seeded)).status !== 'incomplete') seed++;
+    proxy.enqueue(faults.resetMid({ sseEvents: 3 }));
+    const stream = await client.responses.create({ ...body, seed, stream: true } as OpenAI.Responses.ResponseCreateParamsStreaming & Seeded);
+    const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+    for await (const event of stream) events.push(event);
+    for (const event of events) assert.deepEqual(responseEventErrors(event), [], event.type);
+    assert.ok(events.some((event) => event.type === 'response.output_text.delta'), 'the failure came after text was sent');
+    assert.deepEqual(
+      events.slice(-2).map((event) => event.type),
+      ['error', 'response.failed'],
     );
-    try {
-      const response = await authedFetch(`${gateway.url}/v1/responses`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'fragile', input: 'Tell a long story.', temperature: 1, seed: 5, max_output_tokens: 400, stream: true }),
-      });
-      assert.equal(response.status, 200);
-      const reader = response.body!.getReader();
-      let text = '';
-      // Stop the upstream as soon as the first text arrives.
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += Buffer.from(value).toString('utf8');
-        if (text.includes('response.output_text.delta') && broken.service) {
-          void broken.service.stop();
-          (broken as { service?: unknown }).service = undefined;
-        }
-      }
-      const events = text
-        .split('\n\n')
-        .filter((frame) => frame.includes('data: '))
-        .map((frame) => JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as { type: string });
-      for (const event of events) assert.deepEqual(responseEventErrors(event), [], event.type);
-      const last = events.slice(-2).map((event) => event.type);
-      // A random model may finish before the upstream stops: then the stream completed normally.
-      if (last.at(-1) !== 'response.completed' && last.at(-1) !== 'response.incomplete') {
-        assert.deepEqual(last, ['error', 'response.failed']);
-        const failed = events.at(-1) as unknown as { response: { status: string; error: { code: string } } };
-        assert.equal(failed.response.status, 'failed');
-        assert.ok(failed.response.error.code);
-      }
-    } finally {
-      await gateway.stop();
-      await broken.service?.stop().catch(() => {});
-    }
+    const [error, failed] = events.slice(-2);
+    assert.ok(error?.type === 'error' && error.code === 'upstream_unavailable' && /upstream/i.test(error.message), JSON.stringify(error));
+    assert.ok(failed?.type === 'response.failed');
+    assert.equal(failed.response.status, 'failed');
+    assert.equal(failed.response.error?.code, 'server_error');
+    assert.deepEqual(
+      events.map((event) => event.sequence_number),
+      events.map((_event, index) => index),
+    );
   });
 });
 
