@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createOpenAI } from '@ai-sdk/openai';
 import { ChatOpenAI } from '@langchain/openai';
-import { generateText, jsonSchema, streamText, tool } from 'ai';
-import { startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
+import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
+import { authedFetch, startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
 
 // Popular client libraries, used as their documentation says, unchanged but for the base URL and
 // key, against llmsvc on the tiny model: the Vercel AI SDK (its default provider calls the
@@ -69,6 +69,37 @@ describe('Vercel AI SDK (ai 6, @ai-sdk/openai 3)', () => {
     assert.equal(result.toolCalls.length, 1);
     assert.equal(result.toolCalls[0]!.toolName, 'weather');
     assert.ok(['Paris', 'Oslo'].includes((result.toolCalls[0]!.input as { city: string }).city));
+  });
+
+  test('an agent loop through the Responses API: the model calls a tool, the SDK runs it and sends the result back', async () => {
+    const weather = tool({
+      description: 'The weather in a city',
+      inputSchema: jsonSchema<{ city: 'Paris' | 'Oslo' }>({ type: 'object', properties: { city: { type: 'string', enum: ['Paris', 'Oslo'] } }, required: ['city'], additionalProperties: false }),
+      execute: async ({ city }) => `sunny in ${city}`,
+    });
+    const result = await generateText({
+      model: openai()(tinyModelId),
+      prompt: 'Weather?',
+      tools: { weather },
+      // Call first, then answer: a random model would not choose either on its own.
+      prepareStep: ({ stepNumber }) => ({ toolChoice: stepNumber === 0 ? 'required' : 'none' }),
+      stopWhen: stepCountIs(2),
+      temperature: 0,
+      maxOutputTokens: 60,
+      maxRetries: 0,
+    });
+    assert.equal(result.steps.length, 2);
+    const [call, answer] = result.steps;
+    assert.equal(call!.toolResults.length, 1);
+    assert.match(String(call!.toolResults[0]!.output), /^sunny in (Paris|Oslo)$/);
+    assert.equal(answer!.toolCalls.length, 0);
+    // The second request carried the call and its result: llmsvc stored them as that response's input.
+    const items = (await (await authedFetch(`${server.url}/v1/responses/${answer!.response.id}/input_items?order=asc`)).json()) as { data: { type: string; output?: string }[] };
+    assert.deepEqual(
+      items.data.map((item) => item.type),
+      ['message', 'function_call', 'function_call_output'],
+    );
+    assert.equal(items.data[2]!.output, call!.toolResults[0]!.output);
   });
 });
 
