@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
+import { toChatMessages } from '../core/server/routes/openai/responses/translate.js';
+import { inputItemsPage } from '../core/server/routes/openai/responses/store.js';
 import { responseEventErrors, schemaErrors } from './support/openapi.js';
 import { faults, startFaultProxy, type FaultProxy } from './support/faultProxy.js';
 import { authedFetch, startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
@@ -80,6 +82,51 @@ after(async () => {
   await server?.stop();
   await proxy?.close();
   await upstream?.stop();
+});
+
+describe('translation to the chat pipeline', () => {
+  test("an assistant's text and the function calls after it are one turn; outputs are tool messages; developer is system", () => {
+    const messages = toChatMessages('Be brief.', [
+      { type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'Use tools.' }] },
+      { role: 'user', content: 'Weather?' },
+      { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Checking.' }] },
+      { type: 'function_call', call_id: 'call_a', name: 'get_weather', arguments: '{"city":"Oslo"}' },
+      { type: 'function_call', call_id: 'call_b', name: 'get_weather', arguments: '{"city":"Lima"}' },
+      { type: 'function_call_output', call_id: 'call_a', output: 'rain' },
+      { type: 'function_call_output', call_id: 'call_b', output: [{ type: 'input_text', text: 'sun' }] },
+      { type: 'function_call', call_id: 'call_c', name: 'get_weather', arguments: '{}' },
+    ]);
+    assert.deepEqual(messages, [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'system', content: 'Use tools.' },
+      { role: 'user', content: 'Weather?' },
+      {
+        role: 'assistant',
+        content: 'Checking.',
+        toolCalls: [
+          { id: 'call_a', name: 'get_weather', arguments: '{"city":"Oslo"}' },
+          { id: 'call_b', name: 'get_weather', arguments: '{"city":"Lima"}' },
+        ],
+      },
+      { role: 'tool', toolCallId: 'call_a', content: 'rain' },
+      { role: 'tool', toolCallId: 'call_b', content: 'sun' },
+      { role: 'assistant', content: '', toolCalls: [{ id: 'call_c', name: 'get_weather', arguments: '{}' }] },
+    ]);
+  });
+
+  test('input_items pages like OpenAI lists: order, after, before, has_more', () => {
+    const context = ['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, type: 'message' }));
+    const stored = { id: 'resp_x', createdAt: 0, model: 'm', response: {}, context, inputCount: 4 };
+    const ids = (page: { data: Record<string, unknown>[] }) => page.data.map((item) => item.id);
+    assert.deepEqual(ids(inputItemsPage(stored, { limit: 20, order: 'asc' })), ['b', 'c', 'd', 'e'], "only the response's own input");
+    const first = inputItemsPage(stored, { limit: 2, order: 'desc' });
+    assert.deepEqual([ids(first), first.has_more, first.first_id, first.last_id], [['e', 'd'], true, 'e', 'd']);
+    const next = inputItemsPage(stored, { limit: 2, order: 'desc', after: 'd' });
+    assert.deepEqual([ids(next), next.has_more], [['c', 'b'], false]);
+    const back = inputItemsPage(stored, { limit: 1, order: 'desc', before: 'c' });
+    assert.deepEqual([ids(back), back.has_more], [['d'], true]);
+    assert.deepEqual(ids(inputItemsPage(stored, { limit: 2, order: 'asc', after: 'nope' })), []);
+  });
 });
 
 describe('POST /v1/responses', () => {
@@ -203,6 +250,7 @@ describe('POST /v1/responses', () => {
     }
     await assertApiError(client.responses.create({ model: tinyModelId, input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'x', detail: 'auto' }] }] }), 400, 'invalid_value', 'input[0].content[0].type', /only text content/);
     await assertApiError(client.responses.create({ model: tinyModelId, input: 'hi', tool_choice: 'required' }), 400, 'invalid_value', 'tool_choice', /needs tools/);
+    await assertApiError(client.responses.create({ model: 'no-such-model', input: 'hi' }), 404, 'model_not_found', 'model');
     await assertApiError(client.responses.create({ model: tinyModelId, input: 'hi', frobnicate: 1 } as OpenAI.Responses.ResponseCreateParamsNonStreaming), 400, 'unsupported_parameter', 'frobnicate');
   });
 });
@@ -340,6 +388,18 @@ describe('stored responses', () => {
     } as OpenAI.Responses.ResponseCreateParamsNonStreaming);
     assert.equal(second.usage!.input_tokens, whole.usage!.input_tokens);
     assert.equal(second.output_text, whole.output_text);
+    const items = await (await authedFetch(`${server.url}/v1/responses/${whole.id}/input_items?order=asc`)).json();
+    assert.deepEqual(schemaErrors('ResponseItemList', items), []);
+    assert.deepEqual(
+      (items as { data: { role: string }[] }).data.map((item) => item.role),
+      ['user', 'assistant', 'user'],
+    );
+    const own = await client.responses.inputItems.list(second.id);
+    assert.deepEqual(
+      own.data.map((item) => item.type === 'message' && item.content[0]?.type === 'input_text' && item.content[0].text),
+      ['What is my name?'],
+      'input_items of a continuation lists its own input only',
+    );
   });
 
   test("another user key cannot read, continue or delete a key's stored response; an admin key can read it", async () => {

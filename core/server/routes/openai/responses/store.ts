@@ -87,23 +87,30 @@ export interface InputItemsQuery {
   before?: string;
 }
 
-/** GET /v1/responses/{id}/input_items: a page of the response's own input, as OpenAI pages lists. */
+/** GET /v1/responses/{id}/input_items: a page of the response's own input, as OpenAI pages lists
+ *  (`after`: the items after that id in the order asked for; `before`: the ones before it). */
 export function inputItemsPage(stored: StoredResponse, query: InputItemsQuery) {
   const own = stored.context.slice(stored.context.length - stored.inputCount);
   const ordered = query.order === 'asc' ? own : [...own].reverse();
-  const indexOf = (id: string | undefined) => (id === undefined ? -1 : ordered.findIndex((item) => item.id === id));
-  let from = query.after !== undefined ? indexOf(query.after) + 1 : 0;
-  let to = ordered.length;
-  if (query.before !== undefined && query.after === undefined) {
-    to = Math.max(indexOf(query.before), 0);
-    from = Math.max(to - query.limit, 0);
+  const position = (id: string) => ordered.findIndex((item) => item.id === id);
+  let data: Item[];
+  let hasMore: boolean;
+  if (query.after === undefined && query.before !== undefined) {
+    const end = Math.max(position(query.before), 0);
+    const start = Math.max(end - query.limit, 0);
+    data = ordered.slice(start, end);
+    hasMore = start > 0;
+  } else {
+    const start = query.after === undefined ? 0 : position(query.after) + 1;
+    // An unknown `after` id lists nothing, rather than starting over.
+    data = query.after !== undefined && start === 0 ? [] : ordered.slice(start, start + query.limit);
+    hasMore = data.length > 0 && start + data.length < ordered.length;
   }
-  const data = ordered.slice(from, Math.min(to, from + query.limit));
   return {
     object: 'list' as const,
     data,
     first_id: (data[0]?.id as string | undefined) ?? null,
     last_id: (data.at(-1)?.id as string | undefined) ?? null,
-    has_more: from + data.length < to,
+    has_more: hasMore,
   };
 }
