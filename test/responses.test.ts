@@ -251,6 +251,13 @@ describe('POST /v1/responses', () => {
     await assertApiError(client.responses.create({ model: tinyModelId, input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'x', detail: 'auto' }] }] }), 400, 'invalid_value', 'input[0].content[0].type', /only text content/);
     await assertApiError(client.responses.create({ model: tinyModelId, input: 'hi', tool_choice: 'required' }), 400, 'invalid_value', 'tool_choice', /needs tools/);
     await assertApiError(client.responses.create({ model: 'no-such-model', input: 'hi' }), 404, 'model_not_found', 'model');
+    await assertApiError(
+      client.responses.create({ model: tinyModelId, input: [{ role: 'user', content: 'hi' }, { type: 'function_call_output', call_id: 'call_x', output: 'sun' }] }),
+      400,
+      'invalid_value',
+      'input[1].call_id',
+      /No tool call found for function call output with call_id 'call_x'/,
+    );
     await assertApiError(client.responses.create({ model: tinyModelId, input: 'hi', frobnicate: 1 } as OpenAI.Responses.ResponseCreateParamsNonStreaming), 400, 'unsupported_parameter', 'frobnicate');
   });
 });

@@ -9,7 +9,7 @@ import { OutputBuilder, responseObject, statusOf, type OutputListener, type Resp
 import { createResponseSchema, inputItemsQuerySchema } from './schema.js';
 import { findReadable, historyOf, inputItemsPage, requirePrevious, responseNotFound, saveResponse, toStoredItem } from './store.js';
 import { openResponseStream } from './stream.js';
-import { inputItems, toChatRequest } from './translate.js';
+import { checkCallOutputs, inputItems, toChatRequest } from './translate.js';
 
 /** The ResponseErrorCode a failed Response carries (OpenAI's list is short). */
 function responseErrorCode(status: number): string {
@@ -48,7 +48,9 @@ export function registerResponses(app: FastifyInstance, provider: Provider, repo
     request.accounting.prompt = { instructions: body.instructions, input: body.input };
     const previous = body.previous_response_id ? requirePrevious(repository, body.previous_response_id, request) : undefined;
     const input = inputItems(body.input).map(toStoredItem);
-    const context = [...(previous ? historyOf(previous) : []), ...input];
+    const history = previous ? historyOf(previous) : [];
+    const context = [...history, ...input];
+    checkCallOutputs(context, history.length);
     const chatRequest = toChatRequest(body, context, request);
     const envelope: ResponseEnvelope = { id: newId('resp', '_'), createdAt: unixSeconds(), body, store: body.store ?? true };
     // Stored before the client hears that it is done, so a follow-up can name it at once.

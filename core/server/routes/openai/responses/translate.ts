@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { ChatMessage, ChatRequest, ResponseFormat, SamplingOptions, ToolChoice, ToolDefinition } from '../../../../providers/index.js';
+import { ApiError } from '../../../../errors/index.js';
 import { cacheAlwaysOf, cacheBypassOf } from '../../../cacheControl.js';
 import { scheduleOf } from '../../../schedule.js';
 import type { CreateResponseBody, InputItem, TextFormat, TextPart } from './schema.js';
@@ -56,6 +57,24 @@ export function toChatMessages(instructions: string | null | undefined, items: r
     }
   }
   return messages;
+}
+
+/** Every function_call_output of this request's input answers a function_call before it (in the
+ *  history or the input), as OpenAI requires; said in the Responses API's terms rather than as a
+ *  chat message the client never sent. `inputStart`: where this request's input begins in `context`. */
+export function checkCallOutputs(context: readonly Record<string, unknown>[], inputStart: number): void {
+  const calls = new Set<unknown>();
+  context.forEach((item, index) => {
+    if (item.type === 'function_call') calls.add(item.call_id);
+    if (item.type === 'function_call_output' && !calls.has(item.call_id)) {
+      const where = index - inputStart;
+      throw new ApiError(
+        'LLMSVC_ERR_INVALID_PARAM',
+        `No tool call found for function call output with call_id '${String(item.call_id)}'. Give the function_call item it answers earlier in the input, or continue the response that made the call with previous_response_id.`,
+        `input[${where}].call_id`,
+      );
+    }
+  });
 }
 
 export function toToolDefinitions(tools: CreateResponseBody['tools']): ToolDefinition[] | undefined {
