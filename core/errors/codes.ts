@@ -39,6 +39,10 @@ export const errorCodes = {
   LLMSVC_ERR_EGRESS_BLOCKED: { status: 403, type: 'permission_error', code: 'egress_blocked', anthropicType: 'permission_error' },
   // The model exists but cannot do this (chat on an embedding model, embeddings on a Claude model).
   LLMSVC_ERR_UNSUPPORTED_BY_MODEL: { status: 400, type: 'invalid_request_error', code: 'model_not_supported', anthropicType: 'invalid_request_error' },
+  // Responses API: previous_response_id names no stored response this key may read (OpenAI's code).
+  LLMSVC_ERR_PREVIOUS_RESPONSE_NOT_FOUND: { status: 404, type: 'invalid_request_error', code: 'previous_response_not_found', anthropicType: 'not_found_error' },
+  // Responses API: a hosted tool OpenAI runs on its side (web_search, code_interpreter, …); llmsvc serves function tools only.
+  LLMSVC_ERR_BUILTIN_TOOL_UNSUPPORTED: { status: 400, type: 'invalid_request_error', code: 'unsupported_tool', anthropicType: 'invalid_request_error' },
 } as const satisfies Record<string, { status: number; type: string; code: string; anthropicType: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

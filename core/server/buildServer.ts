@@ -82,7 +82,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   installErrorHandlers(app);
   registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, runtimeMetrics: deps.runtimeMetrics });
   const retrieval = deps.retrieval ?? defaultRetrieval(deps);
-  registerOpenAiRoutes(app, deps.provider, retrieval.vectorStores);
+  registerOpenAiRoutes(app, deps.provider, retrieval.vectorStores, deps.store.responses);
   registerAnthropicRoutes(app, deps.provider);
   registerFiles(app, retrieval.files);
   registerVectorStores(app, retrieval.vectorStores);

@@ -9,6 +9,7 @@ import { VectorStoreFileRepository } from './vectorStoreFiles.js';
 import { JobRepository } from './jobs.js';
 import { IngestEmbeddingRepository } from './ingestEmbeddings.js';
 import { RequestLedger } from './ledger.js';
+import { ResponseRepository } from './responses.js';
 
 export { type Db, openDatabase, schemaVersion } from './database.js';
 export { RequestLogRepository, type RequestLogEntry } from './requestLog.js';
@@ -27,6 +28,7 @@ export {
 } from './vectorStoreFiles.js';
 export { JobRepository, type JobRecord, type JobState } from './jobs.js';
 export { IngestEmbeddingRepository } from './ingestEmbeddings.js';
+export { ResponseRepository, type StoredResponse } from './responses.js';
 export type { PageRequest, PageOf } from './pagination.js';
 
 export interface StoreOptions {
@@ -48,6 +50,8 @@ export class Store {
   readonly vectorStoreFiles: VectorStoreFileRepository;
   readonly jobs: JobRepository;
   readonly ingestEmbeddings: IngestEmbeddingRepository;
+  /** Responses API objects created with store: true. */
+  readonly responses: ResponseRepository;
   /** Finished requests' log rows and usage, committed once per event-loop turn. */
   readonly ledger: RequestLedger;
   private disposed = false;
@@ -64,6 +68,7 @@ export class Store {
     this.vectorStoreFiles = new VectorStoreFileRepository(db);
     this.jobs = new JobRepository(db);
     this.ingestEmbeddings = new IngestEmbeddingRepository(db);
+    this.responses = new ResponseRepository(db);
     this.ledger = new RequestLedger(this, options.onLedgerError ?? reportLedgerError);
   }
 

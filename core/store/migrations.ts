@@ -169,4 +169,20 @@ export const migrations: readonly { version: number; name: string; sql: string }
       CREATE INDEX request_log_created_at ON request_log (created_at);
     `,
   },
+  {
+    version: 6,
+    name: 'stored responses (OpenAI Responses API)',
+    sql: `
+      -- A response created with store: true, for GET /v1/responses/{id} and previous_response_id.
+      CREATE TABLE responses (
+        id TEXT PRIMARY KEY,
+        key_id TEXT,                          -- the API key that created it (NULL with auth off); only it or an admin key reads it
+        created_at INTEGER NOT NULL,          -- unix seconds
+        model TEXT NOT NULL,
+        response TEXT NOT NULL,               -- the Response object as returned, JSON
+        context TEXT NOT NULL,                -- every input item the model read (earlier turns, then this request's input), JSON
+        input_count INTEGER NOT NULL          -- how many of context's last items were this request's input
+      );
+    `,
+  },
 ];

@@ -29,3 +29,20 @@ export function schemaErrors(schemaName: string, data: unknown): string[] {
   if (validate(data)) return [];
   return (validate.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message} ${JSON.stringify(error.params)}`);
 }
+
+/** The schema of each Responses stream event, by its `type` (read from ResponseStreamEvent's
+ *  members, whose `type` is a one-value enum). */
+const responseEventSchemas = new Map<string, string>();
+for (const member of (spec.components.schemas.ResponseStreamEvent as { anyOf: { $ref: string }[] }).anyOf) {
+  const name = member.$ref.split('/').at(-1)!;
+  const type = (spec.components.schemas[name] as { properties?: { type?: { enum?: string[] } } }).properties?.type?.enum?.[0];
+  if (type) responseEventSchemas.set(type, name);
+}
+
+/** Validates one Responses API stream event against the schema its `type` names (and so, as
+ *  one of its members, against ResponseStreamEvent). An unknown type is an error. */
+export function responseEventErrors(event: { type: string }): string[] {
+  const name = responseEventSchemas.get(event.type);
+  if (!name) return [`no Responses stream event has the type '${event.type}'`];
+  return schemaErrors(name, event);
+}

@@ -1,0 +1,76 @@
+import type { Db } from './database.js';
+
+/** A stored Response (OpenAI Responses API): the object as returned, and the input items the
+ *  model read, so that a later request can continue it with previous_response_id. Items and the
+ *  response are kept as JSON: the store does not interpret them. */
+export interface StoredResponse {
+  id: string;
+  /** The API key that created it; undefined when auth is off. */
+  keyId?: string;
+  /** Unix seconds. */
+  createdAt: number;
+  model: string;
+  response: Record<string, unknown>;
+  /** Every input item the model read: the earlier turns' items, then this request's input. */
+  context: Record<string, unknown>[];
+  /** How many of context's last items were this request's own input. */
+  inputCount: number;
+}
+
+interface ResponseRow {
+  id: string;
+  key_id: string | null;
+  created_at: number;
+  model: string;
+  response: string;
+  context: string;
+  input_count: number;
+}
+
+function fromRow(row: ResponseRow): StoredResponse {
+  return {
+    id: row.id,
+    ...(row.key_id === null ? {} : { keyId: row.key_id }),
+    createdAt: row.created_at,
+    model: row.model,
+    response: JSON.parse(row.response) as Record<string, unknown>,
+    context: JSON.parse(row.context) as Record<string, unknown>[],
+    inputCount: row.input_count,
+  };
+}
+
+/** The responses table. */
+export class ResponseRepository {
+  private readonly insertStatement;
+  private readonly byId;
+  private readonly deleteStatement;
+
+  constructor(db: Db) {
+    this.insertStatement = db.prepare(`
+      INSERT INTO responses (id, key_id, created_at, model, response, context, input_count)
+      VALUES (@id, @key_id, @created_at, @model, @response, @context, @input_count)`);
+    this.byId = db.prepare<[string], ResponseRow>('SELECT id, key_id, created_at, model, response, context, input_count FROM responses WHERE id = ?');
+    this.deleteStatement = db.prepare<[string]>('DELETE FROM responses WHERE id = ?');
+  }
+
+  insert(stored: StoredResponse): void {
+    this.insertStatement.run({
+      id: stored.id,
+      key_id: stored.keyId ?? null,
+      created_at: stored.createdAt,
+      model: stored.model,
+      response: JSON.stringify(stored.response),
+      context: JSON.stringify(stored.context),
+      input_count: stored.inputCount,
+    });
+  }
+
+  find(id: string): StoredResponse | undefined {
+    const row = this.byId.get(id);
+    return row && fromRow(row);
+  }
+
+  delete(id: string): boolean {
+    return this.deleteStatement.run(id).changes > 0;
+  }
+}
