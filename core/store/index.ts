@@ -9,6 +9,7 @@ import { VectorStoreFileRepository } from './vectorStoreFiles.js';
 import { JobRepository } from './jobs.js';
 import { IngestEmbeddingRepository } from './ingestEmbeddings.js';
 import { RequestLedger } from './ledger.js';
+import { BatchRepository } from './batches.js';
 
 export { type Db, openDatabase, schemaVersion } from './database.js';
 export { RequestLogRepository, type RequestLogEntry } from './requestLog.js';
@@ -28,6 +29,19 @@ export {
 export { JobRepository, type JobRecord, type JobState } from './jobs.js';
 export { IngestEmbeddingRepository } from './ingestEmbeddings.js';
 export type { PageRequest, PageOf } from './pagination.js';
+export {
+  BatchRepository,
+  type BatchApi,
+  type BatchStatus,
+  type BatchLineState,
+  type BatchRecord,
+  type BatchLineRecord,
+  type BatchValidationError,
+  type BatchPatch,
+  type NewBatchLine,
+  type LineCounts,
+  type LineResult,
+} from './batches.js';
 
 export interface StoreOptions {
   /** Told when a turn of finished requests could not be written (default: a line on stderr). */
@@ -48,6 +62,7 @@ export class Store {
   readonly vectorStoreFiles: VectorStoreFileRepository;
   readonly jobs: JobRepository;
   readonly ingestEmbeddings: IngestEmbeddingRepository;
+  readonly batches: BatchRepository;
   /** Finished requests' log rows and usage, committed once per event-loop turn. */
   readonly ledger: RequestLedger;
   private disposed = false;
@@ -64,6 +79,7 @@ export class Store {
     this.vectorStoreFiles = new VectorStoreFileRepository(db);
     this.jobs = new JobRepository(db);
     this.ingestEmbeddings = new IngestEmbeddingRepository(db);
+    this.batches = new BatchRepository(db);
     this.ledger = new RequestLedger(this, options.onLedgerError ?? reportLedgerError);
   }
 

@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import OpenAI, { toFile } from 'openai';
+import type { Batch } from 'openai/resources/batches';
+import { schemaErrors } from './support/openapi.js';
+import { startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
+import { waitFor } from './support/wait.js';
+
+// The OpenAI Batch API through the official SDK, against a real server and the tiny model.
+
+const chatBody = (content: string, seed: number) => ({ model: tinyModelId, messages: [{ role: 'user', content }], max_tokens: 4, temperature: 0, seed });
+
+function jsonl(lines: unknown[]): string {
+  return lines.map((line) => (typeof line === 'string' ? line : JSON.stringify(line))).join('\n') + '\n';
+}
+
+async function upload(client: OpenAI, text: string) {
+  return client.files.create({ file: await toFile(Buffer.from(text), 'input.jsonl'), purpose: 'batch' });
+}
+
+async function waitForStatus(client: OpenAI, id: string, statuses: Batch['status'][]): Promise<Batch> {
+  let batch: Batch | undefined;
+  await waitFor(async () => {
+    batch = await client.batches.retrieve(id);
+    return statuses.includes(batch.status);
+  }, 60_000);
+  return batch!;
+}
+
+async function fileLines(client: OpenAI, id: string | null | undefined): Promise<Record<string, any>[]> {
+  if (!id) return [];
+  const text = await (await client.files.content(id)).text();
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+}
+
+describe('OpenAI Batch API', () => {
+  let server: TestServer;
+  let client: OpenAI;
+  let now = Date.now();
+  before(async () => {
+    server = await startTestServer({ context_size: 256 }, {}, { clock: () => now });
+    client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
+  });
+  after(() => server.stop());
+
+  test('a 20-line batch with bad lines completes with exact counts; output and error files validate against OpenAI’s schemas', async () => {
+    const user = server.service.keys.create({ name: 'batcher', scope: 'user', models: [tinyModelId, 'missing-model'], cache: false });
+    const userClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: user.secret, maxRetries: 0 });
+    const lines: unknown[] = [];
+    for (let index = 0; index < 17; index++) lines.push({ custom_id: `ok-${index}`, method: 'POST', url: '/v1/chat/completions', body: chatBody(`Say ${index}`, index) });
+    // Well-formed lines that fail when they run, as the live API would fail them.
+    lines.push({ custom_id: 'no-such-model', method: 'POST', url: '/v1/chat/completions', body: { ...chatBody('x', 1), model: 'missing-model' } });
+    lines.push({ custom_id: 'not-allowed', method: 'POST', url: '/v1/chat/completions', body: { ...chatBody('x', 1), model: 'smoke-tiny' } });
+    lines.push({ custom_id: 'bad-param', method: 'POST', url: '/v1/chat/completions', body: { ...chatBody('x', 1), temperature: 9 } });
+    const input = await upload(userClient, jsonl(lines));
+    assert.deepEqual(schemaErrors('OpenAIFile', input), []);
+    assert.equal(input.purpose, 'batch');
+
+    const created = await userClient.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { run: 'nightly' } });
+    assert.deepEqual(schemaErrors('Batch', created), []);
+    assert.ok(['validating', 'in_progress'].includes(created.status));
+    assert.equal(created.expires_at, created.created_at + 24 * 3600);
+
+    const done = await waitForStatus(userClient, created.id, ['completed', 'failed']);
+    assert.deepEqual(schemaErrors('Batch', done), []);
+    assert.equal(done.status, 'completed');
+    assert.deepEqual(done.request_counts, { total: 20, completed: 17, failed: 3 });
+    assert.deepEqual(done.metadata, { run: 'nightly' });
+    for (const field of ['in_progress_at', 'finalizing_at', 'completed_at'] as const) assert.equal(typeof done[field], 'number', field);
+
+    const output = await fileLines(userClient, done.output_file_id);
+    const errors = await fileLines(userClient, done.error_file_id);
+    assert.deepEqual(output.map((line) => line.custom_id).sort(), Array.from({ length: 17 }, (_, index) => `ok-${index}`).sort());
+    for (const line of output) {
+      assert.equal(line.error, null);
+      assert.equal(line.response.status_code, 200);
+      assert.match(line.response.request_id, /^req/);
+      assert.deepEqual(schemaErrors('CreateChatCompletionResponse', line.response.body), []);
+    }
+    const byId = new Map(errors.map((line) => [line.custom_id, line]));
+    assert.deepEqual([...byId.keys()].sort(), ['bad-param', 'no-such-model', 'not-allowed']);
+    assert.equal(byId.get('no-such-model')!.response.status_code, 404);
+    assert.equal(byId.get('no-such-model')!.response.body.error.code, 'model_not_found');
+    assert.equal(byId.get('not-allowed')!.response.status_code, 403, 'the submitting key’s model permissions apply');
+    assert.equal(byId.get('bad-param')!.response.status_code, 400);
+    for (const line of errors) assert.deepEqual(schemaErrors('ErrorResponse', line.response.body), []);
+
+    const outputFile = await userClient.files.retrieve(done.output_file_id!);
+    assert.deepEqual(schemaErrors('OpenAIFile', outputFile), []);
+    assert.equal(outputFile.purpose, 'batch_output');
+
+    // Usage is the key's, as for live requests: 17 successful chat requests were accounted.
+    server.service.store.ledger.flush();
+    const usage = server.service.store.usage.tokensBetween(user.key.id, '2000-01-01', '2999-12-31');
+    assert.ok(usage > 0, 'the batch’s tokens count against the submitting key');
+
+    const list = (await (await userClient.batches.list({ limit: 10 }).asResponse()).json()) as { data: Batch[] };
+    assert.deepEqual(schemaErrors('ListBatchesResponse', list), []);
+    assert.deepEqual(
+      list.data.map((batch) => batch.id),
+      [created.id],
+    );
+  });
+
+  test('a malformed input file fails validation with per-line errors, and nothing runs', async () => {
+    const good = (id: string) => ({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: chatBody('hi', 1) });
+    const text = jsonl([
+      good('a'),
+      '{not json',
+      { method: 'POST', url: '/v1/chat/completions', body: chatBody('hi', 1) },
+      good('a'),
+      { ...good('e'), url: '/v1/embeddings' },
+      { ...good('f'), method: 'GET' },
+      { custom_id: 'g', method: 'POST', url: '/v1/chat/completions', body: { messages: [] } },
+    ]);
+    const input = await upload(client, text);
+    const created = await client.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const failed = await waitForStatus(client, created.id, ['failed', 'completed']);
+    assert.deepEqual(schemaErrors('Batch', failed), []);
+    assert.equal(failed.status, 'failed');
+    assert.equal(typeof failed.failed_at, 'number');
+    assert.deepEqual(failed.request_counts, { total: 0, completed: 0, failed: 0 });
+    assert.deepEqual(
+      failed.errors!.data!.map((error) => [error.line, error.code, error.param]),
+      [
+        [2, 'invalid_json_line', null],
+        [3, 'missing_required_parameter', 'custom_id'],
+        [4, 'duplicate_custom_id', 'custom_id'],
+        [5, 'mismatched_endpoint', 'url'],
+        [6, 'invalid_method', 'method'],
+        [7, 'missing_required_parameter', 'body.model'],
+      ],
+    );
+    for (const error of failed.errors!.data!) assert.ok(error.message!.length > 20, error.message);
+    assert.equal(failed.output_file_id, undefined);
+  });
+
+  test('bad create requests are 400s/404s in OpenAI’s error shape', async () => {
+    await assert.rejects(client.batches.create({ input_file_id: 'file-nope', endpoint: '/v1/chat/completions', completion_window: '24h' }), (error: any) => error.status === 404);
+    const assistantsFile = await client.files.create({ file: await toFile(Buffer.from('hello'), 'a.txt'), purpose: 'assistants' });
+    await assert.rejects(
+      client.batches.create({ input_file_id: assistantsFile.id, endpoint: '/v1/chat/completions', completion_window: '24h' }),
+      (error: any) => error.status === 400 && /purpose 'batch'/.test(error.message),
+    );
+    await assert.rejects(client.batches.create({ input_file_id: assistantsFile.id, endpoint: '/v1/moderations' as any, completion_window: '24h' }), (error: any) => error.status === 400);
+    await assert.rejects(client.batches.retrieve('batch_nope'), (error: any) => error.status === 404);
+  });
+
+  test('cancel stops new lines at once; the batch ends cancelled with every line in exactly one file', async () => {
+    const lines = Array.from({ length: 30 }, (_, index) => ({ custom_id: `c-${index}`, method: 'POST', url: '/v1/chat/completions', body: { ...chatBody(`Count ${index}`, index), max_tokens: 24 } }));
+    const input = await upload(client, jsonl(lines));
+    const created = await client.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    await waitForStatus(client, created.id, ['in_progress']);
+    const cancelling = await client.batches.cancel(created.id);
+    assert.ok(['cancelling', 'cancelled'].includes(cancelling.status));
+    assert.equal(typeof cancelling.cancelling_at, 'number');
+    const cancelled = await waitForStatus(client, created.id, ['cancelled']);
+    assert.deepEqual(schemaErrors('Batch', cancelled), []);
+    const finished = cancelled.request_counts!.completed + cancelled.request_counts!.failed;
+    assert.ok(finished < 30, `cancel stopped the batch before its end (${finished} of 30 ran)`);
+    const output = await fileLines(client, cancelled.output_file_id);
+    const errors = await fileLines(client, cancelled.error_file_id);
+    const ids = [...output, ...errors].map((line) => line.custom_id).sort();
+    assert.deepEqual(ids, lines.map((line) => line.custom_id).sort(), 'every line exactly once');
+    assert.ok(errors.some((line) => line.error?.code === 'batch_cancelled'));
+    await assert.rejects(client.batches.cancel(created.id), (error: any) => error.status === 400);
+  });
+
+  test('expiry: when the injected clock passes the 24 h window, unfinished lines expire and finished ones are kept', async () => {
+    const lines = Array.from({ length: 30 }, (_, index) => ({ custom_id: `x-${index}`, method: 'POST', url: '/v1/chat/completions', body: { ...chatBody(`Go ${index}`, index), max_tokens: 24 } }));
+    const input = await upload(client, jsonl(lines));
+    const created = await client.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    await waitFor(async () => (await client.batches.retrieve(created.id)).request_counts!.completed >= 1, 60_000);
+    now += 24 * 3600 * 1000 + 1000;
+    const expired = await waitForStatus(client, created.id, ['expired']);
+    assert.deepEqual(schemaErrors('Batch', expired), []);
+    assert.equal(typeof expired.expired_at, 'number');
+    const output = await fileLines(client, expired.output_file_id);
+    const errors = await fileLines(client, expired.error_file_id);
+    assert.ok(output.length >= 1, 'finished lines are kept');
+    assert.ok(errors.some((line) => line.error?.code === 'batch_expired'));
+    assert.equal(output.length + errors.length, 30);
+  });
+});
