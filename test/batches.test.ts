@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import OpenAI, { toFile } from 'openai';
 import type { Batch } from 'openai/resources/batches';
 import { schemaErrors } from './support/openapi.js';
-import { startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
+import { startServe } from './support/cli.js';
+import { startTestServer, tempDir, testAdminKey, testModelsDir, tinyModelId, type TestServer } from './support/server.js';
 import { waitFor } from './support/wait.js';
 
 // The OpenAI Batch API through the official SDK, against a real server and the tiny model.
@@ -183,5 +184,96 @@ describe('OpenAI Batch API', () => {
     assert.ok(output.length >= 1, 'finished lines are kept');
     assert.ok(errors.some((line) => line.error?.code === 'batch_expired'));
     assert.equal(output.length + errors.length, 30);
+  });
+});
+
+describe('batches: routing, scheduling and crashes', () => {
+  test('a batch on a routed upstream model (a second llmsvc on loopback) runs through the router', async () => {
+    const upstream = await startTestServer({ context_size: 256 });
+    const gateway = await startTestServer(
+      {
+        context_size: 256,
+        providers: [{ id: 'up', type: 'openai-compatible', base_url: `${upstream.url}/v1`, api_key_env: 'UP_KEY', models: [tinyModelId] }],
+        routes: [{ model: 'team-default', targets: [{ provider: 'up', model: tinyModelId }] }],
+      },
+      { UP_KEY: testAdminKey },
+    );
+    try {
+      const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
+      const lines = Array.from({ length: 5 }, (_, index) => ({ custom_id: `r-${index}`, method: 'POST', url: '/v1/chat/completions', body: { ...chatBody(`Hi ${index}`, index), model: 'team-default' } }));
+      const input = await upload(client, jsonl(lines));
+      const created = await client.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+      const done = await waitForStatus(client, created.id, ['completed', 'failed']);
+      assert.deepEqual(done.request_counts, { total: 5, completed: 5, failed: 0 });
+      const output = await fileLines(client, done.output_file_id);
+      for (const line of output) {
+        assert.deepEqual(schemaErrors('CreateChatCompletionResponse', line.response.body), []);
+        assert.equal(line.response.body.model, 'team-default');
+      }
+      // The upstream served them: its request log has the five chat requests.
+      upstream.service.store.ledger.flush();
+      const upstreamChats = upstream.service.store.db.prepare("SELECT COUNT(*) AS n FROM request_log WHERE route = '/v1/chat/completions' AND status = 200").get() as { n: number };
+      assert.equal(upstreamChats.n, 5);
+    } finally {
+      await gateway.stop();
+      await upstream.stop();
+    }
+  });
+
+  test('an interactive request is scheduled before queued batch lines (background priority)', async () => {
+    // One sequence for the model, five batch lines allowed at once: four of them wait in the
+    // model's queue. A first-come queue would run those four before the interactive request.
+    const server = await startTestServer({ context_size: 256, parallel: 1, batch_max_sequences_per_model: 5 });
+    try {
+      const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
+      await client.chat.completions.create(chatBody('warm up', 1) as never); // the model is loaded before timing order
+      const lines = Array.from({ length: 20 }, (_, index) => ({ custom_id: `b-${index}`, method: 'POST', url: '/v1/chat/completions', body: { ...chatBody(`Batch ${index}`, index), max_tokens: 32 } }));
+      const input = await upload(client, jsonl(lines));
+      const created = await client.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+      await waitFor(async () => (await client.batches.retrieve(created.id)).request_counts!.completed >= 2, 60_000);
+      const sentAt = Date.now();
+      await client.chat.completions.create({ ...chatBody('interactive', 3), max_tokens: 2 } as never);
+      const answeredAt = Date.now();
+      const finishedMeanwhile = server.service.store.db
+        .prepare('SELECT COUNT(*) AS n FROM batch_lines WHERE batch_id = ? AND finished_at > ? AND finished_at <= ?')
+        .get(created.id, sentAt, answeredAt) as { n: number };
+      // At most the line that held the sequence when it arrived (and one recorded a moment late).
+      assert.ok(finishedMeanwhile.n <= 2, `${finishedMeanwhile.n} batch lines finished while the interactive request waited`);
+      await client.batches.cancel(created.id);
+      await waitForStatus(client, created.id, ['cancelled']);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('kill -9 of llmsvc serve in the middle of a batch, then a restart: every line exactly once in the output or error file', async () => {
+    const dataDir = tempDir();
+    const args = ['--data-dir', dataDir, '--models-dir', testModelsDir, '--threads', '1', '--context-size', '256'];
+    let serve = await startServe(args);
+    try {
+      let client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
+      const lines: unknown[] = Array.from({ length: 24 }, (_, index) => ({ custom_id: `k-${index}`, method: 'POST', url: '/v1/chat/completions', body: { ...chatBody(`Line ${index}`, index), max_tokens: 16 } }));
+      lines.push({ custom_id: 'k-bad', method: 'POST', url: '/v1/chat/completions', body: { ...chatBody('x', 1), model: 'missing-model' } });
+      const input = await upload(client, jsonl(lines));
+      const created = await client.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+      await waitFor(async () => (await client.batches.retrieve(created.id)).request_counts!.completed >= 3, 60_000);
+      const before = await client.batches.retrieve(created.id);
+      assert.ok(before.status === 'in_progress' && before.request_counts!.completed < 24, 'killed in the middle of the batch');
+      serve.child.kill('SIGKILL');
+      await serve.exited;
+
+      serve = await startServe(args);
+      client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
+      const done = await waitForStatus(client, created.id, ['completed', 'failed']);
+      assert.equal(done.status, 'completed');
+      assert.deepEqual(done.request_counts, { total: 25, completed: 24, failed: 1 });
+      const output = await fileLines(client, done.output_file_id);
+      const errors = await fileLines(client, done.error_file_id);
+      const ids = [...output, ...errors].map((line) => line.custom_id).sort();
+      assert.deepEqual(ids, lines.map((line) => (line as { custom_id: string }).custom_id).sort(), 'none lost, none duplicated');
+    } finally {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
+    }
   });
 });
