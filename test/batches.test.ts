@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { toFile } from 'openai';
 import type { Batch } from 'openai/resources/batches';
 import { schemaErrors } from './support/openapi.js';
-import { startServe } from './support/cli.js';
+import { cliPath, startServe } from './support/cli.js';
 import { startTestServer, tempDir, testAdminKey, testModelsDir, tinyModelId, type TestServer } from './support/server.js';
 import { waitFor } from './support/wait.js';
 
@@ -274,6 +278,35 @@ describe('batches: routing, scheduling and crashes', () => {
     } finally {
       serve.child.kill('SIGTERM');
       await serve.exited;
+    }
+  });
+});
+
+describe('llmsvc batch (CLI)', () => {
+  test('submit --wait --json, list, show, results --out against a running server', async () => {
+    const run = promisify(execFile);
+    const server = await startTestServer({ context_size: 256 });
+    const dir = tempDir();
+    try {
+      const env = { ...process.env, LLMSVC_API_KEY: testAdminKey };
+      const input = path.join(dir, 'lines.jsonl');
+      fs.writeFileSync(input, jsonl(Array.from({ length: 4 }, (_, index) => ({ custom_id: `cli-${index}`, method: 'POST', url: '/v1/chat/completions', body: { ...chatBody(`Hi ${index}`, index), model: 'placeholder' } }))));
+      const submitted = await run(process.execPath, [cliPath, 'batch', 'submit', input, '--endpoint', '/v1/chat/completions', '--model', tinyModelId, '--wait', '--json', '--url', server.url], { env });
+      const batch = JSON.parse(submitted.stdout) as Batch;
+      assert.equal(batch.status, 'completed');
+      assert.deepEqual(batch.request_counts, { total: 4, completed: 4, failed: 0 });
+      const listed = await run(process.execPath, [cliPath, 'batch', 'list', '--url', server.url], { env });
+      assert.match(listed.stdout, new RegExp(`${batch.id}\\s+completed\\s+/v1/chat/completions\\s+4/4`));
+      const shown = JSON.parse((await run(process.execPath, [cliPath, 'batch', 'show', batch.id, '--json', '--url', server.url], { env })).stdout) as Batch;
+      assert.equal(shown.id, batch.id);
+      const out = path.join(dir, 'results.jsonl');
+      await run(process.execPath, [cliPath, 'batch', 'results', batch.id, '--out', out, '--url', server.url], { env });
+      const results = fs.readFileSync(out, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+      assert.deepEqual(results.map((line) => line.custom_id).sort(), ['cli-0', 'cli-1', 'cli-2', 'cli-3']);
+      assert.ok(results.every((line) => line.response.body.model === tinyModelId), '--model set every line’s model');
+    } finally {
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
