@@ -174,6 +174,33 @@ describe('OpenAI Batch API', () => {
     await assert.rejects(client.batches.cancel(created.id), (error: any) => error.status === 400);
   });
 
+  test('a key out of quota pauses its batch (no line fails) until the quota resets the next UTC day', async () => {
+    // What one line costs (the same prompt length for every line), measured with the admin key.
+    const probe = await client.chat.completions.create(chatBody('Quota 0', 0) as never);
+    const perLine = probe.usage!.prompt_tokens + 4; // the reservation: prompt plus max_tokens
+    const user = server.service.keys.create({ name: 'small-quota', scope: 'user', models: ['*'], daily_tokens: 3 * perLine, cache: false });
+    const userClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: user.secret, maxRetries: 0 });
+    // 23:00 UTC: the quota resets in an hour, well within the batch's 24 h window.
+    now = Math.ceil(now / 86_400_000) * 86_400_000 + 23 * 3600 * 1000;
+    const lines = Array.from({ length: 5 }, (_, index) => ({ custom_id: `q-${index}`, method: 'POST', url: '/v1/chat/completions', body: chatBody(`Quota ${index + 1}`, index) }));
+    const input = await upload(userClient, jsonl(lines));
+    const created = await userClient.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    await waitFor(async () => (await userClient.batches.retrieve(created.id)).request_counts!.completed >= 1, 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // the worker meets the quota and pauses
+    const paused = await userClient.batches.retrieve(created.id);
+    assert.equal(paused.status, 'in_progress', 'paused, not failed');
+    assert.equal(paused.request_counts!.failed, 0, 'no line is failed for the quota');
+    assert.ok(paused.request_counts!.completed < 5, `the quota stopped the batch (${paused.request_counts!.completed} of 5 ran)`);
+    const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${testAdminKey}` } })).text();
+    assert.match(metrics, /llmsvc_batches\{status="in_progress"\} 1/);
+    assert.match(metrics, /llmsvc_batch_queue_depth [1-9]/);
+    assert.match(metrics, /llmsvc_batch_lines_total\{result="succeeded"\} [1-9]/);
+    now += 2 * 3600 * 1000; // 01:00 the next day: the daily quota has reset
+    const done = await waitForStatus(userClient, created.id, ['completed', 'expired']);
+    assert.equal(done.status, 'completed');
+    assert.deepEqual(done.request_counts, { total: 5, completed: 5, failed: 0 });
+  });
+
   test('expiry: when the injected clock passes the 24 h window, unfinished lines expire and finished ones are kept', async () => {
     const lines = Array.from({ length: 30 }, (_, index) => ({ custom_id: `x-${index}`, method: 'POST', url: '/v1/chat/completions', body: { ...chatBody(`Go ${index}`, index), max_tokens: 24 } }));
     const input = await upload(client, jsonl(lines));
