@@ -182,6 +182,18 @@ export class KeyService {
     if (!key || !hashesEqual(key.secretHash, hash)) {
       throw new ApiError('LLMSVC_ERR_INVALID_API_KEY', 'Incorrect API key provided. Check the key, or ask the operator for a new one (llmsvc keys create).');
     }
+    return this.requireUsable(key);
+  }
+
+  /** The key of a batch line, by id (its secret is not stored): usable only while it would
+   *  authenticate, so revoking or disabling a key stops its batches' lines too. */
+  usableById(id: string): ApiKeyRecord {
+    const key = this.store.apiKeys.find(id);
+    if (!key) throw new ApiError('LLMSVC_ERR_INVALID_API_KEY', 'The API key that submitted this batch no longer exists. Submit the batch again with a valid key.');
+    return this.requireUsable(key);
+  }
+
+  private requireUsable(key: ApiKeyRecord): ApiKeyRecord {
     if (key.revokedAt !== null) throw new ApiError('LLMSVC_ERR_INVALID_API_KEY', 'This API key has been revoked. Ask the operator for a new one.');
     if (key.disabled) throw new ApiError('LLMSVC_ERR_INVALID_API_KEY', 'This API key is disabled. Ask the operator to enable it.');
     if (key.expiresAt !== null && key.expiresAt <= this.clock()) {

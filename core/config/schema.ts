@@ -87,6 +87,11 @@ export const configSchema = z
     cache: flag.default(true),
     /** How long a cached answer is served. */
     cache_ttl_s: positiveInt.default(3600),
+    /** Batch jobs: how many sequences of one model batch lines may hold at once (the rest of the
+     *  model's sequences stay free for live requests, which are also served first). */
+    batch_max_sequences_per_model: positiveInt.default(2),
+    /** Batch jobs: most requests in one batch (OpenAI's limit is 50,000). */
+    batch_max_lines: positiveInt.max(50_000).default(50_000),
   })
   .strict();
 

@@ -16,6 +16,7 @@ import {
 import type { Config } from '../config/index.js';
 import { ApiError } from '../errors/index.js';
 import type { ApiKeyRecord, RequestLedger, Store } from '../store/index.js';
+import type { InternalCaller } from './batchLines.js';
 import type { RequestContext } from './requestContext.js';
 
 declare module 'fastify' {
@@ -42,6 +43,8 @@ export interface AuthDeps {
   ledger: RequestLedger;
   keys: KeyService;
   clock: Clock;
+  /** Recognises batch lines injected by the batch worker (they run as the submitting key). */
+  internal?: InternalCaller;
 }
 
 const publicRoutes = new Set(['/healthz', '/readyz']);
@@ -128,21 +131,23 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
   function authorize(request: FastifyRequest, reply: FastifyReply): void {
     const path = request.url.split('?')[0]!;
     if (!config.auth || publicRoutes.has(path)) return;
-    const { secret, malformed } = presentedSecret(request);
+    const batchKeyId = deps.internal?.batchKeyOf(request);
+    const { secret, malformed } = batchKeyId === undefined ? presentedSecret(request) : {};
     if (path === '/metrics' && secret && metricsTokenHash && hashSecret(secret) === metricsTokenHash) return;
     let key: ApiKeyRecord;
     try {
+      if (batchKeyId !== undefined) key = keys.usableById(batchKeyId);
       // A key was sent, but not as 'Bearer <key>': say what is wrong rather than "no key".
-      if (malformed) throw new ApiError('LLMSVC_ERR_INVALID_API_KEY', malformed);
-      if (!secret) {
+      else if (malformed) throw new ApiError('LLMSVC_ERR_INVALID_API_KEY', malformed);
+      else if (!secret) {
         throw new ApiError(
           'LLMSVC_ERR_MISSING_API_KEY',
           "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' (OpenAI SDKs) or 'x-api-key: <key>' (Anthropic SDK); the operator creates keys with 'llmsvc keys create'.",
         );
-      }
-      key = keys.authenticate(secret);
+      } else key = keys.authenticate(secret);
     } catch (error) {
-      throw authFailure(request.ip, error);
+      // A batch line of a revoked key is not a failed login from an address.
+      throw batchKeyId === undefined ? authFailure(request.ip, error) : error;
     }
     request.apiKey = key;
     // From here on the request counts in the key's usage, refused or not.

@@ -6,16 +6,20 @@ import { createRetrieval, type Retrieval } from '../jobs/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Provider } from '../providers/index.js';
 import type { Store } from '../store/index.js';
+import { BatchService, BatchWorker, createBatchMetrics } from '../batches/index.js';
 import { installAuth } from './auth.js';
+import { InternalCaller } from './batchLines.js';
 import { installErrorHandlers } from './errorHandler.js';
 import { newId } from './ids.js';
 import { installObservability } from './observability.js';
 import { installRequestContext } from './requestContext.js';
 import { registerAdminRoutes } from './routes/admin/index.js';
 import { registerAnthropicRoutes } from './routes/anthropic/index.js';
+import { registerAnthropicBatches } from './routes/anthropic/batches.js';
 import { registerHealthRoutes, type Readiness } from './routes/health.js';
 import { registerOpenAiRoutes } from './routes/openai/index.js';
 import { registerFiles } from './routes/openai/files.js';
+import { registerOpenAiBatches } from './routes/openai/batches.js';
 import { registerVectorStores } from './routes/openai/vectorStores.js';
 
 export interface ServerDeps {
@@ -44,6 +48,23 @@ function defaultRetrieval(deps: ServerDeps): Retrieval {
     firstLocalEmbeddingModel: () => deps.provider.listModels()[0]?.id,
     log: deps.logger,
   });
+}
+
+/** Batch jobs: the worker sends each line back into this server (see InternalCaller) from ready
+ *  until close; at close it stops starting lines and waits for the running ones. */
+function batchJobs(app: FastifyInstance, deps: ServerDeps, internal: InternalCaller): BatchService {
+  const worker = new BatchWorker({
+    store: deps.store,
+    execute: internal.executor(app),
+    clock: deps.clock,
+    maxSequencesPerModel: deps.config.batch_max_sequences_per_model,
+    maxLines: deps.config.batch_max_lines,
+    metrics: createBatchMetrics(deps.metrics.registry),
+    log: deps.logger,
+  });
+  app.addHook('onReady', async () => worker.start());
+  app.addHook('preClose', () => worker.stop());
+  return new BatchService(deps.store, worker, deps.clock, deps.config.batch_max_lines);
 }
 
 /** A client's x-request-id is honoured when it is a plain token; anything else (log injection,
@@ -78,7 +99,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const context = installRequestContext(app, deps.shutdownSignal);
   const ledger = deps.store.ledger;
   installObservability(context, { metrics: deps.metrics, ledger, logPrompts: deps.config.log_prompts, clock: deps.clock, keys: deps.keys });
-  installAuth(app, context, { config: deps.config, store: deps.store, ledger, keys: deps.keys, clock: deps.clock });
+  const internal = new InternalCaller();
+  installAuth(app, context, { config: deps.config, store: deps.store, ledger, keys: deps.keys, clock: deps.clock, internal });
   installErrorHandlers(app);
   registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, runtimeMetrics: deps.runtimeMetrics });
   const retrieval = deps.retrieval ?? defaultRetrieval(deps);
@@ -86,6 +108,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   registerAnthropicRoutes(app, deps.provider);
   registerFiles(app, retrieval.files);
   registerVectorStores(app, retrieval.vectorStores);
+  const batches = batchJobs(app, deps, internal);
+  registerOpenAiBatches(app, batches);
+  registerAnthropicBatches(app, batches);
   app.addHook('onReady', async () => retrieval.runner.start());
   app.addHook('onClose', () => retrieval.dispose());
   registerAdminRoutes(app, { keys: deps.keys, store: deps.store, ledger, clock: deps.clock });

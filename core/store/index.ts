@@ -10,6 +10,7 @@ import { JobRepository } from './jobs.js';
 import { IngestEmbeddingRepository } from './ingestEmbeddings.js';
 import { RequestLedger } from './ledger.js';
 import { ResponseRepository } from './responses.js';
+import { BatchRepository } from './batches.js';
 
 export { type Db, openDatabase, schemaVersion } from './database.js';
 export { RequestLogRepository, type RequestLogEntry } from './requestLog.js';
@@ -30,6 +31,19 @@ export { JobRepository, type JobRecord, type JobState } from './jobs.js';
 export { IngestEmbeddingRepository } from './ingestEmbeddings.js';
 export { ResponseRepository, type StoredResponse } from './responses.js';
 export type { PageRequest, PageOf } from './pagination.js';
+export {
+  BatchRepository,
+  type BatchApi,
+  type BatchStatus,
+  type BatchLineState,
+  type BatchRecord,
+  type BatchLineRecord,
+  type BatchValidationError,
+  type BatchPatch,
+  type NewBatchLine,
+  type LineCounts,
+  type LineResult,
+} from './batches.js';
 
 export interface StoreOptions {
   /** Told when a turn of finished requests could not be written (default: a line on stderr). */
@@ -52,6 +66,7 @@ export class Store {
   readonly ingestEmbeddings: IngestEmbeddingRepository;
   /** Responses API objects created with store: true. */
   readonly responses: ResponseRepository;
+  readonly batches: BatchRepository;
   /** Finished requests' log rows and usage, committed once per event-loop turn. */
   readonly ledger: RequestLedger;
   private disposed = false;
@@ -69,6 +84,7 @@ export class Store {
     this.jobs = new JobRepository(db);
     this.ingestEmbeddings = new IngestEmbeddingRepository(db);
     this.responses = new ResponseRepository(db);
+    this.batches = new BatchRepository(db);
     this.ledger = new RequestLedger(this, options.onLedgerError ?? reportLedgerError);
   }
 

@@ -185,4 +185,53 @@ export const migrations: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 7,
+    name: 'batch jobs (OpenAI Batch API and Anthropic Message Batches)',
+    sql: `
+      CREATE TABLE batches (
+        id TEXT PRIMARY KEY,                  -- batch_... (OpenAI) or msgbatch_... (Anthropic)
+        api TEXT NOT NULL CHECK (api IN ('openai', 'anthropic')),
+        key_id TEXT,                          -- the submitting key: its lines run as its requests; NULL with auth off
+        endpoint TEXT NOT NULL,               -- the route every line is sent to
+        input_file_id TEXT,                   -- OpenAI only
+        completion_window TEXT NOT NULL,
+        metadata TEXT,                        -- JSON object or NULL
+        status TEXT NOT NULL CHECK (status IN ('validating', 'failed', 'in_progress', 'finalizing', 'completed', 'expired', 'cancelling', 'cancelled')),
+        errors TEXT,                          -- JSON [{code, line, message, param}] when validation failed
+        output_file_id TEXT,
+        error_file_id TEXT,
+        created_at INTEGER NOT NULL,          -- unix seconds, like every *_at here
+        in_progress_at INTEGER,
+        expires_at INTEGER NOT NULL,
+        finalizing_at INTEGER,
+        completed_at INTEGER,
+        failed_at INTEGER,
+        expired_at INTEGER,
+        cancelling_at INTEGER,
+        cancelled_at INTEGER,
+        updated_at INTEGER NOT NULL           -- unix ms
+      );
+      CREATE INDEX batches_status ON batches (status);
+      -- One row per request of a batch. A line's result and its state are one row, so they are
+      -- written in one statement: after a crash a line is either done (and never run again) or
+      -- pending (and run again), and the output files are made from these rows once, at the end.
+      CREATE TABLE batch_lines (
+        batch_id TEXT NOT NULL REFERENCES batches (id) ON DELETE CASCADE,
+        line INTEGER NOT NULL,                -- 1-based line of the input file (Anthropic: position in requests)
+        custom_id TEXT NOT NULL,
+        model TEXT NOT NULL,
+        body TEXT NOT NULL,                   -- JSON request body
+        state TEXT NOT NULL CHECK (state IN ('pending', 'succeeded', 'errored', 'canceled', 'expired')),
+        status_code INTEGER,
+        request_id TEXT,
+        result TEXT,                          -- JSON response or error body
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        finished_at INTEGER,                  -- unix ms
+        PRIMARY KEY (batch_id, line)
+      );
+      CREATE INDEX batch_lines_state ON batch_lines (batch_id, state);
+    `,
+  },
 ];

@@ -17,7 +17,12 @@ async function readUpload(request: FastifyRequest): Promise<Upload> {
     for await (const part of request.parts()) {
       if (part.type === 'file') {
         const content = await part.toBuffer();
-        if (part.fieldname === 'file') file = { filename: part.filename, content };
+        if (part.fieldname !== 'file') continue;
+        // A file part without a filename (curl -F 'file=<data' sends none) was stored with a NULL name: a 500.
+        if (!part.filename) {
+          throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `The 'file' part has no filename. Send it with one (Content-Disposition: form-data; name="file"; filename="data.jsonl"). ${uploadHelp}`, 'file');
+        }
+        file = { filename: part.filename, content };
       } else if (part.fieldname === 'purpose') {
         purpose = String(part.value);
       }
@@ -28,8 +33,10 @@ async function readUpload(request: FastifyRequest): Promise<Upload> {
       throw new ApiError('LLMSVC_ERR_BODY_TOO_LARGE', `The file is larger than the ${maxUploadBytes / 2 ** 20} MiB llmsvc accepts. Split it into smaller files.`);
     }
     if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `The request is not multipart/form-data. ${uploadHelp}`, 'file');
-    if (code?.startsWith('FST_')) throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `The upload could not be read (${(error as Error).message}). ${uploadHelp}`, 'file');
-    throw error;
+    if (error instanceof ApiError) throw error;
+    // Everything else here is busboy failing to parse the client's body ("Multipart: Boundary not
+    // found", "Unexpected end of form"): a client error, not a 500.
+    throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `The multipart body could not be read (${(error as Error).message}). ${uploadHelp}`, 'file');
   }
   if (!file) throw new ApiError('LLMSVC_ERR_MISSING_PARAM', `Missing required parameter: 'file'. ${uploadHelp}`, 'file');
   if (purpose === undefined) throw new ApiError('LLMSVC_ERR_MISSING_PARAM', `Missing required parameter: 'purpose'. ${uploadHelp}`, 'purpose');

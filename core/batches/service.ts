@@ -1,0 +1,210 @@
+import { z } from 'zod';
+import { ApiError } from '../errors/index.js';
+import { newRagId } from '../rag/ids.js';
+import type { BatchApi, BatchRecord, NewBatchLine, PageRequest, Store } from '../store/index.js';
+import { anthropicBatchObject, anthropicResultLine, openaiBatchObject } from './objects.js';
+import { batchEndpoints } from './validate.js';
+import type { BatchWorker } from './worker.js';
+
+/** OpenAI's only completion window; Anthropic's batches expire after the same 24 hours. */
+const windowSeconds = 24 * 3600;
+
+const metadataSchema = z
+  .record(z.string().max(64), z.string().max(512))
+  .refine((value) => Object.keys(value).length <= 16, 'metadata holds at most 16 keys')
+  .nullish();
+
+export const createOpenAiBatchSchema = z
+  .object({
+    input_file_id: z.string().min(1),
+    endpoint: z.enum(batchEndpoints),
+    completion_window: z.literal('24h'),
+    metadata: metadataSchema,
+    output_expires_after: z.object({ anchor: z.literal('created_at'), seconds: z.number().int().positive() }).strict().optional(),
+  })
+  .strict();
+
+export const createAnthropicBatchSchema = z
+  .object({
+    requests: z
+      .array(
+        z
+          .object({
+            custom_id: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'custom_id is 1 to 64 letters, digits, _ or -'),
+            params: z.looseObject({ model: z.string().min(1), stream: z.literal(false).optional() }),
+          })
+          .strict(),
+      )
+      .min(1, 'requests must hold at least one request'),
+  })
+  .strict();
+
+/** The caller, for scoping: a user key sees its own batches, an admin key (or no auth) all. */
+export interface BatchCaller {
+  keyId: string | null;
+  admin: boolean;
+}
+
+function notFound(kind: string, id: string): ApiError {
+  return new ApiError('LLMSVC_ERR_NOT_FOUND', `No ${kind} found with id '${id}'. Check the id; list them with GET ${kind === 'batch' ? '/v1/batches' : '/v1/messages/batches'}.`, 'id');
+}
+
+/** The OpenAI Batch API and Anthropic Message Batches over the batches tables; the worker runs them. */
+export class BatchService {
+  constructor(
+    private readonly store: Store,
+    private readonly worker: BatchWorker,
+    private readonly clock: () => number,
+    private readonly maxLines: number,
+  ) {}
+
+  // ---- OpenAI
+
+  createOpenAi(request: z.output<typeof createOpenAiBatchSchema>, caller: BatchCaller) {
+    const file = this.store.files.find(request.input_file_id);
+    if (!file) throw new ApiError('LLMSVC_ERR_NOT_FOUND', `No file found with id '${request.input_file_id}'. Upload the input with POST /v1/files (purpose=batch).`, 'input_file_id');
+    if (file.purpose !== 'batch') {
+      throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `File ${file.id} has purpose '${file.purpose}'; a batch's input file must be uploaded with purpose 'batch'.`, 'input_file_id');
+    }
+    const batch = this.newRecord('openai', caller, request.endpoint, { inputFileId: file.id, metadata: request.metadata ?? null, status: 'validating' });
+    this.store.batches.create(batch);
+    this.worker.wake();
+    return this.openAiObject(batch.id);
+  }
+
+  retrieveOpenAi(id: string, caller: BatchCaller) {
+    this.require('openai', id, caller);
+    return this.openAiObject(id);
+  }
+
+  listOpenAi(page: PageRequest, caller: BatchCaller) {
+    const result = this.store.batches.list('openai', page, caller.admin ? null : caller.keyId);
+    const data = result.items.map((batch) => openaiBatchObject(batch, this.store.batches.counts(batch.id)));
+    return { object: 'list' as const, data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: result.hasMore };
+  }
+
+  cancelOpenAi(id: string, caller: BatchCaller) {
+    this.cancel(this.require('openai', id, caller));
+    return this.openAiObject(id);
+  }
+
+  private openAiObject(id: string) {
+    return openaiBatchObject(this.store.batches.find(id)!, this.store.batches.counts(id));
+  }
+
+  // ---- Anthropic
+
+  createAnthropic(request: z.output<typeof createAnthropicBatchSchema>, caller: BatchCaller, baseUrl: string) {
+    if (request.requests.length > this.maxLines) {
+      throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `A batch holds at most ${this.maxLines} requests; this one has ${request.requests.length}. Split it.`, 'requests');
+    }
+    const seen = new Set<string>();
+    const lines: NewBatchLine[] = request.requests.map((entry, index) => {
+      if (seen.has(entry.custom_id)) {
+        throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `Duplicate custom_id '${entry.custom_id}' (requests.${index}). Each request of a batch needs its own custom_id.`, `requests.${index}.custom_id`);
+      }
+      seen.add(entry.custom_id);
+      return { line: index + 1, customId: entry.custom_id, model: entry.params.model, body: JSON.stringify(entry.params) };
+    });
+    const batch = this.newRecord('anthropic', caller, '/v1/messages', { inputFileId: null, metadata: null, status: 'in_progress' });
+    this.store.batches.create({ ...batch, inProgressAt: batch.createdAt }, lines);
+    this.worker.wake();
+    return this.anthropicObject(batch.id, baseUrl);
+  }
+
+  retrieveAnthropic(id: string, caller: BatchCaller, baseUrl: string) {
+    this.require('anthropic', id, caller);
+    return this.anthropicObject(id, baseUrl);
+  }
+
+  listAnthropic(page: PageRequest, caller: BatchCaller, baseUrl: string) {
+    const result = this.store.batches.list('anthropic', page, caller.admin ? null : caller.keyId);
+    const data = result.items.map((batch) => anthropicBatchObject(batch, this.store.batches.counts(batch.id), baseUrl));
+    return { data, has_more: result.hasMore, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+  }
+
+  cancelAnthropic(id: string, caller: BatchCaller, baseUrl: string) {
+    this.cancel(this.require('anthropic', id, caller));
+    return this.anthropicObject(id, baseUrl);
+  }
+
+  /** The results JSONL, a line at a time; only once the batch has ended. */
+  *anthropicResults(id: string, caller: BatchCaller): Generator<string> {
+    const batch = this.require('anthropic', id, caller);
+    if (!isEnded(batch)) {
+      throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `Message batch ${id} is still ${batch.status === 'cancelling' ? 'canceling' : 'in progress'}; its results are ready once processing_status is 'ended'.`, 'id');
+    }
+    for (const line of this.store.batches.lines(id)) yield anthropicResultLine(line) + '\n';
+  }
+
+  deleteAnthropic(id: string, caller: BatchCaller) {
+    const batch = this.require('anthropic', id, caller);
+    if (!isEnded(batch)) {
+      throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `Message batch ${id} is still processing; cancel it and wait until it has ended before deleting it.`, 'id');
+    }
+    this.store.batches.delete(id);
+    return { id, type: 'message_batch_deleted' as const };
+  }
+
+  private anthropicObject(id: string, baseUrl: string) {
+    return anthropicBatchObject(this.store.batches.find(id)!, this.store.batches.counts(id), baseUrl);
+  }
+
+  // ---- shared
+
+  private newRecord(api: BatchApi, caller: BatchCaller, endpoint: string, fields: Pick<BatchRecord, 'inputFileId' | 'metadata' | 'status'>) {
+    const now = this.clock();
+    const createdAt = Math.floor(now / 1000);
+    return {
+      id: api === 'openai' ? newRagId('batch', '_') : newRagId('msgbatch', '_'),
+      api,
+      keyId: caller.keyId,
+      endpoint,
+      completionWindow: '24h',
+      createdAt,
+      inProgressAt: null,
+      expiresAt: createdAt + windowSeconds,
+      updatedAt: now,
+      ...fields,
+    };
+  }
+
+  /** Cancelling: no new line starts from now on; the worker cancels the pending ones and ends the
+   *  batch once its running lines are done. A batch that has ended stays as it is. */
+  private cancel(batch: BatchRecord): void {
+    if (batch.status === 'validating' || batch.status === 'in_progress') {
+      const now = this.clock();
+      this.store.batches.update(batch.id, { status: 'cancelling', cancellingAt: Math.floor(now / 1000) }, now);
+      this.worker.wake();
+    } else if (batch.status !== 'cancelling') {
+      throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `Batch ${batch.id} is ${batch.status}; only a validating or in-progress batch can be cancelled.`, 'id');
+    }
+  }
+
+  private require(api: BatchApi, id: string, caller: BatchCaller): BatchRecord {
+    const batch = this.store.batches.find(id);
+    if (!batch || batch.api !== api || (!caller.admin && batch.keyId !== caller.keyId)) throw notFound(api === 'openai' ? 'batch' : 'message batch', id);
+    return batch;
+  }
+}
+
+function isEnded(batch: BatchRecord): boolean {
+  return batch.status === 'completed' || batch.status === 'cancelled' || batch.status === 'expired' || batch.status === 'failed';
+}
+
+/** Batch jobs in the admin API's job shape (GET /admin/v1/jobs lists them beside other jobs). */
+export function listBatchJobs(store: Store) {
+  return store.batches.all().map((batch) => {
+    const counts = store.batches.counts(batch.id);
+    return {
+      id: batch.id,
+      kind: 'batch' as const,
+      state: batch.status,
+      progress_done: counts.total - counts.pending,
+      progress_total: counts.total,
+      error: batch.errors?.[0]?.message ?? null,
+      created_at: batch.createdAt * 1000,
+      updated_at: batch.updatedAt,
+    };
+  });
+}

@@ -1,0 +1,229 @@
+import type { BatchApi, BatchLineRecord, BatchRecord, Store } from '../store/index.js';
+import { finalizeBatch } from './finalize.js';
+import type { BatchMetrics } from './metrics.js';
+import { validateInputFile } from './validate.js';
+
+/** One request of a batch, as the worker hands it to the server. */
+export interface LineRequest {
+  api: BatchApi;
+  keyId: string | null;
+  endpoint: string;
+  /** The JSON request body. */
+  body: string;
+}
+
+export interface LineResponse {
+  statusCode: number;
+  /** The parsed JSON body (a response, or an error body in the API's shape). */
+  body: unknown;
+  requestId: string | null;
+  /** From Retry-After, on a 429. */
+  retryAfterMs?: number;
+}
+
+/** Runs one line exactly as a live request of the key would run (the server injects it). */
+export type LineExecutor = (request: LineRequest) => Promise<LineResponse>;
+
+export interface BatchWorkerOptions {
+  store: Store;
+  execute: LineExecutor;
+  /** Unix ms; injected so tests can pass a batch's expiry. */
+  clock: () => number;
+  /** How many sequences of one model batch lines may hold at once (config batch_max_sequences_per_model). */
+  maxSequencesPerModel: number;
+  maxLines: number;
+  metrics?: BatchMetrics;
+  log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  pollMs?: number;
+}
+
+/** A key out of quota (or rate-limited) pauses its batch this long when the 429 gives no Retry-After. */
+const defaultPauseMs = 5_000;
+
+/** Runs batches: validates input files, sends pending lines to the server at background
+ *  priority (at most `maxSequencesPerModel` lines of a model at once, across all batches),
+ *  records each line's result, expires and finalizes. The queue is the batch_lines table: a line
+ *  is pending until its result is written (one statement), so after a crash the lines that were
+ *  running are simply pending again and run once more, and no line is ever recorded twice. */
+export class BatchWorker {
+  private readonly inFlight = new Map<string, Set<number>>();
+  private readonly inFlightByModel = new Map<string, number>();
+  private readonly pausedUntil = new Map<string, number>();
+  private readonly running = new Set<Promise<void>>();
+  private loop: Promise<void> | undefined;
+  private stopping = false;
+  private wakeUp: (() => void) | undefined;
+  private readonly pollMs: number;
+
+  constructor(private readonly options: BatchWorkerOptions) {
+    this.pollMs = options.pollMs ?? 250;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Something changed (a batch created or cancelled, a line done): look now. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Stops starting lines and waits for the running ones; a line cut off by shutdown stays pending. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    await this.loop;
+    await Promise.allSettled([...this.running]);
+  }
+
+  /** Lines of this batch running now. */
+  runningLines(batchId: string): number {
+    return this.inFlight.get(batchId)?.size ?? 0;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        this.tick();
+      } catch (error) {
+        this.options.log?.error({ err: error }, 'batch worker error');
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.pollMs);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.wakeUp = done;
+      });
+    }
+  }
+
+  /** One pass over the batches with work left. */
+  tick(): void {
+    const { store, clock } = this.options;
+    const now = clock();
+    for (const batch of store.batches.active()) {
+      if (this.stopping) return;
+      switch (batch.status) {
+        case 'validating':
+          this.validate(batch, now);
+          break;
+        case 'finalizing':
+          this.finalize(batch, 'completed');
+          break;
+        case 'cancelling':
+          store.batches.closePending(batch.id, 'canceled', now);
+          if (this.runningLines(batch.id) === 0) this.finalize(batch, 'cancelled');
+          break;
+        case 'in_progress':
+          this.advance(batch, now);
+          break;
+      }
+    }
+    this.options.metrics?.observe(store);
+  }
+
+  private validate(batch: BatchRecord, now: number): void {
+    const { store } = this.options;
+    const content = batch.inputFileId === null ? undefined : store.files.content(batch.inputFileId);
+    const seconds = Math.floor(now / 1000);
+    if (content === undefined) {
+      const errors = [{ code: 'file_not_found', line: null, message: `The input file ${batch.inputFileId} was deleted before the batch started.`, param: 'input_file_id' }];
+      store.batches.update(batch.id, { status: 'failed', errors, failedAt: seconds }, now);
+      return;
+    }
+    const result = validateInputFile(content.toString('utf8'), batch.endpoint, this.options.maxLines);
+    if (result.errors.length > 0) {
+      store.batches.update(batch.id, { status: 'failed', errors: result.errors, failedAt: seconds }, now);
+    } else {
+      // The lines and the status change in one transaction: a crash leaves the batch validating, with no lines.
+      store.batches.update(batch.id, { status: 'in_progress', inProgressAt: seconds }, now, result.lines);
+    }
+  }
+
+  private advance(batch: BatchRecord, now: number): void {
+    const { store } = this.options;
+    if (now >= batch.expiresAt * 1000) {
+      store.batches.closePending(batch.id, 'expired', now);
+      if (this.runningLines(batch.id) === 0) this.finalize(batch, 'expired');
+      return;
+    }
+    if ((this.pausedUntil.get(batch.id) ?? 0) > now) return;
+    const running = this.inFlight.get(batch.id) ?? new Set<number>();
+    const candidates = store.batches.pending(batch.id, 0, running.size + 64);
+    if (candidates.length === 0 && running.size === 0) {
+      this.finalize(batch, 'completed');
+      return;
+    }
+    for (const line of candidates) {
+      if (running.has(line.line)) continue;
+      const held = this.inFlightByModel.get(line.model) ?? 0;
+      if (held >= this.options.maxSequencesPerModel) continue;
+      this.launch(batch, line);
+    }
+  }
+
+  private launch(batch: BatchRecord, line: BatchLineRecord): void {
+    let lines = this.inFlight.get(batch.id);
+    if (!lines) this.inFlight.set(batch.id, (lines = new Set()));
+    lines.add(line.line);
+    this.inFlightByModel.set(line.model, (this.inFlightByModel.get(line.model) ?? 0) + 1);
+    const work = this.runLine(batch, line).finally(() => {
+      lines.delete(line.line);
+      if (lines.size === 0) this.inFlight.delete(batch.id);
+      this.inFlightByModel.set(line.model, this.inFlightByModel.get(line.model)! - 1);
+      this.running.delete(work);
+      this.wake();
+    });
+    this.running.add(work);
+  }
+
+  private async runLine(batch: BatchRecord, line: BatchLineRecord): Promise<void> {
+    const { store, clock, metrics } = this.options;
+    let response: LineResponse;
+    try {
+      response = await this.options.execute({ api: batch.api, keyId: batch.keyId, endpoint: batch.endpoint, body: line.body });
+    } catch (error) {
+      // The server could not take the request at all (closing): the line stays pending.
+      this.options.log?.warn({ err: error, batch: batch.id, line: line.line }, 'batch line not run; it stays queued');
+      return;
+    }
+    if (this.stopping && response.statusCode === 503) return; // cut off by shutdown: run again after restart
+    if (response.statusCode === 429) {
+      // Out of quota or rate-limited: the key's batch waits for the window, the line is not failed.
+      this.pausedUntil.set(batch.id, clock() + (response.retryAfterMs ?? defaultPauseMs));
+      return;
+    }
+    const succeeded = response.statusCode >= 200 && response.statusCode < 300;
+    const usage = succeeded ? tokenUsage(response.body) : { prompt: null, completion: null };
+    const recorded = store.batches.finishLine(batch.id, line.line, {
+      state: succeeded ? 'succeeded' : 'errored',
+      statusCode: response.statusCode,
+      requestId: response.requestId,
+      result: JSON.stringify(response.body),
+      promptTokens: usage.prompt,
+      completionTokens: usage.completion,
+      finishedAt: clock(),
+    });
+    if (recorded) metrics?.lineDone(succeeded ? 'succeeded' : 'errored');
+  }
+
+  private finalize(batch: BatchRecord, status: 'completed' | 'cancelled' | 'expired'): void {
+    const { store, clock } = this.options;
+    const now = clock();
+    if (status === 'completed' && batch.api === 'openai' && batch.status !== 'finalizing') {
+      // OpenAI's life cycle shows finalizing while the output files are written.
+      store.batches.update(batch.id, { status: 'finalizing', finalizingAt: Math.floor(now / 1000) }, now);
+    }
+    finalizeBatch(store, store.batches.find(batch.id)!, status, now);
+    this.pausedUntil.delete(batch.id);
+  }
+}
+
+/** Prompt and completion tokens of an OpenAI or Anthropic response body. */
+function tokenUsage(body: unknown): { prompt: number | null; completion: number | null } {
+  const usage = (body as { usage?: Record<string, number> } | null)?.usage;
+  if (!usage) return { prompt: null, completion: null };
+  return { prompt: usage.prompt_tokens ?? usage.input_tokens ?? null, completion: usage.completion_tokens ?? usage.output_tokens ?? null };
+}

@@ -1,0 +1,326 @@
+import type { Db } from './database.js';
+import { Paginator, type PageOf, type PageRequest } from './pagination.js';
+
+export type BatchApi = 'openai' | 'anthropic';
+export type BatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
+export type BatchLineState = 'pending' | 'succeeded' | 'errored' | 'canceled' | 'expired';
+
+export interface BatchValidationError {
+  code: string;
+  line: number | null;
+  message: string;
+  param: string | null;
+}
+
+export interface BatchRecord {
+  id: string;
+  api: BatchApi;
+  keyId: string | null;
+  endpoint: string;
+  inputFileId: string | null;
+  completionWindow: string;
+  metadata: Record<string, string> | null;
+  status: BatchStatus;
+  errors: BatchValidationError[] | null;
+  outputFileId: string | null;
+  errorFileId: string | null;
+  /** Unix seconds. */
+  createdAt: number;
+  inProgressAt: number | null;
+  expiresAt: number;
+  finalizingAt: number | null;
+  completedAt: number | null;
+  failedAt: number | null;
+  expiredAt: number | null;
+  cancellingAt: number | null;
+  cancelledAt: number | null;
+  /** Unix ms. */
+  updatedAt: number;
+}
+
+export interface NewBatchLine {
+  line: number;
+  customId: string;
+  model: string;
+  body: string;
+}
+
+export interface BatchLineRecord extends NewBatchLine {
+  batchId: string;
+  state: BatchLineState;
+  statusCode: number | null;
+  requestId: string | null;
+  result: string | null;
+  promptTokens: number | null;
+  completionTokens: number | null;
+}
+
+export type LineCounts = Record<BatchLineState, number> & { total: number };
+
+export interface LineResult {
+  state: 'succeeded' | 'errored';
+  statusCode: number;
+  requestId: string | null;
+  result: string;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  finishedAt: number;
+}
+
+interface BatchRow {
+  id: string;
+  api: BatchApi;
+  key_id: string | null;
+  endpoint: string;
+  input_file_id: string | null;
+  completion_window: string;
+  metadata: string | null;
+  status: BatchStatus;
+  errors: string | null;
+  output_file_id: string | null;
+  error_file_id: string | null;
+  created_at: number;
+  in_progress_at: number | null;
+  expires_at: number;
+  finalizing_at: number | null;
+  completed_at: number | null;
+  failed_at: number | null;
+  expired_at: number | null;
+  cancelling_at: number | null;
+  cancelled_at: number | null;
+  updated_at: number;
+}
+
+interface LineRow {
+  batch_id: string;
+  line: number;
+  custom_id: string;
+  model: string;
+  body: string;
+  state: BatchLineState;
+  status_code: number | null;
+  request_id: string | null;
+  result: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+}
+
+const columns =
+  'id, api, key_id, endpoint, input_file_id, completion_window, metadata, status, errors, output_file_id, error_file_id, created_at, in_progress_at, expires_at, finalizing_at, completed_at, failed_at, expired_at, cancelling_at, cancelled_at, updated_at';
+
+function fromRow(row: BatchRow): BatchRecord {
+  return {
+    id: row.id,
+    api: row.api,
+    keyId: row.key_id,
+    endpoint: row.endpoint,
+    inputFileId: row.input_file_id,
+    completionWindow: row.completion_window,
+    metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, string>),
+    status: row.status,
+    errors: row.errors === null ? null : (JSON.parse(row.errors) as BatchValidationError[]),
+    outputFileId: row.output_file_id,
+    errorFileId: row.error_file_id,
+    createdAt: row.created_at,
+    inProgressAt: row.in_progress_at,
+    expiresAt: row.expires_at,
+    finalizingAt: row.finalizing_at,
+    completedAt: row.completed_at,
+    failedAt: row.failed_at,
+    expiredAt: row.expired_at,
+    cancellingAt: row.cancelling_at,
+    cancelledAt: row.cancelled_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function lineFromRow(row: LineRow): BatchLineRecord {
+  return {
+    batchId: row.batch_id,
+    line: row.line,
+    customId: row.custom_id,
+    model: row.model,
+    body: row.body,
+    state: row.state,
+    statusCode: row.status_code,
+    requestId: row.request_id,
+    result: row.result,
+    promptTokens: row.prompt_tokens,
+    completionTokens: row.completion_tokens,
+  };
+}
+
+/** Changes of a batch's status and its timestamps, applied together. */
+export type BatchPatch = Partial<
+  Pick<
+    BatchRecord,
+    | 'status'
+    | 'errors'
+    | 'outputFileId'
+    | 'errorFileId'
+    | 'inProgressAt'
+    | 'finalizingAt'
+    | 'completedAt'
+    | 'failedAt'
+    | 'expiredAt'
+    | 'cancellingAt'
+    | 'cancelledAt'
+  >
+>;
+
+const patchColumns: Record<keyof BatchPatch, string> = {
+  status: 'status',
+  errors: 'errors',
+  outputFileId: 'output_file_id',
+  errorFileId: 'error_file_id',
+  inProgressAt: 'in_progress_at',
+  finalizingAt: 'finalizing_at',
+  completedAt: 'completed_at',
+  failedAt: 'failed_at',
+  expiredAt: 'expired_at',
+  cancellingAt: 'cancelling_at',
+  cancelledAt: 'cancelled_at',
+};
+
+/** The batches and batch_lines tables: batch jobs, and one row per request with its result. */
+export class BatchRepository {
+  private readonly insertBatch;
+  private readonly insertLine;
+  private readonly byId;
+  private readonly activeStatement;
+  private readonly countsStatement;
+  private readonly pendingStatement;
+  private readonly finishLineStatement;
+  private readonly closePendingStatement;
+  private readonly finishedLinesStatement;
+  private readonly allLinesStatement;
+  private readonly deleteStatement;
+  private readonly allStatement;
+  private readonly statusCountsStatement;
+  private readonly pendingTotalStatement;
+  private readonly pages;
+
+  constructor(private readonly db: Db) {
+    this.insertBatch = db.prepare(`
+      INSERT INTO batches (id, api, key_id, endpoint, input_file_id, completion_window, metadata, status, created_at, in_progress_at, expires_at, updated_at)
+      VALUES (@id, @api, @keyId, @endpoint, @inputFileId, @completionWindow, @metadata, @status, @createdAt, @inProgressAt, @expiresAt, @updatedAt)`);
+    this.insertLine = db.prepare(`
+      INSERT INTO batch_lines (batch_id, line, custom_id, model, body, state) VALUES (@batchId, @line, @customId, @model, @body, 'pending')`);
+    this.byId = db.prepare<[string], BatchRow>(`SELECT ${columns} FROM batches WHERE id = ?`);
+    this.activeStatement = db.prepare<[], BatchRow>(
+      `SELECT ${columns} FROM batches WHERE status IN ('validating', 'in_progress', 'finalizing', 'cancelling') ORDER BY rowid`,
+    );
+    this.countsStatement = db.prepare<[string], { state: BatchLineState; n: number }>('SELECT state, COUNT(*) AS n FROM batch_lines WHERE batch_id = ? GROUP BY state');
+    this.pendingStatement = db.prepare<[string, number, number], LineRow>(
+      "SELECT * FROM batch_lines WHERE batch_id = ? AND state = 'pending' AND line > ? ORDER BY line LIMIT ?",
+    );
+    // The guard on state = 'pending' makes a line's result final: a second write (a line run twice
+    // across a crash and a takeover) changes nothing.
+    this.finishLineStatement = db.prepare(`
+      UPDATE batch_lines SET state = @state, status_code = @statusCode, request_id = @requestId, result = @result,
+        prompt_tokens = @promptTokens, completion_tokens = @completionTokens, finished_at = @finishedAt
+      WHERE batch_id = @batchId AND line = @line AND state = 'pending'`);
+    this.closePendingStatement = db.prepare<[BatchLineState, number, string]>("UPDATE batch_lines SET state = ?, finished_at = ? WHERE batch_id = ? AND state = 'pending'");
+    this.finishedLinesStatement = db.prepare<[string, number, number], LineRow>('SELECT * FROM batch_lines WHERE batch_id = ? AND line > ? ORDER BY line LIMIT ?');
+    this.allLinesStatement = db.prepare<[string], LineRow>('SELECT * FROM batch_lines WHERE batch_id = ? ORDER BY line');
+    this.deleteStatement = db.prepare<[string]>('DELETE FROM batches WHERE id = ?');
+    this.allStatement = db.prepare<[], BatchRow>(`SELECT ${columns} FROM batches ORDER BY rowid DESC`);
+    this.statusCountsStatement = db.prepare<[], { status: BatchStatus; n: number }>('SELECT status, COUNT(*) AS n FROM batches GROUP BY status');
+    this.pendingTotalStatement = db.prepare<[], { n: number }>(
+      "SELECT COUNT(*) AS n FROM batch_lines JOIN batches ON batches.id = batch_lines.batch_id WHERE batch_lines.state = 'pending' AND batches.status = 'in_progress'",
+    );
+    this.pages = new Paginator<BatchRow>(db, { table: 'batches', idColumn: 'id', columns, scope: 'api = @api AND (@keyId IS NULL OR key_id = @keyId)' });
+  }
+
+  /** A new batch, with its lines when they are known (Anthropic's come in the request). */
+  create(batch: Omit<BatchRecord, 'errors' | 'outputFileId' | 'errorFileId' | 'finalizingAt' | 'completedAt' | 'failedAt' | 'expiredAt' | 'cancellingAt' | 'cancelledAt'>, lines: readonly NewBatchLine[] = []): void {
+    this.db.transaction(() => {
+      this.insertBatch.run({ ...batch, metadata: batch.metadata === null ? null : JSON.stringify(batch.metadata) });
+      for (const line of lines) this.insertLine.run({ batchId: batch.id, ...line });
+    })();
+  }
+
+  find(id: string): BatchRecord | undefined {
+    const row = this.byId.get(id);
+    return row && fromRow(row);
+  }
+
+  /** Batches with work left: validating, running, finalizing or cancelling, oldest first. */
+  active(): BatchRecord[] {
+    return this.activeStatement.all().map(fromRow);
+  }
+
+  all(): BatchRecord[] {
+    return this.allStatement.all().map(fromRow);
+  }
+
+  list(api: BatchApi, page: PageRequest, keyId: string | null): PageOf<BatchRecord> {
+    const result = this.pages.page(page, { api, keyId });
+    return { items: result.items.map(fromRow), hasMore: result.hasMore };
+  }
+
+  /** Applies a status change (and its timestamps); with `lines`, also inserts the batch's lines,
+   *  in the same transaction. */
+  update(id: string, patch: BatchPatch, now: number, lines: readonly NewBatchLine[] = []): void {
+    const entries = Object.entries(patch) as [keyof BatchPatch, unknown][];
+    const sets = entries.map(([key]) => `${patchColumns[key]} = @${key}`);
+    const values = Object.fromEntries(entries.map(([key, value]) => [key, key === 'errors' && value !== null ? JSON.stringify(value) : value]));
+    const statement = this.db.prepare(`UPDATE batches SET ${[...sets, 'updated_at = @updatedAt'].join(', ')} WHERE id = @id`);
+    this.db.transaction(() => {
+      statement.run({ ...values, updatedAt: now, id });
+      for (const line of lines) this.insertLine.run({ batchId: id, ...line });
+    })();
+  }
+
+  counts(batchId: string): LineCounts {
+    const counts: LineCounts = { pending: 0, succeeded: 0, errored: 0, canceled: 0, expired: 0, total: 0 };
+    for (const row of this.countsStatement.all(batchId)) {
+      counts[row.state] = row.n;
+      counts.total += row.n;
+    }
+    return counts;
+  }
+
+  /** Up to `limit` pending lines after line `afterLine`, in file order. */
+  pending(batchId: string, afterLine: number, limit: number): BatchLineRecord[] {
+    return this.pendingStatement.all(batchId, afterLine, limit).map(lineFromRow);
+  }
+
+  /** Records a line's result and its done-state in one statement; false if it was already done. */
+  finishLine(batchId: string, line: number, result: LineResult): boolean {
+    return this.finishLineStatement.run({ batchId, line, ...result }).changes > 0;
+  }
+
+  /** Every line still pending becomes `state` (cancelled or expired). */
+  closePending(batchId: string, state: 'canceled' | 'expired', now: number): number {
+    return this.closePendingStatement.run(state, now, batchId).changes;
+  }
+
+  /** Lines in file order, a page at a time (the results are read without holding them all). */
+  *lines(batchId: string, pageSize = 1000): Generator<BatchLineRecord> {
+    let after = 0;
+    for (;;) {
+      const rows = this.finishedLinesStatement.all(batchId, after, pageSize);
+      for (const row of rows) yield lineFromRow(row);
+      if (rows.length < pageSize) return;
+      after = rows.at(-1)!.line;
+    }
+  }
+
+  allLines(batchId: string): BatchLineRecord[] {
+    return this.allLinesStatement.all(batchId).map(lineFromRow);
+  }
+
+  delete(id: string): boolean {
+    return this.deleteStatement.run(id).changes > 0;
+  }
+
+  statusCounts(): { status: BatchStatus; n: number }[] {
+    return this.statusCountsStatement.all();
+  }
+
+  /** Lines waiting to run across every running batch. */
+  queueDepth(): number {
+    return this.pendingTotalStatement.get()!.n;
+  }
+}
