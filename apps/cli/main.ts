@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { ConfigError } from '../../core/config/index.js';
+import { registerBackup } from './commands/backup.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGovernance } from './commands/governance.js';
 import { registerModels } from './commands/models.js';
@@ -18,6 +19,7 @@ registerModels(program);
 registerGovernance(program);
 registerRag(program);
 registerDoctor(program);
+registerBackup(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof ConfigError ? `Configuration error: ${error.message}` : (error as Error).message;
