@@ -5,6 +5,7 @@ import { registerBackup } from './commands/backup.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGovernance } from './commands/governance.js';
 import { registerModels } from './commands/models.js';
+import { registerModelTransfer } from './commands/modelTransfer.js';
 import { registerRag } from './commands/rag.js';
 import { registerServe } from './commands/serve.js';
 import { packageVersion } from './version.js';
@@ -16,6 +17,7 @@ const program = new Command('llmsvc')
 
 registerServe(program);
 registerModels(program);
+registerModelTransfer(program.commands.find((command) => command.name() === 'models')!);
 registerGovernance(program);
 registerRag(program);
 registerDoctor(program);
