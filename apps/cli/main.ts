@@ -2,8 +2,11 @@
 import { Command } from 'commander';
 import { ConfigError } from '../../core/config/index.js';
 import { registerBatch } from './commands/batch.js';
+import { registerBackup } from './commands/backup.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerGovernance } from './commands/governance.js';
 import { registerModels } from './commands/models.js';
+import { registerModelTransfer } from './commands/modelTransfer.js';
 import { registerRag } from './commands/rag.js';
 import { registerServe } from './commands/serve.js';
 import { packageVersion } from './version.js';
@@ -15,9 +18,12 @@ const program = new Command('llmsvc')
 
 registerServe(program);
 registerModels(program);
+registerModelTransfer(program.commands.find((command) => command.name() === 'models')!);
 registerGovernance(program);
 registerRag(program);
 registerBatch(program);
+registerDoctor(program);
+registerBackup(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof ConfigError ? `Configuration error: ${error.message}` : (error as Error).message;
