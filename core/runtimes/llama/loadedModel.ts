@@ -83,6 +83,8 @@ export class LoadedModel {
   /** Embedding calls run one at a time on the embedding context. */
   private embeddingQueue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  /** Inputs embedded so far (an abandoned batch stops adding to it). */
+  embeddedInputs = 0;
 
   private constructor(
     readonly file: ModelFile,
@@ -156,7 +158,9 @@ export class LoadedModel {
       const context = await this.embedding;
       const result = this.embeddingQueue.then(() => context.getEmbeddingFor(input));
       this.embeddingQueue = result.catch(() => {});
-      return (await result).vector;
+      const { vector } = await result;
+      this.embeddedInputs++;
+      return vector;
     });
   }
 

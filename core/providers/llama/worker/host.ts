@@ -34,7 +34,7 @@ async function stats(): Promise<RuntimeStats> {
     const model = await models.get(id).catch(() => undefined);
     if (!model) continue;
     const { sequences } = model;
-    result.models[id] = { parallel: sequences.size, contextSize: model.contextSize, active: sequences.active, queued: sequences.queued, evaluatedTokens: sequences.evaluatedTokens };
+    result.models[id] = { parallel: sequences.size, contextSize: model.contextSize, active: sequences.active, queued: sequences.queued, evaluatedTokens: sequences.evaluatedTokens, embeddedInputs: model.embeddedInputs };
   }
   return result;
 }
@@ -66,9 +66,13 @@ async function generate(port: MessagePort, begin: (signal: AbortSignal) => Promi
 async function whileWanted<T>(cancel: CancelFlag | undefined, work: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
   if (!cancel) return work(undefined);
   const controller = new AbortController();
-  const check = () => Atomics.load(cancel, 0) === 1 && controller.abort(new Error('The client went away.'));
-  check();
+  const check = () => {
+    if (Atomics.load(cancel, 0) !== 1) return;
+    clearInterval(timer);
+    controller.abort(new Error('The client went away.'));
+  };
   const timer = setInterval(check, 20);
+  check();
   try {
     return await work(controller.signal);
   } finally {

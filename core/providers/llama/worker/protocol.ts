@@ -62,7 +62,7 @@ export function fromPortableError(error: PortableError): Error {
 export interface RuntimeStats {
   backend: string | null;
   loaded: string[];
-  models: Record<string, { parallel: number; contextSize: number; active: number; queued: number; evaluatedTokens: number }>;
+  models: Record<string, { parallel: number; contextSize: number; active: number; queued: number; evaluatedTokens: number; embeddedInputs: number }>;
 }
 
 /** The runtime thread's settings: everything it needs, as plain data. */
