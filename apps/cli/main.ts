@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { ConfigError } from '../../core/config/index.js';
+import { registerChat } from './commands/chat.js';
 import { registerGovernance } from './commands/governance.js';
 import { registerModels } from './commands/models.js';
 import { registerRag } from './commands/rag.js';
@@ -16,6 +17,7 @@ registerServe(program);
 registerModels(program);
 registerGovernance(program);
 registerRag(program);
+registerChat(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof ConfigError ? `Configuration error: ${error.message}` : (error as Error).message;
