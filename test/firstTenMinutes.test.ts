@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -183,7 +183,7 @@ describe('stopping npx llmsvc serve by the launcher', () => {
     const quoted = command.map((word) => `'${word}'`).join(' ');
     fs.writeFileSync(
       launcher,
-      `import { spawn } from 'node:child_process';\n` +
+      `import { spawn, spawnSync } from 'node:child_process';\n` +
         (options.viaShell ? `spawn('sh', ['-c', ${JSON.stringify(`${quoted}; true`)}], { stdio: 'inherit' });\n` : `spawn(${JSON.stringify(command[0])}, ${JSON.stringify(command.slice(1))}, { stdio: 'inherit' });\n`) +
         `setInterval(() => {}, 1000);\n`,
     );
@@ -242,4 +242,21 @@ describe('stopping npx llmsvc serve by the launcher', () => {
       }
     });
   }
+});
+
+describe('npm', () => {
+  const root = path.resolve(import.meta.dirname, '..');
+
+  test('npm commands in the project print no "Unknown project config" warning (onnxruntime-node-install in .npmrc)', () => {
+    const result = spawnSync('npm', ['pkg', 'get', 'name'], { cwd: root, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
+    assert.equal(result.status, 0, result.stderr);
+    assert.doesNotMatch(result.stderr, /Unknown (project|user|env) config/);
+  });
+
+  test("onnxruntime-node's CUDA download is skipped by allowScripts, and its CPU binary ships in the package", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { allowScripts: Record<string, boolean> };
+    assert.equal(pkg.allowScripts['onnxruntime-node'], false, 'its postinstall only fetches the CUDA provider from NuGet');
+    const binding = path.join(root, 'node_modules/onnxruntime-node/bin/napi-v6', process.platform, process.arch, 'onnxruntime_binding.node');
+    assert.ok(fs.existsSync(binding), `${binding} comes in the npm package, no install script needed`);
+  });
 });

@@ -4,6 +4,7 @@ import { ConfigError } from '../../core/config/index.js';
 import { registerBatch } from './commands/batch.js';
 import { registerBackup } from './commands/backup.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerChat } from './commands/chat.js';
 import { registerGovernance } from './commands/governance.js';
 import { registerModels } from './commands/models.js';
 import { registerModelTransfer } from './commands/modelTransfer.js';
@@ -24,6 +25,7 @@ registerRag(program);
 registerBatch(program);
 registerDoctor(program);
 registerBackup(program);
+registerChat(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof ConfigError ? `Configuration error: ${error.message}` : (error as Error).message;
