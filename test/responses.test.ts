@@ -251,6 +251,16 @@ describe('POST /v1/responses', () => {
     await assertApiError(client.responses.create({ model: tinyModelId, input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'x', detail: 'auto' }] }] }), 400, 'invalid_value', 'input[0].content[0].type', /only text content/);
     await assertApiError(client.responses.create({ model: tinyModelId, input: 'hi', tool_choice: 'required' }), 400, 'invalid_value', 'tool_choice', /needs tools/);
     await assertApiError(client.responses.create({ model: 'no-such-model', input: 'hi' }), 404, 'model_not_found', 'model');
+    // Types named like Object's own properties are refused as unknown, not looked up on the prototype.
+    await assertApiError(client.responses.create({ model: tinyModelId, input: [{ type: 'constructor' }] } as never), 400, 'invalid_value', 'input[0]', /'constructor' are not supported/);
+    await assertApiError(client.responses.create({ model: tinyModelId, input: 'hi', tools: [{ type: 'toString' }] } as never), 400, 'unsupported_tool', 'tools', /'toString'.*function tool/);
+    await assertApiError(
+      client.responses.create({ model: tinyModelId, input: 'hi', tools: [weatherTool, weatherTool] }),
+      400,
+      'invalid_value',
+      'tools[1].name',
+      /given twice/,
+    );
     await assertApiError(
       client.responses.create({ model: tinyModelId, input: [{ role: 'user', content: 'hi' }, { type: 'function_call_output', call_id: 'call_x', output: 'sun' }] }),
       400,
