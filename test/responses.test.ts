@@ -65,11 +65,13 @@ before(async () => {
       context_size: 512,
       providers: [
         { id: 'up', type: 'openai-compatible', base_url: `${upstream.url}/v1`, api_key_env: 'UP_KEY', models: [tinyModelId] },
+        { id: 'oai', type: 'openai', base_url: `${upstream.url}/v1`, api_key_env: 'UP_KEY' },
         { id: 'claude', type: 'anthropic', base_url: upstream.url, api_key_env: 'UP_KEY' },
         { id: 'flaky', type: 'openai-compatible', base_url: `${proxy.url}/v1`, api_key_env: 'UP_KEY', models: [tinyModelId] },
       ],
       routes: [
         { model: 'via-openai', targets: [{ provider: 'up', model: tinyModelId }] },
+        { model: 'via-oai', targets: [{ provider: 'oai', model: tinyModelId }] },
         { model: 'via-claude', targets: [{ provider: 'claude', model: tinyModelId }] },
         { model: 'flaky', targets: [{ provider: 'flaky', model: tinyModelId }] },
       ],
@@ -443,8 +445,8 @@ describe('stored responses', () => {
 });
 
 describe('routed upstream models', () => {
-  test('openai-compatible and anthropic upstreams answer through the same translation, stream and all', async () => {
-    for (const model of ['via-openai', 'via-claude']) {
+  test('openai-compatible, openai and anthropic upstreams answer through the same translation, stream and all', async () => {
+    for (const model of ['via-openai', 'via-oai', 'via-claude']) {
       const response = await client.responses.create({ model, input: 'Name three colours.', instructions: 'Be brief.', temperature: 0, max_output_tokens: 10 });
       assertResponse(response);
       assert.equal(response.model, model);
