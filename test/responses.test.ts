@@ -270,6 +270,13 @@ describe('POST /v1/responses', () => {
       'input[1].call_id',
       /No tool call found for function call output with call_id 'call_x'/,
     );
+    await assertApiError(
+      client.responses.create({ model: tinyModelId, input: [{ type: 'function_call', call_id: 'call_y', name: 'get_weather', arguments: '{}' }, { role: 'user', content: 'and?' }] }),
+      400,
+      'invalid_value',
+      'input[1]',
+      /No tool output found for function call 'call_y'/,
+    );
     await assertApiError(client.responses.create({ model: tinyModelId, input: 'hi', frobnicate: 1 } as OpenAI.Responses.ResponseCreateParamsNonStreaming), 400, 'unsupported_parameter', 'frobnicate');
   });
 });
