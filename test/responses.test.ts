@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
+import { Store } from '../core/store/index.js';
 import { toChatMessages } from '../core/server/routes/openai/responses/translate.js';
 import { inputItemsPage } from '../core/server/routes/openai/responses/store.js';
 import { responseEventErrors, schemaErrors } from './support/openapi.js';
 import { faults, startFaultProxy, type FaultProxy } from './support/faultProxy.js';
-import { authedFetch, startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
+import { authedFetch, startTestServer, tempDir, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
 
 // The Responses API (POST /v1/responses and the stored-response routes) through the official
 // openai SDK, on the tiny local model and on routed upstream models: a second llmsvc on loopback
@@ -128,6 +130,36 @@ describe('translation to the chat pipeline', () => {
     const back = inputItemsPage(stored, { limit: 1, order: 'desc', before: 'c' });
     assert.deepEqual([ids(back), back.has_more], [['d'], true]);
     assert.deepEqual(ids(inputItemsPage(stored, { limit: 2, order: 'asc', after: 'nope' })), []);
+  });
+});
+
+describe('the responses table', () => {
+  test('a stored response, its key and its context survive closing and reopening the database; delete removes it', () => {
+    const dataDir = tempDir();
+    const stored = {
+      id: 'resp_kept',
+      keyId: 'key_1',
+      createdAt: 1_700_000_000,
+      model: 'm',
+      response: { id: 'resp_kept', output: [{ type: 'message' }] },
+      context: [{ id: 'msg_1', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
+      inputCount: 1,
+    };
+    const first = Store.open(dataDir);
+    first.responses.insert(stored);
+    first.responses.insert({ ...stored, id: 'resp_open', keyId: undefined });
+    first.dispose();
+    const second = Store.open(dataDir);
+    try {
+      assert.deepEqual(second.responses.find('resp_kept'), stored);
+      assert.equal(second.responses.find('resp_open')?.keyId, undefined, 'auth off: no key');
+      assert.equal(second.responses.delete('resp_kept'), true);
+      assert.equal(second.responses.find('resp_kept'), undefined);
+      assert.equal(second.responses.delete('resp_kept'), false);
+    } finally {
+      second.dispose();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
