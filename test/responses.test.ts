@@ -377,7 +377,9 @@ describe('streaming', () => {
     // A seed whose answer runs to the limit, so that the upstream stream has more events than the cut lets through.
     const body = { model: 'flaky', input: 'Tell a long story.', temperature: 1, max_output_tokens: 8 };
     let seed = 1;
-    while ((await client.responses.create({ ...body, seed } as OpenAI.Responses.ResponseCreateParamsNonStreaming & Seeded)).status !== 'incomplete') seed++;
+    while ((await client.responses.create({ ...body, seed } as OpenAI.Responses.ResponseCreateParamsNonStreaming & Seeded)).status !== 'incomplete') {
+      assert.ok(++seed < 20, 'some seed runs to the token limit');
+    }
     proxy.enqueue(faults.resetMid({ sseEvents: 3 }));
     const stream = await client.responses.create({ ...body, seed, stream: true } as OpenAI.Responses.ResponseCreateParamsStreaming & Seeded);
     const events: OpenAI.Responses.ResponseStreamEvent[] = [];
