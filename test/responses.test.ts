@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
+import { Store } from '../core/store/index.js';
 import { toChatMessages } from '../core/server/routes/openai/responses/translate.js';
 import { inputItemsPage } from '../core/server/routes/openai/responses/store.js';
 import { responseEventErrors, schemaErrors } from './support/openapi.js';
 import { faults, startFaultProxy, type FaultProxy } from './support/faultProxy.js';
-import { authedFetch, startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
+import { authedFetch, startTestServer, tempDir, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
 
 // The Responses API (POST /v1/responses and the stored-response routes) through the official
 // openai SDK, on the tiny local model and on routed upstream models: a second llmsvc on loopback
@@ -58,18 +60,21 @@ async function assertApiError(promise: Promise<unknown>, status: number, code: s
 }
 
 before(async () => {
-  upstream = await startTestServer({ context_size: 512 });
+  // The upstream has the response cache on: the cache test uses it directly (one server fewer to start).
+  upstream = await startTestServer({ context_size: 512, cache: true });
   proxy = await startFaultProxy(upstream.url);
   server = await startTestServer(
     {
       context_size: 512,
       providers: [
         { id: 'up', type: 'openai-compatible', base_url: `${upstream.url}/v1`, api_key_env: 'UP_KEY', models: [tinyModelId] },
+        { id: 'oai', type: 'openai', base_url: `${upstream.url}/v1`, api_key_env: 'UP_KEY' },
         { id: 'claude', type: 'anthropic', base_url: upstream.url, api_key_env: 'UP_KEY' },
         { id: 'flaky', type: 'openai-compatible', base_url: `${proxy.url}/v1`, api_key_env: 'UP_KEY', models: [tinyModelId] },
       ],
       routes: [
         { model: 'via-openai', targets: [{ provider: 'up', model: tinyModelId }] },
+        { model: 'via-oai', targets: [{ provider: 'oai', model: tinyModelId }] },
         { model: 'via-claude', targets: [{ provider: 'claude', model: tinyModelId }] },
         { model: 'flaky', targets: [{ provider: 'flaky', model: tinyModelId }] },
       ],
@@ -126,6 +131,36 @@ describe('translation to the chat pipeline', () => {
     const back = inputItemsPage(stored, { limit: 1, order: 'desc', before: 'c' });
     assert.deepEqual([ids(back), back.has_more], [['d'], true]);
     assert.deepEqual(ids(inputItemsPage(stored, { limit: 2, order: 'asc', after: 'nope' })), []);
+  });
+});
+
+describe('the responses table', () => {
+  test('a stored response, its key and its context survive closing and reopening the database; delete removes it', () => {
+    const dataDir = tempDir();
+    const stored = {
+      id: 'resp_kept',
+      keyId: 'key_1',
+      createdAt: 1_700_000_000,
+      model: 'm',
+      response: { id: 'resp_kept', output: [{ type: 'message' }] },
+      context: [{ id: 'msg_1', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
+      inputCount: 1,
+    };
+    const first = Store.open(dataDir);
+    first.responses.insert(stored);
+    first.responses.insert({ ...stored, id: 'resp_open', keyId: undefined });
+    first.dispose();
+    const second = Store.open(dataDir);
+    try {
+      assert.deepEqual(second.responses.find('resp_kept'), stored);
+      assert.equal(second.responses.find('resp_open')?.keyId, undefined, 'auth off: no key');
+      assert.equal(second.responses.delete('resp_kept'), true);
+      assert.equal(second.responses.find('resp_kept'), undefined);
+      assert.equal(second.responses.delete('resp_kept'), false);
+    } finally {
+      second.dispose();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -251,12 +286,29 @@ describe('POST /v1/responses', () => {
     await assertApiError(client.responses.create({ model: tinyModelId, input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'x', detail: 'auto' }] }] }), 400, 'invalid_value', 'input[0].content[0].type', /only text content/);
     await assertApiError(client.responses.create({ model: tinyModelId, input: 'hi', tool_choice: 'required' }), 400, 'invalid_value', 'tool_choice', /needs tools/);
     await assertApiError(client.responses.create({ model: 'no-such-model', input: 'hi' }), 404, 'model_not_found', 'model');
+    // Types named like Object's own properties are refused as unknown, not looked up on the prototype.
+    await assertApiError(client.responses.create({ model: tinyModelId, input: [{ type: 'constructor' }] } as never), 400, 'invalid_value', 'input[0]', /'constructor' are not supported/);
+    await assertApiError(client.responses.create({ model: tinyModelId, input: 'hi', tools: [{ type: 'toString' }] } as never), 400, 'unsupported_tool', 'tools', /'toString'.*function tool/);
+    await assertApiError(
+      client.responses.create({ model: tinyModelId, input: 'hi', tools: [weatherTool, weatherTool] }),
+      400,
+      'invalid_value',
+      'tools[1].name',
+      /given twice/,
+    );
     await assertApiError(
       client.responses.create({ model: tinyModelId, input: [{ role: 'user', content: 'hi' }, { type: 'function_call_output', call_id: 'call_x', output: 'sun' }] }),
       400,
       'invalid_value',
       'input[1].call_id',
       /No tool call found for function call output with call_id 'call_x'/,
+    );
+    await assertApiError(
+      client.responses.create({ model: tinyModelId, input: [{ type: 'function_call', call_id: 'call_y', name: 'get_weather', arguments: '{}' }, { role: 'user', content: 'and?' }] }),
+      400,
+      'invalid_value',
+      'input[1]',
+      /No tool output found for function call 'call_y'/,
     );
     await assertApiError(client.responses.create({ model: tinyModelId, input: 'hi', frobnicate: 1 } as OpenAI.Responses.ResponseCreateParamsNonStreaming), 400, 'unsupported_parameter', 'frobnicate');
   });
@@ -326,7 +378,9 @@ describe('streaming', () => {
     // A seed whose answer runs to the limit, so that the upstream stream has more events than the cut lets through.
     const body = { model: 'flaky', input: 'Tell a long story.', temperature: 1, max_output_tokens: 8 };
     let seed = 1;
-    while ((await client.responses.create({ ...body, seed } as OpenAI.Responses.ResponseCreateParamsNonStreaming & Seeded)).status !== 'incomplete') seed++;
+    while ((await client.responses.create({ ...body, seed } as OpenAI.Responses.ResponseCreateParamsNonStreaming & Seeded)).status !== 'incomplete') {
+      assert.ok(++seed < 20, 'some seed runs to the token limit');
+    }
     proxy.enqueue(faults.resetMid({ sseEvents: 3 }));
     const stream = await client.responses.create({ ...body, seed, stream: true } as OpenAI.Responses.ResponseCreateParamsStreaming & Seeded);
     const events: OpenAI.Responses.ResponseStreamEvent[] = [];
@@ -422,6 +476,30 @@ describe('stored responses', () => {
     assert.equal((await alice.responses.retrieve(created.id)).id, created.id, "bob's delete did nothing");
   });
 
+  test('the response cache answers a repeated request, plain or streamed, as it does chat completions', async () => {
+    const cachedClient = new OpenAI({ baseURL: `${upstream.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
+    const body = { model: tinyModelId, input: 'Cache me.', temperature: 0, max_output_tokens: 5 };
+    const ask = (stream: boolean) => cachedClient.responses.create({ ...body, stream } as OpenAI.Responses.ResponseCreateParams).withResponse();
+    const first = await ask(false);
+    assert.equal(first.response.headers.get('x-llmsvc-cache'), 'miss');
+    const text = (first.data as OpenAI.Responses.Response).output_text;
+    // The entry is written just after the answer: on a loaded machine the next request may come first.
+    let again = await ask(false);
+    for (let tries = 0; again.response.headers.get('x-llmsvc-cache') !== 'hit' && tries < 20; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      again = await ask(false);
+    }
+    assert.equal(again.response.headers.get('x-llmsvc-cache'), 'hit');
+    assert.equal((again.data as OpenAI.Responses.Response).output_text, text);
+    const streamed = await ask(true);
+    assert.equal(streamed.response.headers.get('x-llmsvc-cache'), 'hit', 'stream and non-stream share the entry');
+    let streamedText = '';
+    for await (const event of streamed.data as AsyncIterable<OpenAI.Responses.ResponseStreamEvent>) {
+      if (event.type === 'response.output_text.done') streamedText = event.text;
+    }
+    assert.equal(streamedText, text);
+  });
+
   test('the request log and usage account a response as they do a chat completion', async () => {
     const created = await client.responses.create({ model: tinyModelId, input: 'Count.', ...seeded } as OpenAI.Responses.ResponseCreateParamsNonStreaming);
     server.service.store.ledger.flush();
@@ -433,8 +511,8 @@ describe('stored responses', () => {
 });
 
 describe('routed upstream models', () => {
-  test('openai-compatible and anthropic upstreams answer through the same translation, stream and all', async () => {
-    for (const model of ['via-openai', 'via-claude']) {
+  test('openai-compatible, openai and anthropic upstreams answer through the same translation, stream and all', async () => {
+    for (const model of ['via-openai', 'via-oai', 'via-claude']) {
       const response = await client.responses.create({ model, input: 'Name three colours.', instructions: 'Be brief.', temperature: 0, max_output_tokens: 10 });
       assertResponse(response);
       assert.equal(response.model, model);

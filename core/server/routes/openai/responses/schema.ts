@@ -74,7 +74,8 @@ const itemSchemas = { message: messageItem, function_call: functionCallItem, fun
  *  its output. Chosen by `type` (rather than a union) so that an error names the field at fault. */
 const inputItem = z.unknown().transform((value, context) => {
   const type = typeof value === 'object' && value !== null ? ((value as { type?: unknown }).type ?? 'message') : undefined;
-  const schema = typeof type === 'string' ? itemSchemas[type as keyof typeof itemSchemas] : undefined;
+  // Own keys only: a type such as 'constructor' must not reach Object's prototype.
+  const schema = typeof type === 'string' && Object.hasOwn(itemSchemas, type) ? itemSchemas[type as keyof typeof itemSchemas] : undefined;
   if (!schema) {
     context.addIssue({
       code: 'custom',
@@ -90,7 +91,6 @@ const inputItem = z.unknown().transform((value, context) => {
 const input = stringOr(z.array(inputItem), 'the input');
 
 export type InputItem = z.output<typeof inputItem>;
-export type MessageItem = z.output<typeof messageItem>;
 
 const functionTool = z
   .object({
@@ -105,8 +105,6 @@ const functionTool = z
     strict: z.boolean().nullish(),
   })
   .strict();
-
-export type FunctionToolField = z.output<typeof functionTool>;
 
 /** What to use instead of each hosted tool OpenAI runs on its own side. */
 export const builtInToolAdvice: Record<string, string> = {
@@ -127,7 +125,7 @@ export const builtInToolAdvice: Record<string, string> = {
 /** A tool of any type: function tools pass; a hosted tool is a 400 that names it and says what to use instead. */
 const tool = z.looseObject({ type: z.string() }).transform((value, context) => {
   if (value.type !== 'function') {
-    const advice = builtInToolAdvice[value.type] ?? "define it as a function tool (type 'function') that your code runs";
+    const advice = Object.hasOwn(builtInToolAdvice, value.type) ? builtInToolAdvice[value.type] : "define it as a function tool (type 'function') that your code runs";
     throw new ApiError(
       'LLMSVC_ERR_BUILTIN_TOOL_UNSUPPORTED',
       `The built-in tool '${value.type}' is not available on llmsvc: it runs only function tools (type 'function'), which your code carries out. Instead, ${advice}.`,
@@ -139,15 +137,15 @@ const tool = z.looseObject({ type: z.string() }).transform((value, context) => {
 
 const toolChoice = z.union(
   [
-  z.enum(['none', 'auto', 'required']),
-  z.object({ type: z.literal('function'), name: z.string() }).strict(),
-  z.looseObject({ type: z.string() }).transform((value) => {
-    throw new ApiError(
-      'LLMSVC_ERR_BUILTIN_TOOL_UNSUPPORTED',
-      `tool_choice of type '${value.type}' is not supported: give 'none', 'auto', 'required' or {"type": "function", "name": "<a function tool's name>"}.`,
-      'tool_choice',
-    );
-  }),
+    z.enum(['none', 'auto', 'required']),
+    z.object({ type: z.literal('function'), name: z.string() }).strict(),
+    z.looseObject({ type: z.string() }).transform((value) => {
+      throw new ApiError(
+        'LLMSVC_ERR_BUILTIN_TOOL_UNSUPPORTED',
+        `tool_choice of type '${value.type}' is not supported: give 'none', 'auto', 'required' or {"type": "function", "name": "<a function tool's name>"}.`,
+        'tool_choice',
+      );
+    }),
   ],
   { error: `give 'none', 'auto', 'required' or {"type": "function", "name": "<a function tool's name>"}` },
 );
@@ -187,10 +185,21 @@ export const createResponseSchema = z
     /** llmsvc extension (chat completions has it; the Responses API does not): reproducible sampling. */
     seed: z.number().int().nullish(),
     text: z.object({ format: textFormat.optional(), verbosity: z.enum(['low', 'medium', 'high']).nullish() }).strict().nullish(),
-    tools: z.array(tool).max(128, 'give at most 128 tools').optional(),
+    tools: z
+      .array(tool)
+      .max(128, 'give at most 128 tools')
+      .superRefine((tools, context) => {
+        const seen = new Set<string>();
+        tools.forEach((t, index) => {
+          if (seen.has(t.name)) context.addIssue({ code: 'custom', message: `the function name '${t.name}' is given twice; names must be unique`, path: [index, 'name'] });
+          seen.add(t.name);
+        });
+      })
+      .optional(),
     tool_choice: toolChoice.optional(),
     // Accepted; a local model makes as many calls per turn as its chat template allows.
     parallel_tool_calls: z.boolean().nullish(),
+    // Accepted and echoed; one generation makes the calls of one turn, which is all a client loop sees.
     max_tool_calls: z.number().int().min(1).nullish(),
     stream: z.boolean().nullish(),
     stream_options: z.object({ include_obfuscation: z.boolean().optional() }).strict().nullish(),

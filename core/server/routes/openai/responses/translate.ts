@@ -59,19 +59,33 @@ export function toChatMessages(instructions: string | null | undefined, items: r
   return messages;
 }
 
-/** Every function_call_output of this request's input answers a function_call before it (in the
- *  history or the input), as OpenAI requires; said in the Responses API's terms rather than as a
- *  chat message the client never sent. `inputStart`: where this request's input begins in `context`. */
+/** The calls and their outputs pair up as OpenAI requires: every function_call_output answers a
+ *  function_call before it, and every call is answered before the next user, system or developer
+ *  message. Said in the Responses API's terms (input[i]) rather than as the chat messages the
+ *  client never sent. `inputStart`: where this request's input begins in `context` (before it:
+ *  the history of previous_response_id). */
 export function checkCallOutputs(context: readonly Record<string, unknown>[], inputStart: number): void {
   const calls = new Set<unknown>();
+  const unanswered = new Set<unknown>();
+  const param = (index: number, field?: string) => (index >= inputStart ? `input[${index - inputStart}]${field ? `.${field}` : ''}` : 'previous_response_id');
   context.forEach((item, index) => {
-    if (item.type === 'function_call') calls.add(item.call_id);
-    if (item.type === 'function_call_output' && !calls.has(item.call_id)) {
-      const where = index - inputStart;
+    if (item.type === 'function_call') {
+      calls.add(item.call_id);
+      unanswered.add(item.call_id);
+    } else if (item.type === 'function_call_output') {
+      if (!calls.has(item.call_id)) {
+        throw new ApiError(
+          'LLMSVC_ERR_INVALID_PARAM',
+          `No tool call found for function call output with call_id '${String(item.call_id)}'. Give the function_call item it answers earlier in the input, or continue the response that made the call with previous_response_id.`,
+          param(index, 'call_id'),
+        );
+      }
+      unanswered.delete(item.call_id);
+    } else if (item.role !== 'assistant' && unanswered.size > 0) {
       throw new ApiError(
         'LLMSVC_ERR_INVALID_PARAM',
-        `No tool call found for function call output with call_id '${String(item.call_id)}'. Give the function_call item it answers earlier in the input, or continue the response that made the call with previous_response_id.`,
-        `input[${where}].call_id`,
+        `No tool output found for function call '${String([...unanswered][0])}'. Give a function_call_output item for every call before the next message.`,
+        param(index),
       );
     }
   });
