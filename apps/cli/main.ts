@@ -5,6 +5,7 @@ import { registerGovernance } from './commands/governance.js';
 import { registerModels } from './commands/models.js';
 import { registerRag } from './commands/rag.js';
 import { registerServe } from './commands/serve.js';
+import { registerTop } from './top/command.js';
 import { packageVersion } from './version.js';
 
 const program = new Command('llmsvc')
@@ -16,6 +17,7 @@ registerServe(program);
 registerModels(program);
 registerGovernance(program);
 registerRag(program);
+registerTop(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof ConfigError ? `Configuration error: ${error.message}` : (error as Error).message;
