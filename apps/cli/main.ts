@@ -10,6 +10,7 @@ import { registerModels } from './commands/models.js';
 import { registerModelTransfer } from './commands/modelTransfer.js';
 import { registerRag } from './commands/rag.js';
 import { registerServe } from './commands/serve.js';
+import { registerTop } from './top/command.js';
 import { packageVersion } from './version.js';
 
 const program = new Command('llmsvc')
@@ -26,6 +27,7 @@ registerBatch(program);
 registerDoctor(program);
 registerBackup(program);
 registerChat(program);
+registerTop(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof ConfigError ? `Configuration error: ${error.message}` : (error as Error).message;

@@ -15,7 +15,9 @@ export type RuntimeTask =
   | { call: 'ready' }
   | { call: 'stats' }
   | { call: 'metrics' }
-  | { call: 'dispose' };
+  | { call: 'dispose' }
+  | { call: 'load'; model: string }
+  | { call: 'unload'; model: string };
 
 /** Set to 1 by the main thread when the caller of a non-generation call has gone (a
  *  SharedArrayBuffer, so the runtime thread sees it between steps without a message turn). */
@@ -62,7 +64,16 @@ export function fromPortableError(error: PortableError): Error {
 export interface RuntimeStats {
   backend: string | null;
   loaded: string[];
-  models: Record<string, { parallel: number; contextSize: number; active: number; queued: number; evaluatedTokens: number; embeddedInputs: number }>;
+  models: Record<string, { parallel: number; contextSize: number; active: number; queued: number; evaluatedTokens: number; embeddedInputs: number } & RuntimeModelFigures>;
+  /** Models being loaded now (also in `loaded`). */
+  loading?: string[];
+}
+
+/** Per loaded model, for the admin API. */
+export interface RuntimeModelFigures {
+  queuedByPriority?: { interactive: number; background: number };
+  /** node-llama-cpp's size of the weights plus the context state. */
+  memoryBytes?: number;
 }
 
 /** The runtime thread's settings: everything it needs, as plain data. */

@@ -1,0 +1,37 @@
+import { Box, Text } from 'ink';
+import type { JobInfo } from '../adminClient.js';
+import { clock, fit } from '../format.js';
+import { bar } from '../sparkline.js';
+import { useTheme } from '../theme.js';
+
+export interface JobsProps {
+  jobs: JobInfo[] | undefined;
+  selected: number;
+  width: number;
+}
+
+/** 4 Jobs: batches and ingestions, newest first, with progress bars. */
+export function Jobs({ jobs, selected, width }: JobsProps) {
+  const theme = useTheme();
+  if (!jobs) return <Text color={theme.dim}>Loading jobs…</Text>;
+  const kindWidth = Math.max(10, Math.min(26, width - 58));
+  return (
+    <Box flexDirection="column">
+      <Text bold>
+        {fit('JOB', 22)} {fit('KIND', kindWidth)} {fit('STATE', 8)} {fit('PROGRESS', 18)} {fit('CREATED', 8)}
+      </Text>
+      {jobs.length === 0 && <Text color={theme.dim}>No jobs yet (vector store ingestions and batches show here).</Text>}
+      {jobs.map((job, index) => {
+        const total = job.progress_total ?? 0;
+        const fraction = job.state === 'done' ? 1 : total > 0 ? job.progress_done / total : 0;
+        const colour = job.state === 'failed' ? theme.bad : job.state === 'running' ? theme.accent : job.state === 'done' ? theme.good : undefined;
+        return (
+          <Text key={job.id} inverse={index === selected}>
+            {fit(job.id, 22)} {fit(job.kind, kindWidth)} <Text color={colour}>{fit(job.state, 8)}</Text> {bar(fraction, 10)} {fit(`${job.progress_done}/${job.progress_total ?? '?'}`, 7)}{' '}
+            {fit(clock(job.created_at), 8)}
+          </Text>
+        );
+      })}
+    </Box>
+  );
+}
