@@ -42,6 +42,15 @@ export interface AuthDeps {
   ledger: RequestLedger;
   keys: KeyService;
   clock: Clock;
+  /** The admin console's sign-in sessions (core/server/routes/console): its pages and sign-in
+   *  route need no key, and a request without a key header may present a session cookie. */
+  sessions?: SessionAuth;
+}
+
+export interface SessionAuth {
+  isPublic(method: string, path: string): boolean;
+  /** The key behind the request's session cookie (CSRF checked on changes), or undefined. */
+  authenticate(request: FastifyRequest): ApiKeyRecord | undefined;
 }
 
 const publicRoutes = new Set(['/healthz', '/readyz']);
@@ -110,18 +119,19 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
 
   function authorize(request: FastifyRequest, reply: FastifyReply): void {
     const path = request.url.split('?')[0]!;
-    if (!config.auth || publicRoutes.has(path)) return;
+    if (!config.auth || publicRoutes.has(path) || deps.sessions?.isPublic(request.method, path)) return;
     const secret = presentedSecret(request);
     if (path === '/metrics' && secret && metricsTokenHash && hashSecret(secret) === metricsTokenHash) return;
     let key: ApiKeyRecord;
     try {
-      if (!secret) {
+      const sessionKey = secret ? undefined : deps.sessions?.authenticate(request);
+      if (!secret && !sessionKey) {
         throw new ApiError(
           'LLMSVC_ERR_MISSING_API_KEY',
           "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' (OpenAI SDKs) or 'x-api-key: <key>' (Anthropic SDK); the operator creates keys with 'llmsvc keys create'.",
         );
       }
-      key = keys.authenticate(secret);
+      key = sessionKey ?? keys.authenticate(secret!);
     } catch (error) {
       throw authFailure(request.ip, error);
     }

@@ -12,6 +12,7 @@ import { newId } from './ids.js';
 import { installObservability } from './observability.js';
 import { installRequestContext } from './requestContext.js';
 import { registerAdminRoutes } from './routes/admin/index.js';
+import { ConsoleSessions, isConsolePublic, registerConsole } from './routes/console/index.js';
 import { registerAnthropicRoutes } from './routes/anthropic/index.js';
 import { registerHealthRoutes, type Readiness } from './routes/health.js';
 import { registerOpenAiRoutes } from './routes/openai/index.js';
@@ -78,7 +79,15 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const context = installRequestContext(app, deps.shutdownSignal);
   const ledger = deps.store.ledger;
   installObservability(context, { metrics: deps.metrics, ledger, logPrompts: deps.config.log_prompts, clock: deps.clock, keys: deps.keys });
-  installAuth(app, context, { config: deps.config, store: deps.store, ledger, keys: deps.keys, clock: deps.clock });
+  const consoleSessions = new ConsoleSessions(deps.keys, deps.clock);
+  installAuth(app, context, {
+    config: deps.config,
+    store: deps.store,
+    ledger,
+    keys: deps.keys,
+    clock: deps.clock,
+    sessions: { isPublic: isConsolePublic, authenticate: (request) => consoleSessions.authenticate(request) },
+  });
   installErrorHandlers(app);
   registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, runtimeMetrics: deps.runtimeMetrics });
   const retrieval = deps.retrieval ?? defaultRetrieval(deps);
@@ -89,5 +98,6 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.addHook('onReady', async () => retrieval.runner.start());
   app.addHook('onClose', () => retrieval.dispose());
   registerAdminRoutes(app, { keys: deps.keys, store: deps.store, ledger, clock: deps.clock });
+  registerConsole(app, { config: deps.config, keys: deps.keys, clock: deps.clock, sessions: consoleSessions });
   return app;
 }
