@@ -44,6 +44,7 @@ export function Playground(_props: PageProps) {
   const [model, setModel] = useState('');
   const [temperature, setTemperature] = useState(0.7);
   const [maxTokens, setMaxTokens] = useState(256);
+  const [seed, setSeed] = useState('');
   const [prompt, setPrompt] = useState('');
   const [messages, setMessages] = useState<Message[]>([]);
   const [answer, setAnswer] = useState<string | null>(null);
@@ -75,7 +76,7 @@ export function Playground(_props: PageProps) {
         method: 'POST',
         credentials: 'same-origin',
         headers: writeHeaders(),
-        body: JSON.stringify({ model: chosen, messages: history, temperature, max_tokens: maxTokens, stream: true, stream_options: { include_usage: true } }),
+        body: JSON.stringify({ model: chosen, messages: history, temperature, max_tokens: maxTokens, ...(seed.trim() ? { seed: Number(seed) } : {}), stream: true, stream_options: { include_usage: true } }),
         signal: controller.signal,
       });
       if (!response.ok) {
@@ -118,6 +119,8 @@ export function Playground(_props: PageProps) {
         <input id="pg-temperature" type="number" min={0} max={2} step={0.1} value={temperature} onInput={(event) => setTemperature(Number((event.target as HTMLInputElement).value))} />
         <label for="pg-max-tokens">Max tokens</label>
         <input id="pg-max-tokens" type="number" min={1} max={32768} step={1} value={maxTokens} onInput={(event) => setMaxTokens(Number((event.target as HTMLInputElement).value))} />
+        <label for="pg-seed">Seed</label>
+        <input id="pg-seed" type="number" step={1} placeholder="random" value={seed} onInput={(event) => setSeed((event.target as HTMLInputElement).value)} />
         <label for="pg-prompt">Message</label>
         <textarea id="pg-prompt" rows={3} value={prompt} onInput={(event) => setPrompt((event.target as HTMLTextAreaElement).value)} onKeyDown={(event) => {
           if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) send(event);
