@@ -141,9 +141,9 @@ export function Keys(_props: PageProps) {
         </thead>
         <tbody>
           {rows.map((key) => (
-            <tr key={key.id}>
+            <tr key={key.id} class={key.revoked ? 'revoked' : undefined}>
               <td>{key.name}<div class="muted mono">{key.id}</div></td>
-              <td class="mono">{key.prefix}…</td>
+              <td class="mono nowrap">{key.prefix}…</td>
               <td>{key.scope}</td>
               <td>{key.models.join(', ')}</td>
               <td class="small">
