@@ -9,7 +9,7 @@ import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import type { RuntimeStats } from './providers/llama/worker/protocol.js';
 import { WorkerLlamaProvider } from './providers/llama/worker/client.js';
-import { createLocalProviders } from './providers/localProviders.js';
+import { createLocalProviders, localModelControl } from './providers/localProviders.js';
 import { createRouter, type Router } from './routing/index.js';
 import { buildServer } from './server/index.js';
 import { Store } from './store/index.js';
@@ -61,7 +61,7 @@ export class Service {
     const keys = new KeyService(store, clock);
     const adminKeyFile = config.auth ? keys.ensureAdminKey(config.admin_key, path.join(config.data_dir, 'admin.key')) : undefined;
     const metrics = createMetrics();
-    const { llama: provider, local, firstEmbeddingModel } = createLocalProviders(config, (line) => logger[line.level](line.obj, line.msg), options.fallbackModel);
+    const { llama: provider, onnx, local, firstEmbeddingModel } = createLocalProviders(config, (line) => logger[line.level](line.obj, line.msg), options.fallbackModel);
     const cache = config.cache
       ? createResponseCache({ dataDir: config.data_dir, redisUrl: config.redis_url, ttlMs: config.cache_ttl_s * 1000, registry: metrics.registry, logger })
       : undefined;
@@ -86,6 +86,8 @@ export class Service {
       clock,
       shutdownSignal: shutdown.signal,
       retrieval,
+      models: localModelControl(provider, onnx),
+      upstreams: () => router.upstreamStates(),
       runtimeMetrics: () => provider.metricsText(),
       readiness: {
         ready: () => provider.backendName !== undefined,

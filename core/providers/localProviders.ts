@@ -27,8 +27,24 @@ export function createLocalProviders(config: Config, onLog: (line: RuntimeLogLin
   const onnx = new OnnxEmbeddingProvider({ modelsDir: config.models_dir });
   return {
     llama,
+    onnx,
     local: new LocalProvider([llama, onnx]),
     /** A dedicated embedding model (ONNX) when there is one, else the first GGUF model. */
     firstEmbeddingModel: () => (onnx.listModels()[0] ?? llama.listModels()[0])?.id,
+  };
+}
+
+/** The local models as the admin API manages them: GGUF files through the runtime thread,
+ *  ONNX model directories (loaded on first use, listed with their state). */
+export function localModelControl(llama: WorkerLlamaProvider, onnx: OnnxEmbeddingProvider) {
+  return {
+    files: () => [
+      ...llama.modelFiles().map((file) => ({ id: file.id, kind: 'gguf' as const, bytes: file.bytes, file: file.file })),
+      ...onnx.listModels().map((model) => ({ id: model.id, kind: 'onnx' as const, bytes: null, file: model.id })),
+    ],
+    runtimeStats: () => llama.stats(),
+    onnxLoaded: async () => Object.keys(await onnx.stats()),
+    load: (id: string) => llama.load(id),
+    unload: (id: string) => llama.unload(id),
   };
 }

@@ -103,6 +103,14 @@ export class Router implements Provider {
     return target.provider.countChatTokens({ ...request, model: target.model });
   }
 
+  /** Each configured upstream's circuit (closed until first used), for the admin API. */
+  upstreamStates(): { provider: string; state: 'closed' | 'open' | 'half_open'; failures: number }[] {
+    return [...this.options.upstreams.keys()].map((provider) => {
+      const breaker = this.options.resilience.breakers.peek(provider);
+      return { provider, state: breaker?.state ?? 'closed', failures: breaker?.failures ?? 0 };
+    });
+  }
+
   async dispose(): Promise<void> {
     await Promise.all([...this.options.upstreams.values()].map((entry) => entry.provider.dispose()));
     await this.options.local.dispose();

@@ -9,9 +9,12 @@ import type { Store } from '../store/index.js';
 import { installAuth } from './auth.js';
 import { installErrorHandlers } from './errorHandler.js';
 import { newId } from './ids.js';
+import { LiveStats } from './liveStats.js';
 import { installObservability } from './observability.js';
+import { installOpenApi } from './openapi.js';
+import { packageVersion } from './packageVersion.js';
 import { installRequestContext } from './requestContext.js';
-import { registerAdminRoutes } from './routes/admin/index.js';
+import { registerAdminRoutes, type JobCanceller, type ModelControl, type UpstreamState } from './routes/admin/index.js';
 import { ConsoleSessions, isConsolePublic, registerConsole } from './routes/console/index.js';
 import { registerAnthropicRoutes } from './routes/anthropic/index.js';
 import { registerHealthRoutes, type Readiness } from './routes/health.js';
@@ -35,6 +38,12 @@ export interface ServerDeps {
   /** Files, vector stores and their ingestion jobs (default: built over `store` and `provider`).
    *  The server runs the ingestion jobs from ready to close. */
   retrieval?: Retrieval;
+  /** The local runtimes, for the admin API's models and stats (absent: no local models listed). */
+  models?: ModelControl;
+  /** The upstream providers' circuit breakers, for the admin API's stats. */
+  upstreams?: () => UpstreamState[];
+  /** How to cancel a job, per job kind that can be cancelled (admin API). */
+  jobCancellers?: ReadonlyMap<string, JobCanceller>;
 }
 
 function defaultRetrieval(deps: ServerDeps): Retrieval {
@@ -76,9 +85,17 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
   // The API speaks JSON only: a text/plain body is a 415 that says so, not a confusing 400.
   app.removeContentTypeParser('text/plain');
+  // Before any route: the OpenAPI generator records routes as they are added.
+  installOpenApi(app, packageVersion());
   const context = installRequestContext(app, deps.shutdownSignal);
   const ledger = deps.store.ledger;
-  installObservability(context, { metrics: deps.metrics, ledger, logPrompts: deps.config.log_prompts, clock: deps.clock, keys: deps.keys });
+  const live = new LiveStats();
+  // API requests in flight, for the admin API (counted before auth, so a refused one ends too).
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.url.startsWith('/v1/')) live.requestStarted();
+    done();
+  });
+  installObservability(context, { metrics: deps.metrics, ledger, logPrompts: deps.config.log_prompts, clock: deps.clock, keys: deps.keys, live });
   const consoleSessions = new ConsoleSessions(deps.keys, deps.clock);
   installAuth(app, context, {
     config: deps.config,
@@ -97,7 +114,16 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   registerVectorStores(app, retrieval.vectorStores);
   app.addHook('onReady', async () => retrieval.runner.start());
   app.addHook('onClose', () => retrieval.dispose());
-  registerAdminRoutes(app, { keys: deps.keys, store: deps.store, ledger, clock: deps.clock });
+  registerAdminRoutes(app, {
+    keys: deps.keys,
+    store: deps.store,
+    ledger,
+    clock: deps.clock,
+    live,
+    models: deps.models,
+    upstreams: deps.upstreams,
+    jobCancellers: deps.jobCancellers,
+  });
   registerConsole(app, { config: deps.config, keys: deps.keys, clock: deps.clock, sessions: consoleSessions });
   return app;
 }

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { utcDay, type Clock, type KeyService } from '../auth/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { RequestLedger, RequestLogEntry, UsageRecord } from '../store/index.js';
+import type { LiveStats } from './liveStats.js';
 import type { RequestContext } from './requestContext.js';
 
 export interface ObservabilityDeps {
@@ -12,6 +13,8 @@ export interface ObservabilityDeps {
   clock: Clock;
   /** Decides when a key's last_used_at is written (at most once a second per key). */
   keys?: Pick<KeyService, 'shouldTouch'>;
+  /** The admin API's rolling one-minute figures (fed with every finished API request). */
+  live?: LiveStats;
 }
 
 function routeLabel(request: FastifyRequest): string {
@@ -61,6 +64,17 @@ export function installObservability(context: RequestContext, deps: Observabilit
     );
     // Health checks and scrapes would drown the log; only API calls are recorded.
     if (!request.url.startsWith('/v1/')) return;
+    if (deps.live) {
+      deps.live.requestEnded();
+      deps.live.record({
+        status,
+        model: accounting.model,
+        promptTokens: accounting.promptTokens,
+        completionTokens: accounting.completionTokens,
+        ttftMs: accounting.ttftMs,
+        cacheStatus: accounting.cacheStatus,
+      });
+    }
     const promptTokens = accounting.promptTokens ?? 0;
     const completionTokens = accounting.completionTokens ?? 0;
     let usage: UsageRecord | undefined;

@@ -68,6 +68,8 @@ export class JobRepository {
   private readonly requeueStatement;
   private readonly nextRunStatement;
   private readonly activeStatement;
+  private readonly listStatement;
+  private readonly unfinishedStatement;
 
   constructor(db: Db) {
     this.insertStatement = db.prepare(`
@@ -92,6 +94,8 @@ export class JobRepository {
       UPDATE jobs SET state = 'queued', owner = NULL, run_after = @runAfter, attempts = attempts - @attemptsBack, error = @error, updated_at = @now
       WHERE id = @id AND state = 'running' AND owner IS @owner`);
     this.activeStatement = db.prepare<[string], JobRow>("SELECT * FROM jobs WHERE kind = ? AND state IN ('queued', 'running') ORDER BY created_at, rowid");
+    this.listStatement = db.prepare<[number], JobRow>('SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?');
+    this.unfinishedStatement = db.prepare<[], JobRow>("SELECT * FROM jobs WHERE state IN ('queued', 'running') ORDER BY created_at, rowid");
     this.nextRunStatement = db.prepare<[string], { at: number | null }>(
       "SELECT MIN(run_after) AS at FROM jobs WHERE state = 'queued' AND kind IN (SELECT value FROM json_each(?))",
     );
@@ -115,6 +119,16 @@ export class JobRepository {
   /** Queued and running jobs of a kind (for progress displays). */
   active(kind: string): JobRecord[] {
     return this.activeStatement.all(kind).map(fromRow);
+  }
+
+  /** The newest jobs of every kind, newest first (the admin API). */
+  list(limit: number): JobRecord[] {
+    return this.listStatement.all(limit).map(fromRow);
+  }
+
+  /** Queued and running jobs of every kind, oldest first. */
+  unfinished(): JobRecord[] {
+    return this.unfinishedStatement.all().map(fromRow);
   }
 
   running(): JobRecord[] {

@@ -35,6 +35,18 @@ interface RequestLogRow {
   key_id: string | null;
 }
 
+/** A filtered page of the log, newest first; `after` is the `seq` of the last row of the page before. */
+export interface RequestLogQuery {
+  keyId?: string;
+  model?: string;
+  /** An exact status, or a class as [lowest, highest]. */
+  status?: number | [number, number];
+  /** Unix ms: rows created at or after this. */
+  since?: number;
+  after?: number;
+  limit: number;
+}
+
 function fromRow(row: RequestLogRow): RequestLogEntry {
   return { ...camelCaseRow(row), stream: row.stream === 1 } as RequestLogEntry;
 }
@@ -43,6 +55,7 @@ function fromRow(row: RequestLogRow): RequestLogEntry {
 export class RequestLogRepository {
   private readonly insertStatement;
   private readonly recentStatement;
+  private readonly queryStatement;
 
   constructor(db: Db) {
     this.insertStatement = db.prepare(`
@@ -52,6 +65,34 @@ export class RequestLogRepository {
     this.recentStatement = db.prepare<[number], RequestLogRow>(
       'SELECT * FROM request_log ORDER BY created_at DESC, rowid DESC LIMIT ?',
     );
+    // One statement for every combination of filters: a NULL parameter turns its filter off.
+    // Rows are in arrival order (rowid), so the rowid is the cursor.
+    this.queryStatement = db.prepare<Record<string, string | number | null>, RequestLogRow & { seq: number }>(`
+      SELECT rowid AS seq, * FROM request_log
+      WHERE (@after IS NULL OR rowid < @after)
+        AND (@keyId IS NULL OR key_id = @keyId)
+        AND (@model IS NULL OR model = @model)
+        AND (@statusLow IS NULL OR status BETWEEN @statusLow AND @statusHigh)
+        AND (@since IS NULL OR created_at >= @since)
+      ORDER BY rowid DESC LIMIT @limit`);
+  }
+
+  /** Rows matching the filters, newest first, each with its cursor (`seq`). */
+  query(query: RequestLogQuery): (RequestLogEntry & { seq: number })[] {
+    const [statusLow, statusHigh] = query.status === undefined ? [null, null] : typeof query.status === 'number' ? [query.status, query.status] : query.status;
+    const rows = this.queryStatement.all({
+      after: query.after ?? null,
+      keyId: query.keyId ?? null,
+      model: query.model ?? null,
+      statusLow,
+      statusHigh,
+      since: query.since ?? null,
+      limit: query.limit,
+    });
+    return rows.map((row) => {
+      const { seq, ...rest } = row;
+      return { ...fromRow(rest), seq };
+    });
   }
 
   /** Positional parameters: no object is copied or walked by name on this per-request path. */

@@ -54,6 +54,11 @@ export class CircuitBreaker {
     return this.#state;
   }
 
+  /** Consecutive failures counted towards opening the circuit (0 once it opened). */
+  get failures(): number {
+    return this.#consecutiveFailures;
+  }
+
   /** Time left before an open circuit lets a probe through; 0 when not open. */
   get retryAfterMs(): number {
     return this.state === 'open' ? Math.max(0, this.#openedAt + this.options.coolDownMs - this.#now()) : 0;
@@ -134,6 +139,11 @@ export class CircuitBreakers {
       this.#breakers.set(upstream, breaker);
     }
     return breaker;
+  }
+
+  /** The breaker of an upstream if it has been used, without making one. */
+  peek(upstream: string): CircuitBreaker | undefined {
+    return this.#breakers.get(upstream);
   }
 
   /** Every known upstream's state, for a metrics gauge. */

@@ -119,6 +119,11 @@ export class LoadedModel {
     return this.context.contextSize;
   }
 
+  /** node-llama-cpp's figures for what the weights and the context state take in memory. */
+  get memoryBytes(): number {
+    return this.model.size + this.context.stateSize;
+  }
+
   get busy(): boolean {
     return this.inFlight > 0;
   }

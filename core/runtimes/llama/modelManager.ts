@@ -19,6 +19,8 @@ export interface ModelManagerOptions extends ModelLoadOptions {
  *  an idle TTL or to make room (least recently used first), and unloads all on dispose. */
 export class ModelManager {
   private readonly loaded = new Map<string, Promise<LoadedModel>>();
+  /** Ids whose load has started and not yet finished. */
+  private readonly loading = new Set<string>();
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly catalog: ModelCatalog;
   private disposed = false;
@@ -40,9 +42,14 @@ export class ModelManager {
     return this.catalog.find(id);
   }
 
-  /** The ids of the models in memory now. */
+  /** The ids of the models in memory now (and those being loaded). */
   loadedIds(): string[] {
     return [...this.loaded.keys()];
+  }
+
+  /** The ids of the models being loaded now. */
+  loadingIds(): string[] {
+    return [...this.loading];
   }
 
   async get(id: string): Promise<LoadedModel> {
@@ -54,7 +61,14 @@ export class ModelManager {
     // Registered before any await, so concurrent first requests share one load.
     const loading = this.makeRoom(id).then(() => this.load(file));
     this.loaded.set(id, loading);
-    loading.catch(() => this.loaded.delete(id));
+    this.loading.add(id);
+    loading.then(
+      () => this.loading.delete(id),
+      () => {
+        this.loading.delete(id);
+        this.loaded.delete(id);
+      },
+    );
     return loading;
   }
 
@@ -93,6 +107,12 @@ export class ModelManager {
       const model = await loading.catch(() => undefined);
       if (model && !model.busy && now - model.lastUsed >= this.options.idleTtlMs) await this.unload(model.id, 'idle');
     }
+  }
+
+  /** Unloads a model now (the operator asked); requests on it fail with a retryable error. */
+  async unloadNow(id: string): Promise<void> {
+    if (!this.find(id) && !this.loaded.has(id)) throw modelNotFound(id);
+    await this.unload(id, 'operator');
   }
 
   private async unload(id: string, reason: string): Promise<void> {

@@ -61,6 +61,11 @@ export class SequencePool {
     return this.waiting.size;
   }
 
+  /** Requests waiting for a sequence, by priority class. */
+  get queuedByPriority(): { interactive: number; background: number } {
+    return { interactive: this.waiting.sizeOf('interactive'), background: this.waiting.sizeOf('background') };
+  }
+
   async acquire(ticket: Ticket, promptTokens: readonly Token[] | undefined, signal?: AbortSignal): Promise<LlamaContextSequence> {
     if (this.closed) throw new ApiError('LLMSVC_ERR_SHUTTING_DOWN', 'The model is being unloaded; retry the request.');
     signal?.throwIfAborted();

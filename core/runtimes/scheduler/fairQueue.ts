@@ -53,9 +53,15 @@ type UserLevel<T> = FairLevel<T[]>;
 export class FairQueue<T> {
   private readonly classes = new Map<Priority, FairLevel<UserLevel<T>>>(priorities.map((p) => [p, new FairLevel()]));
   private count = 0;
+  /** Waiting items per priority class, for the admin API's queue figures. */
+  private readonly perClass: Record<Priority, number> = { interactive: 0, background: 0 };
 
   get size(): number {
     return this.count;
+  }
+
+  sizeOf(priority: Priority): number {
+    return this.perClass[priority];
   }
 
   push(ticket: Ticket, item: T): void {
@@ -63,6 +69,7 @@ export class FairQueue<T> {
     const users = callers.flow(ticket.caller, () => new FairLevel<T[]>()).child;
     users.flow(ticket.user ?? '', () => []).child.push(item);
     this.count++;
+    this.perClass[ticket.priority]++;
   }
 
   shift(): T | undefined {
@@ -77,6 +84,7 @@ export class FairQueue<T> {
       if (userFlow.child.length === 0) callerFlow.child.flows.delete(userName);
       if (callerFlow.child.flows.size === 0) callers.flows.delete(callerName);
       this.count--;
+      this.perClass[priority]--;
       return item;
     }
     return undefined;
@@ -84,7 +92,7 @@ export class FairQueue<T> {
 
   /** Takes out a waiter that gave up (its client went away). */
   remove(item: T): boolean {
-    for (const callers of this.classes.values()) {
+    for (const [priority, callers] of this.classes) {
       for (const [callerName, callerFlow] of callers.flows) {
         for (const [userName, userFlow] of callerFlow.child.flows) {
           const index = userFlow.child.indexOf(item);
@@ -93,6 +101,7 @@ export class FairQueue<T> {
           if (userFlow.child.length === 0) callerFlow.child.flows.delete(userName);
           if (callerFlow.child.flows.size === 0) callers.flows.delete(callerName);
           this.count--;
+          this.perClass[priority]--;
           return true;
         }
       }

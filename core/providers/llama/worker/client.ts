@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { BroadcastChannel, MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { ApiError } from '../../../errors/index.js';
@@ -65,6 +66,21 @@ export class WorkerLlamaProvider implements Provider {
 
   stats(): Promise<RuntimeStats> {
     return this.call({ call: 'stats' });
+  }
+
+  /** Loads a local model now (the operator asked), ahead of its first request. */
+  async load(model: string): Promise<void> {
+    await this.call({ call: 'load', model });
+  }
+
+  /** Unloads a local model now (the operator asked). */
+  async unload(model: string): Promise<void> {
+    await this.call({ call: 'unload', model });
+  }
+
+  /** The local model files: id, size and file name (never shown as a path). */
+  modelFiles(): { id: string; bytes: number; file: string }[] {
+    return this.catalog.list().map((file) => ({ id: file.id, bytes: file.bytes, file: path.basename(file.path) }));
   }
 
   /** The runtime thread's metrics, in Prometheus text. */

@@ -29,12 +29,22 @@ const models = new ModelManager(runtime, {
 const provider = new LlamaProvider(runtime, models);
 
 async function stats(): Promise<RuntimeStats> {
-  const result: RuntimeStats = { backend: runtime.backend ?? null, loaded: models.loadedIds(), models: {} };
+  const loading = models.loadingIds();
+  const result: RuntimeStats = { backend: runtime.backend ?? null, loaded: models.loadedIds(), models: {}, loading };
   for (const id of result.loaded) {
+    if (loading.includes(id)) continue; // do not wait for a load to finish
     const model = await models.get(id).catch(() => undefined);
     if (!model) continue;
     const { sequences } = model;
-    result.models[id] = { parallel: sequences.size, contextSize: model.contextSize, active: sequences.active, queued: sequences.queued, evaluatedTokens: sequences.evaluatedTokens };
+    result.models[id] = {
+      parallel: sequences.size,
+      contextSize: model.contextSize,
+      active: sequences.active,
+      queued: sequences.queued,
+      evaluatedTokens: sequences.evaluatedTokens,
+      queuedByPriority: sequences.queuedByPriority,
+      memoryBytes: model.memoryBytes,
+    };
   }
   return result;
 }
@@ -88,6 +98,12 @@ export default async function handle(task: RuntimeTask): Promise<unknown> {
       return result(stats);
     case 'metrics':
       return result(() => metrics.registry.metrics());
+    case 'load':
+      return result(async () => {
+        await models.get(task.model);
+      });
+    case 'unload':
+      return result(() => models.unloadNow(task.model));
     case 'dispose':
       return result(async () => {
         await provider.dispose();

@@ -15,7 +15,9 @@ export type RuntimeTask =
   | { call: 'ready' }
   | { call: 'stats' }
   | { call: 'metrics' }
-  | { call: 'dispose' };
+  | { call: 'dispose' }
+  | { call: 'load'; model: string }
+  | { call: 'unload'; model: string };
 
 /** What a chat prompt is made of: the messages, and the tools the template documents. */
 export type ChatTokensRequest = Pick<ChatRequest, 'model' | 'messages' | 'tools' | 'toolChoice'>;
@@ -58,7 +60,16 @@ export function fromPortableError(error: PortableError): Error {
 export interface RuntimeStats {
   backend: string | null;
   loaded: string[];
-  models: Record<string, { parallel: number; contextSize: number; active: number; queued: number; evaluatedTokens: number }>;
+  models: Record<string, { parallel: number; contextSize: number; active: number; queued: number; evaluatedTokens: number } & RuntimeModelFigures>;
+  /** Models being loaded now (also in `loaded`). */
+  loading?: string[];
+}
+
+/** Per loaded model, for the admin API. */
+export interface RuntimeModelFigures {
+  queuedByPriority?: { interactive: number; background: number };
+  /** node-llama-cpp's size of the weights plus the context state. */
+  memoryBytes?: number;
 }
 
 /** The runtime thread's settings: everything it needs, as plain data. */

@@ -1,57 +1,39 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import { createKeySchema, keyView, updateKeySchema, utcDay, type Clock, type KeyService } from '../../../auth/index.js';
+import type { Clock, KeyService } from '../../../auth/index.js';
 import type { RequestLedger, Store } from '../../../store/index.js';
-import { parseBody } from '../../validation.js';
+import type { LiveStats } from '../../liveStats.js';
+import { registerJobRoutes } from './jobs.js';
+import { registerKeyRoutes } from './keys.js';
+import { registerModelRoutes } from './models.js';
+import { registerRequestRoutes } from './requests.js';
+import { RuntimeStatsCache } from './runtimeStatsCache.js';
+import type { JobCanceller, ModelControl, UpstreamState } from './sources.js';
+import { registerStatsRoutes, StatsSnapshots } from './stats.js';
 
-const day = z.iso.date();
-const usageQuerySchema = z.object({ key_id: z.string().optional(), from: day.optional(), to: day.optional() }).strict();
+export type { JobCanceller, LocalModelFile, ModelControl, UpstreamState } from './sources.js';
+export type { StatsSnapshot } from './stats.js';
+
+export interface AdminDeps {
+  keys: KeyService;
+  store: Store;
+  ledger: RequestLedger;
+  clock: Clock;
+  live: LiveStats;
+  /** The local runtimes (absent: no local models listed). */
+  models?: ModelControl;
+  /** The upstream providers' circuit breakers. */
+  upstreams?: () => UpstreamState[];
+  /** How to cancel a job, per job kind that can be cancelled. */
+  jobCancellers?: ReadonlyMap<string, JobCanceller>;
+}
 
 /** The admin API under /admin/v1 (admin keys only; the auth hooks enforce the scope). The CLI,
  *  the terminal UI and the desktop console use it. */
-export function registerAdminRoutes(app: FastifyInstance, deps: { keys: KeyService; store: Store; ledger: RequestLedger; clock: Clock }): void {
-  const { keys, store, ledger, clock } = deps;
-
-  app.post('/admin/v1/keys', async (request, reply) => {
-    const input = parseBody(createKeySchema, request.body);
-    const { key, secret } = keys.create(input);
-    // The secret is in this response once and nowhere else: only its hash is stored.
-    return reply.status(201).send({ ...keyView(key), key: secret });
-  });
-
-  app.get('/admin/v1/keys', async () => ({ object: 'list', data: keys.list().map(keyView) }));
-
-  app.get<{ Params: { id: string } }>('/admin/v1/keys/:id', async (request) => keyView(keys.get(request.params.id)));
-
-  app.patch<{ Params: { id: string } }>('/admin/v1/keys/:id', async (request) => {
-    const patch = parseBody(updateKeySchema, request.body);
-    return keyView(keys.update(request.params.id, patch));
-  });
-
-  app.delete<{ Params: { id: string } }>('/admin/v1/keys/:id', async (request) => ({ ...keyView(keys.revoke(request.params.id)), deleted: true }));
-
-  app.post<{ Params: { id: string } }>('/admin/v1/keys/:id/rotate', async (request) => {
-    const { key, secret } = keys.rotate(request.params.id);
-    return { ...keyView(key), key: secret };
-  });
-
-  app.get('/admin/v1/usage', async (request) => {
-    const query = parseBody(usageQuerySchema, request.query ?? {});
-    const today = utcDay(clock());
-    ledger.flush(); // every request that has ended, not only those of past event-loop turns
-    const rows = store.usage.range(query.key_id ?? null, query.from ?? '0000-01-01', query.to ?? today);
-    return {
-      object: 'list',
-      data: rows.map((row) => ({
-        key_id: row.keyId,
-        model: row.model,
-        day: row.day,
-        requests: row.requests,
-        prompt_tokens: row.promptTokens,
-        completion_tokens: row.completionTokens,
-        total_tokens: row.promptTokens + row.completionTokens,
-        errors: row.errors,
-      })),
-    };
-  });
+export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const runtime = new RuntimeStatsCache(deps.models);
+  registerKeyRoutes(app, deps);
+  registerStatsRoutes(app, new StatsSnapshots({ live: deps.live, runtime, models: deps.models, upstreams: deps.upstreams ?? (() => []), store: deps.store }));
+  registerModelRoutes(app, deps.models, runtime);
+  registerRequestRoutes(app, deps);
+  registerJobRoutes(app, { store: deps.store, cancellers: deps.jobCancellers ?? new Map() });
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { AuthThrottle, formatReset, type Clock, type KeyService } from '../../../auth/index.js';
 import type { Config } from '../../../config/index.js';
 import { ApiError } from '../../../errors/index.js';
+import { packageVersion } from '../../packageVersion.js';
 import { parseBody } from '../../validation.js';
 import { routingView, serverView } from './configView.js';
 import { installConsoleHeaders } from './securityHeaders.js';
@@ -36,14 +37,6 @@ function packageRoot(): string {
   }
 }
 
-function packageVersion(root: string): string {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
-
 const signInSchema = z.object({ key: z.string().min(1) }).strict();
 
 /** The page paths (not the API under /admin/v1) and the sign-in route need no key. */
@@ -60,7 +53,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
   const { config, keys, clock, sessions } = deps;
   const root = packageRoot();
   const assetsDir = deps.assetsDir ?? path.join(root, 'dist', 'console');
-  const version = packageVersion(root);
+  const version = packageVersion();
   // Its own count of failed sign-ins, with the API's limit and window (the sign-in route is public
   // to the auth hook, so the hook's throttle never sees it).
   const throttle = new AuthThrottle(config.auth_failure_limit, clock);

@@ -1,0 +1,41 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { ApiError } from '../../../errors/index.js';
+import { ingestionJobKind } from '../../../rag/index.js';
+import type { Store } from '../../../store/index.js';
+import { routeDocs } from '../../openapi.js';
+import { parseBody } from '../../validation.js';
+import type { JobCanceller } from './sources.js';
+import { jobView } from './stats.js';
+
+export const jobsQuerySchema = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100).describe('Jobs to list, 1 to 500') }).strict();
+
+/** GET /admin/v1/jobs (newest first, every kind) and POST /admin/v1/jobs/{id}/cancel. */
+export function registerJobRoutes(app: FastifyInstance, deps: { store: Store; cancellers: ReadonlyMap<string, JobCanceller> }): void {
+  const { store, cancellers } = deps;
+
+  app.get('/admin/v1/jobs', { config: routeDocs({ tags: ['admin'], summary: 'Durable jobs (ingestions, batches), newest first', query: jobsQuerySchema }) }, async (request) => {
+    const query = parseBody(jobsQuerySchema, request.query ?? {});
+    return { object: 'list', data: store.jobs.list(query.limit).map(jobView) };
+  });
+
+  app.post<{ Params: { id: string } }>(
+    '/admin/v1/jobs/:id/cancel',
+    { config: routeDocs({ tags: ['admin'], summary: 'Cancel a job (kinds that can be cancelled)', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } }) },
+    async (request) => {
+      const job = store.jobs.find(request.params.id);
+      if (!job) throw new ApiError('LLMSVC_ERR_NOT_FOUND', `No job with id '${request.params.id}'. GET /admin/v1/jobs lists the jobs.`, 'id');
+      const cancel = cancellers.get(job.kind);
+      if (!cancel) {
+        throw new ApiError(
+          'LLMSVC_ERR_JOB_NOT_CANCELLABLE',
+          `Jobs of kind '${job.kind}' cannot be cancelled: they finish or fail on their own.${job.kind === ingestionJobKind ? ' To stop indexing a file, remove it from its vector store (DELETE /v1/vector_stores/{id}/files/{file_id}).' : ''}`,
+          'id',
+        );
+      }
+      if (job.state === 'done' || job.state === 'failed') return jobView(job);
+      cancel(job.id);
+      return jobView(store.jobs.find(job.id) ?? job);
+    },
+  );
+}
