@@ -14,7 +14,7 @@ interface Job {
   updated_at: number;
 }
 
-const finished = new Set(['succeeded', 'completed', 'failed', 'cancelled', 'canceled', 'expired']);
+const finished = new Set(['done', 'failed', 'cancelled', 'expired']);
 
 /** Background jobs (ingestion today; batches when the batch API lands), with progress and cancel. */
 export function Batches(_props: PageProps) {

@@ -50,7 +50,7 @@ export function Overview(_props: PageProps) {
         <Tile label="Tokens/s (completion)" value={formatNumber(latest?.totals.completion_tokens_per_s)} />
         <Tile label="Active requests" value={formatNumber(latest?.totals.active_requests)} />
         <Tile label="Cache hit rate" value={latest?.totals.cache_hit_rate == null ? '—' : `${Math.round(latest.totals.cache_hit_rate * 100)}%`} />
-        <Tile label="Uptime" value={latest ? `${Math.floor(latest.uptime_s / 60)} min` : '—'} />
+        <Tile label="Uptime" value={latest ? formatUptime(latest.uptime_s) : '—'} />
       </section>
       <div class="charts">
         <Chart title="Requests per second" series={[{ label: 'requests/s', color: palette.a }, { label: 'errors/s', color: palette.c }]} data={[t, history.requests, history.errors]} />
@@ -94,6 +94,13 @@ export function Overview(_props: PageProps) {
       <UsagePerKey />
     </div>
   );
+}
+
+function formatUptime(seconds: number): string {
+  if (seconds < 60) return `${Math.floor(seconds)} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+  return `${Math.floor(seconds / 86_400)} d ${Math.floor((seconds % 86_400) / 3600)} h`;
 }
 
 function Tile(props: { label: string; value: string }) {
