@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AxeBuilder } from '@axe-core/playwright';
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ensureConsoleBuilt, launchChromium, loopbackOnlyContext } from './support/browser.js';
 import { authedFetch, startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
@@ -157,6 +157,19 @@ describe('admin console in chromium', () => {
     assert.ok(painted, 'the requests chart has drawn pixels');
     const lastRate = await page.locator('.tile', { hasText: 'Requests/s' }).locator('.tile-value').innerText();
     assert.ok(Number(lastRate) > 0, `requests/s after traffic: ${lastRate}`);
+  });
+
+  test('the vector stores page lists a store with its files, and its search box finds text', async () => {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
+    const file = await client.files.create({ file: await toFile(Buffer.from('The console shows vector stores. Llamas hum quietly.'), 'notes.txt'), purpose: 'assistants' });
+    const store = await client.vectorStores.create({ name: 'console-notes', embedding_model: tinyModelId } as OpenAI.VectorStores.VectorStoreCreateParams);
+    await client.vectorStores.files.createAndPoll(store.id, { file_id: file.id }, { pollIntervalMs: 50 });
+    await openPage('Vector stores');
+    await page.getByRole('button', { name: 'Open console-notes' }).click();
+    await page.locator('tr', { hasText: file.id }).locator('.badge.completed').waitFor();
+    await page.getByLabel('Search this store').fill('llamas');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.locator('ol.hits li', { hasText: 'notes.txt' }).first().waitFor();
   });
 
   test('a model is unloaded and loaded again from the Models page', async () => {

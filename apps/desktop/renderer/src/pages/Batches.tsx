@@ -47,7 +47,7 @@ export function Batches(_props: PageProps) {
                 <td class="mono">{job.id}{job.error && <div class="error small">{job.error}</div>}</td>
                 <td>{job.kind}</td>
                 <td><span class={`badge ${job.state}`}>{job.state}</span></td>
-                <td>
+                <td class="nowrap">
                   <progress max={Math.max(1, job.progress_total)} value={job.progress_done} aria-label={`Progress of ${job.id}`} /> {job.progress_done} / {job.progress_total}
                 </td>
                 <td>{formatTime(job.created_at)}</td>
