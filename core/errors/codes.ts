@@ -43,6 +43,8 @@ export const errorCodes = {
   LLMSVC_ERR_PREVIOUS_RESPONSE_NOT_FOUND: { status: 404, type: 'invalid_request_error', code: 'previous_response_not_found', anthropicType: 'not_found_error' },
   // Responses API: a hosted tool OpenAI runs on its side (web_search, code_interpreter, …); llmsvc serves function tools only.
   LLMSVC_ERR_BUILTIN_TOOL_UNSUPPORTED: { status: 400, type: 'invalid_request_error', code: 'unsupported_tool', anthropicType: 'invalid_request_error' },
+  // The admin console's session cookie came without its CSRF token on a change (POST, PATCH, DELETE).
+  LLMSVC_ERR_CSRF_TOKEN_INVALID: { status: 403, type: 'permission_error', code: 'csrf_token_invalid', anthropicType: 'permission_error' },
   // The admin API: a job whose kind has no way to be stopped once queued (ingestions finish or fail on their own).
   LLMSVC_ERR_JOB_NOT_CANCELLABLE: { status: 400, type: 'invalid_request_error', code: 'job_not_cancellable', anthropicType: 'invalid_request_error' },
 } as const satisfies Record<string, { status: number; type: string; code: string; anthropicType: string }>;

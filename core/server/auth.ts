@@ -45,6 +45,15 @@ export interface AuthDeps {
   clock: Clock;
   /** Recognises batch lines injected by the batch worker (they run as the submitting key). */
   internal?: InternalCaller;
+  /** The admin console's sign-in sessions (core/server/routes/console): its pages and sign-in
+   *  route need no key, and a request without a key header may present a session cookie. */
+  sessions?: SessionAuth;
+}
+
+export interface SessionAuth {
+  isPublic(method: string, path: string): boolean;
+  /** The key behind the request's session cookie (CSRF checked on changes), or undefined. */
+  authenticate(request: FastifyRequest): ApiKeyRecord | undefined;
 }
 
 const publicRoutes = new Set(['/healthz', '/readyz']);
@@ -130,15 +139,18 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
 
   function authorize(request: FastifyRequest, reply: FastifyReply): void {
     const path = request.url.split('?')[0]!;
-    if (!config.auth || publicRoutes.has(path)) return;
+    if (!config.auth || publicRoutes.has(path) || deps.sessions?.isPublic(request.method, path)) return;
     const batchKeyId = deps.internal?.batchKeyOf(request);
     const { secret, malformed } = batchKeyId === undefined ? presentedSecret(request) : {};
     if (path === '/metrics' && secret && metricsTokenHash && hashSecret(secret) === metricsTokenHash) return;
     let key: ApiKeyRecord;
     try {
+      // No key header at all: the console's session cookie may stand for one.
+      const sessionKey = batchKeyId === undefined && !secret && !malformed ? deps.sessions?.authenticate(request) : undefined;
       if (batchKeyId !== undefined) key = keys.usableById(batchKeyId);
       // A key was sent, but not as 'Bearer <key>': say what is wrong rather than "no key".
       else if (malformed) throw new ApiError('LLMSVC_ERR_INVALID_API_KEY', malformed);
+      else if (sessionKey) key = sessionKey;
       else if (!secret) {
         throw new ApiError(
           'LLMSVC_ERR_MISSING_API_KEY',

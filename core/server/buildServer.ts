@@ -17,6 +17,7 @@ import { installOpenApi } from './openapi.js';
 import { packageVersion } from './packageVersion.js';
 import { installRequestContext } from './requestContext.js';
 import { registerAdminRoutes, type JobCanceller, type ModelControl, type UpstreamState } from './routes/admin/index.js';
+import { ConsoleSessions, isConsolePublic, registerConsole } from './routes/console/index.js';
 import { registerAnthropicRoutes } from './routes/anthropic/index.js';
 import { registerAnthropicBatches } from './routes/anthropic/batches.js';
 import { registerHealthRoutes, type Readiness } from './routes/health.js';
@@ -117,7 +118,16 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
   installObservability(context, { metrics: deps.metrics, ledger, logPrompts: deps.config.log_prompts, clock: deps.clock, keys: deps.keys, live });
   const internal = new InternalCaller();
-  installAuth(app, context, { config: deps.config, store: deps.store, ledger, keys: deps.keys, clock: deps.clock, internal });
+  const consoleSessions = new ConsoleSessions(deps.keys, deps.clock);
+  installAuth(app, context, {
+    config: deps.config,
+    store: deps.store,
+    ledger,
+    keys: deps.keys,
+    clock: deps.clock,
+    internal,
+    sessions: { isPublic: isConsolePublic, authenticate: (request) => consoleSessions.authenticate(request) },
+  });
   installErrorHandlers(app);
   registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, runtimeMetrics: deps.runtimeMetrics });
   const retrieval = deps.retrieval ?? defaultRetrieval(deps);
@@ -140,5 +150,6 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     upstreams: deps.upstreams,
     jobCancellers: deps.jobCancellers,
   });
+  registerConsole(app, { config: deps.config, keys: deps.keys, clock: deps.clock, sessions: consoleSessions });
   return app;
 }

@@ -23,7 +23,7 @@ interface ServeFlags {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('Serve the OpenAI- and Anthropic-compatible APIs from the models dir and the routes of the config')
+    .description('Serve the OpenAI- and Anthropic-compatible APIs from the models dir and the routes of the config, and the admin console at /admin')
     .option('--host <host>', 'address to bind (env LLMSVC_HOST)', undefined)
     .option('--port <port>', 'port to listen on; 0 picks a free one (env LLMSVC_PORT)', undefined)
     .option('--data-dir <dir>', 'where llmsvc keeps its database (env LLMSVC_DATA_DIR; default $XDG_DATA_HOME/llmsvc or ~/.local/share/llmsvc)')
