@@ -260,3 +260,10 @@ describe('npm', () => {
     assert.ok(fs.existsSync(binding), `${binding} comes in the npm package, no install script needed`);
   });
 });
+
+test("the README's generation examples carry max_tokens (a random model otherwise writes ~2,000 tokens of gibberish to 'Hello')", () => {
+  const readme = fs.readFileSync(path.resolve(import.meta.dirname, '../README.md'), 'utf8');
+  const examples = [...readme.matchAll(/```(?:sh|ts)\n([\s\S]*?)```/g)].flatMap((block) => block[1]!.split(/\n(?! )/)).filter((line) => /messages/.test(line) && /completions|curl/.test(line) || /"messages"/.test(line));
+  assert.ok(examples.length >= 3, `found the examples: ${examples.length}`);
+  for (const example of examples) assert.match(example, /max_tokens/, example);
+});

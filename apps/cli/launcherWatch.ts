@@ -26,12 +26,15 @@ function commandLine(pid: number): string {
 export function launcherChain(launchedByNpm: boolean): number[] {
   const chain = [process.ppid];
   if (!launchedByNpm) return chain;
-  for (let depth = 0; depth < 3 && !/\bnpm\b|npm-cli\.js|npx-cli\.js/.test(commandLine(chain.at(-1)!)); depth++) {
+  const isNpm = (pid: number) => /\bnpm\b|npm-cli\.js|npx-cli\.js/.test(commandLine(pid));
+  for (let depth = 0; depth < 3 && !isNpm(chain.at(-1)!); depth++) {
     const next = parentOf(chain.at(-1)!);
-    if (next === undefined || next <= 1) return [process.ppid];
+    if (next === undefined || next <= 1) break;
     chain.push(next);
   }
-  return chain;
+  // No npm within reach (an npm_* variable inherited by something npm did not start directly, as
+  // under `npm test`): only the direct parent is watched.
+  return isNpm(chain.at(-1)!) ? chain : [process.ppid];
 }
 
 /** Calls `onGone` once, when the launcher (or a process between it and this one) has exited: each
