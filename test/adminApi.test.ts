@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import Fastify from 'fastify';
 import OpenAI, { toFile } from 'openai';
+import { installOpenApi } from '../core/server/openapi.js';
 import { ingestionJobKind } from '../core/rag/index.js';
 import { authedFetch, startTestServer, tinyModelId, type TestServer } from './support/server.js';
 import { waitFor } from './support/wait.js';
@@ -305,5 +307,18 @@ describe('OpenAPI', () => {
       assert.equal(anonymous.status, 401, path);
       await anonymous.arrayBuffer();
     }
+  });
+
+  test('a route added later without docs (Responses, batches) still appears, with a generic operation', async () => {
+    const app = Fastify();
+    installOpenApi(app, '0.0.0');
+    app.post('/v1/responses', async () => ({}));
+    app.get('/admin/v1/batches/:id', async () => ({}));
+    await app.ready();
+    const doc = app.swagger() as any;
+    assert.deepEqual(doc.paths['/v1/responses'].post.tags, ['openai']);
+    assert.ok(doc.paths['/v1/responses'].post.requestBody, 'a generic JSON body');
+    assert.deepEqual(doc.paths['/admin/v1/batches/{id}'].get.tags, ['admin']);
+    await app.close();
   });
 });
