@@ -100,6 +100,14 @@ test('top --once --json prints one snapshot, without a terminal', () => {
   for (const field of ['requests_per_s', 'errors_per_s', 'prompt_tokens_per_s', 'completion_tokens_per_s', 'cache_hit_rate', 'active_requests']) assert.ok(field in snapshot.totals, field);
   assert.ok(Array.isArray(snapshot.upstreams) && Array.isArray(snapshot.jobs));
 
+  // No LLMSVC_ADMIN_KEY: the key comes from <data-dir>/admin.key.
+  const keyDir = tempDir();
+  fs.writeFileSync(`${keyDir}/admin.key`, `${testAdminKey}\n`);
+  const fromFile = runCli(['top', '--once', '--json', '--url', serve.url, '--data-dir', keyDir], { LLMSVC_ADMIN_KEY: '' });
+  fs.rmSync(keyDir, { recursive: true, force: true });
+  assert.equal(fromFile.status, 0, fromFile.stderr);
+  assert.equal(JSON.parse(fromFile.stdout).object, 'stats');
+
   const noTty = runCli(['top', '--url', serve.url], { LLMSVC_ADMIN_KEY: testAdminKey });
   assert.equal(noTty.status, 1);
   assert.match(noTty.stderr, /needs an interactive terminal.*--once --json/);

@@ -102,7 +102,8 @@ export class LiveStats {
     bucket.completionTokens += request.completionTokens ?? 0;
     if (request.cacheStatus === 'hit') bucket.cacheHits++;
     else if (request.cacheStatus === 'miss') bucket.cacheMisses++;
-    if (!request.model) return;
+    // A cached answer was not decoded: it counts in the totals, not in the model's speed or TTFT.
+    if (!request.model || request.cacheStatus === 'hit') return;
     let model = bucket.models.get(request.model);
     if (!model) {
       model = { completionTokens: 0, ttft: new Uint32Array(ttftBins), ttftCount: 0 };

@@ -67,10 +67,20 @@ export function App({ client, theme, onExit }: AppProps) {
   const { stdout } = useStdout();
   const [size, setSize] = useState({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
   const [view, setView] = useState<ViewName>('Overview');
+  // The view and the selections as of the last keystroke (see dialogRef).
+  const viewRef = useRef<ViewName>('Overview');
   const [selection, setSelection] = useState<Record<ViewName, number>>({ Overview: 0, Keys: 0, Models: 0, Jobs: 0, Requests: 0 });
+  const selectionRef = useRef(selection);
   const [snapshot, setSnapshot] = useState<StatsSnapshot>();
   const [feed, setFeed] = useState<{ state: FeedState; detail?: string }>({ state: 'connecting' });
   const [dialog, setDialog] = useState<Dialog>();
+  // Keys can arrive faster than React re-renders (a paste, keys sent together): the input
+  // handler reads the dialog from this ref, which changes at once, not from the last render.
+  const dialogRef = useRef<Dialog>(undefined);
+  const showDialog = useCallback((next: Dialog | undefined) => {
+    dialogRef.current = next;
+    setDialog(next);
+  }, []);
   const [message, setMessage] = useState<{ text: string; bad?: boolean }>();
   const [busyModels, setBusyModels] = useState<ReadonlySet<string>>(new Set());
   const [filters, setFilters] = useState<{ key_id?: string; status?: string }>({});
@@ -134,11 +144,10 @@ export function App({ client, theme, onExit }: AppProps) {
     Requests: requests?.length ?? 0,
   };
   const selected = Math.min(selection[view], Math.max(0, rowsOf[view] - 1));
-  const move = (delta: number) => setSelection((current) => ({ ...current, [view]: Math.max(0, Math.min(rowsOf[view] - 1, selected + delta)) }));
-
-  const selectedKey = keys?.[selected];
-  const selectedModel = snapshot?.models[selected];
-  const selectedJob = jobs?.[selected];
+  const rowsRef = useRef(rowsOf);
+  rowsRef.current = rowsOf;
+  const dataRef = useRef({ keys, snapshot, jobs });
+  dataRef.current = { keys, snapshot, jobs };
 
   function newKeyForm(): Dialog {
     return {
@@ -160,7 +169,7 @@ export function App({ client, theme, onExit }: AppProps) {
         for (const name of ['rpm', 'tpm', 'daily_tokens', 'monthly_tokens']) if (values[name]) input[name] = Number(values[name]);
         const created = await client.createKey(input);
         refreshKeys();
-        setDialog({ kind: 'secret', title: `Key '${created.name}' created (${created.id})`, secret: created.key });
+        showDialog({ kind: 'secret', title: `Key '${created.name}' created (${created.id})`, secret: created.key });
       },
     };
   }
@@ -184,58 +193,72 @@ export function App({ client, theme, onExit }: AppProps) {
         const patch = Object.fromEntries(Object.entries(values).map(([name, value]) => [name, limitValue(value)]));
         await client.updateKey(key.id, patch);
         refreshKeys();
-        setDialog(undefined);
+        showDialog(undefined);
         setMessage({ text: `Limits of '${key.name}' saved` });
       },
     };
   }
 
   function onDialogInput(current: Dialog, input: string, key: Parameters<Parameters<typeof useInput>[0]>[1]) {
-    if (current.kind === 'help') return setDialog(undefined);
+    if (current.kind === 'help') return showDialog(undefined);
     if (current.kind === 'secret') {
-      if (key.return || key.escape) setDialog(undefined);
+      if (key.return || key.escape) showDialog(undefined);
       return;
     }
     if (current.kind === 'confirm') {
       if (input === 'y' || input === 'Y') {
-        setDialog(undefined);
+        showDialog(undefined);
         void current.action().catch(report);
       } else if (input === 'n' || input === 'N' || key.escape) {
-        setDialog(undefined);
+        showDialog(undefined);
         setMessage({ text: 'Cancelled' });
       }
       return;
     }
-    if (key.escape) return setDialog(undefined);
+    if (key.escape) return showDialog(undefined);
     if (key.return) {
       const submitted = current.form;
       current.submit(formValues(submitted)).catch((error: unknown) => {
         if (error instanceof AdminAuthError) return report(error);
-        setDialog({ ...current, form: { ...submitted, error: (error as Error).message } });
+        showDialog({ ...current, form: { ...submitted, error: (error as Error).message } });
       });
       return;
     }
     const form = editForm(current.form, { input, ...key });
-    if (form !== current.form) setDialog({ ...current, form });
+    if (form !== current.form) showDialog({ ...current, form });
   }
 
   useInput((input, key) => {
-    if (dialog) return onDialogInput(dialog, input, key);
+    const current = dialogRef.current;
+    if (current) return onDialogInput(current, input, key);
     if (input === 'q') return quit(0);
-    if (input === '?') return setDialog({ kind: 'help' });
+    if (input === '?') return showDialog({ kind: 'help' });
     const number = Number(input);
     if (number >= 1 && number <= viewNames.length) {
       setMessage(undefined);
-      return setView(viewNames[number - 1]!);
+      viewRef.current = viewNames[number - 1]!;
+      return setView(viewRef.current);
     }
+    // From refs, not this render's values: keys can come faster than renders.
+    const view = viewRef.current;
+    const rows = rowsRef.current[view];
+    const selected = Math.min(selectionRef.current[view], Math.max(0, rows - 1));
+    const move = (delta: number) => {
+      selectionRef.current = { ...selectionRef.current, [view]: Math.max(0, Math.min(rows - 1, selected + delta)) };
+      setSelection(selectionRef.current);
+    };
+    const { keys, snapshot, jobs } = dataRef.current;
+    const selectedKey = keys?.[selected];
+    const selectedModel = snapshot?.models[selected];
+    const selectedJob = jobs?.[selected];
     if (key.upArrow || input === 'k') return move(-1);
     if (key.downArrow || input === 'j') return move(1);
     if (view === 'Keys') {
-      if (input === 'n') return setDialog(newKeyForm());
+      if (input === 'n') return showDialog(newKeyForm());
       if (!selectedKey) return;
-      if (input === 'e') return setDialog(editKeyForm(selectedKey));
+      if (input === 'e') return showDialog(editKeyForm(selectedKey));
       if (input === 'r')
-        return setDialog({
+        return showDialog({
           kind: 'confirm',
           question: `Revoke key '${selectedKey.name}' (${selectedKey.prefix}…)? Apps using it stop working at once.`,
           action: async () => {
@@ -245,13 +268,13 @@ export function App({ client, theme, onExit }: AppProps) {
           },
         });
       if (input === 'R')
-        return setDialog({
+        return showDialog({
           kind: 'confirm',
           question: `Rotate key '${selectedKey.name}'? The current secret stops working at once.`,
           action: async () => {
             const rotated = await client.rotateKey(selectedKey.id);
             refreshKeys();
-            setDialog({ kind: 'secret', title: `New secret for '${rotated.name}'`, secret: rotated.key });
+            showDialog({ kind: 'secret', title: `New secret for '${rotated.name}'`, secret: rotated.key });
           },
         });
     }
@@ -275,7 +298,7 @@ export function App({ client, theme, onExit }: AppProps) {
       return;
     }
     if (view === 'Jobs' && selectedJob && input === 'c') {
-      return setDialog({
+      return showDialog({
         kind: 'confirm',
         question: `Cancel job ${selectedJob.id} (${selectedJob.kind})?`,
         action: async () => {
@@ -291,12 +314,12 @@ export function App({ client, theme, onExit }: AppProps) {
         return setFilters((current) => ({ ...current, status: next }));
       }
       if (input === 'f')
-        return setDialog({
+        return showDialog({
           kind: 'form',
           form: { title: 'Filter the request log by key id (empty: all keys)', focus: 0, fields: [{ name: 'key_id', label: 'Key id', value: filters.key_id ?? '', kind: 'text' }] },
           submit: async (values) => {
             setFilters((current) => ({ ...current, key_id: values.key_id?.trim() || undefined }));
-            setDialog(undefined);
+            showDialog(undefined);
           },
         });
     }

@@ -97,6 +97,10 @@ async function top(flags: TopFlags): Promise<void> {
     />,
     { exitOnCtrlC: true },
   );
+  // Killed or hung up on: leave the screen as it was, as q does.
+  const stop = () => instance.unmount();
+  process.once('SIGTERM', stop);
+  process.once('SIGHUP', stop);
   await instance.waitUntilExit();
   instance.cleanup();
   process.removeListener('exit', restore);

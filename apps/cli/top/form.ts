@@ -30,6 +30,13 @@ export interface FormKey {
 }
 
 export function editForm(form: FormState, key: FormKey): FormState {
+  // Pasted text (or keys sent together, as tmux does) arrives as one chunk: one key at a time.
+  if (key.input.length > 1 && /[\t\x7f]/.test(key.input)) {
+    return [...key.input].reduce(
+      (state, char) => editForm(state, char === '\t' ? { input: '', tab: true } : char === '\x7f' ? { input: '', backspace: true } : { input: char }),
+      form,
+    );
+  }
   const count = form.fields.length;
   if (key.tab || key.downArrow) return { ...form, focus: (form.focus + (key.shift ? count - 1 : 1)) % count };
   if (key.upArrow) return { ...form, focus: (form.focus + count - 1) % count };

@@ -109,18 +109,21 @@ export class ModelManager {
     }
   }
 
-  /** Unloads a model now (the operator asked); requests on it fail with a retryable error. */
+  /** Unloads a model now (the operator asked): new requests no longer reach this copy (a new
+   *  request loads the model again), and the ones in flight finish before it is disposed —
+   *  freeing a context that is decoding crashes llama.cpp. */
   async unloadNow(id: string): Promise<void> {
     if (!this.find(id) && !this.loaded.has(id)) throw modelNotFound(id);
-    await this.unload(id, 'operator');
+    await this.unload(id, 'operator', true);
   }
 
-  private async unload(id: string, reason: string): Promise<void> {
+  private async unload(id: string, reason: string, drain = false): Promise<void> {
     const loading = this.loaded.get(id);
     if (!loading) return;
     this.loaded.delete(id);
     this.options.metrics.modelsLoaded.set(this.loaded.size);
     const model = await loading.catch(() => undefined);
+    while (drain && model?.busy) await new Promise((resolve) => setTimeout(resolve, 25));
     await model?.dispose();
     this.options.log.info({ model: id, reason }, 'model unloaded');
   }

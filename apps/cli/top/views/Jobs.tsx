@@ -14,7 +14,7 @@ export interface JobsProps {
 export function Jobs({ jobs, selected, width }: JobsProps) {
   const theme = useTheme();
   if (!jobs) return <Text color={theme.dim}>Loading jobs…</Text>;
-  const kindWidth = Math.max(10, Math.min(26, width - 58));
+  const kindWidth = Math.max(10, Math.min(26, width - 61));
   return (
     <Box flexDirection="column">
       <Text bold>

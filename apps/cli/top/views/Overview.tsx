@@ -22,7 +22,7 @@ export function Overview({ snapshot, history, width, selected }: OverviewProps) 
   const stateColour = (state: string) => (state === 'loaded' ? theme.good : state === 'loading' ? theme.warn : theme.dim);
   return (
     <Box flexDirection="column">
-      <Text bold>{fit('MODEL', 22)} {fit('STATE', 8)} {fit('ACTIVE/QUEUED', 14)} {fit('TOK/S', 7, 'right')} {fit('TTFT p50/p95', 14)} {'TOK/S, 2 MIN'}</Text>
+      <Text bold>{fit('MODEL', 22)} {fit('STATE', 8)} {fit('ACTIVE/QUEUED', 14)} {fit('TOK/S', 7, 'right')} {fit('TTFT p50/p95', 14)} {fit('TOK/S 2MIN', sparkWidth)}</Text>
       {snapshot.models.length === 0 && <Text color={theme.dim}>No local models in the models dir.</Text>}
       {snapshot.models.map((model, index) => {
         const parallel = model.parallel ?? 0;

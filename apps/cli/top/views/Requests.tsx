@@ -13,7 +13,7 @@ export interface RequestsProps {
 /** 5 Requests: the live tail of the request log, newest first. */
 export function Requests({ rows, filters, selected, width }: RequestsProps) {
   const theme = useTheme();
-  const routeWidth = Math.max(12, Math.min(28, width - 62));
+  const routeWidth = Math.max(12, Math.min(28, width - 64));
   const filterText = [filters.status ? `status ${filters.status}` : 'all statuses', filters.key_id ? `key ${filters.key_id}` : 'all keys'].join(' · ');
   return (
     <Box flexDirection="column">
