@@ -269,6 +269,7 @@ function KeyUsage(props: { apiKey: ApiKey; onClose: () => void }) {
       <ErrorNote error={usage.error} />
       <Chart
         title="Tokens per day"
+        days
         series={[{ label: 'tokens', color, bars: true }]}
         data={[days.map((day) => Date.parse(`${day}T00:00:00Z`) / 1000), days.map((day) => byDay.get(day) ?? 0)]}
       />
