@@ -285,6 +285,19 @@ describe('console sessions over HTTP', () => {
     assert.equal((await signIn()).response.status, 201);
   });
 
+  test('no spelling of an admin path reaches the admin API without a key (console pages are public by route, not by path)', async () => {
+    const tricks = ['/admin/v1/keys', '/admin//v1/keys', '/admin/v1%2Fkeys', '/admin/%2e%2e/v1/models', '/admin/./v1/keys', '/admin/v1/keys/', '/admin/v1/stats', '/admin/v1/config/routing', '/admin/v1/server', '/admin/assets/../v1/keys'];
+    for (const trick of tricks) {
+      const response = await fetch(`${api.url}${trick}`);
+      const text = await response.text();
+      assert.notEqual(response.status, 200, `${trick} answered 200: ${text.slice(0, 80)}`);
+      assert.ok(!text.includes('key_admin') && !text.includes('"providers"'), trick);
+    }
+    // The page itself is public, and the sign-in route.
+    assert.equal((await fetch(`${api.url}/admin/`)).status, 200);
+    assert.equal((await fetch(`${api.url}/admin/v1/session`)).status, 200);
+  });
+
   test('without built assets /admin says how to build them', async () => {
     const { registerConsole, ConsoleSessions } = await import('../core/server/routes/console/index.js');
     const Fastify = (await import('fastify')).default;

@@ -51,7 +51,8 @@ export interface AuthDeps {
 }
 
 export interface SessionAuth {
-  isPublic(method: string, path: string): boolean;
+  /** The console's page and sign-in routes, which need no key. */
+  isPublic(request: FastifyRequest): boolean;
   /** The key behind the request's session cookie (CSRF checked on changes), or undefined. */
   authenticate(request: FastifyRequest): ApiKeyRecord | undefined;
 }
@@ -139,7 +140,7 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
 
   function authorize(request: FastifyRequest, reply: FastifyReply): void {
     const path = request.url.split('?')[0]!;
-    if (!config.auth || publicRoutes.has(path) || deps.sessions?.isPublic(request.method, path)) return;
+    if (!config.auth || publicRoutes.has(path) || deps.sessions?.isPublic(request)) return;
     const batchKeyId = deps.internal?.batchKeyOf(request);
     const { secret, malformed } = batchKeyId === undefined ? presentedSecret(request) : {};
     if (path === '/metrics' && secret && metricsTokenHash && hashSecret(secret) === metricsTokenHash) return;

@@ -12,7 +12,7 @@ export interface SeriesSpec {
 /** A uPlot time chart that follows its container's width. `data[0]` is x (unix seconds), then one
  *  array per series. The wrapper carries the number of drawn points (data-points) so tests and
  *  people can tell an empty chart from a flat one. */
-export function Chart(props: { title: string; series: SeriesSpec[]; data: (number | null)[][]; height?: number; yLabel?: string }) {
+export function Chart(props: { title: string; series: SeriesSpec[]; data: (number | null)[][]; height?: number; yLabel?: string; minSpanS?: number; days?: boolean }) {
   const container = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const { title, series, height = 180 } = props;
@@ -28,8 +28,22 @@ export function Chart(props: { title: string; series: SeriesSpec[]; data: (numbe
       height,
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] } },
-      axes: [axis, { ...axis, label: props.yLabel, size: 50 }],
+      // A live chart spans at least minSpanS seconds, so its first seconds do not show millisecond ticks.
+      scales: { x: { time: true, range: (_u, min, max) => (props.minSpanS && max - min < props.minSpanS ? [max - props.minSpanS, max] : [min, max]) }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(1, max * 1.1)] } },
+      // One line of tick labels: clock time for live charts, the UTC day for daily ones.
+      axes: [
+        {
+          ...axis,
+          space: 80,
+          values: (_u, splits) =>
+            splits.map((seconds) =>
+              props.days
+                ? new Date(seconds * 1000).toISOString().slice(5, 10)
+                : new Date(seconds * 1000).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }),
+            ),
+        },
+        { ...axis, label: props.yLabel, size: 50 },
+      ],
       series: [
         {},
         ...series.map((spec) => ({

@@ -39,8 +39,8 @@ export class StatsHistory {
   readonly completionTps: number[] = [];
   readonly ttftP50: (number | null)[] = [];
   readonly ttftP95: (number | null)[] = [];
-  readonly queued: number[] = [];
-  readonly active: number[] = [];
+  /** Per model: active and queued sequences, aligned with `time` (null before the model appeared). */
+  readonly perModel = new Map<string, { active: (number | null)[]; queued: (number | null)[] }>();
 
   constructor(private readonly size = 300) {}
 
@@ -55,8 +55,17 @@ export class StatsHistory {
     // The slowest model's figures: a chart per model would not fit a laptop screen.
     this.add(this.ttftP50, ttft.length ? Math.max(...ttft.map((model) => model.ttft_ms!.p50)) : null);
     this.add(this.ttftP95, ttft.length ? Math.max(...ttft.map((model) => model.ttft_ms!.p95)) : null);
-    this.add(this.queued, models.reduce((sum, model) => sum + model.queued.interactive + model.queued.background, 0));
-    this.add(this.active, models.reduce((sum, model) => sum + model.active, 0));
+    const length = this.time.length;
+    for (const model of models) {
+      if (model.state === 'unloaded' && !this.perModel.has(model.id)) continue;
+      const series = this.perModel.get(model.id) ?? { active: new Array<number | null>(length - 1).fill(null), queued: new Array<number | null>(length - 1).fill(null) };
+      this.perModel.set(model.id, series);
+    }
+    for (const [id, series] of this.perModel) {
+      const model = models.find((candidate) => candidate.id === id);
+      this.add(series.active, model ? model.active : null);
+      this.add(series.queued, model ? model.queued.interactive + model.queued.background : null);
+    }
   }
 
   private add<T>(series: T[], value: T): void {

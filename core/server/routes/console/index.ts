@@ -39,11 +39,15 @@ function packageRoot(): string {
 
 const signInSchema = z.object({ key: z.string().min(1) }).strict();
 
-/** The page paths (not the API under /admin/v1) and the sign-in route need no key. */
-export function isConsolePublic(method: string, urlPath: string): boolean {
-  if (urlPath === '/admin/v1/session') return true;
-  if (method !== 'GET' && method !== 'HEAD') return false;
-  return urlPath === '/admin' || (urlPath.startsWith('/admin/') && !urlPath.startsWith('/admin/v1/'));
+/** The console's own routes that need no key: its page files (the static route, or the note
+ *  that they are not built), the /admin redirect, and sign-in. Decided by the route the request
+ *  matched, not by its path, so no spelling of a path (`/admin//v1/keys`, `/admin/v1%2Fkeys`)
+ *  can reach an admin route without a key. */
+const publicRoutes = new Set(['/admin', '/admin/*']);
+export function isConsolePublic(request: FastifyRequest): boolean {
+  const route = request.routeOptions.url;
+  if (route === '/admin/v1/session') return true;
+  return (request.method === 'GET' || request.method === 'HEAD') && route !== undefined && publicRoutes.has(route);
 }
 
 /** The admin web console at /admin: the built Preact app (apps/desktop/renderer, built into

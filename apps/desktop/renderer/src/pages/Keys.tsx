@@ -1,5 +1,5 @@
 import { Fragment } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type List } from '../api';
 import { Chart } from '../Chart';
 import { Confirm } from '../Confirm';
@@ -260,8 +260,10 @@ function KeyUsage(props: { apiKey: ApiKey; onClose: () => void }) {
   for (const row of usage.data?.data ?? []) byDay.set(row.day, (byDay.get(row.day) ?? 0) + row.total_tokens);
   const days = Array.from({ length: 30 }, (_, index) => daysAgo(29 - index));
   const color = getComputedStyle(document.documentElement).getPropertyValue('--series-a').trim() || '#2563eb';
+  const panel = useRef<HTMLElement>(null);
+  useEffect(() => panel.current?.scrollIntoView({ block: 'nearest' }), [props.apiKey.id]);
   return (
-    <section class="card" aria-labelledby="key-usage-title">
+    <section class="card" aria-labelledby="key-usage-title" ref={panel}>
       <div class="row">
         <h2 id="key-usage-title">Usage of “{props.apiKey.name}”, last 30 days</h2>
         <button type="button" class="secondary" onClick={props.onClose}>Close</button>
@@ -269,6 +271,7 @@ function KeyUsage(props: { apiKey: ApiKey; onClose: () => void }) {
       <ErrorNote error={usage.error} />
       <Chart
         title="Tokens per day"
+        days
         series={[{ label: 'tokens', color, bars: true }]}
         data={[days.map((day) => Date.parse(`${day}T00:00:00Z`) / 1000), days.map((day) => byDay.get(day) ?? 0)]}
       />

@@ -42,6 +42,12 @@ export function Overview(_props: PageProps) {
   // uPlot takes colours, not CSS variables: read the theme's values once per render.
   const palette = { a: css('--series-a') || '#2563eb', b: css('--series-b') || '#d97706', c: css('--series-c') || '#dc2626' };
   const t = history.time;
+  // Two lines per model that has been loaded: active (solid colour) and queued (the next colour).
+  const cycle = [palette.a, palette.b, palette.c, css('--series-d') || '#059669', css('--series-e') || '#7c3aed'];
+  const modelSeries = [...history.perModel].flatMap(([id, series], index) => [
+    { spec: { label: `${id} active`, color: cycle[(2 * index) % cycle.length]! }, values: series.active },
+    { spec: { label: `${id} queued`, color: cycle[(2 * index + 1) % cycle.length]! }, values: series.queued },
+  ]);
   return (
     <div class="overview">
       <ErrorNote error={streamError} />
@@ -53,10 +59,10 @@ export function Overview(_props: PageProps) {
         <Tile label="Uptime" value={latest ? formatUptime(latest.uptime_s) : '—'} />
       </section>
       <div class="charts">
-        <Chart title="Requests per second" series={[{ label: 'requests/s', color: palette.a }, { label: 'errors/s', color: palette.c }]} data={[t, history.requests, history.errors]} />
-        <Chart title="Tokens per second" series={[{ label: 'completion', color: palette.a }, { label: 'prompt', color: palette.b }]} data={[t, history.completionTps, history.promptTps]} />
-        <Chart title="Time to first token (ms, slowest model)" series={[{ label: 'p50', color: palette.a }, { label: 'p95', color: palette.b }]} data={[t, history.ttftP50, history.ttftP95]} />
-        <Chart title="Sequences (all models)" series={[{ label: 'active', color: palette.a }, { label: 'queued', color: palette.b }]} data={[t, history.active, history.queued]} />
+        <Chart minSpanS={60} title="Requests per second" series={[{ label: 'requests/s', color: palette.a }, { label: 'errors/s', color: palette.c }]} data={[t, history.requests, history.errors]} />
+        <Chart minSpanS={60} title="Tokens per second" series={[{ label: 'completion', color: palette.a }, { label: 'prompt', color: palette.b }]} data={[t, history.completionTps, history.promptTps]} />
+        <Chart minSpanS={60} title="Time to first token (ms, slowest model)" series={[{ label: 'p50', color: palette.a }, { label: 'p95', color: palette.b }]} data={[t, history.ttftP50, history.ttftP95]} />
+        <Chart minSpanS={60} title="Sequences per model (active, queued)" series={modelSeries.map((entry) => entry.spec)} data={[t, ...modelSeries.map((entry) => entry.values)]} />
       </div>
       <h2>Models</h2>
       <table>
