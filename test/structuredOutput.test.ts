@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Ajv } from 'ajv';
+import { createOpenAI } from '@ai-sdk/openai';
+import { ChatOpenAI } from '@langchain/openai';
+import { generateObject } from 'ai';
 import OpenAI from 'openai';
+import { z } from 'zod';
 import { startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
 
 // Issue 12, item 3: the grammar for "integer" and "number" allowed exponents and 16-digit
@@ -41,13 +45,17 @@ function assertValidPerson(text: string, context: string): void {
   assert.ok(Number.isFinite(value.score), `${context}: score ${value.score} is not finite`);
 }
 
-/** For tool calls: numbers and integers, what the grammar change is about. (String maxLength is
- *  left out here: node-llama-cpp's own check of a call's arguments counts characters differently
- *  from its grammar, and fails some calls; see the report of issue 12.) */
+/** For tool calls. node-llama-cpp checks a call's arguments against the schema itself: a string
+ *  past its maxLength (an invalid UTF-8 byte decoded as several U+FFFD) used to fail the request. */
 const reading = {
   type: 'object',
-  properties: { count: { type: 'integer' }, ratio: { type: 'number' }, samples: { type: 'array', items: { type: 'integer' }, maxItems: 3 } },
-  required: ['count', 'ratio', 'samples'],
+  properties: {
+    count: { type: 'integer' },
+    ratio: { type: 'number' },
+    label: { type: 'string', maxLength: 6 },
+    samples: { type: 'array', items: { type: 'integer' }, maxItems: 3 },
+  },
+  required: ['count', 'ratio', 'label', 'samples'],
   additionalProperties: false,
 } as const;
 const validReading = ajv.compile(reading);
@@ -94,4 +102,24 @@ test('tool-call arguments validate against the tool parameters on every seed', a
     assert.ok(Number.isFinite(args.ratio), `seed ${seed}: ratio ${args.ratio} is not finite`);
   }
   assert.ok(calls >= 5, `only ${calls} of 15 calls completed within max_tokens`);
+});
+
+// What users run: the clients' own validation (zod) over llmsvc's answers. Before the fix a
+// grammar-valid -4.4e213 for an int, or a nickname of 8 characters that decoded to 11, failed it.
+const clientSchema = z.object({ age: z.number().int(), score: z.number(), nickname: z.string().max(8) });
+
+test("LangChain's ChatOpenAI(...).withStructuredOutput(zod) succeeds on every seed", async () => {
+  for (const seed of seeds.slice(0, 5)) {
+    const model = new ChatOpenAI({ model: tinyModelId, apiKey: testAdminKey, configuration: { baseURL: `${server.url}/v1` }, maxTokens: 200, maxRetries: 0, modelKwargs: { seed } });
+    const answer = await model.withStructuredOutput(clientSchema, { name: 'person', method: 'jsonSchema' }).invoke('Describe a person.');
+    assert.ok(Number.isSafeInteger(answer.age) && Number.isFinite(answer.score), `seed ${seed}: ${JSON.stringify(answer)}`);
+  }
+});
+
+test("the AI SDK's generateObject with openai.chat(model) succeeds on every seed", async () => {
+  const openai = createOpenAI({ baseURL: `${server.url}/v1`, apiKey: testAdminKey });
+  for (const seed of seeds.slice(0, 5)) {
+    const { object } = await generateObject({ model: openai.chat(tinyModelId), schema: clientSchema, prompt: 'Describe a person.', maxOutputTokens: 200, seed, maxRetries: 0 });
+    assert.ok(Number.isSafeInteger(object.age) && Number.isFinite(object.score), `seed ${seed}: ${JSON.stringify(object)}`);
+  }
 });

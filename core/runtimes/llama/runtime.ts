@@ -1,5 +1,5 @@
 import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
-import { installBoundedJsonNumbers } from './jsonNumberGrammar.js';
+import { installBoundedJsonTerminals } from './jsonGrammarTerminals.js';
 import { installYieldingBatchDispatch, type PatchOutcome } from './yieldingBatchDispatch.js';
 
 export interface LlamaRuntimeOptions {
@@ -26,12 +26,12 @@ export class LlamaRuntime {
       }
       return outcome;
     });
-    // Before any grammar exists: JSON numbers become bounded (see jsonNumberGrammar).
-    const numberPatch = installBoundedJsonNumbers().then((outcome) => {
+    // Before any grammar exists: JSON numbers and strings become bounded (see jsonGrammarTerminals).
+    const numberPatch = installBoundedJsonTerminals().then((outcome) => {
       if (!outcome.applied) {
         options.onLog?.(
           'warn',
-          `llmsvc could not bound the numbers of JSON grammars (${outcome.reason}): json_schema output and tool-call arguments may hold exponents or unsafe integers. Install the node-llama-cpp version llmsvc pins.`,
+          `llmsvc could not bound the numbers and strings of JSON grammars (${outcome.reason}): json_schema output and tool-call arguments may hold exponents, unsafe integers or strings longer than their maxLength. Install the node-llama-cpp version llmsvc pins.`,
         );
       }
     });
