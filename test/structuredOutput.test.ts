@@ -6,6 +6,7 @@ import { ChatOpenAI } from '@langchain/openai';
 import { generateObject } from 'ai';
 import OpenAI from 'openai';
 import { z } from 'zod';
+import { enumerateIntegerRanges, maxEnumeratedRange } from '../core/providers/llama/integerRanges.js';
 import { startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
 
 // Issue 12, item 3: the grammar for "integer" and "number" allowed exponents and 16-digit
@@ -26,11 +27,12 @@ const person = {
   type: 'object',
   properties: {
     age: { type: 'integer' },
+    level: { type: 'integer', minimum: 1, maximum: 5 },
     score: { type: 'number' },
     name: { type: 'string', maxLength: 8 },
     tags: { type: 'array', items: { type: 'string', maxLength: 4 }, maxItems: 2 },
   },
-  required: ['age', 'score', 'name', 'tags'],
+  required: ['age', 'level', 'score', 'name', 'tags'],
   additionalProperties: false,
 } as const;
 
@@ -51,11 +53,12 @@ const reading = {
   type: 'object',
   properties: {
     count: { type: 'integer' },
+    priority: { type: 'integer', exclusiveMinimum: 0, maximum: 3 },
     ratio: { type: 'number' },
     label: { type: 'string', maxLength: 6 },
     samples: { type: 'array', items: { type: 'integer' }, maxItems: 3 },
   },
-  required: ['count', 'ratio', 'label', 'samples'],
+  required: ['count', 'priority', 'ratio', 'label', 'samples'],
   additionalProperties: false,
 } as const;
 const validReading = ajv.compile(reading);
@@ -106,7 +109,7 @@ test('tool-call arguments validate against the tool parameters on every seed', a
 
 // What users run: the clients' own validation (zod) over llmsvc's answers. Before the fix a
 // grammar-valid -4.4e213 for an int, or a nickname of 8 characters that decoded to 11, failed it.
-const clientSchema = z.object({ age: z.number().int(), score: z.number(), nickname: z.string().max(8) });
+const clientSchema = z.object({ age: z.number().int(), stars: z.number().int().min(1).max(5), score: z.number(), nickname: z.string().max(8) });
 
 test("LangChain's ChatOpenAI(...).withStructuredOutput(zod) succeeds on every seed", async () => {
   for (const seed of seeds.slice(0, 5)) {
@@ -122,4 +125,27 @@ test("the AI SDK's generateObject with openai.chat(model) succeeds on every seed
     const { object } = await generateObject({ model: openai.chat(tinyModelId), schema: clientSchema, prompt: 'Describe a person.', maxOutputTokens: 200, seed, maxRetries: 0 });
     assert.ok(Number.isSafeInteger(object.age) && Number.isFinite(object.score), `seed ${seed}: ${JSON.stringify(object)}`);
   }
+});
+
+test('small bounded integer ranges become the list of their values; wider ones and property names stay as they are', () => {
+  const schema = {
+    type: 'object',
+    properties: {
+      stars: { type: 'integer', minimum: 1, maximum: 5, description: 'rating' },
+      odd: { type: 'integer', exclusiveMinimum: 0.5, exclusiveMaximum: 3 },
+      wide: { type: 'integer', minimum: 0, maximum: maxEnumeratedRange },
+      ratio: { type: 'number', minimum: 0, maximum: 1 },
+      minimum: { type: 'array', items: { type: 'integer', minimum: -1, maximum: 1 } },
+    },
+  };
+  assert.deepEqual(enumerateIntegerRanges(schema), {
+    type: 'object',
+    properties: {
+      stars: { description: 'rating', enum: [1, 2, 3, 4, 5] },
+      odd: { enum: [1, 2] },
+      wide: { type: 'integer', minimum: 0, maximum: maxEnumeratedRange },
+      ratio: { type: 'number', minimum: 0, maximum: 1 },
+      minimum: { type: 'array', items: { enum: [-1, 0, 1] } },
+    },
+  });
 });

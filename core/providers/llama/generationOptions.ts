@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { TokenBias, type Llama, type LlamaGrammar, type LlamaModel, type LLamaContextualRepeatPenalty, type Token } from 'node-llama-cpp';
 import { ApiError } from '../../errors/index.js';
 import type { ResponseFormat, SamplingOptions } from '../types.js';
+import { enumerateIntegerRanges } from './integerRanges.js';
 
 /** node-llama-cpp's sampling options from OpenAI's. OpenAI's defaults differ from
  *  node-llama-cpp's (temperature 1, not 0; no repeat penalty), so they are set explicitly. */
@@ -93,7 +94,7 @@ export async function grammarFor(llama: Llama, format: ResponseFormat | undefine
   if (!format || format.type === 'text') return undefined;
   if (format.type === 'json_object') return llama.getGrammarFor('json');
   try {
-    return await llama.createGrammarForJsonSchema(format.schema as Parameters<Llama['createGrammarForJsonSchema']>[0]);
+    return await llama.createGrammarForJsonSchema(enumerateIntegerRanges(format.schema) as Parameters<Llama['createGrammarForJsonSchema']>[0]);
   } catch (error) {
     throw new ApiError(
       'LLMSVC_ERR_INVALID_PARAM',
