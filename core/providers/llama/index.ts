@@ -169,10 +169,7 @@ export class LlamaProvider implements Provider {
 
   /** Tools count too: the template documents the offered functions in the prompt. */
   async countChatTokens(request: Pick<ChatRequest, 'model' | 'messages' | 'tools' | 'toolChoice' | 'signal'>): Promise<number> {
-    const { loaded, prompt } = await this.chatPrompt(request, functionOffer(request), undefined, request.signal);
-    // Refused as /v1/messages would refuse it, whether the bound or the exact count shows it.
-    completionBudget(prompt.length, undefined, loaded.contextSize, request.model, 'messages');
-    return prompt.length;
+    return (await this.chatPrompt(request, functionOffer(request), undefined, request.signal)).prompt.length;
   }
 
   /** The chat history, its template and the exact tokens LlamaChat evaluates for it: one
