@@ -93,6 +93,15 @@ test('count_tokens still counts exactly a text just under the context, whether o
   }
 });
 
+test('count_tokens still counts a prompt past the context exactly when the bound cannot rule it out', async () => {
+  // 200 emoji: at least 200 tokens by the bound, 800 in fact, past the 512-token context. Counted
+  // (count_tokens counts prompts of any length it can afford to tokenize), as before.
+  const counted = await post('/v1/messages/count_tokens', { model: tinyModelId, messages: [{ role: 'user', content: '😀'.repeat(200) }] });
+  assert.equal(counted.status, 200);
+  const { input_tokens: inputTokens } = (await counted.json()) as { input_tokens: number };
+  assert.ok(inputTokens > 800 && inputTokens < 820, `${inputTokens} tokens`);
+});
+
 test('an embeddings request the client abandons stops working in the runtime thread', async (t) => {
   // A client of its own, closed at the end: an aborted request can leave the client with a fresh
   // connection that never sends a request, which the server would wait for (its headers timeout,
