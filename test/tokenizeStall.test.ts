@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { getLlama } from 'node-llama-cpp';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { minimumTokenCount } from '../core/providers/llama/promptBound.js';
 import { waitFor } from './support/wait.js';
-import { authedFetch, startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
+import { authedFetch, startTestServer, testAdminKey, tinyModelId, tinyModelPath, type TestServer } from './support/server.js';
 
 // Issue 12, item 1: a 2 MiB body of "😀" took minutes to tokenize on the runtime thread (llama.cpp's
 // tokenizer is quadratic on such runs) before being refused as too long, and every other request
@@ -74,20 +76,30 @@ describe('a 2 MiB run of emoji no longer stalls the model', () => {
   }
 });
 
-test('count_tokens still counts exactly a text just under the context, made of the longest tokens the bound allows for', async () => {
-  // " административ" is the vocabulary's longest token (27 bytes): the byte bound is tightest on
-  // it, and must still let a prompt that fits through to the exact count.
-  const text = ' административ'.repeat(480);
-  const messages = [{ role: 'user', content: text }];
-  const counted = await post('/v1/messages/count_tokens', { model: tinyModelId, messages });
+test('count_tokens still counts exactly a text just under the context, whether of the longest tokens or of emoji', async () => {
+  // " административ" is the vocabulary's longest token (27 bytes), and an emoji is 4 byte tokens:
+  // the bound is tightest on each, and must still let a prompt that fits through to the exact count.
+  for (const [text, words] of [[' административ'.repeat(480), 480], ['😀'.repeat(120), 480]] as const) {
+    const messages = [{ role: 'user', content: text }];
+    const counted = await post('/v1/messages/count_tokens', { model: tinyModelId, messages });
+    assert.equal(counted.status, 200);
+    const { input_tokens: inputTokens } = (await counted.json()) as { input_tokens: number };
+    assert.ok(inputTokens >= words && inputTokens < 512, `${inputTokens} tokens: just under the 512-token context`);
+
+    // The same number /v1/messages evaluates.
+    const answered = await post('/v1/messages', { model: tinyModelId, messages, max_tokens: 512 - inputTokens, temperature: 0 });
+    assert.equal(answered.status, 200);
+    assert.equal(((await answered.json()) as { usage: { input_tokens: number } }).usage.input_tokens, inputTokens);
+  }
+});
+
+test('count_tokens still counts a prompt past the context exactly when the bound cannot rule it out', async () => {
+  // 200 emoji: at least 200 tokens by the bound, 800 in fact, past the 512-token context. Counted
+  // (count_tokens counts prompts of any length it can afford to tokenize), as before.
+  const counted = await post('/v1/messages/count_tokens', { model: tinyModelId, messages: [{ role: 'user', content: '😀'.repeat(200) }] });
   assert.equal(counted.status, 200);
   const { input_tokens: inputTokens } = (await counted.json()) as { input_tokens: number };
-  assert.ok(inputTokens >= 480 && inputTokens < 512, `${inputTokens} tokens: just under the 512-token context`);
-
-  // The same number /v1/messages evaluates.
-  const answered = await post('/v1/messages', { model: tinyModelId, messages, max_tokens: 512 - inputTokens, temperature: 0 });
-  assert.equal(answered.status, 200);
-  assert.equal(((await answered.json()) as { usage: { input_tokens: number } }).usage.input_tokens, inputTokens);
+  assert.ok(inputTokens > 800 && inputTokens < 820, `${inputTokens} tokens`);
 });
 
 test('an embeddings request the client abandons stops working in the runtime thread', async (t) => {
@@ -129,4 +141,35 @@ test('an embeddings request the client abandons stops working in the runtime thr
   const next = await embed(['hello']);
   assert.equal(next.status, 200);
   assert.equal(((await next.json()) as { data: unknown[] }).data.length, 1);
+});
+
+test("the lower bound on a text's tokens never exceeds the tokenizer's own count", async () => {
+  // The bound refuses requests without tokenizing them: it must be sound for every text, or a
+  // prompt that fits would be refused. Seeded mixes of the character classes it weighs apart.
+  const llama = await getLlama({ gpu: false, build: 'never' });
+  const model = await llama.loadModel({ modelPath: tinyModelPath });
+  try {
+    let state = 12345;
+    const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const pick = () => {
+      const r = random();
+      if (r < 0.25) return String.fromCodePoint(0x1f600 + Math.floor(random() * 80)); // emoji, 4 bytes
+      if (r < 0.45) return String.fromCodePoint(0x4e00 + Math.floor(random() * 2000)); // CJK, 3 bytes
+      if (r < 0.6) return String.fromCodePoint(0x430 + Math.floor(random() * 32)); // Cyrillic, 2 bytes
+      if (r < 0.62) return '\uD800'; // a lone surrogate
+      return String.fromCharCode(32 + Math.floor(random() * 95));
+    };
+    const texts = ['😀'.repeat(2000), ' административ'.repeat(200), 'x'.repeat(5000), ' \n\t'.repeat(300), '中文'.repeat(500)];
+    for (let i = 0; i < 200; i++) texts.push(Array.from({ length: 1 + Math.floor(random() * 300) }, pick).join(''));
+    for (const text of texts) {
+      const bound = minimumTokenCount(model, text);
+      const tokens = model.tokenize(text).length;
+      assert.ok(bound <= tokens, `bound ${bound} > ${tokens} tokens for ${JSON.stringify(text.slice(0, 40))}`);
+    }
+    // And it is tight where it matters: a run of emoji is bounded near its real count.
+    assert.ok(minimumTokenCount(model, '😀'.repeat(1000)) >= 1000);
+  } finally {
+    await model.dispose();
+    await llama.dispose();
+  }
 });

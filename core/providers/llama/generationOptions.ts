@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { TokenBias, type Llama, type LlamaGrammar, type LlamaModel, type LLamaContextualRepeatPenalty, type Token } from 'node-llama-cpp';
 import { ApiError } from '../../errors/index.js';
 import type { ResponseFormat, SamplingOptions } from '../types.js';
+import { enumerateIntegerRanges } from './integerRanges.js';
 
 /** node-llama-cpp's sampling options from OpenAI's. OpenAI's defaults differ from
  *  node-llama-cpp's (temperature 1, not 0; no repeat penalty), so they are set explicitly. */
@@ -62,12 +63,38 @@ export function tokenBiasFor(model: LlamaModel, modelId: string, logitBias: Read
   return bias;
 }
 
+/** The byte-fallback tokens (SentencePiece's "<0xC0>", type 6) of bytes that never occur in valid
+ *  UTF-8: C0 and C1 (overlong) and F5-FF. llama.cpp's grammar decodes such a byte with the bytes
+ *  after it as one character, so a JSON string could hold one that the text decoder then turns
+ *  into several U+FFFD, past the schema's maxLength (and under a random model it did). Banning
+ *  them loses nothing: no text needs them. */
+function invalidUtf8ByteTokens(model: LlamaModel): Token[] {
+  const { tokens, token_type: types } = model.fileInfo.metadata.tokenizer.ggml as { tokens: readonly string[]; token_type?: readonly number[] };
+  const banned: Token[] = [];
+  tokens.forEach((text, index) => {
+    if (types?.[index] !== 6) return;
+    const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(text)?.[1];
+    if (byte === undefined) return;
+    const value = Number.parseInt(byte, 16);
+    if (value === 0xc0 || value === 0xc1 || value >= 0xf5) banned.push(index as Token);
+  });
+  return banned;
+}
+
+/** The request's bias, plus a ban on bytes that cannot be part of valid UTF-8 when the output is
+ *  constrained to JSON (a json_schema grammar or tool-call arguments). */
+export function withValidUtf8Only(model: LlamaModel, bias: TokenBias | undefined): TokenBias {
+  const result = bias ?? new TokenBias(model.tokenizer);
+  for (const token of invalidUtf8ByteTokens(model)) result.set(token, 'never');
+  return result;
+}
+
 /** The grammar that constrains output to the requested JSON shape, if any. */
 export async function grammarFor(llama: Llama, format: ResponseFormat | undefined): Promise<LlamaGrammar | undefined> {
   if (!format || format.type === 'text') return undefined;
   if (format.type === 'json_object') return llama.getGrammarFor('json');
   try {
-    return await llama.createGrammarForJsonSchema(format.schema as Parameters<Llama['createGrammarForJsonSchema']>[0]);
+    return await llama.createGrammarForJsonSchema(enumerateIntegerRanges(format.schema) as Parameters<Llama['createGrammarForJsonSchema']>[0]);
   } catch (error) {
     throw new ApiError(
       'LLMSVC_ERR_INVALID_PARAM',

@@ -25,7 +25,7 @@ import type {
   ProviderModel,
 } from '../types.js';
 import { toChatHistory } from './chatHistory.js';
-import { checkTokenIds, completionBudget, grammarFor, samplingOptions, tokenBiasFor } from './generationOptions.js';
+import { checkTokenIds, completionBudget, grammarFor, samplingOptions, tokenBiasFor, withValidUtf8Only } from './generationOptions.js';
 import { beforeTokenizing, minimumTokenCount, refuseUnfittablePrompt } from './promptBound.js';
 import { callTokenCount, forcedCallWrapper, functionOffer, toToolCall, type FunctionOffer } from './tools.js';
 
@@ -94,7 +94,8 @@ export class LlamaProvider implements Provider {
         'response_format',
       );
     }
-    const tokenBias = tokenBiasFor(loaded.model, request.model, request.sampling.logitBias);
+    const requestBias = tokenBiasFor(loaded.model, request.model, request.sampling.logitBias);
+    const tokenBias = grammar || offer.functions ? withValidUtf8Only(loaded.model, requestBias) : requestBias;
     const wrapper = offer.forced ? forcedCallWrapper(chatWrapper) : chatWrapper;
     const events = generateOnSequence(loaded, request, { prompt, maxTokens, grammar, tokenBias }, async (contextSequence, { grammar: responseGrammar, ...options }) => {
       const chat = new LlamaChat({ contextSequence, chatWrapper: wrapper, autoDisposeSequence: false });
@@ -128,7 +129,8 @@ export class LlamaProvider implements Provider {
     checkTokenIds(loaded.model, request.model, promptTokens, 'prompt');
     const maxTokens = completionBudget(promptTokens.length, request.maxTokens, loaded.contextSize, request.model, 'prompt');
     const grammar = await grammarFor(llama, request.responseFormat);
-    const tokenBias = tokenBiasFor(loaded.model, request.model, request.sampling.logitBias);
+    const requestBias = tokenBiasFor(loaded.model, request.model, request.sampling.logitBias);
+    const tokenBias = grammar ? withValidUtf8Only(loaded.model, requestBias) : requestBias;
     const events = generateOnSequence(loaded, request, { prompt: promptTokens, maxTokens, grammar, tokenBias }, async (contextSequence, options) => {
       const completion = new LlamaCompletion({ contextSequence, autoDisposeSequence: false });
       try {

@@ -11,6 +11,7 @@ import {
 } from 'node-llama-cpp';
 import { ApiError } from '../../errors/index.js';
 import type { ChatRequest, ToolCall } from '../types.js';
+import { enumerateIntegerRanges } from './integerRanges.js';
 
 /** The functions a chat offers the model, and whether it must call one of them. */
 export interface FunctionOffer {
@@ -33,7 +34,7 @@ export function functionOffer({ tools = [], toolChoice = 'auto' }: Pick<ChatRequ
     }
   }
   const functions = Object.fromEntries(
-    offered.map((tool) => [tool.name, { description: tool.description, params: tool.parameters as GbnfJsonSchema }]),
+    offered.map((tool) => [tool.name, { description: tool.description, params: enumerateIntegerRanges(tool.parameters) as GbnfJsonSchema }]),
   ) satisfies ChatModelFunctions;
   return { functions, forced: toolChoice !== 'auto' };
 }

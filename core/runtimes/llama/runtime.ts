@@ -1,4 +1,5 @@
 import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
+import { installBoundedJsonTerminals } from './jsonGrammarTerminals.js';
 import { installYieldingBatchDispatch, type PatchOutcome } from './yieldingBatchDispatch.js';
 
 export interface LlamaRuntimeOptions {
@@ -25,7 +26,16 @@ export class LlamaRuntime {
       }
       return outcome;
     });
-    this.loading = this.batchDispatchPatch.then(() => getLlama({
+    // Before any grammar exists: JSON numbers and strings become bounded (see jsonGrammarTerminals).
+    const numberPatch = installBoundedJsonTerminals().then((outcome) => {
+      if (!outcome.applied) {
+        options.onLog?.(
+          'warn',
+          `llmsvc could not bound the numbers and strings of JSON grammars (${outcome.reason}): json_schema output and tool-call arguments may hold exponents, unsafe integers or strings longer than their maxLength. Install the node-llama-cpp version llmsvc pins.`,
+        );
+      }
+    });
+    this.loading = Promise.all([this.batchDispatchPatch, numberPatch]).then(() => getLlama({
       gpu: options.gpu === true ? 'auto' : options.gpu,
       // Never compile or download at run time: air-gapped installs use the prebuilt binaries.
       build: 'never',
