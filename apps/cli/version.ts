@@ -1,16 +1,2 @@
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-
-/** The package version, read from package.json (two levels up from both the source and dist/). */
-export function packageVersion(): string {
-  for (const candidate of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = require(candidate) as { name?: string; version?: string };
-      if (pkg.name === 'llmsvc' && pkg.version) return pkg.version;
-    } catch {
-      // try the next location
-    }
-  }
-  return '0.0.0';
-}
+/** The CLI reports the version the server does (one reader of package.json, in core). */
+export { packageVersion } from '../../core/server/packageVersion.js';
