@@ -39,6 +39,8 @@ export const errorCodes = {
   LLMSVC_ERR_EGRESS_BLOCKED: { status: 403, type: 'permission_error', code: 'egress_blocked', anthropicType: 'permission_error' },
   // The model exists but cannot do this (chat on an embedding model, embeddings on a Claude model).
   LLMSVC_ERR_UNSUPPORTED_BY_MODEL: { status: 400, type: 'invalid_request_error', code: 'model_not_supported', anthropicType: 'invalid_request_error' },
+  // The file store (S3) could not be reached or refused a write: nothing was stored; retry later.
+  LLMSVC_ERR_STORAGE_UNAVAILABLE: { status: 503, type: 'server_error', code: 'storage_unavailable', anthropicType: 'api_error' },
 } as const satisfies Record<string, { status: number; type: string; code: string; anthropicType: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;
