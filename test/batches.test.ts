@@ -52,7 +52,7 @@ describe('OpenAI Batch API', () => {
   after(() => server.stop());
 
   test('a 20-line batch with bad lines completes with exact counts; output and error files validate against OpenAI’s schemas', async () => {
-    const user = server.service.keys.create({ name: 'batcher', scope: 'user', models: [tinyModelId, 'missing-model'], cache: false });
+    const user = server.service.keys.create({ name: 'batcher', scope: 'user', models: [tinyModelId, 'missing-model'], cache: false, expires_at: null });
     const userClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: user.secret, maxRetries: 0 });
     const lines: unknown[] = [];
     for (let index = 0; index < 17; index++) lines.push({ custom_id: `ok-${index}`, method: 'POST', url: '/v1/chat/completions', body: chatBody(`Say ${index}`, index) });
@@ -178,7 +178,7 @@ describe('OpenAI Batch API', () => {
     // What one line costs (the same prompt length for every line), measured with the admin key.
     const probe = await client.chat.completions.create(chatBody('Quota 0', 0) as never);
     const perLine = probe.usage!.prompt_tokens + 4; // the reservation: prompt plus max_tokens
-    const user = server.service.keys.create({ name: 'small-quota', scope: 'user', models: ['*'], daily_tokens: 3 * perLine, cache: false });
+    const user = server.service.keys.create({ name: 'small-quota', scope: 'user', models: ['*'], daily_tokens: 3 * perLine, cache: false, expires_at: null });
     const userClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: user.secret, maxRetries: 0 });
     // 23:00 UTC: the quota resets in an hour, well within the batch's 24 h window.
     now = Math.ceil(now / 86_400_000) * 86_400_000 + 23 * 3600 * 1000;

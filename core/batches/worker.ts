@@ -1,7 +1,9 @@
 import type { BatchApi, BatchLineRecord, BatchRecord, Store } from '../store/index.js';
 import { finalizeBatch } from './finalize.js';
 import type { BatchMetrics } from './metrics.js';
-import { validateInputFile } from './validate.js';
+import readline from 'node:readline';
+import type { FileContents } from '../storage/index.js';
+import { InputValidator } from './validate.js';
 
 /** One request of a batch, as the worker hands it to the server. */
 export interface LineRequest {
@@ -26,6 +28,8 @@ export type LineExecutor = (request: LineRequest) => Promise<LineResponse>;
 
 export interface BatchWorkerOptions {
   store: Store;
+  /** Input files are read from, and output files written to, the blob store. */
+  contents: FileContents;
   execute: LineExecutor;
   /** Unix ms; injected so tests can pass a batch's expiry. */
   clock: () => number;
@@ -50,6 +54,8 @@ export class BatchWorker {
   private readonly inFlightByModel = new Map<string, number>();
   private readonly pausedUntil = new Map<string, number>();
   private readonly running = new Set<Promise<void>>();
+  /** Batches being validated or finalized now (async work on the blob store). */
+  private readonly busy = new Set<string>();
   private loop: Promise<void> | undefined;
   private stopping = false;
   private wakeUp: (() => void) | undefined;
@@ -105,6 +111,7 @@ export class BatchWorker {
     const now = clock();
     for (const batch of store.batches.active()) {
       if (this.stopping) return;
+      if (this.busy.has(batch.id)) continue;
       switch (batch.status) {
         case 'validating':
           this.validate(batch, now);
@@ -125,21 +132,50 @@ export class BatchWorker {
   }
 
   private validate(batch: BatchRecord, now: number): void {
-    const { store } = this.options;
-    const content = batch.inputFileId === null ? undefined : store.files.content(batch.inputFileId);
-    const seconds = Math.floor(now / 1000);
-    if (content === undefined) {
-      const errors = [{ code: 'file_not_found', line: null, message: `The input file ${batch.inputFileId} was deleted before the batch started.`, param: 'input_file_id' }];
-      store.batches.update(batch.id, { status: 'failed', errors, failedAt: seconds }, now);
-      return;
-    }
-    const result = validateInputFile(content.toString('utf8'), batch.endpoint, this.options.maxLines);
-    if (result.errors.length > 0) {
-      store.batches.update(batch.id, { status: 'failed', errors: result.errors, failedAt: seconds }, now);
-    } else {
-      // The lines and the status change in one transaction: a crash leaves the batch validating, with no lines.
-      store.batches.update(batch.id, { status: 'in_progress', inProgressAt: seconds }, now, result.lines);
-    }
+    this.inBackground(batch.id, async () => {
+      const { store, contents } = this.options;
+      const seconds = Math.floor(now / 1000);
+      // Lines of a validation a crash interrupted.
+      store.batches.deleteLines(batch.id);
+      const stream = batch.inputFileId === null ? undefined : await contents.stream(batch.inputFileId);
+      if (!stream) {
+        const errors = [{ code: 'file_not_found', line: null, message: `The input file ${batch.inputFileId} was deleted before the batch started.`, param: 'input_file_id' }];
+        store.batches.update(batch.id, { status: 'failed', errors, failedAt: seconds }, now);
+        return;
+      }
+      // Read and inserted a chunk at a time while the batch is still validating: the file is never
+      // held whole. Nothing runs before the status turns in_progress, with the last chunk.
+      const validator = new InputValidator(batch.endpoint, this.options.maxLines);
+      let chunk = [];
+      for await (const text of readline.createInterface({ input: stream, crlfDelay: Infinity })) {
+        const line = validator.add(text);
+        if (line && !validator.failed) chunk.push(line);
+        if (chunk.length >= 500) {
+          if (!validator.failed) store.batches.insertLines(batch.id, chunk);
+          chunk = [];
+        }
+      }
+      const errors = validator.finish();
+      if (errors.length > 0) {
+        store.batches.deleteLines(batch.id);
+        store.batches.update(batch.id, { status: 'failed', errors, failedAt: seconds }, now);
+      } else {
+        store.batches.update(batch.id, { status: 'in_progress', inProgressAt: seconds }, now, chunk);
+      }
+    });
+  }
+
+  /** Async work on one batch (validation, finalization), one at a time per batch. */
+  private inBackground(batchId: string, work: () => Promise<void>): void {
+    this.busy.add(batchId);
+    const done = work()
+      .catch((error: unknown) => this.options.log?.error({ err: error, batch: batchId }, 'batch step failed; it is retried'))
+      .finally(() => {
+        this.busy.delete(batchId);
+        this.running.delete(done);
+        this.wake();
+      });
+    this.running.add(done);
   }
 
   private advance(batch: BatchRecord, now: number): void {
@@ -210,14 +246,14 @@ export class BatchWorker {
   }
 
   private finalize(batch: BatchRecord, status: 'completed' | 'cancelled' | 'expired'): void {
-    const { store, clock } = this.options;
+    const { store, clock, contents } = this.options;
     const now = clock();
     if (status === 'completed' && batch.api === 'openai' && batch.status !== 'finalizing') {
       // OpenAI's life cycle shows finalizing while the output files are written.
       store.batches.update(batch.id, { status: 'finalizing', finalizingAt: Math.floor(now / 1000) }, now);
     }
-    finalizeBatch(store, store.batches.find(batch.id)!, status, now);
     this.pausedUntil.delete(batch.id);
+    this.inBackground(batch.id, () => finalizeBatch(store, contents, store.batches.find(batch.id)!, status, now));
   }
 }
 

@@ -14,3 +14,4 @@ export function createBlobStore(config: Pick<Config, 'storage' | 'data_dir'>): B
   if (storage.type === 's3') return new S3BlobStore(storage);
   return new DataDirBlobStore(path.join(config.data_dir, 'blobs'));
 }
+export { FileContents } from './fileContents.js';

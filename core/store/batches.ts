@@ -195,6 +195,7 @@ export class BatchRepository {
   private readonly finishedLinesStatement;
   private readonly allLinesStatement;
   private readonly deleteStatement;
+  private readonly deleteLinesStatement;
   private readonly allStatement;
   private readonly statusCountsStatement;
   private readonly pendingTotalStatement;
@@ -224,6 +225,7 @@ export class BatchRepository {
     this.finishedLinesStatement = db.prepare<[string, number, number], LineRow>('SELECT * FROM batch_lines WHERE batch_id = ? AND line > ? ORDER BY line LIMIT ?');
     this.allLinesStatement = db.prepare<[string], LineRow>('SELECT * FROM batch_lines WHERE batch_id = ? ORDER BY line');
     this.deleteStatement = db.prepare<[string]>('DELETE FROM batches WHERE id = ?');
+    this.deleteLinesStatement = db.prepare<[string]>('DELETE FROM batch_lines WHERE batch_id = ?');
     this.allStatement = db.prepare<[], BatchRow>(`SELECT ${columns} FROM batches ORDER BY rowid DESC`);
     this.statusCountsStatement = db.prepare<[], { status: BatchStatus; n: number }>('SELECT status, COUNT(*) AS n FROM batches GROUP BY status');
     this.pendingTotalStatement = db.prepare<[], { n: number }>(
@@ -270,6 +272,18 @@ export class BatchRepository {
       statement.run({ ...values, updatedAt: now, id });
       for (const line of lines) this.insertLine.run({ batchId: id, ...line });
     })();
+  }
+
+  /** Adds lines to a batch still validating (a large file is inserted a chunk at a time). */
+  insertLines(batchId: string, lines: readonly NewBatchLine[]): void {
+    this.db.transaction(() => {
+      for (const line of lines) this.insertLine.run({ batchId, ...line });
+    })();
+  }
+
+  /** Removes a batch's lines: a validation that failed, or one a crash interrupted. */
+  deleteLines(batchId: string): void {
+    this.deleteLinesStatement.run(batchId);
   }
 
   counts(batchId: string): LineCounts {
