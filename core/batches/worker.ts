@@ -87,6 +87,10 @@ export class BatchWorker {
     return this.inFlight.get(batchId)?.size ?? 0;
   }
 
+  private runningLineNumbers(batchId: string): number[] {
+    return [...(this.inFlight.get(batchId) ?? [])];
+  }
+
   private async run(): Promise<void> {
     while (!this.stopping) {
       try {
@@ -120,7 +124,7 @@ export class BatchWorker {
           this.finalize(batch, 'completed');
           break;
         case 'cancelling':
-          store.batches.closePending(batch.id, 'canceled', now);
+          store.batches.closePending(batch.id, 'canceled', now, this.runningLineNumbers(batch.id));
           if (this.runningLines(batch.id) === 0) this.finalize(batch, 'cancelled');
           break;
         case 'in_progress':
@@ -181,7 +185,7 @@ export class BatchWorker {
   private advance(batch: BatchRecord, now: number): void {
     const { store } = this.options;
     if (now >= batch.expiresAt * 1000) {
-      store.batches.closePending(batch.id, 'expired', now);
+      store.batches.closePending(batch.id, 'expired', now, this.runningLineNumbers(batch.id));
       if (this.runningLines(batch.id) === 0) this.finalize(batch, 'expired');
       return;
     }

@@ -221,7 +221,9 @@ export class BatchRepository {
       UPDATE batch_lines SET state = @state, status_code = @statusCode, request_id = @requestId, result = @result,
         prompt_tokens = @promptTokens, completion_tokens = @completionTokens, finished_at = @finishedAt
       WHERE batch_id = @batchId AND line = @line AND state = 'pending'`);
-    this.closePendingStatement = db.prepare<[BatchLineState, number, string]>("UPDATE batch_lines SET state = ?, finished_at = ? WHERE batch_id = ? AND state = 'pending'");
+    this.closePendingStatement = db.prepare<[BatchLineState, number, string, string]>(
+      "UPDATE batch_lines SET state = ?, finished_at = ? WHERE batch_id = ? AND state = 'pending' AND line NOT IN (SELECT value FROM json_each(?))",
+    );
     this.finishedLinesStatement = db.prepare<[string, number, number], LineRow>('SELECT * FROM batch_lines WHERE batch_id = ? AND line > ? ORDER BY line LIMIT ?');
     this.allLinesStatement = db.prepare<[string], LineRow>('SELECT * FROM batch_lines WHERE batch_id = ? ORDER BY line');
     this.deleteStatement = db.prepare<[string]>('DELETE FROM batches WHERE id = ?');
@@ -305,9 +307,10 @@ export class BatchRepository {
     return this.finishLineStatement.run({ batchId, line, ...result }).changes > 0;
   }
 
-  /** Every line still pending becomes `state` (cancelled or expired). */
-  closePending(batchId: string, state: 'canceled' | 'expired', now: number): number {
-    return this.closePendingStatement.run(state, now, batchId).changes;
+  /** Every line still pending becomes `state` (cancelled or expired), but for the lines running
+   *  now (`running`), whose results are recorded when they finish. */
+  closePending(batchId: string, state: 'canceled' | 'expired', now: number, running: readonly number[] = []): number {
+    return this.closePendingStatement.run(state, now, batchId, JSON.stringify(running)).changes;
   }
 
   /** Lines in file order, a page at a time (the results are read without holding them all). */
