@@ -75,7 +75,8 @@ export class FileService {
       this.store.files.delete(id);
     })();
     // After the row: a crash in between leaves an unused blob, never a file without its content.
-    await this.contents.release(blobKey);
+    // So does a store that cannot be reached now (S3 down): the file is deleted all the same.
+    await this.contents.release(blobKey).catch(() => {});
     return { id, object: 'file' as const, deleted: true };
   }
 

@@ -16,8 +16,14 @@ export class DataDirBlobStore implements BlobStore {
   constructor(private readonly root: string) {
     this.tmpDir = path.join(root, 'tmp');
     fs.mkdirSync(this.tmpDir, { recursive: true });
-    // Temporaries of writes a crash interrupted.
-    for (const name of fs.readdirSync(this.tmpDir)) fs.rmSync(path.join(this.tmpDir, name), { force: true });
+    // Temporaries of writes a crash interrupted. Only old ones: a CLI command opening the same
+    // data dir must not remove the temporary of an upload the running server is writing.
+    const staleBefore = Date.now() - 24 * 3600 * 1000;
+    for (const name of fs.readdirSync(this.tmpDir)) {
+      const file = path.join(this.tmpDir, name);
+      const modified = fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Infinity;
+      if (modified < staleBefore) fs.rmSync(file, { force: true });
+    }
   }
 
   async put(content: Readable | AsyncIterable<Uint8Array | string>): Promise<StoredBlob> {
