@@ -28,10 +28,14 @@ export async function finalizeBatch(store: Store, contents: FileContents, batch:
     if (counts.succeeded > 0) patch.outputFileId = await write(`${batch.id}_output.jsonl`, (line) => line.state === 'succeeded');
     if (counts.total - counts.succeeded > 0) patch.errorFileId = await write(`${batch.id}_error.jsonl`, (line) => line.state !== 'succeeded');
   }
-  store.db.transaction(() => {
+  // Guarded by the status it was finalized from: a cancel that came in meanwhile wins (the batch
+  // is finalized again as cancelled), and the blobs written for this attempt are dropped.
+  const recorded = store.db.transaction(() => {
+    if (!store.batches.update(batch.id, patch, now, [], batch.status)) return false;
     files.forEach((file, index) => store.files.insert(file, keys[index]!));
-    store.batches.update(batch.id, patch, now);
+    return true;
   })();
+  if (!recorded) for (const key of keys) await contents.release(key).catch(() => {});
 }
 
 function* outputLines(store: Store, batchId: string, wanted: (line: BatchLineRecord) => boolean): Generator<string> {

@@ -144,7 +144,7 @@ export class BatchWorker {
       const stream = batch.inputFileId === null ? undefined : await contents.stream(batch.inputFileId);
       if (!stream) {
         const errors = [{ code: 'file_not_found', line: null, message: `The input file ${batch.inputFileId} was deleted before the batch started.`, param: 'input_file_id' }];
-        store.batches.update(batch.id, { status: 'failed', errors, failedAt: seconds }, now);
+        store.batches.update(batch.id, { status: 'failed', errors, failedAt: seconds }, now, [], 'validating');
         return;
       }
       // Read and inserted a chunk at a time while the batch is still validating: the file is never
@@ -161,10 +161,10 @@ export class BatchWorker {
       }
       const errors = validator.finish();
       if (errors.length > 0) {
-        store.batches.deleteLines(batch.id);
-        store.batches.update(batch.id, { status: 'failed', errors, failedAt: seconds }, now);
+        if (store.batches.update(batch.id, { status: 'failed', errors, failedAt: seconds }, now, [], 'validating')) store.batches.deleteLines(batch.id);
       } else {
-        store.batches.update(batch.id, { status: 'in_progress', inProgressAt: seconds }, now, chunk);
+        // Unless cancelled meanwhile: then the lines inserted so far are cancelled with the batch.
+        store.batches.update(batch.id, { status: 'in_progress', inProgressAt: seconds }, now, chunk, 'validating');
       }
     });
   }

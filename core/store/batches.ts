@@ -264,15 +264,18 @@ export class BatchRepository {
   }
 
   /** Applies a status change (and its timestamps); with `lines`, also inserts the batch's lines,
-   *  in the same transaction. */
-  update(id: string, patch: BatchPatch, now: number, lines: readonly NewBatchLine[] = []): void {
+   *  in the same transaction. With `onlyIf`, nothing changes unless the batch still has that
+   *  status (a cancel may have come in meanwhile); returns whether it changed. */
+  update(id: string, patch: BatchPatch, now: number, lines: readonly NewBatchLine[] = [], onlyIf?: BatchStatus): boolean {
     const entries = Object.entries(patch) as [keyof BatchPatch, unknown][];
     const sets = entries.map(([key]) => `${patchColumns[key]} = @${key}`);
     const values = Object.fromEntries(entries.map(([key, value]) => [key, key === 'errors' && value !== null ? JSON.stringify(value) : value]));
-    const statement = this.db.prepare(`UPDATE batches SET ${[...sets, 'updated_at = @updatedAt'].join(', ')} WHERE id = @id`);
-    this.db.transaction(() => {
-      statement.run({ ...values, updatedAt: now, id });
-      for (const line of lines) this.insertLine.run({ batchId: id, ...line });
+    const guard = onlyIf === undefined ? '' : ' AND status = @onlyIf';
+    const statement = this.db.prepare(`UPDATE batches SET ${[...sets, 'updated_at = @updatedAt'].join(', ')} WHERE id = @id${guard}`);
+    return this.db.transaction(() => {
+      const changed = statement.run({ ...values, updatedAt: now, id, ...(onlyIf === undefined ? {} : { onlyIf }) }).changes > 0;
+      if (changed) for (const line of lines) this.insertLine.run({ batchId: id, ...line });
+      return changed;
     })();
   }
 
