@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { toFile } from 'openai';
 import type { Batch } from 'openai/resources/batches';
+import { listBatchJobs } from '../core/batches/index.js';
 import { schemaErrors } from './support/openapi.js';
 import { cliPath, startServe } from './support/cli.js';
 import { startTestServer, tempDir, testAdminKey, testModelsDir, tinyModelId, type TestServer } from './support/server.js';
@@ -102,12 +103,35 @@ describe('OpenAI Batch API', () => {
     const usage = server.service.store.usage.tokensBetween(user.key.id, '2000-01-01', '2999-12-31');
     assert.ok(usage > 0, 'the batch’s tokens count against the submitting key');
 
+    // The admin API's job list (GET /admin/v1/jobs) shows batches in the jobs' shape.
+    const job = listBatchJobs(server.service.store).find((entry) => entry.id === created.id)!;
+    assert.deepEqual(
+      { kind: job.kind, state: job.state, done: job.progress_done, total: job.progress_total, error: job.error },
+      { kind: 'batch', state: 'completed', done: 20, total: 20, error: null },
+    );
+    assert.equal(job.created_at, created.created_at * 1000);
+
     const list = (await (await userClient.batches.list({ limit: 10 }).asResponse()).json()) as { data: Batch[] };
     assert.deepEqual(schemaErrors('ListBatchesResponse', list), []);
     assert.deepEqual(
       list.data.map((batch) => batch.id),
       [created.id],
     );
+  });
+
+  test('/v1/completions and /v1/embeddings batches answer in those endpoints’ schemas', async () => {
+    const cases = [
+      { endpoint: '/v1/completions' as const, schema: 'CreateCompletionResponse', body: (index: number) => ({ model: tinyModelId, prompt: `Once ${index}`, max_tokens: 3, temperature: 0, seed: index }) },
+      { endpoint: '/v1/embeddings' as const, schema: 'CreateEmbeddingResponse', body: (index: number) => ({ model: tinyModelId, input: `text ${index}` }) },
+    ];
+    for (const { endpoint, schema, body } of cases) {
+      const lines = [0, 1, 2].map((index) => ({ custom_id: `${endpoint}-${index}`, method: 'POST', url: endpoint, body: body(index) }));
+      const input = await upload(client, jsonl(lines));
+      const created = await client.batches.create({ input_file_id: input.id, endpoint, completion_window: '24h' });
+      const done = await waitForStatus(client, created.id, ['completed', 'failed']);
+      assert.deepEqual(done.request_counts, { total: 3, completed: 3, failed: 0 }, endpoint);
+      for (const line of await fileLines(client, done.output_file_id)) assert.deepEqual(schemaErrors(schema, line.response.body), [], endpoint);
+    }
   });
 
   test('a malformed input file fails validation with per-line errors, and nothing runs', async () => {
