@@ -134,6 +134,20 @@ describe('OpenAI Batch API', () => {
     }
   });
 
+  test('batches share the capacity: a small batch submitted after a large one is not stuck behind it', async () => {
+    const large = Array.from({ length: 40 }, (_, index) => ({ custom_id: `large-${index}`, method: 'POST', url: '/v1/chat/completions', body: { ...chatBody(`Large ${index}`, index), max_tokens: 24 } }));
+    const small = Array.from({ length: 3 }, (_, index) => ({ custom_id: `small-${index}`, method: 'POST', url: '/v1/chat/completions', body: chatBody(`Small ${index}`, index) }));
+    const first = await client.batches.create({ input_file_id: (await upload(client, jsonl(large))).id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    await waitFor(async () => (await client.batches.retrieve(first.id)).request_counts!.completed >= 1, 60_000);
+    const second = await client.batches.create({ input_file_id: (await upload(client, jsonl(small))).id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const smallDone = await waitForStatus(client, second.id, ['completed']);
+    const largeThen = await client.batches.retrieve(first.id);
+    assert.equal(smallDone.request_counts!.completed, 3);
+    assert.equal(largeThen.status, 'in_progress', `the large batch is still running (${largeThen.request_counts!.completed} of 40 done)`);
+    await client.batches.cancel(first.id);
+    await waitForStatus(client, first.id, ['cancelled']);
+  });
+
   test('a malformed input file fails validation with per-line errors, and nothing runs', async () => {
     const good = (id: string) => ({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: chatBody('hi', 1) });
     const text = jsonl([

@@ -113,6 +113,7 @@ export class BatchWorker {
   tick(): void {
     const { store, clock } = this.options;
     const now = clock();
+    const startable: { batch: BatchRecord; lines: BatchLineRecord[] }[] = [];
     for (const batch of store.batches.active()) {
       if (this.stopping) return;
       if (this.busy.has(batch.id)) continue;
@@ -127,11 +128,14 @@ export class BatchWorker {
           store.batches.closePending(batch.id, 'canceled', now, this.runningLineNumbers(batch.id));
           if (this.runningLines(batch.id) === 0) this.finalize(batch, 'cancelled');
           break;
-        case 'in_progress':
-          this.advance(batch, now);
+        case 'in_progress': {
+          const lines = this.advance(batch, now);
+          if (lines.length > 0) startable.push({ batch, lines });
           break;
+        }
       }
     }
+    this.startRoundRobin(startable);
     this.options.metrics?.observe(store);
   }
 
@@ -182,25 +186,41 @@ export class BatchWorker {
     this.running.add(done);
   }
 
-  private advance(batch: BatchRecord, now: number): void {
+  /** Expires or finalizes a running batch, or returns the lines it could start now. */
+  private advance(batch: BatchRecord, now: number): BatchLineRecord[] {
     const { store } = this.options;
     if (now >= batch.expiresAt * 1000) {
       store.batches.closePending(batch.id, 'expired', now, this.runningLineNumbers(batch.id));
       if (this.runningLines(batch.id) === 0) this.finalize(batch, 'expired');
-      return;
+      return [];
     }
-    if ((this.pausedUntil.get(batch.id) ?? 0) > now) return;
+    if ((this.pausedUntil.get(batch.id) ?? 0) > now) return [];
     const running = this.inFlight.get(batch.id) ?? new Set<number>();
     const candidates = store.batches.pending(batch.id, 0, running.size + 64);
     if (candidates.length === 0 && running.size === 0) {
       this.finalize(batch, 'completed');
-      return;
+      return [];
     }
-    for (const line of candidates) {
-      if (running.has(line.line)) continue;
-      const held = this.inFlightByModel.get(line.model) ?? 0;
-      if (held >= this.options.maxSequencesPerModel) continue;
-      this.launch(batch, line);
+    return candidates.filter((line) => !running.has(line.line));
+  }
+
+  /** Starts lines while their models have batch capacity left, one batch's line at a time in
+   *  turn, so a small batch is not stuck behind a teammate's ten-thousand-line one. */
+  private startRoundRobin(queues: { batch: BatchRecord; lines: BatchLineRecord[] }[]): void {
+    // The batch with the fewest lines running goes first: a freed sequence goes to the batch that
+    // holds the fewest, not back to the oldest.
+    queues.sort((a, b) => this.runningLines(a.batch.id) - this.runningLines(b.batch.id));
+    while (queues.length > 0) {
+      for (let index = 0; index < queues.length; ) {
+        const queue = queues[index]!;
+        const position = queue.lines.findIndex((line) => (this.inFlightByModel.get(line.model) ?? 0) < this.options.maxSequencesPerModel);
+        if (position < 0) {
+          queues.splice(index, 1);
+          continue;
+        }
+        this.launch(queue.batch, queue.lines.splice(position, 1)[0]!);
+        index++;
+      }
     }
   }
 
