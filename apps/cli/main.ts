@@ -2,8 +2,10 @@
 import { Command } from 'commander';
 import { ConfigError } from '../../core/config/index.js';
 import { registerBackup } from './commands/backup.js';
+import { registerBundle } from './commands/bundle.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerGovernance } from './commands/governance.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerModels } from './commands/models.js';
 import { registerModelTransfer } from './commands/modelTransfer.js';
 import { registerRag } from './commands/rag.js';
@@ -22,6 +24,8 @@ registerGovernance(program);
 registerRag(program);
 registerDoctor(program);
 registerBackup(program);
+registerMigrate(program);
+registerBundle(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof ConfigError ? `Configuration error: ${error.message}` : (error as Error).message;
