@@ -74,6 +74,12 @@ fi
 # 1. Verify every file of the bundle before touching anything.
 NODE="$BUNDLE/node/bin/node"
 [ -x "$NODE" ] && [ -f "$BUNDLE/manifest.json" ] || die "$BUNDLE is not an llmsvc bundle (no node/bin/node or manifest.json)."
+# First with coreutils, so a changed byte in the bundled Node.js or verifier cannot hide itself...
+if command -v sha256sum >/dev/null 2>&1 && [ -f "$BUNDLE/SHA256SUMS" ]; then
+  (cd "$BUNDLE" && sha256sum --quiet --strict -c SHA256SUMS) \
+    || die "the bundle in $BUNDLE fails verification (the files named FAILED above changed): nothing was installed. Copy the bundle again and re-run."
+fi
+# ...then with llmsvc: the manifest, SHA256SUMS against it, files not in the manifest, the signature.
 "$NODE" "$BUNDLE/app/dist/apps/cli/main.js" bundle verify "$BUNDLE" ${PUBKEY:+--public-key "$PUBKEY"} \
   || die "the bundle in $BUNDLE fails verification (see above): nothing was installed. Copy the bundle again and re-run."
 VERSION=$("$NODE" -p 'require(process.argv[1]).version' "$BUNDLE/manifest.json")
@@ -85,7 +91,7 @@ if [ -d "$TARGET" ] && cmp -s "$TARGET/manifest.json" "$BUNDLE/manifest.json"; t
 else
   rm -rf "$PREFIX/versions/.$VERSION.tmp"
   mkdir -p "$PREFIX/versions/.$VERSION.tmp"
-  for part in node app manifest.json install.sh; do cp -a "$BUNDLE/$part" "$PREFIX/versions/.$VERSION.tmp/"; done
+  for part in node app manifest.json SHA256SUMS install.sh; do cp -a "$BUNDLE/$part" "$PREFIX/versions/.$VERSION.tmp/"; done
   if [ -f "$BUNDLE/manifest.sig" ]; then cp -a "$BUNDLE/manifest.sig" "$PREFIX/versions/.$VERSION.tmp/"; fi
   rm -rf "$TARGET"
   mv "$PREFIX/versions/.$VERSION.tmp" "$TARGET"

@@ -9,6 +9,14 @@ import { exportModels } from './modelTransfer.js';
 
 export const bundleManifestName = 'manifest.json';
 export const bundleSignatureName = 'manifest.sig';
+/** The same checksums in coreutils' format: install.sh checks them with `sha256sum -c` before it
+ *  runs any of the bundle's code (a changed byte in the verifier itself must not go unnoticed). */
+export const bundleSumsName = 'SHA256SUMS';
+const headFiles = new Set([bundleManifestName, bundleSignatureName, bundleSumsName]);
+
+function sumsText(files: readonly ManifestFile[]): string {
+  return files.map((file) => `${file.sha256}  ${file.path}\n`).join('');
+}
 
 export interface BundleManifest {
   format: 'llmsvc-bundle/1';
@@ -185,7 +193,8 @@ export async function createBundle(options: CreateBundleOptions): Promise<{ mani
     };
     const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
     fs.writeFileSync(path.join(stage, bundleManifestName), manifestBytes);
-    const head = [bundleManifestName];
+    fs.writeFileSync(path.join(stage, bundleSumsName), sumsText(manifest.files));
+    const head = [bundleManifestName, bundleSumsName];
     if (options.signKey) {
       const key = createPrivateKey(fs.readFileSync(options.signKey));
       fs.writeFileSync(path.join(stage, bundleSignatureName), `${sign(null, manifestBytes, key).toString('base64')}\n`);
@@ -216,6 +225,10 @@ export interface VerifyResult {
   problems: string[];
 }
 
+function checkSums(sums: string | undefined, files: readonly ManifestFile[]): string[] {
+  return sums === undefined || sums === sumsText(files) ? [] : [`${bundleSumsName}: does not match manifest.json (changed)`];
+}
+
 function checkSignature(manifestBytes: Buffer, signature: string | undefined, publicKeyFile: string | undefined): string[] {
   if (!publicKeyFile) return [];
   if (signature === undefined) return [`${bundleSignatureName}: missing, but --public-key asks for a signed bundle`];
@@ -230,9 +243,11 @@ export async function verifyBundleDir(dir: string, publicKeyFile?: string): Prom
   const signatureFile = path.join(dir, bundleSignatureName);
   const signature = fs.existsSync(signatureFile) ? fs.readFileSync(signatureFile, 'utf8') : undefined;
   const listed = new Set(manifest.files.map((f) => f.path));
-  const extra = listFilesRecursive(dir).filter((r) => !listed.has(r) && r !== bundleManifestName && r !== bundleSignatureName);
+  const extra = listFilesRecursive(dir).filter((r) => !listed.has(r) && !headFiles.has(r));
+  const sumsFile = path.join(dir, bundleSumsName);
   const problems = [
     ...checkSignature(manifestBytes, signature, publicKeyFile),
+    ...checkSums(fs.existsSync(sumsFile) ? fs.readFileSync(sumsFile, 'utf8') : undefined, manifest.files),
     ...(await verifyFiles(dir, manifest.files)),
     ...extra.map((r) => `${r}: not in the manifest`),
   ];
@@ -244,6 +259,7 @@ export async function verifyBundleFile(file: string, publicKeyFile?: string): Pr
   const seen = new Map<string, { size: number; sha256: string }>();
   let manifestBytes: Buffer | undefined;
   let signature: string | undefined;
+  let sums: string | undefined;
   const problems: string[] = [];
   const pending: Promise<void>[] = [];
   await tar.t({
@@ -259,7 +275,7 @@ export async function verifyBundleFile(file: string, publicKeyFile?: string): Pr
       const hash = createHash('sha256');
       const chunks: Buffer[] = [];
       let size = 0;
-      const small = relative === bundleManifestName || relative === bundleSignatureName;
+      const small = headFiles.has(relative);
       entry.on('data', (chunk: Buffer) => {
         hash.update(chunk);
         size += chunk.length;
@@ -268,6 +284,7 @@ export async function verifyBundleFile(file: string, publicKeyFile?: string): Pr
       pending.push(new Promise((resolve) => entry.on('end', () => {
         if (relative === bundleManifestName) manifestBytes = Buffer.concat(chunks);
         else if (relative === bundleSignatureName) signature = Buffer.concat(chunks).toString('utf8');
+        else if (relative === bundleSumsName) sums = Buffer.concat(chunks).toString('utf8');
         else seen.set(relative, { size, sha256: hash.digest('hex') });
         resolve();
       })));
@@ -281,7 +298,7 @@ export async function verifyBundleFile(file: string, publicKeyFile?: string): Pr
   } catch {
     return { ok: false, files: 0, signed: false, problems: [...problems, `${bundleManifestName}: not valid JSON (changed or corrupt)`] };
   }
-  problems.push(...checkSignature(manifestBytes, signature, publicKeyFile));
+  problems.push(...checkSignature(manifestBytes, signature, publicKeyFile), ...checkSums(sums, manifest.files));
   for (const expected of manifest.files) {
     const got = seen.get(expected.path);
     if (!isSafeRelative(expected.path)) problems.push(`${expected.path}: the manifest names a path outside the bundle`);
