@@ -148,7 +148,7 @@ Group=llmsvc"; WANTED_BY=multi-user.target; SYSTEMCTL="systemctl"
     if [ "$USER_MODE" = 1 ]; then
       SERVICE_NOTE="The service runs: $SYSTEMCTL status llmsvc; logs: journalctl --user -u llmsvc (run 'loginctl enable-linger $(id -un)' to keep it running after logout)"
     else
-      SERVICE_NOTE="The service runs: $SYSTEMCTL status llmsvc; logs: journalctl -u llmsvc"
+      SERVICE_NOTE="The service runs: $SYSTEMCTL status llmsvc; logs: journalctl -u llmsvc. Run admin commands as its user (sudo -u llmsvc $PREFIX/bin/llmsvc ...) so the files it writes stay its own"
     fi
   fi
 fi
