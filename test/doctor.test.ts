@@ -59,6 +59,11 @@ test('doctor on a broken data dir: damaged database, world-readable key, bad mod
     fs.writeFileSync(path.join(dataDir, 'llmsvc.sqlite'), Buffer.alloc(8192, 7));
     fs.writeFileSync(path.join(dataDir, 'admin.key'), 'sk-llmsvc-secret\n', { mode: 0o644 });
     fs.writeFileSync(path.join(modelsDir, 'broken.gguf'), 'not a gguf at all');
+    // The models manifest (as `models import` writes it) disagrees with the file on disk.
+    fs.writeFileSync(path.join(modelsDir, 'llmsvc-models.json'), JSON.stringify({
+      format: 'llmsvc-models/1',
+      models: [{ id: 'broken', kind: 'gguf', files: [{ path: 'broken.gguf', size: 17, sha256: '0'.repeat(64) }] }],
+    }));
     const other = (await import('node:http')).createServer((_req, res) => res.end('hello'));
     await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
     const port = String((other.address() as { port: number }).port);
@@ -73,6 +78,8 @@ test('doctor on a broken data dir: damaged database, world-readable key, bad mod
       assert.equal(byName(report, 'data-dir').status, 'warn');
       assert.match(byName(report, 'data-dir').message, /chmod 700/);
       assert.equal(byName(report, 'model:broken').status, 'fail');
+      assert.equal(byName(report, 'model-checksums').status, 'fail');
+      assert.match(byName(report, 'model-checksums').message, /broken\.gguf: SHA-256 does not match/);
       assert.equal(byName(report, 'port').status, 'fail');
       assert.match(byName(report, 'port').message, /another program/);
     } finally {

@@ -3,9 +3,11 @@ import { Command } from 'commander';
 import { ConfigError } from '../../core/config/index.js';
 import { registerBatch } from './commands/batch.js';
 import { registerBackup } from './commands/backup.js';
+import { registerBundle } from './commands/bundle.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerChat } from './commands/chat.js';
 import { registerGovernance } from './commands/governance.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerModels } from './commands/models.js';
 import { registerModelTransfer } from './commands/modelTransfer.js';
 import { registerRag } from './commands/rag.js';
@@ -28,6 +30,8 @@ registerDoctor(program);
 registerBackup(program);
 registerChat(program);
 registerTop(program);
+registerMigrate(program);
+registerBundle(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   const message = error instanceof ConfigError ? `Configuration error: ${error.message}` : (error as Error).message;

@@ -37,16 +37,16 @@ export function registerModelTransfer(models: Command): void {
       }
     });
 
-  models
-    .command('pull')
+  withCommonOptions(models.command('pull'))
     .description('Download a model from the catalog (or a URL) on an internet-connected machine: resumable (HTTP Range), SHA-256 checked when the catalog has one')
     .argument('<id-or-url>', "a catalog id (see 'llmsvc models catalog') or an https URL of a .gguf file")
-    .requiredOption('--to <dir>', 'the directory to download into (then export/copy it to the air-gapped machine)')
+    .option('--to <dir>', 'the directory to download into (default: the models dir); then export or copy it to the air-gapped machine')
     .option('--sha256 <hex>', 'expected SHA-256 (overrides the catalog)')
     .option('--json', 'print the result as JSON')
-    .action(async (idOrUrl: string, flags: { to: string; sha256?: string; json?: boolean }) => {
+    .action(async (idOrUrl: string, flags: CommonFlags & { to?: string; sha256?: string }) => {
+      const to = flags.to ? path.resolve(flags.to) : configFrom(flags).models_dir;
       const bar = progressBar('downloading');
-      const result = await pullModel(idOrUrl, path.resolve(flags.to), { sha256: flags.sha256, onProgress: bar.update });
+      const result = await pullModel(idOrUrl, to, { sha256: flags.sha256, onProgress: bar.update });
       bar.done();
       if (flags.json) printJson(result);
       else
