@@ -1,5 +1,8 @@
-/** The most values an integer range may have to be written into the grammar as their list. */
-export const maxEnumeratedRange = 64;
+/** The most values an integer range may have to be written into the grammar as their list: enough
+ *  for ages, percentages, ratings and hours. The list costs the grammar time at every step (tiny
+ *  model, loaded machine, one 40-token answer: 64 values 0.19 s, 1,000 values 0.72 s, 5,000 2.4 s),
+ *  so wider ranges stay unbounded safe integers. */
+export const maxEnumeratedRange = 256;
 
 type Schema = Record<string, unknown>;
 
