@@ -53,6 +53,7 @@ async function closedPort(): Promise<number> {
 let backupUrl = '';
 
 test('backup to s3://, restore from it into a new data dir: the served data dir has the key, the file and a searchable vector store', async () => {
+  fs.writeFileSync(path.join(server.dataDir, 'owner-only.key'), 'secret\n', { mode: 0o600 });
   const backup = await cli(['backup', '--data-dir', server.dataDir, '--models-dir', testModelsDir, '--out', `s3://${s3.bucket}/nightly`, ...s3Flags(), '--json']);
   assert.equal(backup.status, 0, backup.stderr);
   const manifest = JSON.parse(backup.stdout) as { location: string; files: { path: string }[]; blobs_not_included?: string };
@@ -75,8 +76,12 @@ test('backup to s3://, restore from it into a new data dir: the served data dir 
   assert.equal(restore.status, 0, restore.stderr);
   assert.match(restore.stdout, /Restored \d+ files from s3:\/\//);
   assert.equal((fs.statSync(restored).mode & 0o777).toString(8), '700');
-  const adminKeyFile = fs.readdirSync(restored).find((name) => /key/.test(name) && fs.statSync(path.join(restored, name)).isFile());
-  if (adminKeyFile) assert.equal((fs.statSync(path.join(restored, adminKeyFile)).mode & 0o077), 0, `${adminKeyFile} keeps its owner-only mode through S3`);
+  const modeOf = (file: string) => (fs.statSync(file).mode & 0o777).toString(8);
+  assert.equal(modeOf(path.join(restored, 'owner-only.key')), '600', 'an owner-only file (like the admin key file) stays owner-only through S3');
+  for (const file of manifest.files.filter((each) => each.path.startsWith('data/'))) {
+    const relative = file.path.slice('data/'.length);
+    assert.equal(modeOf(path.join(restored, relative)), modeOf(path.join(server.dataDir, relative)), `${relative} keeps its mode`);
+  }
 
   const serve = await startServe(['--data-dir', restored, '--models-dir', testModelsDir, '--threads', '1', '--context-size', '512', '--log-level', 'silent']);
   try {
