@@ -37,6 +37,7 @@ export function registerBackup(program: Command): void {
           config, configFile: flags.config, location: parseS3Url(flags.out), client: s3ClientSettings(config, s3Overrides(flags)),
           withModels: flags.withModels === true, version: packageVersion(), onProgress: bar.update, onUpload: uploadBar.update,
         });
+        bar.done();
         uploadBar.done();
         if (flags.json) printJson({ ...manifest, location: url });
         else {
@@ -66,9 +67,11 @@ export function registerBackup(program: Command): void {
     .action(async (flags: CommonFlags & S3Flags & { from: string; force?: boolean }) => {
       const config = configFrom(flags);
       const force = flags.force === true;
+      const downloadBar = progressBar('download');
       const result = isS3Url(flags.from)
-        ? await restoreFromS3({ location: parseS3Url(flags.from), client: s3ClientSettings(config, s3Overrides(flags)), dataDir: config.data_dir, modelsDir: config.models_dir, force, onDownload: progressBar('download').update })
+        ? await restoreFromS3({ location: parseS3Url(flags.from), client: s3ClientSettings(config, s3Overrides(flags)), dataDir: config.data_dir, modelsDir: config.models_dir, force, onDownload: downloadBar.update })
         : await restoreBackup({ from: path.resolve(flags.from), dataDir: config.data_dir, modelsDir: config.models_dir, force });
+      if (isS3Url(flags.from)) downloadBar.done();
       if (flags.json) printJson({ data_dir: config.data_dir, files: result.files, config_file: result.configFile ?? null, schema_version: result.manifest.schema_version });
       else {
         process.stdout.write(`Restored ${result.files} files from ${flags.from} into ${config.data_dir} (backup of ${result.manifest.created_at}).\n`);
