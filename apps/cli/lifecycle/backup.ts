@@ -47,7 +47,11 @@ export async function createBackup(options: BackupOptions): Promise<BackupManife
   try {
     const modelsInside = path.relative(config.data_dir, config.models_dir);
     const modelsUnderData = !modelsInside.startsWith('..') && !path.isAbsolute(modelsInside);
-    const dataFiles = listFilesRecursive(config.data_dir, (relative) => (modelsUnderData && (relative === modelsInside || relative.startsWith(`${modelsInside}/`))) || isSqliteSidecar(relative));
+    // With an S3 blob store, file contents already live in the bucket (the manifest says so);
+    // a blobs/ folder left from an earlier data-dir store is not what the database points at.
+    const blobsElsewhere = config.storage.type === 's3';
+    const skipped = (relative: string, folder: string) => relative === folder || relative.startsWith(`${folder}/`);
+    const dataFiles = listFilesRecursive(config.data_dir, (relative) => (modelsUnderData && skipped(relative, modelsInside)) || (blobsElsewhere && skipped(relative, 'blobs')) || isSqliteSidecar(relative));
     let schemaVersion: number | null = null;
     for (const relative of dataFiles) {
       const target = path.join(work, 'data', relative);
