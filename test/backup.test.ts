@@ -3,35 +3,13 @@
 // vector store (with its chunks searchable) and job is there. A tampered backup and a non-empty
 // target are refused.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import OpenAI, { toFile } from 'openai';
-import { Database } from '../core/store/sqlite.js';
-import { cliPath, startServe } from './support/cli.js';
+import OpenAI from 'openai';
+import { assertRestored, seedDataDir, tableCounts } from './support/backupFixture.js';
+import { runCliAsync as cli, startServe } from './support/cli.js';
 import { startTestServer, tempDir, testAdminKey, testModelsDir, tinyModelId, type TestServer } from './support/server.js';
-
-async function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const [status] = (await once(child, 'close')) as [number | null];
-  return { status, stdout, stderr };
-}
-
-function tableCounts(file: string): Record<string, number> {
-  const db = new Database(file, { readonly: true });
-  try {
-    const count = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-    return Object.fromEntries(['api_keys', 'usage_daily', 'request_log', 'files', 'vector_stores', 'vector_store_files', 'jobs'].map((t) => [t, count(t)]));
-  } finally {
-    db.close();
-  }
-}
 
 let server: TestServer;
 let client: OpenAI;
@@ -46,16 +24,7 @@ after(async () => {
 });
 
 test('backup while requests run, restore into a new data dir: the restored server has every key, usage row, file, vector store and job', async () => {
-  const key = (await (await fetch(`${server.url}/admin/v1/keys`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${testAdminKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'team-a' }),
-  })).json()) as { id: string; secret?: string; key?: string };
-  const file = await client.files.create({ file: await toFile(Buffer.from('The blue heron nests by the quiet lake. '.repeat(40)), 'heron.txt'), purpose: 'assistants' });
-  const store = await client.vectorStores.create({ name: 'birds', embedding_model: tinyModelId } as OpenAI.VectorStores.VectorStoreCreateParams);
-  await client.vectorStores.files.createAndPoll(store.id, { file_id: file.id }, { pollIntervalMs: 50 });
-  await client.chat.completions.create({ model: tinyModelId, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, seed: 1 });
-  await new Promise((resolve) => setTimeout(resolve, 100)); // the ledger commits once per turn
+  const seeded = await seedDataDir(server.url);
   const before = tableCounts(path.join(server.dataDir, 'llmsvc.sqlite'));
 
   // Traffic keeps flowing while the backup runs; none of it may fail.
@@ -91,24 +60,7 @@ test('backup while requests run, restore into a new data dir: the restored serve
 
   const serve = await startServe(['--data-dir', restored, '--models-dir', testModelsDir, '--threads', '1', '--context-size', '512', '--log-level', 'silent']);
   try {
-    const restoredClient = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
-    const keys = (await (await fetch(`${serve.url}/admin/v1/keys`, { headers: { authorization: `Bearer ${testAdminKey}` } })).json()) as { data: { id: string; name: string }[] };
-    assert.ok(keys.data.some((k) => k.id === key.id && k.name === 'team-a'), 'the team key is restored');
-    const secret = key.secret ?? key.key;
-    if (secret) {
-      const models = await fetch(`${serve.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } });
-      assert.equal(models.status, 200, 'the restored key still authenticates');
-    }
-    const restoredFile = await restoredClient.files.retrieve(file.id);
-    assert.equal(restoredFile.filename, 'heron.txt');
-    const content = await (await restoredClient.files.content(file.id)).text();
-    assert.ok(content.startsWith('The blue heron'));
-    const restoredStore = await restoredClient.vectorStores.retrieve(store.id);
-    assert.equal(restoredStore.file_counts.completed, 1);
-    const hits = await restoredClient.vectorStores.search(store.id, { query: 'heron lake' });
-    assert.ok(hits.data.length > 0, 'the restored vector store answers a search');
-    const usage = (await (await fetch(`${serve.url}/admin/v1/usage`, { headers: { authorization: `Bearer ${testAdminKey}` } })).json()) as { data: unknown[] };
-    assert.ok(usage.data.length > 0, 'usage rows are restored');
+    await assertRestored(serve.url, seeded);
   } finally {
     serve.child.kill('SIGTERM');
     await serve.exited;

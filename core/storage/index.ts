@@ -5,7 +5,7 @@ import { S3BlobStore } from './s3Store.js';
 import type { BlobStore } from './types.js';
 
 export { DataDirBlobStore } from './dataDirStore.js';
-export { S3BlobStore, type S3Settings } from './s3Store.js';
+export { S3BlobStore, createS3Client, s3ErrorDetail, type S3Settings } from './s3Store.js';
 export { StorageUnavailableError, type BlobStore, type StoredBlob } from './types.js';
 
 /** The configured store of file contents: <data_dir>/blobs (default) or an S3 bucket. */

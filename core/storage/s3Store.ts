@@ -12,6 +12,27 @@ export interface S3Settings {
   force_path_style: boolean;
 }
 
+/** The one way llmsvc builds an S3 client (the blob store, `llmsvc backup --out s3://…`): the
+ *  endpoint, region and path style from the settings, credentials from the SDK's chain, short
+ *  timeouts so that an unreachable endpoint fails in seconds, not minutes. */
+export function createS3Client(settings: Pick<S3Settings, 'endpoint' | 'region' | 'force_path_style'>): S3Client {
+  return new S3Client({
+    region: settings.region,
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    forcePathStyle: settings.force_path_style,
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 3000, requestTimeout: 30_000 },
+  });
+}
+
+/** What went wrong talking to S3, in words that never include the credentials. */
+export function s3ErrorDetail(error: unknown): string {
+  if (error instanceof S3ServiceException) return `${error.name} (HTTP ${error.$metadata.httpStatusCode ?? '?'})`;
+  const cause = error as { message?: string; code?: string; errors?: { code?: string; message?: string }[] };
+  // Node's connect errors for a host with several addresses are AggregateErrors with no message.
+  return cause.message || cause.code || cause.errors?.map((each) => each.code ?? each.message).join(', ') || String(error);
+}
+
 /** Blobs as objects in an S3 bucket (AWS, MinIO, Ceph…), under `prefix` with a random name.
  *  Credentials come from the AWS SDK's usual chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY,
  *  AWS_PROFILE and the shared credentials file, instance roles): llmsvc never reads or logs them.
@@ -22,13 +43,7 @@ export class S3BlobStore implements BlobStore {
   private readonly client: S3Client;
 
   constructor(private readonly settings: S3Settings) {
-    this.client = new S3Client({
-      region: settings.region,
-      ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
-      forcePathStyle: settings.force_path_style,
-      maxAttempts: 2,
-      requestHandler: { connectionTimeout: 3000, requestTimeout: 30_000 },
-    });
+    this.client = createS3Client(settings);
   }
 
   async put(content: Readable | AsyncIterable<Uint8Array | string>): Promise<StoredBlob> {
@@ -77,6 +92,5 @@ export class S3BlobStore implements BlobStore {
  *  passed on as it is. */
 function unavailable(error: unknown, what: string): Error {
   if ((error as { code?: string }).code?.startsWith('FST_')) return error as Error;
-  const detail = error instanceof S3ServiceException ? `${error.name} (HTTP ${error.$metadata.httpStatusCode ?? '?'})` : (error as Error).message;
-  return new StorageUnavailableError(`The S3 file store could not ${what}: ${detail}.`);
+  return new StorageUnavailableError(`The S3 file store could not ${what}: ${s3ErrorDetail(error)}.`);
 }

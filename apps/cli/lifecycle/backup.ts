@@ -15,6 +15,9 @@ export interface BackupManifest {
   /** Paths are relative to the backup dir: data/… (the data dir), models/… (with --with-models),
    *  config.json (with --config). */
   files: ManifestFile[];
+  /** Set when the data dir's file contents live in an S3 bucket (storage.type s3): those blobs
+   *  are not in the backup, they stay where they are; the database rows point at them. */
+  blobs_not_included?: string;
 }
 
 /** SQLite files the server holds open: copied through SQLite's online backup API (a consistent
@@ -44,7 +47,11 @@ export async function createBackup(options: BackupOptions): Promise<BackupManife
   try {
     const modelsInside = path.relative(config.data_dir, config.models_dir);
     const modelsUnderData = !modelsInside.startsWith('..') && !path.isAbsolute(modelsInside);
-    const dataFiles = listFilesRecursive(config.data_dir, (relative) => (modelsUnderData && (relative === modelsInside || relative.startsWith(`${modelsInside}/`))) || isSqliteSidecar(relative));
+    // With an S3 blob store, file contents already live in the bucket (the manifest says so);
+    // a blobs/ folder left from an earlier data-dir store is not what the database points at.
+    const blobsElsewhere = config.storage.type === 's3';
+    const skipped = (relative: string, folder: string) => relative === folder || relative.startsWith(`${folder}/`);
+    const dataFiles = listFilesRecursive(config.data_dir, (relative) => (modelsUnderData && skipped(relative, modelsInside)) || (blobsElsewhere && skipped(relative, 'blobs')) || isSqliteSidecar(relative));
     let schemaVersion: number | null = null;
     for (const relative of dataFiles) {
       const target = path.join(work, 'data', relative);
@@ -80,6 +87,9 @@ export async function createBackup(options: BackupOptions): Promise<BackupManife
       llmsvc_version: options.version,
       schema_version: schemaVersion,
       files: await describeFiles(work, relatives, options.onProgress),
+      ...(config.storage.type === 's3'
+        ? { blobs_not_included: `File contents live in s3://${config.storage.bucket}/${config.storage.prefix} (storage.type s3) and are not copied into this backup; the restored database points at them there.` }
+        : {}),
     };
     fs.writeFileSync(path.join(work, backupManifestName), `${JSON.stringify(manifest, null, 2)}\n`);
     if (fs.existsSync(out)) fs.rmdirSync(out);
@@ -109,6 +119,9 @@ export interface RestoreOptions {
   /** Where models/… of the backup go (default <data-dir>/models). */
   modelsDir?: string;
   force: boolean;
+  /** How the backup is named in messages (default: the `from` dir), e.g. its s3:// address when
+   *  `from` is the temporary dir it was downloaded to. */
+  source?: string;
 }
 
 export interface RestoreResult {
@@ -123,7 +136,7 @@ export interface RestoreResult {
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
   const manifest = readBackupManifest(options.from);
   const problems = await verifyFiles(options.from, manifest.files);
-  if (problems.length > 0) throw new Error(`The backup in ${options.from} fails its checksums, nothing restored: ${problems.join('; ')}`);
+  if (problems.length > 0) throw new Error(`The backup in ${options.source ?? options.from} fails its checksums, nothing restored: ${problems.join('; ')}`);
   const dataDir = path.resolve(options.dataDir);
   const modelsDir = path.resolve(options.modelsDir ?? path.join(dataDir, 'models'));
   if (fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0 && !options.force) {
