@@ -12,6 +12,7 @@ import { WorkerLlamaProvider } from './providers/llama/worker/client.js';
 import { createLocalProviders, localModelControl } from './providers/localProviders.js';
 import { createRouter, type Router } from './routing/index.js';
 import { buildServer } from './server/index.js';
+import { createBlobStore, FileContents } from './storage/index.js';
 import { Store } from './store/index.js';
 
 export interface StartOptions {
@@ -77,8 +78,10 @@ export class Service {
       ? createResponseCache({ dataDir: config.data_dir, redisUrl: config.redis_url, ttlMs: config.cache_ttl_s * 1000, registry: metrics.registry, logger })
       : undefined;
     const router = createRouter(config, local, logger, metrics, cache ? { cache } : {});
+    const contents = new FileContents(store, createBlobStore(config));
     const retrieval = createRetrieval({
       store,
+      contents,
       embed: (model, inputs, signal) => router.embed({ model, inputs, signal }),
       defaultEmbeddingModel: config.default_embedding_model,
       firstLocalEmbeddingModel: firstEmbeddingModel,

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { toFile } from 'openai';
 import type { Batch } from 'openai/resources/batches';
+import { listBatchJobs } from '../core/batches/index.js';
 import { schemaErrors } from './support/openapi.js';
 import { cliPath, startServe } from './support/cli.js';
 import { startTestServer, tempDir, testAdminKey, testModelsDir, tinyModelId, type TestServer } from './support/server.js';
@@ -52,7 +53,7 @@ describe('OpenAI Batch API', () => {
   after(() => server.stop());
 
   test('a 20-line batch with bad lines completes with exact counts; output and error files validate against OpenAI’s schemas', async () => {
-    const user = server.service.keys.create({ name: 'batcher', scope: 'user', models: [tinyModelId, 'missing-model'], cache: false });
+    const user = server.service.keys.create({ name: 'batcher', scope: 'user', models: [tinyModelId, 'missing-model'], cache: false, expires_at: null });
     const userClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: user.secret, maxRetries: 0 });
     const lines: unknown[] = [];
     for (let index = 0; index < 17; index++) lines.push({ custom_id: `ok-${index}`, method: 'POST', url: '/v1/chat/completions', body: chatBody(`Say ${index}`, index) });
@@ -102,12 +103,49 @@ describe('OpenAI Batch API', () => {
     const usage = server.service.store.usage.tokensBetween(user.key.id, '2000-01-01', '2999-12-31');
     assert.ok(usage > 0, 'the batch’s tokens count against the submitting key');
 
+    // The admin API's job list (GET /admin/v1/jobs) shows batches in the jobs' shape.
+    const job = listBatchJobs(server.service.store).find((entry) => entry.id === created.id)!;
+    assert.deepEqual(
+      { kind: job.kind, state: job.state, done: job.progress_done, total: job.progress_total, error: job.error },
+      { kind: 'batch', state: 'completed', done: 20, total: 20, error: null },
+    );
+    assert.equal(job.created_at, created.created_at * 1000);
+
     const list = (await (await userClient.batches.list({ limit: 10 }).asResponse()).json()) as { data: Batch[] };
     assert.deepEqual(schemaErrors('ListBatchesResponse', list), []);
     assert.deepEqual(
       list.data.map((batch) => batch.id),
       [created.id],
     );
+  });
+
+  test('/v1/completions and /v1/embeddings batches answer in those endpoints’ schemas', async () => {
+    const cases = [
+      { endpoint: '/v1/completions' as const, schema: 'CreateCompletionResponse', body: (index: number) => ({ model: tinyModelId, prompt: `Once ${index}`, max_tokens: 3, temperature: 0, seed: index }) },
+      { endpoint: '/v1/embeddings' as const, schema: 'CreateEmbeddingResponse', body: (index: number) => ({ model: tinyModelId, input: `text ${index}` }) },
+    ];
+    for (const { endpoint, schema, body } of cases) {
+      const lines = [0, 1, 2].map((index) => ({ custom_id: `${endpoint}-${index}`, method: 'POST', url: endpoint, body: body(index) }));
+      const input = await upload(client, jsonl(lines));
+      const created = await client.batches.create({ input_file_id: input.id, endpoint, completion_window: '24h' });
+      const done = await waitForStatus(client, created.id, ['completed', 'failed']);
+      assert.deepEqual(done.request_counts, { total: 3, completed: 3, failed: 0 }, endpoint);
+      for (const line of await fileLines(client, done.output_file_id)) assert.deepEqual(schemaErrors(schema, line.response.body), [], endpoint);
+    }
+  });
+
+  test('batches share the capacity: a small batch submitted after a large one is not stuck behind it', async () => {
+    const large = Array.from({ length: 40 }, (_, index) => ({ custom_id: `large-${index}`, method: 'POST', url: '/v1/chat/completions', body: { ...chatBody(`Large ${index}`, index), max_tokens: 24 } }));
+    const small = Array.from({ length: 3 }, (_, index) => ({ custom_id: `small-${index}`, method: 'POST', url: '/v1/chat/completions', body: chatBody(`Small ${index}`, index) }));
+    const first = await client.batches.create({ input_file_id: (await upload(client, jsonl(large))).id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    await waitFor(async () => (await client.batches.retrieve(first.id)).request_counts!.completed >= 1, 60_000);
+    const second = await client.batches.create({ input_file_id: (await upload(client, jsonl(small))).id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const smallDone = await waitForStatus(client, second.id, ['completed']);
+    const largeThen = await client.batches.retrieve(first.id);
+    assert.equal(smallDone.request_counts!.completed, 3);
+    assert.equal(largeThen.status, 'in_progress', `the large batch is still running (${largeThen.request_counts!.completed} of 40 done)`);
+    await client.batches.cancel(first.id);
+    await waitForStatus(client, first.id, ['cancelled']);
   });
 
   test('a malformed input file fails validation with per-line errors, and nothing runs', async () => {
@@ -178,7 +216,7 @@ describe('OpenAI Batch API', () => {
     // What one line costs (the same prompt length for every line), measured with the admin key.
     const probe = await client.chat.completions.create(chatBody('Quota 0', 0) as never);
     const perLine = probe.usage!.prompt_tokens + 4; // the reservation: prompt plus max_tokens
-    const user = server.service.keys.create({ name: 'small-quota', scope: 'user', models: ['*'], daily_tokens: 3 * perLine, cache: false });
+    const user = server.service.keys.create({ name: 'small-quota', scope: 'user', models: ['*'], daily_tokens: 3 * perLine, cache: false, expires_at: null });
     const userClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: user.secret, maxRetries: 0 });
     // 23:00 UTC: the quota resets in an hour, well within the batch's 24 h window.
     now = Math.ceil(now / 86_400_000) * 86_400_000 + 23 * 3600 * 1000;

@@ -1,40 +1,43 @@
-import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { newRagId } from '../rag/ids.js';
-import type { BatchPatch, BatchRecord, FileRecord, Store } from '../store/index.js';
+import type { FileContents, StoredBlob } from '../storage/index.js';
+import type { BatchLineRecord, BatchPatch, BatchRecord, FileRecord, Store } from '../store/index.js';
 import { openaiOutputLine } from './objects.js';
 
-/** Ends a batch: for OpenAI, writes the output file (succeeded lines) and the error file (failed,
- *  cancelled and expired lines) as Files API files with purpose batch_output, and sets the final
- *  status, all in one transaction, so a crash leaves the batch either unfinished (finalized again
- *  on restart) or finished with both files; every line is in exactly one of them. */
-export function finalizeBatch(store: Store, batch: BatchRecord, status: 'completed' | 'cancelled' | 'expired', now: number): void {
+/** Ends a batch. For OpenAI, the output file (succeeded lines) and the error file (failed,
+ *  cancelled and expired lines) are streamed from the lines table into the blob store, then the
+ *  two file rows and the final status are written in one transaction: a crash before it leaves
+ *  the batch unfinished (finalized again at the next start; at worst an unused blob is left), so
+ *  every line ends up in exactly one of the two files, once. */
+export async function finalizeBatch(store: Store, contents: FileContents, batch: BatchRecord, status: 'completed' | 'cancelled' | 'expired', now: number): Promise<void> {
   const seconds = Math.floor(now / 1000);
   const patch: BatchPatch = { status };
   if (status === 'completed') patch.completedAt = seconds;
   else if (status === 'cancelled') patch.cancelledAt = seconds;
   else patch.expiredAt = seconds;
-  store.db.transaction(() => {
-    if (batch.api === 'openai') {
-      const output: string[] = [];
-      const errors: string[] = [];
-      for (const line of store.batches.lines(batch.id)) (line.state === 'succeeded' ? output : errors).push(openaiOutputLine(line));
-      if (output.length > 0) patch.outputFileId = insertFile(store, `${batch.id}_output.jsonl`, output, seconds);
-      if (errors.length > 0) patch.errorFileId = insertFile(store, `${batch.id}_error.jsonl`, errors, seconds);
-    }
-    store.batches.update(batch.id, patch, now);
+  const files: FileRecord[] = [];
+  const keys: string[] = [];
+  if (batch.api === 'openai') {
+    const counts = store.batches.counts(batch.id);
+    const write = async (filename: string, wanted: (line: BatchLineRecord) => boolean) => {
+      const stored: StoredBlob = await contents.write(Readable.from(outputLines(store, batch.id, wanted)));
+      files.push({ id: newRagId('file', '-'), filename, bytes: stored.bytes, purpose: 'batch_output', createdAt: seconds, sha256: stored.sha256 });
+      keys.push(stored.key);
+      return files.at(-1)!.id;
+    };
+    if (counts.succeeded > 0) patch.outputFileId = await write(`${batch.id}_output.jsonl`, (line) => line.state === 'succeeded');
+    if (counts.total - counts.succeeded > 0) patch.errorFileId = await write(`${batch.id}_error.jsonl`, (line) => line.state !== 'succeeded');
+  }
+  // Guarded by the status it was finalized from: a cancel that came in meanwhile wins (the batch
+  // is finalized again as cancelled), and the blobs written for this attempt are dropped.
+  const recorded = store.db.transaction(() => {
+    if (!store.batches.update(batch.id, patch, now, [], batch.status)) return false;
+    files.forEach((file, index) => store.files.insert(file, keys[index]!));
+    return true;
   })();
+  if (!recorded) for (const key of keys) await contents.release(key).catch(() => {});
 }
 
-function insertFile(store: Store, filename: string, lines: string[], createdAt: number): string {
-  const content = Buffer.from(lines.join('\n') + '\n', 'utf8');
-  const record: FileRecord = {
-    id: newRagId('file', '-'),
-    filename,
-    bytes: content.length,
-    purpose: 'batch_output',
-    createdAt,
-    sha256: createHash('sha256').update(content).digest('hex'),
-  };
-  store.files.insert(record, content);
-  return record.id;
+function* outputLines(store: Store, batchId: string, wanted: (line: BatchLineRecord) => boolean): Generator<string> {
+  for (const line of store.batches.lines(batchId)) if (wanted(line)) yield openaiOutputLine(line) + '\n';
 }

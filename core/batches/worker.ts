@@ -1,7 +1,9 @@
 import type { BatchApi, BatchLineRecord, BatchRecord, Store } from '../store/index.js';
 import { finalizeBatch } from './finalize.js';
 import type { BatchMetrics } from './metrics.js';
-import { validateInputFile } from './validate.js';
+import readline from 'node:readline';
+import type { FileContents } from '../storage/index.js';
+import { InputValidator } from './validate.js';
 
 /** One request of a batch, as the worker hands it to the server. */
 export interface LineRequest {
@@ -26,6 +28,8 @@ export type LineExecutor = (request: LineRequest) => Promise<LineResponse>;
 
 export interface BatchWorkerOptions {
   store: Store;
+  /** Input files are read from, and output files written to, the blob store. */
+  contents: FileContents;
   execute: LineExecutor;
   /** Unix ms; injected so tests can pass a batch's expiry. */
   clock: () => number;
@@ -50,6 +54,8 @@ export class BatchWorker {
   private readonly inFlightByModel = new Map<string, number>();
   private readonly pausedUntil = new Map<string, number>();
   private readonly running = new Set<Promise<void>>();
+  /** Batches being validated or finalized now (async work on the blob store). */
+  private readonly busy = new Set<string>();
   private loop: Promise<void> | undefined;
   private stopping = false;
   private wakeUp: (() => void) | undefined;
@@ -81,6 +87,10 @@ export class BatchWorker {
     return this.inFlight.get(batchId)?.size ?? 0;
   }
 
+  private runningLineNumbers(batchId: string): number[] {
+    return [...(this.inFlight.get(batchId) ?? [])];
+  }
+
   private async run(): Promise<void> {
     while (!this.stopping) {
       try {
@@ -103,8 +113,10 @@ export class BatchWorker {
   tick(): void {
     const { store, clock } = this.options;
     const now = clock();
+    const startable: { batch: BatchRecord; lines: BatchLineRecord[] }[] = [];
     for (const batch of store.batches.active()) {
       if (this.stopping) return;
+      if (this.busy.has(batch.id)) continue;
       switch (batch.status) {
         case 'validating':
           this.validate(batch, now);
@@ -113,54 +125,102 @@ export class BatchWorker {
           this.finalize(batch, 'completed');
           break;
         case 'cancelling':
-          store.batches.closePending(batch.id, 'canceled', now);
+          store.batches.closePending(batch.id, 'canceled', now, this.runningLineNumbers(batch.id));
           if (this.runningLines(batch.id) === 0) this.finalize(batch, 'cancelled');
           break;
-        case 'in_progress':
-          this.advance(batch, now);
+        case 'in_progress': {
+          const lines = this.advance(batch, now);
+          if (lines.length > 0) startable.push({ batch, lines });
           break;
+        }
       }
     }
+    this.startRoundRobin(startable);
     this.options.metrics?.observe(store);
   }
 
   private validate(batch: BatchRecord, now: number): void {
-    const { store } = this.options;
-    const content = batch.inputFileId === null ? undefined : store.files.content(batch.inputFileId);
-    const seconds = Math.floor(now / 1000);
-    if (content === undefined) {
-      const errors = [{ code: 'file_not_found', line: null, message: `The input file ${batch.inputFileId} was deleted before the batch started.`, param: 'input_file_id' }];
-      store.batches.update(batch.id, { status: 'failed', errors, failedAt: seconds }, now);
-      return;
-    }
-    const result = validateInputFile(content.toString('utf8'), batch.endpoint, this.options.maxLines);
-    if (result.errors.length > 0) {
-      store.batches.update(batch.id, { status: 'failed', errors: result.errors, failedAt: seconds }, now);
-    } else {
-      // The lines and the status change in one transaction: a crash leaves the batch validating, with no lines.
-      store.batches.update(batch.id, { status: 'in_progress', inProgressAt: seconds }, now, result.lines);
-    }
+    this.inBackground(batch.id, async () => {
+      const { store, contents } = this.options;
+      const seconds = Math.floor(now / 1000);
+      // Lines of a validation a crash interrupted.
+      store.batches.deleteLines(batch.id);
+      const stream = batch.inputFileId === null ? undefined : await contents.stream(batch.inputFileId);
+      if (!stream) {
+        const errors = [{ code: 'file_not_found', line: null, message: `The input file ${batch.inputFileId} was deleted before the batch started.`, param: 'input_file_id' }];
+        store.batches.update(batch.id, { status: 'failed', errors, failedAt: seconds }, now, [], 'validating');
+        return;
+      }
+      // Read and inserted a chunk at a time while the batch is still validating: the file is never
+      // held whole. Nothing runs before the status turns in_progress, with the last chunk.
+      const validator = new InputValidator(batch.endpoint, this.options.maxLines);
+      let chunk = [];
+      for await (const text of readline.createInterface({ input: stream, crlfDelay: Infinity })) {
+        const line = validator.add(text);
+        if (line && !validator.failed) chunk.push(line);
+        if (chunk.length >= 500) {
+          if (!validator.failed) store.batches.insertLines(batch.id, chunk);
+          chunk = [];
+        }
+      }
+      const errors = validator.finish();
+      if (errors.length > 0) {
+        if (store.batches.update(batch.id, { status: 'failed', errors, failedAt: seconds }, now, [], 'validating')) store.batches.deleteLines(batch.id);
+      } else {
+        // Unless cancelled meanwhile: then the lines inserted so far are cancelled with the batch.
+        store.batches.update(batch.id, { status: 'in_progress', inProgressAt: seconds }, now, chunk, 'validating');
+      }
+    });
   }
 
-  private advance(batch: BatchRecord, now: number): void {
+  /** Async work on one batch (validation, finalization), one at a time per batch. */
+  private inBackground(batchId: string, work: () => Promise<void>): void {
+    this.busy.add(batchId);
+    const done = work()
+      .catch((error: unknown) => this.options.log?.error({ err: error, batch: batchId }, 'batch step failed; it is retried'))
+      .finally(() => {
+        this.busy.delete(batchId);
+        this.running.delete(done);
+        this.wake();
+      });
+    this.running.add(done);
+  }
+
+  /** Expires or finalizes a running batch, or returns the lines it could start now. */
+  private advance(batch: BatchRecord, now: number): BatchLineRecord[] {
     const { store } = this.options;
     if (now >= batch.expiresAt * 1000) {
-      store.batches.closePending(batch.id, 'expired', now);
+      store.batches.closePending(batch.id, 'expired', now, this.runningLineNumbers(batch.id));
       if (this.runningLines(batch.id) === 0) this.finalize(batch, 'expired');
-      return;
+      return [];
     }
-    if ((this.pausedUntil.get(batch.id) ?? 0) > now) return;
+    if ((this.pausedUntil.get(batch.id) ?? 0) > now) return [];
     const running = this.inFlight.get(batch.id) ?? new Set<number>();
     const candidates = store.batches.pending(batch.id, 0, running.size + 64);
     if (candidates.length === 0 && running.size === 0) {
       this.finalize(batch, 'completed');
-      return;
+      return [];
     }
-    for (const line of candidates) {
-      if (running.has(line.line)) continue;
-      const held = this.inFlightByModel.get(line.model) ?? 0;
-      if (held >= this.options.maxSequencesPerModel) continue;
-      this.launch(batch, line);
+    return candidates.filter((line) => !running.has(line.line));
+  }
+
+  /** Starts lines while their models have batch capacity left, one batch's line at a time in
+   *  turn, so a small batch is not stuck behind a teammate's ten-thousand-line one. */
+  private startRoundRobin(queues: { batch: BatchRecord; lines: BatchLineRecord[] }[]): void {
+    // The batch with the fewest lines running goes first: a freed sequence goes to the batch that
+    // holds the fewest, not back to the oldest.
+    queues.sort((a, b) => this.runningLines(a.batch.id) - this.runningLines(b.batch.id));
+    while (queues.length > 0) {
+      for (let index = 0; index < queues.length; ) {
+        const queue = queues[index]!;
+        const position = queue.lines.findIndex((line) => (this.inFlightByModel.get(line.model) ?? 0) < this.options.maxSequencesPerModel);
+        if (position < 0) {
+          queues.splice(index, 1);
+          continue;
+        }
+        this.launch(queue.batch, queue.lines.splice(position, 1)[0]!);
+        index++;
+      }
     }
   }
 
@@ -210,14 +270,14 @@ export class BatchWorker {
   }
 
   private finalize(batch: BatchRecord, status: 'completed' | 'cancelled' | 'expired'): void {
-    const { store, clock } = this.options;
+    const { store, clock, contents } = this.options;
     const now = clock();
     if (status === 'completed' && batch.api === 'openai' && batch.status !== 'finalizing') {
       // OpenAI's life cycle shows finalizing while the output files are written.
       store.batches.update(batch.id, { status: 'finalizing', finalizingAt: Math.floor(now / 1000) }, now);
     }
-    finalizeBatch(store, store.batches.find(batch.id)!, status, now);
     this.pausedUntil.delete(batch.id);
+    this.inBackground(batch.id, () => finalizeBatch(store, contents, store.batches.find(batch.id)!, status, now));
   }
 }
 

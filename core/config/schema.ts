@@ -87,6 +87,26 @@ export const configSchema = z
     cache: flag.default(true),
     /** How long a cached answer is served. */
     cache_ttl_s: positiveInt.default(3600),
+    /** Where file contents (uploads, batch results) live: files in <data_dir>/blobs, or an S3
+     *  bucket (credentials from the AWS SDK's usual env vars or shared credentials file). */
+    storage: z
+      .preprocess(
+        jsonFromEnv,
+        z.discriminatedUnion('type', [
+          z.object({ type: z.literal('data_dir') }).strict(),
+          z
+            .object({
+              type: z.literal('s3'),
+              bucket: z.string().min(1),
+              prefix: z.string().default('llmsvc/'),
+              endpoint: z.url().optional(),
+              region: z.string().min(1).default('us-east-1'),
+              force_path_style: z.boolean().default(false),
+            })
+            .strict(),
+        ]),
+      )
+      .default({ type: 'data_dir' }),
     /** Batch jobs: how many sequences of one model batch lines may hold at once (the rest of the
      *  model's sequences stay free for live requests, which are also served first). */
     batch_max_sequences_per_model: positiveInt.default(2),

@@ -47,6 +47,8 @@ export const errorCodes = {
   LLMSVC_ERR_CSRF_TOKEN_INVALID: { status: 403, type: 'permission_error', code: 'csrf_token_invalid', anthropicType: 'permission_error' },
   // The admin API: a job whose kind has no way to be stopped once queued (ingestions finish or fail on their own).
   LLMSVC_ERR_JOB_NOT_CANCELLABLE: { status: 400, type: 'invalid_request_error', code: 'job_not_cancellable', anthropicType: 'invalid_request_error' },
+  // The file store (S3) could not be reached or refused a write: nothing was stored; retry later.
+  LLMSVC_ERR_STORAGE_UNAVAILABLE: { status: 503, type: 'server_error', code: 'storage_unavailable', anthropicType: 'api_error' },
 } as const satisfies Record<string, { status: number; type: string; code: string; anthropicType: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

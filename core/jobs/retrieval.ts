@@ -1,4 +1,5 @@
 import { FileService, threadedDocumentReader, VectorStoreService, type DocumentReader, type EmbedFunction } from '../rag/index.js';
+import type { FileContents } from '../storage/index.js';
 import type { Store } from '../store/index.js';
 import { SqliteVectorIndex, type VectorIndex } from '../store/vectors/index.js';
 import { ingestionHandler } from './ingestionHandler.js';
@@ -6,6 +7,8 @@ import { JobRunner, type JobRunnerOptions } from './runner.js';
 
 export interface RetrievalOptions {
   store: Store;
+  /** Where file contents live (the blob store). */
+  contents: FileContents;
   embed: EmbedFunction;
   /** config.default_embedding_model. */
   defaultEmbeddingModel?: string;
@@ -47,7 +50,7 @@ export function createRetrieval(options: RetrievalOptions): Retrieval {
   });
   runner = new JobRunner({
     store,
-    handlers: [ingestionHandler({ store, index, embed, documents, batchSize: options.batchSize })],
+    handlers: [ingestionHandler({ store, index, embed, documents, readFile: (id) => options.contents.read(id), batchSize: options.batchSize })],
     log: options.log,
     ...options.runner,
   });
@@ -55,5 +58,5 @@ export function createRetrieval(options: RetrievalOptions): Retrieval {
     await runner!.stop();
     await threaded?.dispose();
   };
-  return { index, vectorStores, files: new FileService(store, vectorStores), runner, dispose };
+  return { index, vectorStores, files: new FileService(store, vectorStores, options.contents), runner, dispose };
 }

@@ -16,6 +16,8 @@ export interface IngestionDeps {
   index: VectorIndex;
   embed: EmbedFunction;
   documents: DocumentReader;
+  /** A file's whole content (from the blob store), or undefined when the file is gone. */
+  readFile: (fileId: string) => Promise<Buffer | undefined>;
   /** Chunks embedded per call. */
   batchSize?: number;
 }
@@ -43,7 +45,7 @@ export async function ingestFile(deps: IngestionDeps, run: IngestionRun): Promis
   // Detached, replaced by a duplicate, or the store deleted while the job waited: nothing to do.
   if (!vectorStore || !target || target.status !== 'in_progress' || target.duplicateOf !== null) return finish(deps, run, { status: 'skipped' });
   const file = store.files.find(fileId);
-  const content = store.files.content(fileId);
+  const content = file && (await deps.readFile(fileId));
   if (!file || !content) return fail(deps, run, { code: 'invalid_file', message: `File ${fileId} was deleted before it was indexed.` });
 
   let texts: string[];

@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { LineExecutor } from '../batches/index.js';
+import type { BatchCaller, LineExecutor } from '../batches/index.js';
 
 const tokenHeader = 'x-llmsvc-internal-token';
 const keyHeader = 'x-llmsvc-batch-key';
@@ -53,4 +53,9 @@ export class InternalCaller {
       };
     };
   }
+}
+
+/** The caller a batch belongs to: a user key sees its own batches, an admin key (or no auth) all. */
+export function batchCaller(request: FastifyRequest): BatchCaller {
+  return { keyId: request.apiKey?.id ?? null, admin: !request.apiKey || request.apiKey.scope === 'admin' };
 }

@@ -5,6 +5,7 @@ import type { Config } from '../config/index.js';
 import { createRetrieval, type Retrieval } from '../jobs/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Provider } from '../providers/index.js';
+import { createBlobStore, FileContents } from '../storage/index.js';
 import type { Store } from '../store/index.js';
 import { BatchService, BatchWorker, createBatchMetrics } from '../batches/index.js';
 import { installAuth } from './auth.js';
@@ -53,6 +54,7 @@ export interface ServerDeps {
 function defaultRetrieval(deps: ServerDeps): Retrieval {
   return createRetrieval({
     store: deps.store,
+    contents: new FileContents(deps.store, createBlobStore(deps.config)),
     embed: (model, inputs, signal) => deps.provider.embed({ model, inputs, signal }),
     defaultEmbeddingModel: deps.config.default_embedding_model,
     firstLocalEmbeddingModel: () => deps.provider.listModels()[0]?.id,
@@ -62,9 +64,10 @@ function defaultRetrieval(deps: ServerDeps): Retrieval {
 
 /** Batch jobs: the worker sends each line back into this server (see InternalCaller) from ready
  *  until close; at close it stops starting lines and waits for the running ones. */
-function batchJobs(app: FastifyInstance, deps: ServerDeps, internal: InternalCaller): BatchService {
+function batchJobs(app: FastifyInstance, deps: ServerDeps, internal: InternalCaller, contents: FileContents): BatchService {
   const worker = new BatchWorker({
     store: deps.store,
+    contents,
     execute: internal.executor(app),
     clock: deps.clock,
     maxSequencesPerModel: deps.config.batch_max_sequences_per_model,
@@ -135,10 +138,15 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   registerAnthropicRoutes(app, deps.provider);
   registerFiles(app, retrieval.files);
   registerVectorStores(app, retrieval.vectorStores);
-  const batches = batchJobs(app, deps, internal);
+  const batches = batchJobs(app, deps, internal, retrieval.files.contents);
   registerOpenAiBatches(app, batches);
   registerAnthropicBatches(app, batches);
-  app.addHook('onReady', async () => retrieval.runner.start());
+  app.addHook('onReady', async () => {
+    // Contents of files uploaded before the blob store move out of SQLite before any job reads them.
+    const moved = await retrieval.files.contents.moveLegacyContents();
+    if (moved > 0) deps.logger.info({ files: moved, store: retrieval.files.contents.blobs.kind }, 'moved file contents from SQLite to the blob store');
+    retrieval.runner.start();
+  });
   app.addHook('onClose', () => retrieval.dispose());
   registerAdminRoutes(app, {
     keys: deps.keys,

@@ -195,6 +195,7 @@ export class BatchRepository {
   private readonly finishedLinesStatement;
   private readonly allLinesStatement;
   private readonly deleteStatement;
+  private readonly deleteLinesStatement;
   private readonly allStatement;
   private readonly statusCountsStatement;
   private readonly pendingTotalStatement;
@@ -220,10 +221,13 @@ export class BatchRepository {
       UPDATE batch_lines SET state = @state, status_code = @statusCode, request_id = @requestId, result = @result,
         prompt_tokens = @promptTokens, completion_tokens = @completionTokens, finished_at = @finishedAt
       WHERE batch_id = @batchId AND line = @line AND state = 'pending'`);
-    this.closePendingStatement = db.prepare<[BatchLineState, number, string]>("UPDATE batch_lines SET state = ?, finished_at = ? WHERE batch_id = ? AND state = 'pending'");
+    this.closePendingStatement = db.prepare<[BatchLineState, number, string, string]>(
+      "UPDATE batch_lines SET state = ?, finished_at = ? WHERE batch_id = ? AND state = 'pending' AND line NOT IN (SELECT value FROM json_each(?))",
+    );
     this.finishedLinesStatement = db.prepare<[string, number, number], LineRow>('SELECT * FROM batch_lines WHERE batch_id = ? AND line > ? ORDER BY line LIMIT ?');
     this.allLinesStatement = db.prepare<[string], LineRow>('SELECT * FROM batch_lines WHERE batch_id = ? ORDER BY line');
     this.deleteStatement = db.prepare<[string]>('DELETE FROM batches WHERE id = ?');
+    this.deleteLinesStatement = db.prepare<[string]>('DELETE FROM batch_lines WHERE batch_id = ?');
     this.allStatement = db.prepare<[], BatchRow>(`SELECT ${columns} FROM batches ORDER BY rowid DESC`);
     this.statusCountsStatement = db.prepare<[], { status: BatchStatus; n: number }>('SELECT status, COUNT(*) AS n FROM batches GROUP BY status');
     this.pendingTotalStatement = db.prepare<[], { n: number }>(
@@ -260,16 +264,31 @@ export class BatchRepository {
   }
 
   /** Applies a status change (and its timestamps); with `lines`, also inserts the batch's lines,
-   *  in the same transaction. */
-  update(id: string, patch: BatchPatch, now: number, lines: readonly NewBatchLine[] = []): void {
+   *  in the same transaction. With `onlyIf`, nothing changes unless the batch still has that
+   *  status (a cancel may have come in meanwhile); returns whether it changed. */
+  update(id: string, patch: BatchPatch, now: number, lines: readonly NewBatchLine[] = [], onlyIf?: BatchStatus): boolean {
     const entries = Object.entries(patch) as [keyof BatchPatch, unknown][];
     const sets = entries.map(([key]) => `${patchColumns[key]} = @${key}`);
     const values = Object.fromEntries(entries.map(([key, value]) => [key, key === 'errors' && value !== null ? JSON.stringify(value) : value]));
-    const statement = this.db.prepare(`UPDATE batches SET ${[...sets, 'updated_at = @updatedAt'].join(', ')} WHERE id = @id`);
-    this.db.transaction(() => {
-      statement.run({ ...values, updatedAt: now, id });
-      for (const line of lines) this.insertLine.run({ batchId: id, ...line });
+    const guard = onlyIf === undefined ? '' : ' AND status = @onlyIf';
+    const statement = this.db.prepare(`UPDATE batches SET ${[...sets, 'updated_at = @updatedAt'].join(', ')} WHERE id = @id${guard}`);
+    return this.db.transaction(() => {
+      const changed = statement.run({ ...values, updatedAt: now, id, ...(onlyIf === undefined ? {} : { onlyIf }) }).changes > 0;
+      if (changed) for (const line of lines) this.insertLine.run({ batchId: id, ...line });
+      return changed;
     })();
+  }
+
+  /** Adds lines to a batch still validating (a large file is inserted a chunk at a time). */
+  insertLines(batchId: string, lines: readonly NewBatchLine[]): void {
+    this.db.transaction(() => {
+      for (const line of lines) this.insertLine.run({ batchId, ...line });
+    })();
+  }
+
+  /** Removes a batch's lines: a validation that failed, or one a crash interrupted. */
+  deleteLines(batchId: string): void {
+    this.deleteLinesStatement.run(batchId);
   }
 
   counts(batchId: string): LineCounts {
@@ -291,9 +310,10 @@ export class BatchRepository {
     return this.finishLineStatement.run({ batchId, line, ...result }).changes > 0;
   }
 
-  /** Every line still pending becomes `state` (cancelled or expired). */
-  closePending(batchId: string, state: 'canceled' | 'expired', now: number): number {
-    return this.closePendingStatement.run(state, now, batchId).changes;
+  /** Every line still pending becomes `state` (cancelled or expired), but for the lines running
+   *  now (`running`), whose results are recorded when they finish. */
+  closePending(batchId: string, state: 'canceled' | 'expired', now: number, running: readonly number[] = []): number {
+    return this.closePendingStatement.run(state, now, batchId, JSON.stringify(running)).changes;
   }
 
   /** Lines in file order, a page at a time (the results are read without holding them all). */

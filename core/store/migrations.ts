@@ -187,7 +187,7 @@ export const migrations: readonly { version: number; name: string; sql: string }
   },
   {
     version: 7,
-    name: 'batch jobs (OpenAI Batch API and Anthropic Message Batches)',
+    name: 'batch jobs (OpenAI Batch API and Anthropic Message Batches); file contents in the blob store',
     sql: `
       CREATE TABLE batches (
         id TEXT PRIMARY KEY,                  -- batch_... (OpenAI) or msgbatch_... (Anthropic)
@@ -232,6 +232,11 @@ export const migrations: readonly { version: number; name: string; sql: string }
         PRIMARY KEY (batch_id, line)
       );
       CREATE INDEX batch_lines_state ON batch_lines (batch_id, state);
+      -- File contents move out of SQLite into the blob store (core/storage: the data dir or S3).
+      -- A row with a blob_key has its content there and an empty content BLOB; a row without one
+      -- (written before this version) still has it here until the server moves it at start.
+      ALTER TABLE files ADD COLUMN blob_key TEXT;
+      CREATE INDEX files_blob_key ON files (blob_key);
     `,
   },
 ];

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { createBlobStore, FileContents } from '../../../core/storage/index.js';
 import { loadConfig } from '../../../core/config/index.js';
 import { createRetrieval, type Retrieval } from '../../../core/jobs/index.js';
 import pino from 'pino';
@@ -63,6 +64,7 @@ async function withRetrieval<T>(flags: RagFlags, work: (retrieval: Retrieval, st
     })());
   const retrieval = createRetrieval({
     store,
+    contents: new FileContents(store, createBlobStore(config)),
     embed: (model, inputs, signal) => modelAccess().router.embed({ model, inputs, signal }),
     defaultEmbeddingModel: config.default_embedding_model,
     firstLocalEmbeddingModel: () => modelAccess().firstEmbeddingModel(),
@@ -119,13 +121,13 @@ async function ingest(paths: string[], flags: RagFlags & { store: string; embedd
         continue;
       }
       // A changed file replaces its previous version.
-      if (before) files.delete(before.fileId);
+      if (before) await files.delete(before.fileId);
       // The file's name only: citations and search results show it to every user of the store.
-      const uploaded = files.upload({ filename: path.basename(file), purpose: 'assistants', content });
+      const uploaded = await files.upload({ filename: path.basename(file), purpose: 'assistants', content });
       const attached = vectorStores.attachFile(vectorStore.id, { file_id: uploaded.id, attributes: { path: relative } });
       // Content the store already holds is not indexed again: drop the new upload.
       if (attached.status === 'completed' && store.vectorStoreFiles.find(vectorStore.id, uploaded.id)?.duplicateOf) {
-        files.delete(uploaded.id);
+        await files.delete(uploaded.id);
         unchanged++;
         continue;
       }

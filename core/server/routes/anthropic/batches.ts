@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { createAnthropicBatchSchema, type BatchService } from '../../../batches/index.js';
 import { parseBody } from '../../validation.js';
-import { batchCaller } from '../openai/batches.js';
+import { batchCaller } from '../../batchLines.js';
 
 /** Anthropic's pagination: before_id / after_id / limit, newest first. */
 const listQuery = z

@@ -1,15 +1,11 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { createOpenAiBatchSchema, type BatchCaller, type BatchService } from '../../../batches/index.js';
+import type { FastifyInstance } from 'fastify';
+import { createOpenAiBatchSchema, type BatchService } from '../../../batches/index.js';
+import { batchCaller } from '../../batchLines.js';
 import { z } from 'zod';
 import { parseBody } from '../../validation.js';
 
 /** OpenAI's list query for batches: `after` and `limit` (newest first). */
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20), after: z.string().min(1).optional() }).strict();
-
-/** The caller a batch belongs to: a user key sees its own batches, an admin key (or no auth) all. */
-export function batchCaller(request: FastifyRequest): BatchCaller {
-  return { keyId: request.apiKey?.id ?? null, admin: !request.apiKey || request.apiKey.scope === 'admin' };
-}
 
 /** OpenAI's Batch API: POST/GET /v1/batches, GET /v1/batches/{id}, POST /v1/batches/{id}/cancel. */
 export function registerOpenAiBatches(app: FastifyInstance, batches: BatchService): void {

@@ -1,0 +1,113 @@
+// Batch jobs against live traffic, in one run on one `llmsvc serve` (tiny model, cache off):
+//  1. the same short chat requests sent live at concurrency 1, 2, 4, 8 (the best is the peer);
+//  2. the same requests as one batch (OpenAI Batch API): lines/min and completion tokens/s;
+//  3. interactive time to first token, p50/p99, idle and while the batch runs.
+// By default batch lines may hold every sequence (batch_max_sequences_per_model = parallel), so
+// the throughput is comparable with the best live concurrency; --cap sets it lower. It prints; it writes no results.
+//
+//   npx tsc -p tsconfig.json && node --import tsx bench/batch.ts [--lines 1000] [--parallel 4] [--cap 4]
+import OpenAI, { toFile } from 'openai';
+import { assertBuilt, assertTinyModel, benchLogger, percentile, runBenchmark, sleep, startServe, testModelsDir, textTable, tinyModelId } from './support.js';
+
+function option(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1]! : fallback;
+}
+
+const lines = Number(option('lines', '1000'));
+const parallel = Number(option('parallel', '4'));
+/** batch_max_sequences_per_model: all of the model's sequences by default; `--cap 2` is the shipped default. */
+const cap = Number(option('cap', String(parallel)));
+const maxTokens = 16;
+const log = benchLogger('batch');
+
+const body = (index: number) => ({ model: tinyModelId, messages: [{ role: 'user' as const, content: `Line ${index}: name a colour.` }], max_tokens: maxTokens, temperature: 0, seed: index });
+
+async function live(client: OpenAI, concurrency: number): Promise<{ seconds: number; tokens: number }> {
+  let next = 0;
+  let tokens = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < lines) {
+        const completion = await client.chat.completions.create(body(next++));
+        tokens += completion.usage!.completion_tokens;
+      }
+    }),
+  );
+  return { seconds: (performance.now() - started) / 1000, tokens };
+}
+
+async function ttfts(client: OpenAI, count: number, keepGoing: () => boolean = () => true): Promise<number[]> {
+  const samples: number[] = [];
+  for (let index = 0; index < count && keepGoing(); index++) {
+    const started = performance.now();
+    const stream = await client.chat.completions.create({ ...body(100_000 + index), max_tokens: 4, stream: true });
+    let first: number | undefined;
+    for await (const chunk of stream) if (chunk.choices[0]?.delta?.content) first ??= performance.now();
+    if (first !== undefined) samples.push(first - started);
+    await sleep(50);
+  }
+  return samples;
+}
+
+await runBenchmark('batch', async () => {
+  assertBuilt();
+  assertTinyModel();
+  const server = await startServe({
+    modelsDir: testModelsDir,
+    extraArgs: ['--parallel', String(parallel), '--context-size', '512', '--log-level', 'warn'],
+    env: { LLMSVC_BATCH_MAX_SEQUENCES_PER_MODEL: String(cap) },
+  });
+  try {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: server.apiKey, maxRetries: 0, timeout: 600_000 });
+    await client.chat.completions.create(body(-1)); // load the model
+    const idle = await ttfts(client, 30);
+    log(`idle TTFT p50 ${percentile(idle, 50).toFixed(1)} ms`);
+
+    const liveRows: { concurrency: number; seconds: number; tokens: number }[] = [];
+    for (const concurrency of [1, 2, 4, 8]) {
+      const result = await live(client, concurrency);
+      liveRows.push({ concurrency, ...result });
+      log(`live c=${concurrency}: ${(lines / result.seconds * 60).toFixed(0)} lines/min`);
+    }
+    const best = liveRows.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+
+    const jsonl = Array.from({ length: lines }, (_, index) => JSON.stringify({ custom_id: `l-${index}`, method: 'POST', url: '/v1/chat/completions', body: body(index) })).join('\n');
+    const input = await client.files.create({ file: await toFile(Buffer.from(jsonl), 'bench.jsonl'), purpose: 'batch' });
+    const started = performance.now();
+    let batch = await client.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    let running = true;
+    const during = ttfts(client, 1_000, () => running);
+    while (!['completed', 'failed', 'expired', 'cancelled'].includes(batch.status)) {
+      await sleep(100);
+      batch = await client.batches.retrieve(batch.id);
+    }
+    const batchSeconds = (performance.now() - started) / 1000;
+    running = false;
+    const busy = await during;
+    if (batch.status !== 'completed') throw new Error(`the batch ended ${batch.status}`);
+    const output = (await (await client.files.content(batch.output_file_id!)).text()).trim().split('\n');
+    const batchTokens = output.reduce((total, line) => total + (JSON.parse(line).response.body.usage.completion_tokens as number), 0);
+
+    const rows = [
+      ...liveRows.map((row) => [`live, concurrency ${row.concurrency}`, (lines / row.seconds * 60).toFixed(0), (row.tokens / row.seconds).toFixed(0)]),
+      ['batch', (lines / batchSeconds * 60).toFixed(0), (batchTokens / batchSeconds).toFixed(0)],
+    ];
+    process.stdout.write(`\n${lines} short chats (max_tokens ${maxTokens}) on ${tinyModelId}, parallel ${parallel}, batch lines may hold ${cap} sequences\n`);
+    process.stdout.write(textTable(['mode', 'lines/min', 'completion tokens/s'], rows));
+    process.stdout.write(`\nbatch / best live (c=${best.concurrency}) throughput: ${(best.seconds / batchSeconds).toFixed(2)}×\n`);
+    process.stdout.write(
+      textTable(
+        ['interactive TTFT', 'samples', 'p50 ms', 'p99 ms'],
+        [
+          ['idle', String(idle.length), percentile(idle, 50).toFixed(1), percentile(idle, 99).toFixed(1)],
+          ['while the batch runs', String(busy.length), percentile(busy, 50).toFixed(1), percentile(busy, 99).toFixed(1)],
+        ],
+      ),
+    );
+    process.stdout.write(`\nTTFT p50 while the batch runs / idle: ${(percentile(busy, 50) / percentile(idle, 50)).toFixed(2)}×\n`);
+  } finally {
+    await server.stop();
+  }
+});
