@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import Fastify from 'fastify';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { toFile } from 'openai';
 import { LiveStats } from '../core/server/liveStats.js';
 import { installOpenApi } from '../core/server/openapi.js';
 import { ingestionJobKind } from '../core/rag/index.js';
-import { authedFetch, startTestServer, tinyModelId, type TestServer } from './support/server.js';
+import { authedFetch, startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
 import { waitFor } from './support/wait.js';
 
 // The live admin API (/admin/v1/stats, stats/stream, models, requests, jobs) and the OpenAPI
@@ -272,6 +273,24 @@ describe('jobs', () => {
     const again = await post(`/admin/v1/jobs/${batch.id}/cancel`);
     assert.equal(again.status, 200);
     assert.equal(((await again.json()) as any).state, 'cancelled');
+  });
+});
+
+describe('jobs: Anthropic batches', () => {
+  test('an Anthropic message batch is listed with api anthropic and, once ended, the results_url a UI downloads', async () => {
+    const anthropic = new Anthropic({ baseURL: server.url, apiKey: testAdminKey, maxRetries: 0 });
+    // Seeded as the Anthropic batch tests seed (metadata.user_id).
+    const params = (seed: number) => ({ model: tinyModelId, max_tokens: 4, temperature: 0, metadata: { user_id: `seed-${seed}` }, messages: [{ role: 'user' as const, content: 'hi' }] });
+    const created = await anthropic.messages.batches.create({ requests: [1, 2].map((seed) => ({ custom_id: `a-${seed}`, params: params(seed) })) });
+    let job: any;
+    assert.ok(await waitFor(async () => (job = (await getJson('/admin/v1/jobs')).data.find((entry: any) => entry.id === created.id))?.state === 'completed', 30_000), JSON.stringify(job));
+    assert.deepEqual(
+      { kind: job.kind, api: job.api, done: job.progress_done, total: job.progress_total, output_file_id: job.output_file_id, results_url: job.results_url },
+      { kind: 'batch', api: 'anthropic', done: 2, total: 2, output_file_id: null, results_url: `/v1/messages/batches/${created.id}/results` },
+    );
+    const results = await authedFetch(`${server.url}${job.results_url}`);
+    assert.equal(results.status, 200);
+    assert.deepEqual((await results.text()).trim().split('\n').map((line) => JSON.parse(line).custom_id), ['a-1', 'a-2']);
   });
 });
 
