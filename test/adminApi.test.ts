@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import Fastify from 'fastify';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { toFile } from 'openai';
 import { LiveStats } from '../core/server/liveStats.js';
 import { installOpenApi } from '../core/server/openapi.js';
 import { ingestionJobKind } from '../core/rag/index.js';
-import { authedFetch, startTestServer, tinyModelId, type TestServer } from './support/server.js';
+import { authedFetch, startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
 import { waitFor } from './support/wait.js';
 
 // The live admin API (/admin/v1/stats, stats/stream, models, requests, jobs) and the OpenAPI
@@ -225,6 +226,71 @@ describe('jobs', () => {
     const missing = await post('/admin/v1/jobs/job_nope/cancel');
     assert.equal(missing.status, 404);
     await client.vectorStores.delete(store.id);
+  });
+
+  test('a batch shows in /jobs beside ingestions and in /stats while running, with its progress; /jobs/{id}/cancel cancels it', async () => {
+    // A key allowed three requests a minute (upload, create, one line): the batch's first line
+    // runs, the next ones wait for the window (the key's batch pauses), so the batch stays in
+    // progress at 1 of 3 until cancelled. The admin client reads it back.
+    const slow = server.service.keys.create({ name: 'admin-api-batch', scope: 'user', models: [tinyModelId], rpm: 3, cache: false, expires_at: null });
+    const slowClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: slow.secret, maxRetries: 0 });
+    const lines = [1, 2, 3].map((seed) => JSON.stringify({ custom_id: `line-${seed}`, method: 'POST', url: '/v1/chat/completions', body: { model: tinyModelId, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, temperature: 0, seed } }));
+    const input = await slowClient.files.create({ file: await toFile(Buffer.from(lines.join('\n') + '\n'), 'batch.jsonl'), purpose: 'batch' });
+    const batch = await slowClient.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+
+    let job: any;
+    assert.ok(
+      await waitFor(async () => {
+        job = (await getJson('/admin/v1/jobs')).data.find((entry: any) => entry.id === batch.id);
+        return job?.progress_done === 1;
+      }, 30_000),
+      `the batch's first line runs (${JSON.stringify(job)})`,
+    );
+    assert.deepEqual(
+      { kind: job.kind, state: job.state, total: job.progress_total, api: job.api, output_file_id: job.output_file_id, created_at: job.created_at },
+      { kind: 'batch', state: 'in_progress', total: 3, api: 'openai', output_file_id: null, created_at: batch.created_at * 1000 },
+    );
+    const jobs = (await getJson('/admin/v1/jobs')).data;
+    assert.ok(jobs.some((entry: any) => entry.kind === ingestionJobKind), 'ingestions are listed beside batches');
+    assert.deepEqual(jobs.map((entry: any) => entry.created_at), jobs.map((entry: any) => entry.created_at).sort((a: number, b: number) => b - a), 'newest first');
+    assert.ok(
+      await waitFor(async () => (await getJson('/admin/v1/stats')).jobs.some((entry: any) => entry.id === batch.id && entry.kind === 'batch' && entry.progress_total === 3)),
+      'the running batch is in the stats snapshot',
+    );
+
+    const cancel = await post(`/admin/v1/jobs/${batch.id}/cancel`);
+    assert.equal(cancel.status, 200);
+    assert.ok(['cancelling', 'cancelled'].includes(((await cancel.json()) as any).state));
+    // The same cancel as POST /v1/batches/{id}/cancel: the batch ends cancelled, its pending lines canceled.
+    let ended = await client.batches.retrieve(batch.id);
+    assert.ok(await waitFor(async () => (ended = await client.batches.retrieve(batch.id)).status === 'cancelled', 30_000), ended.status);
+    assert.equal(ended.request_counts!.completed, 1, 'the line that ran keeps its result; the others never ran');
+    assert.ok(ended.output_file_id);
+    const listed = (await getJson('/admin/v1/jobs')).data.find((entry: any) => entry.id === batch.id);
+    assert.deepEqual({ state: listed.state, output_file_id: listed.output_file_id, error_file_id: listed.error_file_id }, { state: 'cancelled', output_file_id: ended.output_file_id, error_file_id: ended.error_file_id });
+    assert.ok(await waitFor(async () => !(await getJson('/admin/v1/stats')).jobs.some((entry: any) => entry.id === batch.id)), 'an ended batch leaves the stats');
+    // Cancelling an ended batch changes nothing (as for a finished ingestion's job).
+    const again = await post(`/admin/v1/jobs/${batch.id}/cancel`);
+    assert.equal(again.status, 200);
+    assert.equal(((await again.json()) as any).state, 'cancelled');
+  });
+});
+
+describe('jobs: Anthropic batches', () => {
+  test('an Anthropic message batch is listed with api anthropic and, once ended, the results_url a UI downloads', async () => {
+    const anthropic = new Anthropic({ baseURL: server.url, apiKey: testAdminKey, maxRetries: 0 });
+    // Seeded as the Anthropic batch tests seed (metadata.user_id).
+    const params = (seed: number) => ({ model: tinyModelId, max_tokens: 4, temperature: 0, metadata: { user_id: `seed-${seed}` }, messages: [{ role: 'user' as const, content: 'hi' }] });
+    const created = await anthropic.messages.batches.create({ requests: [1, 2].map((seed) => ({ custom_id: `a-${seed}`, params: params(seed) })) });
+    let job: any;
+    assert.ok(await waitFor(async () => (job = (await getJson('/admin/v1/jobs')).data.find((entry: any) => entry.id === created.id))?.state === 'completed', 30_000), JSON.stringify(job));
+    assert.deepEqual(
+      { kind: job.kind, api: job.api, done: job.progress_done, total: job.progress_total, output_file_id: job.output_file_id, results_url: job.results_url },
+      { kind: 'batch', api: 'anthropic', done: 2, total: 2, output_file_id: null, results_url: `/v1/messages/batches/${created.id}/results` },
+    );
+    const results = await authedFetch(`${server.url}${job.results_url}`);
+    assert.equal(results.status, 200);
+    assert.deepEqual((await results.text()).trim().split('\n').map((line) => JSON.parse(line).custom_id), ['a-1', 'a-2']);
   });
 });
 

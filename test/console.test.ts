@@ -49,6 +49,13 @@ async function seriousViolations(where: string): Promise<void> {
   );
 }
 
+/** A tiny batch input (seeded, 4 tokens a line). */
+function batchLines(count: number): string {
+  return Array.from({ length: count }, (_, index) =>
+    JSON.stringify({ custom_id: `line-${index + 1}`, method: 'POST', url: '/v1/chat/completions', body: { model: tinyModelId, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, temperature: 0, seed: index + 1 } }),
+  ).join('\n') + '\n';
+}
+
 async function openPage(name: string): Promise<void> {
   await page.getByRole('link', { name, exact: true }).click();
   await page.getByRole('heading', { level: 1, name, exact: true }).waitFor();
@@ -180,6 +187,58 @@ describe('admin console in chromium', () => {
     await row.locator('.badge.unloaded').waitFor();
     await page.getByRole('button', { name: `Load ${tinyModelId}` }).click();
     await row.locator('.badge.loaded').waitFor();
+  });
+
+  test('a batch submitted through the OpenAI SDK shows on the Batches page with its progress, completes, and its output downloads', async () => {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
+    const input = await client.files.create({ file: await toFile(Buffer.from(batchLines(2)), 'console-batch.jsonl'), purpose: 'batch' });
+    const batch = await client.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    await openPage('Batches');
+    const row = page.locator('tr', { hasText: batch.id });
+    await row.locator('.badge.completed').waitFor({ timeout: 30_000 });
+    assert.match(await row.innerText(), /batch \(OpenAI\)[\s\S]*2 \/ 2/);
+    assert.equal(await row.getByRole('progressbar', { name: `Progress of ${batch.id}` }).getAttribute('value'), '2');
+    const done = await client.batches.retrieve(batch.id);
+    assert.equal(done.status, 'completed');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('link', { name: `Download output of ${batch.id}` }).click()]);
+    assert.equal(download.suggestedFilename(), `${batch.id}-output.jsonl`);
+    const downloaded = fs.readFileSync((await download.path())!, 'utf8');
+    assert.equal(downloaded, await (await client.files.content(done.output_file_id!)).text(), 'the same bytes as the SDK gets');
+    const lines = downloaded.trim().split('\n').map((line) => JSON.parse(line));
+    assert.deepEqual(lines.map((line) => line.custom_id).sort(), ['line-1', 'line-2']);
+    assert.ok(lines.every((line) => line.response.status_code === 200));
+  });
+
+  test('cancel through the Batches page (after a confirmation) cancels a running batch', async () => {
+    // A key allowed three requests a minute (upload, create, one line): the batch stays in
+    // progress at 1 of 3, its key paused, until it is cancelled.
+    const slow = server.service.keys.create({ name: 'console-slow-batch', scope: 'user', models: [tinyModelId], rpm: 3, cache: false, expires_at: null });
+    const slowClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: slow.secret, maxRetries: 0 });
+    const input = await slowClient.files.create({ file: await toFile(Buffer.from(batchLines(3)), 'slow-batch.jsonl'), purpose: 'batch' });
+    const batch = await slowClient.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    await openPage('Batches');
+    const row = page.locator('tr', { hasText: batch.id });
+    await row.locator('.badge.in_progress').waitFor({ timeout: 30_000 });
+    await row.getByText('1 / 3').waitFor({ timeout: 30_000 });
+    if (screenshotDir) {
+      fs.mkdirSync(screenshotDir, { recursive: true });
+      await page.screenshot({ path: path.join(screenshotDir, 'batches-running.png') });
+    }
+
+    await row.getByRole('button', { name: `Cancel ${batch.id}` }).click();
+    const dialog = page.getByRole('dialog', { name: `Cancel ${batch.id}?` });
+    await dialog.waitFor();
+    // Backing out of the dialog changes nothing.
+    await dialog.getByRole('button', { name: 'Cancel', exact: true }).click();
+    assert.equal((await authedFetch(`${server.url}/v1/batches/${batch.id}`).then((response) => response.json()) as any).status, 'in_progress');
+    await row.getByRole('button', { name: `Cancel ${batch.id}` }).click();
+    await dialog.getByRole('button', { name: 'Cancel job' }).click();
+    await row.locator('.badge.cancelled').waitFor({ timeout: 30_000 });
+    const ended = (await authedFetch(`${server.url}/v1/batches/${batch.id}`).then((response) => response.json())) as any;
+    assert.equal(ended.status, 'cancelled');
+    assert.equal(ended.request_counts.completed, 1);
+    assert.equal(await row.getByRole('button', { name: `Cancel ${batch.id}` }).count(), 0, 'an ended batch offers no cancel');
   });
 
   test('every page passes axe in light and dark, with no console errors and nothing outside 127.0.0.1', async () => {

@@ -104,6 +104,34 @@ test('Jobs and Requests: the ingestion job, and the request log tail with a stat
   assert.ok(await shows(/No requests match/), frame());
 });
 
+test('Jobs: a running batch with its progress bar; c asks first, then cancels it through the admin API', async () => {
+  // A key allowed three requests a minute (upload, create, one line): the batch stays in
+  // progress at 1 of 3, its key paused, until it is cancelled.
+  const slow = server.service.keys.create({ name: 'top-slow-batch', scope: 'user', models: [tinyModelId], rpm: 3, cache: false, expires_at: null });
+  const slowClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: slow.secret, maxRetries: 0 });
+  const lines = [1, 2, 3].map((seed) => JSON.stringify({ custom_id: `line-${seed}`, method: 'POST', url: '/v1/chat/completions', body: { model: tinyModelId, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, temperature: 0, seed } }));
+  const input = await slowClient.files.create({ file: await toFile(Buffer.from(lines.join('\n') + '\n'), 'top-batch.jsonl'), purpose: 'batch' });
+  const batch = await slowClient.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+  const batchState = async () => ((await (await authedFetch(`${server.url}/v1/batches/${batch.id}`)).json()) as { status: string }).status;
+
+  await press('4');
+  // Newest first: the batch is the first row; its bar is a third full.
+  const row = new RegExp(`${batch.id.slice(0, 21)}…?\\s+batch·openai\\s+in_progress\\s+███[▏▎▍▌▋▊▉]······\\s+1/3`);
+  assert.ok(await shows(row, 30_000), frame());
+  if (process.env.LLMSVC_TOP_FRAMES) console.log(frame());
+  for (let step = 0; step < 5; step++) await press('k');
+  await press('c');
+  assert.ok(await shows(/Cancel batch/), frame());
+  await press('n');
+  assert.ok(await shows(/Cancelled/), frame());
+  assert.equal(await batchState(), 'in_progress', 'n leaves the batch running');
+  await press('c');
+  assert.ok(await shows(/Cancel batch/), frame());
+  await press('y');
+  assert.ok(await waitFor(async () => (await batchState()) === 'cancelled', 30_000), 'cancelled after y');
+  assert.ok(await shows(new RegExp(`batch·openai\\s+cancelled\\s+█{10}\\s+3/3`)), frame());
+});
+
 test('? shows every key; q quits with 0', async () => {
   await press('?');
   assert.ok(await shows(/llmsvc top — keys/), frame());

@@ -181,6 +181,14 @@ export class BatchService {
     }
   }
 
+  /** The admin API's cancel (POST /admin/v1/jobs/{id}/cancel): the same cancel as the public
+   *  routes, for a batch of either API, as an admin. */
+  cancelById(id: string): void {
+    const batch = this.store.batches.find(id);
+    if (!batch) throw notFound('batch', id);
+    this.cancel(batch);
+  }
+
   private require(api: BatchApi, id: string, caller: BatchCaller): BatchRecord {
     const batch = this.store.batches.find(id);
     if (!batch || batch.api !== api || (!caller.admin && batch.keyId !== caller.keyId)) throw notFound(api === 'openai' ? 'batch' : 'message batch', id);
@@ -192,9 +200,12 @@ function isEnded(batch: BatchRecord): boolean {
   return batch.status === 'completed' || batch.status === 'cancelled' || batch.status === 'expired' || batch.status === 'failed';
 }
 
-/** Batch jobs in the admin API's job shape (GET /admin/v1/jobs lists them beside other jobs). */
-export function listBatchJobs(store: Store) {
-  return store.batches.all().map((batch) => {
+/** Batch jobs in the admin API's job shape (GET /admin/v1/jobs lists them beside other jobs),
+ *  newest first; `active`: those with work left, oldest first (for the stats snapshot). The extra fields
+ *  tell a UI where the results are: the output/error files (OpenAI) or the results route (Anthropic). */
+export function listBatchJobs(store: Store, options: { limit?: number; active?: boolean } = {}) {
+  const batches = options.active ? store.batches.active() : store.batches.all().slice(0, options.limit);
+  return batches.map((batch) => {
     const counts = store.batches.counts(batch.id);
     return {
       id: batch.id,
@@ -205,6 +216,14 @@ export function listBatchJobs(store: Store) {
       error: batch.errors?.[0]?.message ?? null,
       created_at: batch.createdAt * 1000,
       updated_at: batch.updatedAt,
+      api: batch.api,
+      endpoint: batch.endpoint,
+      request_counts: { succeeded: counts.succeeded, errored: counts.errored, canceled: counts.canceled, expired: counts.expired },
+      output_file_id: batch.outputFileId,
+      error_file_id: batch.errorFileId,
+      results_url: batch.api === 'anthropic' && isEnded(batch) ? `/v1/messages/batches/${batch.id}/results` : null,
     };
   });
 }
+
+export type BatchJob = ReturnType<typeof listBatchJobs>[number];

@@ -17,7 +17,7 @@ import { installObservability } from './observability.js';
 import { installOpenApi } from './openapi.js';
 import { packageVersion } from './packageVersion.js';
 import { installRequestContext } from './requestContext.js';
-import { registerAdminRoutes, type JobCanceller, type ModelControl, type UpstreamState } from './routes/admin/index.js';
+import { batchJobKind, registerAdminRoutes, type JobCanceller, type ModelControl, type UpstreamState } from './routes/admin/index.js';
 import { ConsoleSessions, isConsolePublic, registerConsole } from './routes/console/index.js';
 import { registerAnthropicRoutes } from './routes/anthropic/index.js';
 import { registerAnthropicBatches } from './routes/anthropic/batches.js';
@@ -156,7 +156,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     live,
     models: deps.models,
     upstreams: deps.upstreams,
-    jobCancellers: deps.jobCancellers,
+    // Batches are cancelled as POST /v1/batches/{id}/cancel cancels them (one way to cancel).
+    jobCancellers: new Map([...(deps.jobCancellers ?? []), [batchJobKind, (id: string) => batches.cancelById(id)]]),
   });
   registerConsole(app, { config: deps.config, keys: deps.keys, clock: deps.clock, sessions: consoleSessions });
   return app;

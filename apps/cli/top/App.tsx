@@ -300,11 +300,12 @@ export function App({ client, theme, onExit }: AppProps) {
     if (view === 'Jobs' && selectedJob && input === 'c') {
       return showDialog({
         kind: 'confirm',
-        question: `Cancel job ${selectedJob.id} (${selectedJob.kind})?`,
+        question: selectedJob.kind === 'batch' ? `Cancel batch ${selectedJob.id}? No new line starts; running lines finish.` : `Cancel job ${selectedJob.id} (${selectedJob.kind})?`,
         action: async () => {
-          await client.cancelJob(selectedJob.id);
+          const job = await client.cancelJob(selectedJob.id);
           refreshJobs();
-          setMessage({ text: `Job ${selectedJob.id} cancelled` });
+          // A batch goes through 'cancelling' (its running lines finish) to 'cancelled'.
+          setMessage({ text: `Job ${selectedJob.id} ${job.state}` });
         },
       });
     }

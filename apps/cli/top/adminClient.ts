@@ -43,6 +43,8 @@ export interface JobInfo {
   error: string | null;
   created_at: number;
   updated_at: number;
+  /** Batches only: the API they came through. */
+  api?: 'openai' | 'anthropic';
 }
 
 export interface RequestRow {

@@ -11,6 +11,7 @@ import type { JobCanceller, ModelControl, UpstreamState } from './sources.js';
 import { registerStatsRoutes, StatsSnapshots } from './stats.js';
 
 export type { JobCanceller, LocalModelFile, ModelControl, UpstreamState } from './sources.js';
+export { batchJobKind } from './jobs.js';
 export type { StatsSnapshot } from './stats.js';
 
 export interface AdminDeps {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { listBatchJobs } from '../../../batches/index.js';
 import { ApiError } from '../../../errors/index.js';
 import { ingestionJobKind } from '../../../rag/index.js';
 import type { Store } from '../../../store/index.js';
@@ -16,13 +17,18 @@ export function registerJobRoutes(app: FastifyInstance, deps: { store: Store; ca
 
   app.get('/admin/v1/jobs', { config: routeDocs({ tags: ['admin'], summary: 'Durable jobs (ingestions, batches), newest first', query: jobsQuerySchema }) }, async (request) => {
     const query = parseBody(jobsQuerySchema, request.query ?? {});
-    return { object: 'list', data: store.jobs.list(query.limit).map(jobView) };
+    // Both lists are newest first and at most `limit` long: merge them and keep the newest.
+    const jobs = [...store.jobs.list(query.limit).map(jobView), ...listBatchJobs(store, { limit: query.limit })];
+    jobs.sort((a, b) => b.created_at - a.created_at);
+    return { object: 'list', data: jobs.slice(0, query.limit) };
   });
 
   app.post<{ Params: { id: string } }>(
     '/admin/v1/jobs/:id/cancel',
     { config: routeDocs({ tags: ['admin'], summary: 'Cancel a job (kinds that can be cancelled)', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } }) },
     async (request) => {
+      const batch = store.batches.find(request.params.id);
+      if (batch) return cancelBatch(batch.id);
       const job = store.jobs.find(request.params.id);
       if (!job) throw new ApiError('LLMSVC_ERR_NOT_FOUND', `No job with id '${request.params.id}'. GET /admin/v1/jobs lists the jobs.`, 'id');
       const cancel = cancellers.get(job.kind);
@@ -38,4 +44,19 @@ export function registerJobRoutes(app: FastifyInstance, deps: { store: Store; ca
       return jobView(store.jobs.find(job.id) ?? job);
     },
   );
+
+  /** Batches live in their own table; they are cancelled through the BatchService (the canceller
+   *  registered for the 'batch' kind), as POST /v1/batches/{id}/cancel does. */
+  function cancelBatch(id: string) {
+    const view = () => listBatchJobs(store).find((job) => job.id === id)!;
+    const cancel = cancellers.get(batchJobKind);
+    if (!cancel) throw new ApiError('LLMSVC_ERR_JOB_NOT_CANCELLABLE', `Batch ${id} cannot be cancelled from the admin API on this server; use POST /v1/batches/{id}/cancel.`, 'id');
+    const before = view();
+    if (!batchEnded.has(before.state)) cancel(id);
+    return view();
+  }
 }
+
+export const batchJobKind = 'batch';
+/** A batch in one of these states has ended: cancelling it is a no-op, as for a done job. */
+const batchEnded = new Set(['completed', 'failed', 'cancelled', 'expired']);

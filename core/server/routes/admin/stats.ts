@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { listBatchJobs } from '../../../batches/index.js';
 import type { JobRecord, Store } from '../../../store/index.js';
 import type { LiveStats } from '../../liveStats.js';
 import { routeDocs } from '../../openapi.js';
@@ -30,12 +31,12 @@ export function jobView(job: JobRecord) {
 }
 
 /** Builds the /stats snapshot: the rolling windows (memory), the runtime thread's figures
- *  (cached, see RuntimeStatsCache), the circuit breakers, and the unfinished jobs (one indexed
- *  query at most once a second, whatever the number of clients). */
+ *  (cached, see RuntimeStatsCache), the circuit breakers, and the unfinished jobs and batches (indexed
+ *  queries at most once a second, whatever the number of clients). */
 export class StatsSnapshots {
   private readonly version = packageVersion();
   private readonly startedAt = performance.now();
-  private jobs: ReturnType<typeof jobView>[] = [];
+  private jobs: { id: string; kind: string; state: string; progress_done: number; progress_total: number | null }[] = [];
   private jobsAt = 0;
 
   constructor(private readonly deps: StatsDeps) {}
@@ -83,7 +84,8 @@ export class StatsSnapshots {
 
   private unfinishedJobs(now: number) {
     if (now - this.jobsAt >= 1000) {
-      this.jobs = this.deps.store.jobs.unfinished().map(jobView);
+      // Batches with work left (validating, in progress, finalizing, cancelling) count as running.
+      this.jobs = [...this.deps.store.jobs.unfinished().map(jobView), ...listBatchJobs(this.deps.store, { active: true })];
       this.jobsAt = now;
     }
     return this.jobs;
