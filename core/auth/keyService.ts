@@ -17,7 +17,7 @@ function newKeyId(): string {
 export function keyView(key: ApiKeyRecord) {
   return {
     id: key.id,
-    object: 'api_key',
+    object: 'api_key' as const,
     name: key.name,
     prefix: key.prefix,
     scope: key.scope,

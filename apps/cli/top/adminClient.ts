@@ -1,67 +1,13 @@
-import type { StatsSnapshot } from '../../../core/server/routes/admin/index.js';
+import type { AdminCreatedKey, AdminJob, AdminKey, AdminModel, AdminRequestRow, StatsModel, StatsSnapshot } from '../../../core/server/routes/admin/wire.js';
 
+// The admin API's answers, declared once in core for the server and both UIs.
 export type { StatsSnapshot };
-export type ModelStats = StatsSnapshot['models'][number];
-
-export interface KeyInfo {
-  id: string;
-  name: string;
-  prefix: string;
-  scope: 'admin' | 'user';
-  models: string[];
-  rpm: number | null;
-  tpm: number | null;
-  max_concurrent: number | null;
-  daily_tokens: number | null;
-  monthly_tokens: number | null;
-  last_used_at: number | null;
-  disabled: boolean;
-  revoked: boolean;
-}
-
-export interface CreatedKey extends KeyInfo {
-  key: string;
-}
-
-export interface ModelInfo {
-  id: string;
-  kind: 'gguf' | 'onnx';
-  state: 'loaded' | 'loading' | 'unloaded';
-  backend: string | null;
-  parallel: number | null;
-  memory_bytes: number | null;
-  size_bytes: number | null;
-  file: string;
-}
-
-export interface JobInfo {
-  id: string;
-  kind: string;
-  state: string;
-  progress_done: number;
-  progress_total: number | null;
-  error: string | null;
-  created_at: number;
-  updated_at: number;
-  /** Batches only: the API they came through. */
-  api?: 'openai' | 'anthropic';
-}
-
-export interface RequestRow {
-  id: string;
-  created_at: number;
-  route: string;
-  method: string;
-  model: string | null;
-  key_id: string | null;
-  status: number;
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
-  latency_ms: number;
-  ttft_ms: number | null;
-  stream: boolean;
-  error_code: string | null;
-}
+export type ModelStats = StatsModel;
+export type KeyInfo = AdminKey;
+export type CreatedKey = AdminCreatedKey;
+export type ModelInfo = AdminModel;
+export type JobInfo = AdminJob;
+export type RequestRow = AdminRequestRow;
 
 export interface UsageRow {
   key_id: string;

@@ -1,34 +1,8 @@
 /** The snapshot of GET /admin/v1/stats and each event of /admin/v1/stats/stream (ADMIN_API.md). */
-export interface ModelStats {
-  id: string;
-  kind: string;
-  state: 'loaded' | 'loading' | 'unloaded';
-  backend: string | null;
-  parallel: number | null;
-  active: number;
-  queued: { interactive: number; background: number };
-  decode_tps: number;
-  ttft_ms: { p50: number; p95: number } | null;
-  memory_bytes: number | null;
-}
+import type { StatsModel, StatsSnapshot } from '../../../../core/server/routes/admin/wire';
 
-export interface StatsSnapshot {
-  object: 'stats';
-  time: number;
-  version: string;
-  uptime_s: number;
-  models: ModelStats[];
-  totals: {
-    requests_per_s: number;
-    errors_per_s: { '4xx': number; '5xx': number };
-    prompt_tokens_per_s: number;
-    completion_tokens_per_s: number;
-    cache_hit_rate: number | null;
-    active_requests: number;
-  };
-  upstreams: { provider: string; state: 'closed' | 'open' | 'half_open'; failures: number }[];
-  jobs: { id: string; kind: string; state: string; progress_done: number; progress_total: number }[];
-}
+export type { StatsSnapshot };
+export type ModelStats = StatsModel;
 
 /** Rolling series for the overview charts: the last `size` snapshots. */
 export class StatsHistory {

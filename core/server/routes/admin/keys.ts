@@ -4,6 +4,10 @@ import { createKeySchema, keyView, updateKeySchema, utcDay, type Clock, type Key
 import type { RequestLedger, Store } from '../../../store/index.js';
 import { routeDocs } from '../../openapi.js';
 import { parseBody } from '../../validation.js';
+import type { AdminKey } from './wire.js';
+
+// The view core/auth builds is the key the UIs read: a compile-time check that the two agree.
+keyView satisfies (...args: Parameters<typeof keyView>) => AdminKey;
 
 const day = z.iso.date();
 const usageQuerySchema = z.object({ key_id: z.string().optional(), from: day.optional(), to: day.optional() }).strict();

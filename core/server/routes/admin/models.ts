@@ -4,11 +4,12 @@ import { modelNotFound } from '../../../runtimes/llama/modelManager.js';
 import { routeDocs } from '../../openapi.js';
 import type { RuntimeSnapshot, RuntimeStatsCache } from './runtimeStatsCache.js';
 import type { LocalModelFile, ModelControl } from './sources.js';
+import type { AdminModel, ModelState } from './wire.js';
 
-export type ModelState = 'loaded' | 'loading' | 'unloaded';
+export type { ModelState };
 
 /** ModelInfo of the admin API: one local model and its state in the runtime. */
-export function modelInfo(file: LocalModelFile, snapshot: RuntimeSnapshot) {
+export function modelInfo(file: LocalModelFile, snapshot: RuntimeSnapshot): AdminModel {
   const { runtime, onnxLoaded } = snapshot;
   let state: ModelState = 'unloaded';
   if (file.kind === 'onnx') state = onnxLoaded.includes(file.id) ? 'loaded' : 'unloaded';

@@ -8,6 +8,7 @@ import { SseWriter } from '../../sse.js';
 import type { RuntimeSnapshot, RuntimeStatsCache } from './runtimeStatsCache.js';
 import type { ModelControl, UpstreamState } from './sources.js';
 import { modelInfo } from './models.js';
+import type { AdminJob, StatsSnapshot } from './wire.js';
 
 export interface StatsDeps {
   live: LiveStats;
@@ -17,7 +18,7 @@ export interface StatsDeps {
   store: Store;
 }
 
-export function jobView(job: JobRecord) {
+export function jobView(job: JobRecord): AdminJob {
   return {
     id: job.id,
     kind: job.kind,
@@ -41,13 +42,13 @@ export class StatsSnapshots {
 
   constructor(private readonly deps: StatsDeps) {}
 
-  async snapshot() {
+  async snapshot(): Promise<StatsSnapshot> {
     const now = Date.now();
     const runtime = await this.deps.runtime.get(now);
     return this.compose(runtime, now);
   }
 
-  private compose(runtime: RuntimeSnapshot, now: number) {
+  private compose(runtime: RuntimeSnapshot, now: number): StatsSnapshot {
     const { live } = this.deps;
     const files = this.deps.models?.files() ?? [];
     return {
@@ -92,7 +93,7 @@ export class StatsSnapshots {
   }
 }
 
-export type StatsSnapshot = Awaited<ReturnType<StatsSnapshots['snapshot']>>;
+export type { StatsSnapshot };
 
 /** GET /admin/v1/stats and its SSE twin, /admin/v1/stats/stream (a snapshot at once, then every second). */
 export function registerStatsRoutes(app: FastifyInstance, snapshots: StatsSnapshots): void {

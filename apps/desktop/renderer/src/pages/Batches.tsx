@@ -3,24 +3,9 @@ import { api, type List } from '../api';
 import { Confirm } from '../Confirm';
 import { formatTime } from '../format';
 import { ErrorNote, useApi, type PageProps } from '../hooks';
+import type { AdminJob } from '../../../../../core/server/routes/admin/wire';
 
-interface Job {
-  id: string;
-  kind: string;
-  state: string;
-  progress_done: number;
-  progress_total: number | null;
-  error: string | null;
-  created_at: number;
-  updated_at: number;
-  // Batches only (kind 'batch'): where their results are.
-  api?: 'openai' | 'anthropic';
-  endpoint?: string;
-  output_file_id?: string | null;
-  error_file_id?: string | null;
-  results_url?: string | null;
-  request_counts?: { succeeded: number; errored: number; canceled: number; expired: number };
-}
+type Job = AdminJob;
 
 /** States in which a job (ingestion or batch) has ended: nothing left to cancel. */
 const finished = new Set(['done', 'failed', 'completed', 'cancelled', 'expired']);

@@ -6,25 +6,9 @@ import { Confirm } from '../Confirm';
 import { daysAgo, formatNumber, formatTime } from '../format';
 import { ErrorNote, useApi, type PageProps } from '../hooks';
 import { SecretOnce } from '../SecretOnce';
+import type { AdminKey } from '../../../../../core/server/routes/admin/wire';
 
-export interface ApiKey {
-  id: string;
-  name: string;
-  prefix: string;
-  scope: 'admin' | 'user';
-  models: string[];
-  rpm: number | null;
-  tpm: number | null;
-  max_concurrent: number | null;
-  daily_tokens: number | null;
-  monthly_tokens: number | null;
-  expires_at: number | null;
-  created_at: number;
-  last_used_at: number | null;
-  disabled: boolean;
-  revoked: boolean;
-  cache: boolean;
-}
+export type ApiKey = AdminKey;
 
 const limitFields = [
   ['rpm', 'Requests per minute'],

@@ -2,17 +2,9 @@ import { useState } from 'preact/hooks';
 import { api, type List } from '../api';
 import { formatBytes } from '../format';
 import { ErrorNote, useApi, type PageProps } from '../hooks';
+import type { AdminModel } from '../../../../../core/server/routes/admin/wire';
 
-interface ModelInfo {
-  id: string;
-  kind: string;
-  state: 'loaded' | 'loading' | 'unloaded';
-  backend: string | null;
-  parallel: number | null;
-  memory_bytes: number | null;
-  size_bytes: number | null;
-  file: string | null;
-}
+type ModelInfo = AdminModel;
 
 interface RoutingConfig {
   offline: boolean;

@@ -2,22 +2,9 @@ import { useState } from 'preact/hooks';
 import type { List } from '../api';
 import { formatNumber, formatTime } from '../format';
 import { ErrorNote, useApi, type PageProps } from '../hooks';
+import type { AdminRequestRow } from '../../../../../core/server/routes/admin/wire';
 
-interface RequestRow {
-  id: string;
-  created_at: number;
-  route: string;
-  method: string;
-  model: string | null;
-  key_id: string | null;
-  status: number;
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
-  latency_ms: number | null;
-  ttft_ms: number | null;
-  stream: boolean;
-  error_code: string | null;
-}
+type RequestRow = AdminRequestRow;
 
 /** The request log, newest first, refreshed every few seconds while auto-refresh is on. */
 export function Requests(_props: PageProps) {
