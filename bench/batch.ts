@@ -2,10 +2,10 @@
 //  1. the same short chat requests sent live at concurrency 1, 2, 4, 8 (the best is the peer);
 //  2. the same requests as one batch (OpenAI Batch API): lines/min and completion tokens/s;
 //  3. interactive time to first token, p50/p99, idle and while the batch runs.
-// By default batch lines may hold every sequence (batch_max_sequences_per_model = parallel), so
-// the throughput is comparable with the best live concurrency; --cap sets it lower. It prints; it writes no results.
+// Batch lines hold at most `--cap` of the model's sequences (batch_max_sequences_per_model; default
+// 'auto', the shipped default: all but one). It prints; it writes no results.
 //
-//   npx tsc -p tsconfig.json && node --import tsx bench/batch.ts [--lines 1000] [--parallel 4] [--cap 4]
+//   npx tsc -p tsconfig.json && node --import tsx bench/batch.ts [--lines 1000] [--parallel 4] [--cap auto|N]
 import OpenAI, { toFile } from 'openai';
 import { assertBuilt, assertTinyModel, benchLogger, percentile, runBenchmark, sleep, startServe, testModelsDir, textTable, tinyModelId } from './support.js';
 
@@ -16,8 +16,8 @@ function option(name: string, fallback: string): string {
 
 const lines = Number(option('lines', '1000'));
 const parallel = Number(option('parallel', '4'));
-/** batch_max_sequences_per_model: all of the model's sequences by default; `--cap 2` is the shipped default. */
-const cap = Number(option('cap', String(parallel)));
+/** batch_max_sequences_per_model: 'auto' (all sequences but one) by default, as shipped. */
+const cap = option('cap', 'auto');
 const maxTokens = 16;
 const log = benchLogger('batch');
 

@@ -290,9 +290,9 @@ describe('batches: routing, scheduling and crashes', () => {
   });
 
   test('an interactive request is scheduled before queued batch lines (background priority)', async () => {
-    // One sequence for the model, five batch lines allowed at once: four of them wait in the
-    // model's queue. A first-come queue would run those four before the interactive request.
-    const server = await startTestServer({ context_size: 256, parallel: 1, batch_max_sequences_per_model: 5 });
+    // One sequence for the model, which batch lines may hold too; the worker sends several lines at
+    // once, so the others wait in the model's queue. A first-come queue would run them first.
+    const server = await startTestServer({ context_size: 256, parallel: 1 });
     try {
       const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
       await client.chat.completions.create(chatBody('warm up', 1) as never); // the model is loaded before timing order

@@ -33,19 +33,24 @@ export interface BatchWorkerOptions {
   execute: LineExecutor;
   /** Unix ms; injected so tests can pass a batch's expiry. */
   clock: () => number;
-  /** How many sequences of one model batch lines may hold at once (config batch_max_sequences_per_model). */
-  maxSequencesPerModel: number;
+  /** Lines of one model sent at once (default 16). How many of them hold one of a local model's
+   *  sequences is capped where sequences are handed out (batch_max_sequences_per_model, in the
+   *  runtime's SequencePool); the others wait in its queue at background priority, so a freed
+   *  sequence passes to the next line at once instead of idling until the worker sends one. */
+  linesInFlightPerModel?: number;
   maxLines: number;
   metrics?: BatchMetrics;
   log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   pollMs?: number;
 }
 
+const defaultLinesInFlightPerModel = 16;
+
 /** A key out of quota (or rate-limited) pauses its batch this long when the 429 gives no Retry-After. */
 const defaultPauseMs = 5_000;
 
 /** Runs batches: validates input files, sends pending lines to the server at background
- *  priority (at most `maxSequencesPerModel` lines of a model at once, across all batches),
+ *  priority (at most `linesInFlightPerModel` lines of a model at once, across all batches),
  *  records each line's result, expires and finalizes. The queue is the batch_lines table: a line
  *  is pending until its result is written (one statement), so after a crash the lines that were
  *  running are simply pending again and run once more, and no line is ever recorded twice. */
@@ -213,7 +218,7 @@ export class BatchWorker {
     while (queues.length > 0) {
       for (let index = 0; index < queues.length; ) {
         const queue = queues[index]!;
-        const position = queue.lines.findIndex((line) => (this.inFlightByModel.get(line.model) ?? 0) < this.options.maxSequencesPerModel);
+        const position = queue.lines.findIndex((line) => (this.inFlightByModel.get(line.model) ?? 0) < (this.options.linesInFlightPerModel ?? defaultLinesInFlightPerModel));
         if (position < 0) {
           queues.splice(index, 1);
           continue;

@@ -107,9 +107,10 @@ export const configSchema = z
         ]),
       )
       .default({ type: 'data_dir' }),
-    /** Batch jobs: how many sequences of one model batch lines may hold at once (the rest of the
-     *  model's sequences stay free for live requests, which are also served first). */
-    batch_max_sequences_per_model: positiveInt.default(2),
+    /** Batch jobs: how many sequences of one local model batch lines may hold at once; 'auto':
+     *  all but one (at least one), so a live request always finds one free. Live requests are
+     *  also served first from the model's queue. */
+    batch_max_sequences_per_model: z.union([z.literal('auto'), positiveInt]).default('auto'),
     /** Batch jobs: most requests in one batch (OpenAI's limit is 50,000). */
     batch_max_lines: positiveInt.max(50_000).default(50_000),
   })

@@ -19,6 +19,7 @@ export function createLocalProviders(config: Config, onLog: (line: RuntimeLogLin
       modelSettings: config.model_settings,
       threads: config.threads,
       maxQueue: config.max_queue,
+      backgroundSequences: config.batch_max_sequences_per_model,
       idleTtlMs: config.model_idle_ttl_s * 1000,
       maxLoadedModels: config.max_loaded_models,
       gpu: config.gpu,

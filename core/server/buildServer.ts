@@ -70,7 +70,6 @@ function batchJobs(app: FastifyInstance, deps: ServerDeps, internal: InternalCal
     contents,
     execute: internal.executor(app),
     clock: deps.clock,
-    maxSequencesPerModel: deps.config.batch_max_sequences_per_model,
     maxLines: deps.config.batch_max_lines,
     metrics: createBatchMetrics(deps.metrics.registry),
     log: deps.logger,

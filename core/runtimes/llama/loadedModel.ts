@@ -22,6 +22,8 @@ export interface ModelLoadOptions {
   parallel: number | 'auto';
   threads: number;
   maxQueue: number;
+  /** Sequences background (batch) work may hold at once; 'auto': all but one, at least one. */
+  backgroundSequences: number | 'auto';
   metrics: RuntimeMetrics;
 }
 
@@ -104,7 +106,7 @@ export class LoadedModel {
         sequences: parallel,
         threads: options.threads,
       });
-      const sequences = new SequencePool(context, { model: file.id, maxQueue: options.maxQueue, metrics: options.metrics });
+      const sequences = new SequencePool(context, { model: file.id, maxQueue: options.maxQueue, backgroundSequences: options.backgroundSequences, metrics: options.metrics });
       return new LoadedModel(file, model, context, sequences, options);
     } catch (error) {
       await model?.dispose();

@@ -1,12 +1,14 @@
 import type { LlamaContext, LlamaContextSequence, Token } from 'node-llama-cpp';
 import { ApiError } from '../../errors/index.js';
 import type { RuntimeMetrics } from '../../metrics/index.js';
-import { FairQueue, type Ticket } from '../scheduler/fairQueue.js';
+import { FairQueue, type Priority, type Ticket } from '../scheduler/fairQueue.js';
 
 export interface SequencePoolOptions {
   model: string;
   /** Requests that may wait for a sequence; one more is refused with a 429. */
   maxQueue: number;
+  /** Sequences background work (batch lines) may hold at once; 'auto': all but one, at least one. */
+  backgroundSequences?: number | 'auto';
   metrics: RuntimeMetrics;
 }
 
@@ -14,7 +16,11 @@ interface Waiter {
   resolve(sequence: LlamaContextSequence): void;
   reject(error: Error): void;
   enqueuedAt: number;
+  priority: Priority;
 }
+
+const everyClass: readonly Priority[] = ['interactive', 'background'];
+const interactiveOnly: readonly Priority[] = ['interactive'];
 
 function commonPrefixLength(a: readonly Token[], b: readonly Token[]): number {
   const length = Math.min(a.length, b.length);
@@ -35,6 +41,11 @@ export class SequencePool {
   /** Moving average of how long a request holds a sequence, for Retry-After. */
   private averageHoldMs = 1000;
   readonly size: number;
+  /** The cap on background work is counted here, where sequences are handed out: batch lines
+   *  beyond it wait in the queue (ready to take a sequence the moment one of theirs frees up),
+   *  and the sequences above it stay free for live requests. */
+  readonly backgroundLimit: number;
+  private readonly heldByBackground = new Set<LlamaContextSequence>();
 
   constructor(
     context: LlamaContext,
@@ -43,6 +54,8 @@ export class SequencePool {
     while (context.sequencesLeft > 0) this.all.push(context.getSequence());
     this.free.push(...this.all);
     this.size = this.all.length;
+    const limit = options.backgroundSequences ?? 'auto';
+    this.backgroundLimit = limit === 'auto' ? Math.max(1, this.size - 1) : Math.min(limit, this.size);
     this.report();
   }
 
@@ -69,7 +82,7 @@ export class SequencePool {
   async acquire(ticket: Ticket, promptTokens: readonly Token[] | undefined, signal?: AbortSignal): Promise<LlamaContextSequence> {
     if (this.closed) throw new ApiError('LLMSVC_ERR_SHUTTING_DOWN', 'The model is being unloaded; retry the request.');
     signal?.throwIfAborted();
-    if (this.free.length > 0) return this.take(this.bestFreeIndex(promptTokens));
+    if (this.free.length > 0 && this.mayTake(ticket.priority)) return this.take(this.bestFreeIndex(promptTokens), ticket.priority);
     if (this.waiting.size >= this.options.maxQueue) {
       this.options.metrics.queueRejections.inc({ model: this.options.model });
       const retryAfter = Math.max(1, Math.ceil((this.averageHoldMs * (this.waiting.size / this.size + 1)) / 1000));
@@ -81,7 +94,7 @@ export class SequencePool {
       );
     }
     const sequence = await new Promise<LlamaContextSequence>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, enqueuedAt: performance.now() };
+      const waiter: Waiter = { resolve, reject, enqueuedAt: performance.now(), priority: ticket.priority };
       this.waiting.push(ticket, waiter);
       this.report();
       signal?.addEventListener(
@@ -99,9 +112,12 @@ export class SequencePool {
 
   release(sequence: LlamaContextSequence, heldMs: number): void {
     this.averageHoldMs = 0.8 * this.averageHoldMs + 0.2 * heldMs;
-    const next = this.waiting.shift();
+    this.heldByBackground.delete(sequence);
+    // Live requests first; a batch line only while background work holds fewer than its limit.
+    const next = this.waiting.shift(this.mayTake('background') ? everyClass : interactiveOnly);
     if (next) {
       this.options.metrics.queueWait.observe({ model: this.options.model }, (performance.now() - next.enqueuedAt) / 1000);
+      if (next.priority === 'background') this.heldByBackground.add(sequence);
       next.resolve(sequence);
     } else {
       this.free.push(sequence);
@@ -134,8 +150,13 @@ export class SequencePool {
     return worthReusing ? best : leastRecentlyUsed;
   }
 
-  private take(index: number): LlamaContextSequence {
+  private mayTake(priority: Priority): boolean {
+    return priority !== 'background' || this.heldByBackground.size < this.backgroundLimit;
+  }
+
+  private take(index: number, priority: Priority): LlamaContextSequence {
     const [sequence] = this.free.splice(index, 1);
+    if (priority === 'background') this.heldByBackground.add(sequence!);
     this.options.metrics.queueWait.observe({ model: this.options.model }, 0);
     this.report();
     return sequence!;

@@ -72,8 +72,9 @@ export class FairQueue<T> {
     this.perClass[ticket.priority]++;
   }
 
-  shift(): T | undefined {
-    for (const priority of priorities) {
+  /** The next item of the first class that has one, among `classes` (default: every class). */
+  shift(classes: readonly Priority[] = priorities): T | undefined {
+    for (const priority of classes) {
       const callers = this.classes.get(priority)!;
       const caller = callers.next();
       if (!caller) continue;

@@ -21,6 +21,7 @@ const models = new ModelManager(runtime, {
   parallel: settings.parallel,
   threads: settings.threads,
   maxQueue: settings.maxQueue,
+  backgroundSequences: settings.backgroundSequences,
   idleTtlMs: settings.idleTtlMs,
   maxLoadedModels: settings.maxLoadedModels,
   log: { info: (obj, msg) => log('info', obj, msg) },

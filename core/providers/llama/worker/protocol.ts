@@ -85,6 +85,8 @@ export interface RuntimeSettings {
   parallel: number | 'auto';
   threads: number;
   maxQueue: number;
+  /** Sequences of a model that background (batch) work may hold at once. */
+  backgroundSequences: number | 'auto';
   idleTtlMs: number;
   maxLoadedModels: number;
   gpu: 'auto' | boolean;
