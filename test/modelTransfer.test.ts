@@ -8,7 +8,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { synthesizeOnnxEmbeddingModel } from '../models/onnx/index.js';
-import { runCliAsync } from './support/cliAsync.js';
+import { runCliAsync } from './support/cli.js';
 import { tempDir, tinyModelId, tinyModelPath } from './support/server.js';
 
 const work = tempDir('llmsvc-models-');
