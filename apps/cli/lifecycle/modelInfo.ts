@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { GgufFileType, readGgufFileInfo } from 'node-llama-cpp';
+import { listLocalModels as listServedModels } from '../../../core/runtimes/index.js';
 import { listFilesRecursive } from './checksum.js';
 
 /** What a model is, from its GGUF header (node-llama-cpp's reader: it reads the header and tensor
@@ -38,22 +38,15 @@ export interface LocalModel {
   files: string[];
 }
 
+/** The models dir's models as the server lists them (core's listing; the generated default model
+ *  is not a file of this folder, so it is left out), with the files that make up each. */
 export function listLocalModels(modelsDir: string): LocalModel[] {
-  let entries: fs.Dirent[];
-  try {
-    entries = fs.readdirSync(modelsDir, { withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-  const models: LocalModel[] = [];
-  for (const entry of entries) {
-    const full = path.join(modelsDir, entry.name);
-    if (entry.isFile() && entry.name.toLowerCase().endsWith('.gguf')) {
-      models.push({ id: entry.name.slice(0, -'.gguf'.length), kind: 'gguf', path: full, files: [entry.name] });
-    } else if (entry.isDirectory() && fs.existsSync(path.join(full, 'model.onnx'))) {
-      models.push({ id: entry.name, kind: 'onnx', path: full, files: listFilesRecursive(full).map((file) => `${entry.name}/${file}`) });
-    }
-  }
-  return models.sort((a, b) => a.id.localeCompare(b.id));
+  return listServedModels({ models_dir: modelsDir, data_dir: modelsDir, default_model: false }, undefined)
+    .map((model) => ({
+      id: model.id,
+      kind: model.format,
+      path: model.path,
+      files: model.format === 'gguf' ? [path.basename(model.path)] : listFilesRecursive(model.path).map((file) => `${model.id}/${file}`),
+    }))
+    .sort((a, b) => a.id.localeCompare(b.id));
 }
