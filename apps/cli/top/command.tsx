@@ -1,10 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { render } from 'ink';
 import { loadConfig } from '../../../core/config/index.js';
 import { AdminAuthError, AdminClient, AdminConnectionError } from './adminClient.js';
-import { App } from './App.js';
 import { themeFor } from './theme.js';
 
 interface TopFlags {
@@ -80,6 +78,14 @@ async function top(flags: TopFlags): Promise<void> {
   await client.stats().catch((error: unknown) => {
     if (error instanceof AdminAuthError) throw new TopFailure(error.message);
   });
+
+  // Ink reads CI when it is imported and then draws only the final frame (its CI mode). top runs on
+  // a terminal here (checked above), so a CI variable inherited from the shell must not leave the
+  // screen blank. Ink and the views load only now, which also keeps them out of every other
+  // command's start-up.
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
+  const [{ render }, { App }] = await Promise.all([import('ink'), import('./App.js')]);
 
   let exitCode = 0;
   let exitMessage: string | undefined;
