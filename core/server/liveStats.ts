@@ -3,6 +3,8 @@
  *  SQLite. Reading walks at most 60 buckets, so a snapshot costs microseconds however busy the
  *  server is. */
 
+import type { StatsModel, StatsSnapshot } from './routes/admin/wire.js';
+
 export const windowSeconds = 60;
 
 /** TTFT percentiles come from a log-scale histogram per bucket (bins 25% wide from 1 ms to about
@@ -56,23 +58,9 @@ export interface FinishedRequest {
   cacheStatus?: 'hit' | 'miss' | 'bypass';
 }
 
-export interface TotalsFigures {
-  requests_per_s: number;
-  errors_per_s: { '4xx': number; '5xx': number };
-  prompt_tokens_per_s: number;
-  completion_tokens_per_s: number;
-  cache_hit_rate: number | null;
-  active_requests: number;
-  /** Per second over the last minute, oldest first (the current second last): for sparklines. */
-  series: { requests: number[]; completion_tokens: number[]; errors: number[] };
-}
-
-export interface ModelFigures {
-  decode_tps: number;
-  ttft_ms: { p50: number; p95: number } | null;
-  /** Completion tokens per second over the last minute, oldest first. */
-  series: { completion_tokens: number[] };
-}
+/** The windows' figures, in the admin API's shapes (routes/admin/wire.ts). */
+export type TotalsFigures = StatsSnapshot['totals'];
+export type ModelFigures = Pick<StatsModel, 'decode_tps' | 'ttft_ms' | 'series'>;
 
 const round = (value: number, places = 2) => Math.round(value * 10 ** places) / 10 ** places;
 
