@@ -5,7 +5,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { DataDirBlobStore, S3BlobStore, StorageUnavailableError, type BlobStore } from '../core/storage/index.js';
+import { DataDirBlobStore, StorageUnavailableError, type BlobStore } from '../core/storage/index.js';
+import { S3BlobStore } from '../core/storage/s3Store.js';
 import { startS3, s3Credentials, type S3Server } from './support/s3rver.js';
 import { tempDir } from './support/server.js';
 

@@ -1,7 +1,12 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createBackup, restoreBackup } from '../lifecycle/backup.js';
-import { backupToS3, isS3Url, parseS3Url, restoreFromS3, s3ClientSettings, type S3Overrides } from '../lifecycle/backupS3.js';
+import type { S3Overrides } from '../lifecycle/backupS3.js';
+import { isS3Url, parseS3Url } from '../lifecycle/s3Url.js';
+
+/** The S3 side of backup and restore, loaded only for an s3:// address: the AWS SDK costs every
+ *  command that imports it ~24 MB and its load time. */
+const s3Backups = () => import('../lifecycle/backupS3.js');
 import { configFrom, printJson, withCommonOptions, type CommonFlags } from '../lifecycle/commonFlags.js';
 import { progressBar } from '../progress.js';
 import { packageVersion } from '../version.js';
@@ -32,6 +37,7 @@ export function registerBackup(program: Command): void {
       const config = configFrom(flags);
       const bar = progressBar('checksums');
       if (isS3Url(flags.out)) {
+        const { backupToS3, s3ClientSettings } = await s3Backups();
         const uploadBar = progressBar('upload');
         const { manifest, url } = await backupToS3({
           config, configFile: flags.config, location: parseS3Url(flags.out), client: s3ClientSettings(config, s3Overrides(flags)),
@@ -68,10 +74,11 @@ export function registerBackup(program: Command): void {
       const config = configFrom(flags);
       const force = flags.force === true;
       const downloadBar = progressBar('download');
-      const result = isS3Url(flags.from)
-        ? await restoreFromS3({ location: parseS3Url(flags.from), client: s3ClientSettings(config, s3Overrides(flags)), dataDir: config.data_dir, modelsDir: config.models_dir, force, onDownload: downloadBar.update })
+      const s3 = isS3Url(flags.from) ? await s3Backups() : undefined;
+      const result = s3
+        ? await s3.restoreFromS3({ location: parseS3Url(flags.from), client: s3.s3ClientSettings(config, s3Overrides(flags)), dataDir: config.data_dir, modelsDir: config.models_dir, force, onDownload: downloadBar.update })
         : await restoreBackup({ from: path.resolve(flags.from), dataDir: config.data_dir, modelsDir: config.models_dir, force });
-      if (isS3Url(flags.from)) downloadBar.done();
+      if (s3) downloadBar.done();
       if (flags.json) printJson({ data_dir: config.data_dir, files: result.files, config_file: result.configFile ?? null, schema_version: result.manifest.schema_version });
       else {
         process.stdout.write(`Restored ${result.files} files from ${flags.from} into ${config.data_dir} (backup of ${result.manifest.created_at}).\n`);

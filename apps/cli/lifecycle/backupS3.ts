@@ -6,23 +6,12 @@ import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Config } from '../../../core/config/index.js';
-import { createS3Client, s3ErrorDetail, type S3Settings } from '../../../core/storage/index.js';
+import { createS3Client, s3ErrorDetail, type S3Settings } from '../../../core/storage/s3Store.js';
 import { backupManifestName, createBackup, restoreBackup, type BackupManifest, type BackupOptions, type RestoreResult } from './backup.js';
 import { isSafeRelative } from './checksum.js';
+import type { S3Location } from './s3Url.js';
 
-/** A bucket and a key prefix ('' or without a trailing '/'), from s3://bucket/prefix. */
-export interface S3Location {
-  bucket: string;
-  prefix: string;
-}
-
-export const isS3Url = (value: string) => value.startsWith('s3://');
-
-export function parseS3Url(url: string): S3Location {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
-  if (!match) throw new Error(`${url} is not an S3 address: write s3://bucket/prefix.`);
-  return { bucket: match[1]!, prefix: match[2]!.replace(/\/+$/, '') };
-}
+export { isS3Url, parseS3Url, type S3Location } from './s3Url.js';
 
 export const s3Url = (location: S3Location) => `s3://${location.bucket}/${location.prefix}`;
 const keyOf = (location: S3Location, relative: string) => (location.prefix ? `${location.prefix}/${relative}` : relative);
