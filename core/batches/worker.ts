@@ -4,6 +4,7 @@ import type { BatchMetrics } from './metrics.js';
 import readline from 'node:readline';
 import type { FileContents } from '../storage/index.js';
 import { InputValidator } from './validate.js';
+import { wakeableSleep } from '../jobs/wakeableSleep.js';
 
 /** One request of a batch, as the worker hands it to the server. */
 export interface LineRequest {
@@ -103,14 +104,9 @@ export class BatchWorker {
       } catch (error) {
         this.options.log?.error({ err: error }, 'batch worker error');
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, this.pollMs);
-        function done() {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.wakeUp = done;
-      });
+      const sleep = wakeableSleep(this.pollMs);
+      this.wakeUp = sleep.wake;
+      await sleep.done;
     }
   }
 

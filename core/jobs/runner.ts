@@ -1,5 +1,6 @@
 import type { JobRecord, Store } from '../store/index.js';
 import { isAbandoned, newOwnerId } from './owner.js';
+import { wakeableSleep } from './wakeableSleep.js';
 
 export interface JobContext {
   job: JobRecord;
@@ -97,14 +98,9 @@ export class JobRunner {
   private idle(): Promise<void> {
     const due = this.options.store.jobs.nextDue(this.kinds);
     const wait = due === undefined ? this.pollMs : Math.max(0, Math.min(this.pollMs, due - this.now()));
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, wait);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = done;
-    });
+    const sleep = wakeableSleep(wait);
+    this.wakeUp = sleep.wake;
+    return sleep.done;
   }
 
   private recoverAbandoned(): void {
