@@ -219,6 +219,7 @@ function generateOnSequence(
           signal,
           onTextChunk: emit,
           onToken: (tokens) => {
+            if (firstTokenAt === undefined) loaded.firstTokenOn(sequence);
             firstTokenAt ??= performance.now();
             completionTokens += tokens.length;
           },

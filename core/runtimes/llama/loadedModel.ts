@@ -15,6 +15,7 @@ import type { ModelFile } from './modelFiles.js';
 import type { RuntimeMetrics } from '../../metrics/index.js';
 import type { Ticket } from '../scheduler/fairQueue.js';
 import { SequencePool } from './sequencePool.js';
+import { interactiveFirstGateOf, sequenceIdOf } from './interactiveFirst.js';
 
 export interface ModelLoadOptions {
   contextSize: number;
@@ -143,12 +144,20 @@ export class LoadedModel {
     return this.track(async () => {
       const sequence = await this.sequences.acquire(ticket, promptTokens, signal);
       const started = performance.now();
+      const gate = interactiveFirstGateOf(this.context);
+      gate.started(sequenceIdOf(sequence), ticket.priority === 'background');
       try {
         return await work(sequence);
       } finally {
+        gate.ended(sequenceIdOf(sequence));
         this.sequences.release(sequence, performance.now() - started);
       }
     });
+  }
+
+  /** The live request on `sequence` has its first token: batch work may share decode steps again. */
+  firstTokenOn(sequence: LlamaContextSequence): void {
+    interactiveFirstGateOf(this.context).firstToken(sequenceIdOf(sequence));
   }
 
   /** Decode speed of one finished generation, for the metrics. */

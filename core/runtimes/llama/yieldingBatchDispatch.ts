@@ -18,6 +18,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getModuleVersion, LlamaContext, TokenMeter, type Token } from 'node-llama-cpp';
+import { holdBackgroundForLiveFirstToken } from './interactiveFirst.js';
 
 export const patchedNodeLlamaCppVersion = '3.21.1';
 
@@ -306,8 +307,9 @@ function makeDispatch(internals: Internals, options: BatchDispatchOptions) {
       let decodedSome = false;
       this._reserveThreads();
       try {
-        const ordered = orderedQueuedDecodes(this, strategy);
-        if (ordered == null) return; // all queued items are rejected and dequeued
+        // llmsvc: a live prompt awaiting its first token decodes without batch sequences (interactiveFirst.ts).
+        const ordered = holdBackgroundForLiveFirstToken(this, orderedQueuedDecodes(this, strategy), () => this.dispatchPendingBatch());
+        if (ordered == null) return; // all queued items are rejected and dequeued, or held back
         const { items, size } = fitToBatch(ordered, this._batchSize);
         let preventDisposalHandle: Disposable;
         try {

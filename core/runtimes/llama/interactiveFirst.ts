@@ -1,0 +1,119 @@
+// Interactive first: while a live request waits for its first token (its prompt is being
+// evaluated), decode steps that would hold only background (batch) sequences are held back, and
+// background sequences are left out of the steps that decode live work. A live prompt then takes
+// whole decode steps to itself instead of sharing each with up to seven batch lines, which is what
+// doubled its TTFT while a batch ran (bench/RESULTS.md, #13). The hold is bounded (1 s per live
+// request by default), and batch work resumes the moment the live request has its first token.
+
+export interface InteractiveFirstOptions {
+  /** The longest a live request holds background work back, from when it got its sequence. */
+  maxHoldMs?: number;
+  now?: () => number;
+  setTimer?: (callback: () => void, ms: number) => { unref?(): unknown };
+  clearTimer?: (timer: unknown) => void;
+}
+
+export class InteractiveFirstGate {
+  private readonly background = new Set<number>();
+  /** Live sequences that have no first token yet, with when they started. */
+  private readonly awaiting = new Map<number, number>();
+  private resumers: (() => void)[] = [];
+  private timer: unknown;
+  private readonly maxHoldMs: number;
+  private readonly now: () => number;
+  private readonly setTimer: NonNullable<InteractiveFirstOptions['setTimer']>;
+  private readonly clearTimer: NonNullable<InteractiveFirstOptions['clearTimer']>;
+
+  constructor(options: InteractiveFirstOptions = {}) {
+    this.maxHoldMs = options.maxHoldMs ?? 1000;
+    this.now = options.now ?? (() => performance.now());
+    this.setTimer = options.setTimer ?? ((callback, ms) => setTimeout(callback, ms));
+    this.clearTimer = options.clearTimer ?? ((timer) => clearTimeout(timer as NodeJS.Timeout));
+  }
+
+  /** A sequence was handed to a request: background (a batch line) or live, then awaiting its first token. */
+  started(sequenceId: number, background: boolean): void {
+    if (background) this.background.add(sequenceId);
+    else this.awaiting.set(sequenceId, this.now());
+  }
+
+  /** The live request on this sequence has its first token: background work may share steps again. */
+  firstToken(sequenceId: number): void {
+    if (this.awaiting.delete(sequenceId)) this.maybeResume();
+  }
+
+  /** The request on this sequence is done (with or without tokens). */
+  ended(sequenceId: number): void {
+    this.background.delete(sequenceId);
+    this.firstToken(sequenceId);
+  }
+
+  /** How long background work is still held back: 0 when no live request within its bound waits. */
+  holdLeftMs(): number {
+    const now = this.now();
+    let left = 0;
+    for (const since of this.awaiting.values()) left = Math.max(left, since + this.maxHoldMs - now);
+    return left;
+  }
+
+  /** The items of a decode step to decode now. While held: only the non-background ones; when
+   *  those are none, undefined, and `resume` is called once the hold ends (first token or bound). */
+  select<T>(items: readonly T[], sequenceIdOf: (item: T) => number, resume: () => void): T[] | undefined {
+    const holdMs = this.holdLeftMs();
+    if (holdMs <= 0) return [...items];
+    const live = items.filter((item) => !this.background.has(sequenceIdOf(item)));
+    if (live.length > 0) return live;
+    this.resumers.push(resume);
+    if (this.timer === undefined) {
+      const timer = this.setTimer(() => {
+        this.timer = undefined;
+        this.maybeResume(true);
+      }, holdMs + 1);
+      timer.unref?.();
+      this.timer = timer;
+    }
+    return undefined;
+  }
+
+  private maybeResume(timedOut = false): void {
+    if (this.resumers.length === 0) return;
+    const holdMs = this.holdLeftMs();
+    if (holdMs > 0) {
+      // Another live request still waits within its bound: keep holding until it is done.
+      if (timedOut) this.timer = this.setTimer(() => ((this.timer = undefined), this.maybeResume(true)), holdMs + 1);
+      return;
+    }
+    if (this.timer !== undefined) this.clearTimer(this.timer);
+    this.timer = undefined;
+    const resumers = this.resumers;
+    this.resumers = [];
+    for (const resume of resumers) resume();
+  }
+}
+
+/** The id llama.cpp knows a sequence by: internal to node-llama-cpp (3.21.1, the version the
+ *  patched decode loop is pinned to), and the only thing the decode loop sees of a sequence. */
+export function sequenceIdOf(sequence: object): number {
+  return (sequence as { _sequenceId: number })._sequenceId;
+}
+
+/** One gate per llama context, shared by the code that hands out sequences and the decode loop. */
+const gates = new WeakMap<object, InteractiveFirstGate>();
+
+export function interactiveFirstGateOf(context: object): InteractiveFirstGate {
+  let gate = gates.get(context);
+  if (!gate) gates.set(context, (gate = new InteractiveFirstGate()));
+  return gate;
+}
+
+/** For the decode loop (yieldingBatchDispatch.ts): a step's queued decodes less the held-back
+ *  background ones; undefined when the whole step is held (the loop then redispatches via `resume`). */
+export function holdBackgroundForLiveFirstToken<T extends { queuedDecode: { sequenceId: number } }>(
+  context: object,
+  ordered: T[] | undefined,
+  resume: () => void,
+): T[] | undefined {
+  const gate = gates.get(context);
+  if (!gate || !ordered) return ordered;
+  return gate.select(ordered, (item) => item.queuedDecode.sequenceId, resume);
+}
