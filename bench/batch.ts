@@ -1,13 +1,35 @@
-// Batch jobs against live traffic, in one run on one `llmsvc serve` (tiny model, cache off):
-//  1. the same short chat requests sent live at concurrency 1, 2, 4, 8 (the best is the peer);
+// Batch jobs against live traffic, in one run on one `llmsvc serve` (tiny model, or with `--model
+// small` the synthetic 135M-shape model; cache off):
+//  1. the same short chat requests sent live at concurrency 1, 2, 4, 8 (`--concurrency`; the best is the peer);
 //  2. the same requests as one batch (OpenAI Batch API): lines/min and completion tokens/s;
 //  3. interactive time to first token, p50/p99, idle and while the batch runs.
 // Batch lines hold at most `--cap` of the model's sequences (batch_max_sequences_per_model; default
 // 'auto', the shipped default: all but one). It prints; it writes no results.
 //
-//   npx tsc -p tsconfig.json && node --import tsx bench/batch.ts [--lines 1000] [--parallel 4] [--cap auto|N]
+// `--cpu-prof` runs the server under `node --cpu-prof` and prints where its main thread's CPU went
+// while the batch ran (bench/cpuProfile.ts).
+//
+//   npx tsc -p tsconfig.json && node --import tsx bench/batch.ts [--lines 1000] [--parallel 8] [--cap auto|N]
+//     [--model tiny|small] [--concurrency 1,2,4,8] [--cpu-prof]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import OpenAI, { toFile } from 'openai';
-import { assertBuilt, assertTinyModel, benchLogger, percentile, runBenchmark, sleep, startServe, testModelsDir, textTable, tinyModelId } from './support.js';
+import { summarizeProfile, topEntries } from './cpuProfile.js';
+import {
+  assertBuilt,
+  assertTinyModel,
+  benchLogger,
+  ensureSynthModel,
+  percentile,
+  projectRoot,
+  runBenchmark,
+  sleep,
+  startServe,
+  testModelsDir,
+  textTable,
+  tinyModelId,
+} from './support.js';
 
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -15,13 +37,18 @@ function option(name: string, fallback: string): string {
 }
 
 const lines = Number(option('lines', '1000'));
-const parallel = Number(option('parallel', '4'));
+const parallel = Number(option('parallel', '8'));
+/** 'tiny' (the test model) or 'small' (the synthetic 135M-shape model, generated once into bench/.work). */
+const modelChoice = option('model', 'tiny');
+const concurrencies = option('concurrency', '1,2,4,8').split(',').map(Number);
+const cpuProf = process.argv.includes('--cpu-prof');
 /** batch_max_sequences_per_model: 'auto' (all sequences but one) by default, as shipped. */
 const cap = option('cap', 'auto');
 const maxTokens = 16;
 const log = benchLogger('batch');
 
-const body = (index: number) => ({ model: tinyModelId, messages: [{ role: 'user' as const, content: `Line ${index}: name a colour.` }], max_tokens: maxTokens, temperature: 0, seed: index });
+let modelId = tinyModelId;
+const body = (index: number) => ({ model: modelId, messages: [{ role: 'user' as const, content: `Line ${index}: name a colour.` }], max_tokens: maxTokens, temperature: 0, seed: index });
 
 async function live(client: OpenAI, concurrency: number): Promise<{ seconds: number; tokens: number }> {
   let next = 0;
@@ -53,12 +80,22 @@ async function ttfts(client: OpenAI, count: number, keepGoing: () => boolean = (
 
 await runBenchmark('batch', async () => {
   assertBuilt();
-  assertTinyModel();
+  let modelsDir = testModelsDir;
+  if (modelChoice === 'small') {
+    const file = await ensureSynthModel('small', log);
+    modelsDir = path.dirname(file);
+    modelId = path.basename(file, '.gguf');
+  } else assertTinyModel();
+  const profileDir = cpuProf ? fs.mkdtempSync(path.join(os.tmpdir(), 'llmsvc-batch-prof-')) : undefined;
   const server = await startServe({
-    modelsDir: testModelsDir,
+    modelsDir,
     extraArgs: ['--parallel', String(parallel), '--context-size', '512', '--log-level', 'warn'],
-    env: { LLMSVC_BATCH_MAX_SEQUENCES_PER_MODEL: String(cap) },
+    env: {
+      LLMSVC_BATCH_MAX_SEQUENCES_PER_MODEL: String(cap),
+      ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir} --cpu-prof-interval=500` } : {}),
+    },
   });
+  let batchWindow: { from: number; to: number } | undefined;
   try {
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: server.apiKey, maxRetries: 0, timeout: 600_000 });
     await client.chat.completions.create(body(-1)); // load the model
@@ -66,7 +103,7 @@ await runBenchmark('batch', async () => {
     log(`idle TTFT p50 ${percentile(idle, 50).toFixed(1)} ms`);
 
     const liveRows: { concurrency: number; seconds: number; tokens: number }[] = [];
-    for (const concurrency of [1, 2, 4, 8]) {
+    for (const concurrency of concurrencies) {
       const result = await live(client, concurrency);
       liveRows.push({ concurrency, ...result });
       log(`live c=${concurrency}: ${(lines / result.seconds * 60).toFixed(0)} lines/min`);
@@ -84,6 +121,7 @@ await runBenchmark('batch', async () => {
       batch = await client.batches.retrieve(batch.id);
     }
     const batchSeconds = (performance.now() - started) / 1000;
+    batchWindow = { from: started - server.spawnedAt, to: performance.now() - server.spawnedAt };
     running = false;
     const busy = await during;
     if (batch.status !== 'completed') throw new Error(`the batch ended ${batch.status}`);
@@ -94,7 +132,7 @@ await runBenchmark('batch', async () => {
       ...liveRows.map((row) => [`live, concurrency ${row.concurrency}`, (lines / row.seconds * 60).toFixed(0), (row.tokens / row.seconds).toFixed(0)]),
       ['batch', (lines / batchSeconds * 60).toFixed(0), (batchTokens / batchSeconds).toFixed(0)],
     ];
-    process.stdout.write(`\n${lines} short chats (max_tokens ${maxTokens}) on ${tinyModelId}, parallel ${parallel}, batch lines may hold ${cap} sequences\n`);
+    process.stdout.write(`\n${lines} short chats (max_tokens ${maxTokens}) on ${modelId}, parallel ${parallel}, batch lines may hold ${cap} sequences\n`);
     process.stdout.write(textTable(['mode', 'lines/min', 'completion tokens/s'], rows));
     process.stdout.write(`\nbatch / best live (c=${best.concurrency}) throughput: ${(best.seconds / batchSeconds).toFixed(2)}×\n`);
     process.stdout.write(
@@ -110,4 +148,18 @@ await runBenchmark('batch', async () => {
   } finally {
     await server.stop();
   }
+  if (profileDir && batchWindow) printProfile(profileDir, batchWindow);
 });
+
+/** Where the server's main thread spent the batch's window (approximate: the profile's clock starts
+ *  near the server's spawn, which is where the window is measured from). */
+function printProfile(profileDir: string, window: { from: number; to: number }): void {
+  const file = fs.readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
+  if (!file) return log('no CPU profile was written');
+  const summary = summarizeProfile(path.join(profileDir, file), projectRoot);
+  const ms = (us: number) => (us / 1000).toFixed(0);
+  process.stdout.write(`\nserver main thread, whole run (batch ran ${(window.from / 1000).toFixed(1)}–${(window.to / 1000).toFixed(1)} s after spawn): busy ${ms(summary.busyUs)} ms, idle ${ms(summary.idleUs)} ms\n`);
+  process.stdout.write(textTable(['owner', 'self ms'], topEntries(summary.owners, 10).map(([owner, us]) => [owner, ms(us)])));
+  process.stdout.write(textTable(['llmsvc function (inclusive)', 'ms'], topEntries(summary.projectInclusive, 15).map(([name, us]) => [name, ms(us)])));
+  process.stdout.write(`profile: ${path.join(profileDir, file)}\n`);
+}
