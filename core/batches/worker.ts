@@ -59,6 +59,10 @@ export class BatchWorker {
   private readonly inFlight = new Map<string, Set<number>>();
   private readonly inFlightByModel = new Map<string, number>();
   private readonly pausedUntil = new Map<string, number>();
+  /** Per batch, the highest line number started: a pass reads only the pending lines after it,
+   *  not again the ones in flight (each finished line wakes a pass, and lines carry their bodies).
+   *  Moved back when a line ends still pending (429, server closing), so that it is read again. */
+  private readonly readCursor = new Map<string, number>();
   private readonly running = new Set<Promise<void>>();
   /** Batches being validated or finalized now (async work on the blob store). */
   private readonly busy = new Set<string>();
@@ -197,7 +201,15 @@ export class BatchWorker {
     }
     if ((this.pausedUntil.get(batch.id) ?? 0) > now) return [];
     const running = this.inFlight.get(batch.id) ?? new Set<number>();
-    const candidates = store.batches.pending(batch.id, 0, running.size + 64);
+    // No more of this batch's lines can start than the per-model limit leaves it.
+    const room = (this.options.linesInFlightPerModel ?? defaultLinesInFlightPerModel) - running.size;
+    if (room <= 0) return [];
+    let candidates = store.batches.pending(batch.id, this.readCursor.get(batch.id) ?? 0, room);
+    if (candidates.length === 0 && running.size === 0 && this.readCursor.has(batch.id)) {
+      // Nothing after the cursor and nothing running: read from the start before calling it done.
+      this.readCursor.delete(batch.id);
+      candidates = store.batches.pending(batch.id, 0, room);
+    }
     if (candidates.length === 0 && running.size === 0) {
       this.finalize(batch, 'completed');
       return [];
@@ -229,8 +241,14 @@ export class BatchWorker {
     let lines = this.inFlight.get(batch.id);
     if (!lines) this.inFlight.set(batch.id, (lines = new Set()));
     lines.add(line.line);
+    this.readCursor.set(batch.id, Math.max(this.readCursor.get(batch.id) ?? 0, line.line));
     this.inFlightByModel.set(line.model, (this.inFlightByModel.get(line.model) ?? 0) + 1);
-    const work = this.runLine(batch, line).finally(() => {
+    const work = this.runLine(batch, line).then(
+      (closed) => {
+        // Still pending: read it again on a later pass.
+        if (!closed) this.readCursor.set(batch.id, Math.min(this.readCursor.get(batch.id) ?? 0, line.line - 1));
+      },
+    ).finally(() => {
       lines.delete(line.line);
       if (lines.size === 0) this.inFlight.delete(batch.id);
       this.inFlightByModel.set(line.model, this.inFlightByModel.get(line.model)! - 1);
@@ -240,7 +258,8 @@ export class BatchWorker {
     this.running.add(work);
   }
 
-  private async runLine(batch: BatchRecord, line: BatchLineRecord): Promise<void> {
+  /** Runs a line and records its result; false when the line stays pending. */
+  private async runLine(batch: BatchRecord, line: BatchLineRecord): Promise<boolean> {
     const { store, clock, metrics } = this.options;
     let response: LineResponse;
     try {
@@ -248,13 +267,13 @@ export class BatchWorker {
     } catch (error) {
       // The server could not take the request at all (closing): the line stays pending.
       this.options.log?.warn({ err: error, batch: batch.id, line: line.line }, 'batch line not run; it stays queued');
-      return;
+      return false;
     }
-    if (this.stopping && response.statusCode === 503) return; // cut off by shutdown: run again after restart
+    if (this.stopping && response.statusCode === 503) return false; // cut off by shutdown: run again after restart
     if (response.statusCode === 429) {
       // Out of quota or rate-limited: the key's batch waits for the window, the line is not failed.
       this.pausedUntil.set(batch.id, clock() + (response.retryAfterMs ?? defaultPauseMs));
-      return;
+      return false;
     }
     const succeeded = response.statusCode >= 200 && response.statusCode < 300;
     const usage = succeeded ? tokenUsage(response.body) : { prompt: null, completion: null };
@@ -268,6 +287,7 @@ export class BatchWorker {
       finishedAt: clock(),
     });
     if (recorded) metrics?.lineDone(succeeded ? 'succeeded' : 'errored');
+    return true;
   }
 
   private finalize(batch: BatchRecord, status: 'completed' | 'cancelled' | 'expired'): void {
@@ -278,6 +298,7 @@ export class BatchWorker {
       store.batches.update(batch.id, { status: 'finalizing', finalizingAt: Math.floor(now / 1000) }, now);
     }
     this.pausedUntil.delete(batch.id);
+    this.readCursor.delete(batch.id);
     this.inBackground(batch.id, () => finalizeBatch(store, contents, store.batches.find(batch.id)!, status, now));
   }
 }
