@@ -70,3 +70,38 @@ test('a reused sequence joins running generations at the next decode step, and a
     await context.dispose();
   }
 });
+
+test('every generating sequence joins each decode step: tokens per step equal the streams', async () => {
+  const streams = 8;
+  const maxTokens = 24;
+  const context = await model.createContext({ contextSize: 1024, sequences: streams, threads: 1 });
+  try {
+    assert.deepEqual(await yieldBetweenBatches(context), { applied: true });
+    // Count the tokens of each llama_decode on the context's native handle (node-llama-cpp 3.21.1: initBatch(n), then decodeBatch()).
+    const internal = context as unknown as { _ctx: { initBatch(tokens: number): void; decodeBatch(): Promise<void> } };
+    const native = internal._ctx;
+    const stepTokens: number[] = [];
+    internal._ctx = new Proxy(native, {
+      get(target, property) {
+        if (property === 'initBatch') return (tokens: number) => (stepTokens.push(tokens), target.initBatch(tokens));
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const results = await Promise.all(
+      Array.from({ length: streams }, (_, i) =>
+        new LlamaCompletion({ contextSequence: context.getSequence(), autoDisposeSequence: false }).generateCompletionWithMeta(`stream ${i} tells a story about a cat`, {
+          maxTokens,
+          temperature: 0,
+        }),
+      ),
+    );
+    assert.ok(results.every((result) => result.metadata.stopReason === 'maxTokens'));
+    // The first step evaluates the eight prompts; each later one decodes one token of every stream.
+    const [promptStep, ...generationSteps] = stepTokens;
+    assert.ok(promptStep! > streams);
+    assert.deepEqual(generationSteps, Array(maxTokens - 1).fill(streams), `tokens per decode step: ${stepTokens.join(' ')}`);
+  } finally {
+    await context.dispose();
+  }
+});
