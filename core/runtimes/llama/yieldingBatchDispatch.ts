@@ -86,6 +86,7 @@ interface ContextInternals {
   _ensureNotDisposed(): void;
   _dispatchErrorForQueuedDecodesAndDequeue(decodes: Set<QueuedDecode>, error: unknown): void;
   _reserveThreads(): void;
+  _scheduleDecode(): void;
   _scheduleToFreeReservedThreads(): void;
   dispatchPendingBatch(): void;
 }
@@ -100,7 +101,7 @@ interface Internals {
 }
 
 const internalMembers = ['_ctx', '_queuedDecodes', '_batchingOptions', '_backendContextDisposeGuard'] as const;
-const internalMethods = ['_ensureNotDisposed', '_dispatchErrorForQueuedDecodesAndDequeue', '_reserveThreads', '_scheduleToFreeReservedThreads'] as const;
+const internalMethods = ['_scheduleDecode', '_ensureNotDisposed', '_dispatchErrorForQueuedDecodesAndDequeue', '_reserveThreads', '_scheduleToFreeReservedThreads'] as const;
 
 async function loadInternals(): Promise<Internals> {
   const indexPath = fileURLToPath(import.meta.resolve('node-llama-cpp'));
@@ -332,7 +333,24 @@ function makeDispatch(internals: Internals, options: BatchDispatchOptions) {
     return false;
   }
 
-  return function dispatchPendingBatch(this: ContextInternals): void {
+  /** node-llama-cpp schedules a dispatch on the next event-loop round (setImmediate) whenever a
+   *  decode is queued, to gather the other sequences' tokens into the same step; it dispatches at
+   *  once only when every sequence of the context has queued. llmsvc: also at once when every
+   *  sequence the last step decoded has queued its next token, for nothing else is coming (one
+   *  stream: each token skipped a round of the runtime thread's event loop). */
+  function scheduleDecode(this: ContextInternals, original: () => void): void {
+    if (!this._batchDispatchPending && everyLastStepSequenceQueued(this)) this.dispatchPendingBatch();
+    else original.call(this);
+  }
+
+  function everyLastStepSequenceQueued(context: ContextInternals): boolean {
+    const { decodedLastStep } = stragglerStateOf(context);
+    if (decodedLastStep.size === 0) return false;
+    for (const sequenceId of decodedLastStep) if (!context._queuedDecodeSequenceIds.has(sequenceId)) return false;
+    return true;
+  }
+
+  const dispatchPendingBatch = function dispatchPendingBatch(this: ContextInternals): void {
     this._currentDispatchBatchHandle = {};
     this._dispatchDecodeScheduled = false;
     if (this._batchDispatchPending) return;
@@ -386,12 +404,23 @@ function makeDispatch(internals: Internals, options: BatchDispatchOptions) {
       }
     });
   };
+  return { dispatchPendingBatch, scheduleDecode };
+}
+
+/** Puts the patched methods on a LlamaContext prototype or instance. */
+function install(target: ContextInternals, patched: ReturnType<typeof makeDispatch>): void {
+  const originalScheduleDecode = originalSchedule;
+  target.dispatchPendingBatch = patched.dispatchPendingBatch;
+  target._scheduleDecode = function (this: ContextInternals) {
+    patched.scheduleDecode.call(this, originalScheduleDecode);
+  };
 }
 
 // ---- installation --------------------------------------------------------------------------------
 
 const prototype = LlamaContext.prototype as unknown as ContextInternals;
 const originalDispatch = prototype.dispatchPendingBatch;
+const originalSchedule = prototype._scheduleDecode;
 
 /** Why the patch cannot be applied to the installed node-llama-cpp, or undefined when it can. */
 async function incompatibility(): Promise<string | undefined> {
@@ -412,7 +441,7 @@ export function installYieldingBatchDispatch(options: BatchDispatchOptions = def
     const reason = await incompatibility();
     if (reason) return { applied: false, reason };
     const internals = await loadInternals();
-    prototype.dispatchPendingBatch = makeDispatch(internals, options);
+    install(prototype, makeDispatch(internals, options));
     return { applied: true };
   })().catch((error: unknown) => ({ applied: false, reason: (error as Error).message }));
   return installing;
@@ -425,7 +454,7 @@ export async function yieldBetweenBatches(context: LlamaContext, options: BatchD
   if (reason) return { applied: false, reason };
   const instance = context as unknown as ContextInternals;
   for (const member of internalMembers) if (!(member in instance)) return { applied: false, reason: `LlamaContext.${member} is missing` };
-  instance.dispatchPendingBatch = makeDispatch(await loadInternals(), options);
+  install(instance, makeDispatch(await loadInternals(), options));
   return { applied: true };
 }
 
