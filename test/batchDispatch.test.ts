@@ -70,3 +70,75 @@ test('a reused sequence joins running generations at the next decode step, and a
     await context.dispose();
   }
 });
+
+test('every generating sequence joins each decode step: tokens per step equal the streams', async () => {
+  const streams = 8;
+  const maxTokens = 24;
+  const context = await model.createContext({ contextSize: 1024, sequences: streams, threads: 1 });
+  try {
+    assert.deepEqual(await yieldBetweenBatches(context), { applied: true });
+    // Count the tokens of each llama_decode on the context's native handle (node-llama-cpp 3.21.1: initBatch(n), then decodeBatch()).
+    const internal = context as unknown as { _ctx: { initBatch(tokens: number): void; decodeBatch(): Promise<void> } };
+    const native = internal._ctx;
+    const stepTokens: number[] = [];
+    internal._ctx = new Proxy(native, {
+      get(target, property) {
+        if (property === 'initBatch') return (tokens: number) => (stepTokens.push(tokens), target.initBatch(tokens));
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const results = await Promise.all(
+      Array.from({ length: streams }, (_, i) =>
+        new LlamaCompletion({ contextSequence: context.getSequence(), autoDisposeSequence: false }).generateCompletionWithMeta(`stream ${i} tells a story about a cat`, {
+          maxTokens,
+          temperature: 0,
+        }),
+      ),
+    );
+    assert.ok(results.every((result) => result.metadata.stopReason === 'maxTokens'));
+    // The first step evaluates the eight prompts; each later one decodes one token of every stream.
+    const [promptStep, ...generationSteps] = stepTokens;
+    assert.ok(promptStep! > streams);
+    assert.deepEqual(generationSteps, Array(maxTokens - 1).fill(streams), `tokens per decode step: ${stepTokens.join(' ')}`);
+  } finally {
+    await context.dispose();
+  }
+});
+
+test("a lone stream's next token is decoded in the event-loop turn it is queued in, not one round later", async () => {
+  const context = await model.createContext({ contextSize: 1024, sequences: 4, threads: 1 });
+  try {
+    assert.deepEqual(await yieldBetweenBatches(context), { applied: true });
+    // A counter of event-loop rounds (one setImmediate per round) ...
+    let round = 0;
+    let ticking = true;
+    const tick = () => ticking && (round++, setImmediate(tick));
+    setImmediate(tick);
+    // ... read when a token is queued for decoding and when its llama_decode starts (node-llama-cpp 3.21.1 internals).
+    const internal = context as unknown as { _decodeTokens(...args: unknown[]): Promise<unknown>; _ctx: { decodeBatch(): Promise<void> } };
+    const queuedAt: number[] = [];
+    const decodedAt: number[] = [];
+    const decodeTokens = internal._decodeTokens.bind(context);
+    internal._decodeTokens = (...args) => (queuedAt.push(round), decodeTokens(...args));
+    const native = internal._ctx;
+    internal._ctx = new Proxy(native, {
+      get(target, property) {
+        if (property === 'decodeBatch') return () => (decodedAt.push(round), target.decodeBatch());
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const result = await new LlamaCompletion({ contextSequence: context.getSequence(), autoDisposeSequence: false }).generateCompletionWithMeta('a lone stream tells a story', {
+      maxTokens: 16,
+      temperature: 0,
+    });
+    ticking = false;
+    assert.equal(result.metadata.stopReason, 'maxTokens');
+    assert.equal(decodedAt.length, 16, 'the prompt, then one step per token but the last');
+    // The prompt's step may wait for the next round (other sequences could join it); every later one may not.
+    assert.deepEqual(decodedAt.slice(1), queuedAt.slice(1), `rounds queued: ${queuedAt.join(' ')}; rounds decoded: ${decodedAt.join(' ')}`);
+  } finally {
+    await context.dispose();
+  }
+});

@@ -64,3 +64,19 @@ test('a numeric limit is capped at the pool size; one sequence is shared by both
   pool.release(sequence, 1);
   assert.equal(await pool.acquire(live, undefined), sequence);
 });
+
+test('a free sequence next to the generating ones is handed out, so a decode step covers consecutive ids', async () => {
+  const pool = new SequencePool(fakeContext(8), { model: 'm', maxQueue: 64, metrics: createRuntimeMetrics() });
+  const ids = (sequences: LlamaContextSequence[]) => sequences.map((sequence) => (sequence as unknown as { id: number }).id);
+  const first = await Promise.all(Array.from({ length: 5 }, () => pool.acquire(live, undefined)));
+  assert.deepEqual(ids(first), [1, 2, 3, 4, 5]);
+  // All but 4 end: the free list is 6, 7, 8, 1, 2, 3, 5, least recently used first.
+  for (const index of [0, 1, 2, 4]) pool.release(first[index]!, 10);
+  // The least recently used would be 6, 7, 8; the ones next to 4 go first, growing one run of ids.
+  const next = [];
+  for (let i = 0; i < 3; i++) next.push(await pool.acquire(live, undefined));
+  assert.deepEqual(ids(next), [3, 2, 1]);
+  // With nothing generating, the least recently used goes first, as before.
+  for (const sequence of [...next, first[3]!]) pool.release(sequence, 10);
+  assert.deepEqual(ids([await pool.acquire(live, undefined)]), [6]);
+});
