@@ -90,10 +90,8 @@ await runBenchmark('batch', async () => {
   const server = await startServe({
     modelsDir,
     extraArgs: ['--parallel', String(parallel), '--context-size', '512', '--log-level', 'warn'],
-    env: {
-      LLMSVC_BATCH_MAX_SEQUENCES_PER_MODEL: String(cap),
-      ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir} --cpu-prof-interval=500` } : {}),
-    },
+    env: { LLMSVC_BATCH_MAX_SEQUENCES_PER_MODEL: String(cap) },
+    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=500'] : [],
   });
   let batchWindow: { from: number; to: number } | undefined;
   try {

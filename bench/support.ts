@@ -216,6 +216,8 @@ export interface ServeOptions {
   extraArgs?: string[];
   /** Extra environment (e.g. LLMSVC_MAX_QUEUE), on top of this process's and the admin key. */
   env?: Record<string, string>;
+  /** Flags for node itself, before the CLI (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow). */
+  nodeArgs?: string[];
 }
 
 export interface ServeProcess {
@@ -246,7 +248,7 @@ export async function startServe(options: ServeOptions): Promise<ServeProcess> {
   const spawnedAt = performance.now();
   // The response cache stays off: benchmarks repeat deterministic requests to measure the model.
   const env = { LLMSVC_CACHE: 'false', ...process.env, ...options.env, LLMSVC_ADMIN_KEY: adminKey };
-  const child = track(spawn(process.execPath, [...args, ...(options.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'], env }));
+  const child = track(spawn(process.execPath, [...(options.nodeArgs ?? []), ...args, ...(options.extraArgs ?? [])], { stdio: ['ignore', 'pipe', 'pipe'], env }));
   // The logs must be drained or the child blocks once the pipe is full; keep only the tail.
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr = (stderr + String(chunk)).slice(-20_000)));
