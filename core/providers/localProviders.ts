@@ -1,5 +1,5 @@
 import type { Config } from '../config/index.js';
-import { configuredFallbackModel } from '../runtimes/index.js';
+import { configuredFallbackModel } from '../runtimes/localModels.js';
 import type { RuntimeLogLine } from './llama/worker/protocol.js';
 import { WorkerLlamaProvider } from './llama/worker/client.js';
 import { LocalProvider } from './local.js';

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../../core/config/index.js';
-import { configuredFallbackModel, defaultModelId, listModelFiles } from '../../../core/runtimes/index.js';
+import { listModelFiles } from '../../../core/runtimes/llama/modelFiles.js';
+import { configuredFallbackModel, defaultModelId } from '../../../core/runtimes/localModels.js';
 import { synthesizeModel } from '../../../models/synth/index.js';
 
 export { defaultModelId };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { BroadcastChannel, MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { ApiError } from '../../../errors/index.js';
-import { ModelCatalog } from '../../../runtimes/index.js';
+import { ModelCatalog } from '../../../runtimes/llama/modelFiles.js';
 import { createRuntimePool, siblingModule } from '../../../runtimes/worker/workerPool.js';
 import { generationStream } from '../../generationStream.js';
 import type { ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, Generation, Provider, ProviderModel } from '../../types.js';
