@@ -77,7 +77,7 @@ export class Service {
     const cache = config.cache
       ? createResponseCache({ dataDir: config.data_dir, redisUrl: config.redis_url, ttlMs: config.cache_ttl_s * 1000, registry: metrics.registry, logger })
       : undefined;
-    const router = createRouter(config, local, logger, metrics, cache ? { cache } : {});
+    const router = await createRouter(config, local, logger, metrics, cache ? { cache } : {});
     const contents = new FileContents(store, createBlobStore(config));
     const retrieval = createRetrieval({
       store,
