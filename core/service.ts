@@ -9,7 +9,7 @@ import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import type { RuntimeStats } from './providers/llama/worker/protocol.js';
 import { WorkerLlamaProvider } from './providers/llama/worker/client.js';
-import { createLocalProviders, localModelControl } from './providers/localProviders.js';
+import { createLocalProviders, localModelControl, runtimeLogTo, type LocalProviders } from './providers/localProviders.js';
 import { createRouter, type Router } from './routing/index.js';
 import { buildServer } from './server/index.js';
 import { createBlobStore, FileContents } from './storage/index.js';
@@ -22,6 +22,13 @@ export interface StartOptions {
   fallbackModel?: string;
   /** Time source for limits, quotas and usage days (tests move it). */
   clock?: Clock;
+  /** The logger, when the caller made it already (then `logDestination` is not used). */
+  logger?: Logger;
+  /** The local runtimes, when the caller started them already: `llmsvc serve` starts the runtime
+   *  thread before it loads the rest of the service, so that loading llama.cpp overlaps with it. */
+  local?: LocalProviders;
+  /** Readiness is reported only once this settles too (tests watch the warming phase). */
+  runtimeReadyAfter?: Promise<void>;
 }
 
 const loopbackHosts = new Set(['localhost', '::1', '[::1]']);
@@ -63,21 +70,23 @@ export class Service {
 
   static async start(config: Config, options: StartOptions = {}): Promise<Service> {
     if (!config.auth && !isLoopback(config.host)) {
+      await options.local?.llama.dispose();
       throw new ConfigError(
         `Refusing to serve ${config.host} with auth off: anyone on the network could use it. Keep auth on (the default), or bind a loopback address such as 127.0.0.1.`,
       );
     }
-    const logger = createLogger(config.log_level, options.logDestination);
+    const logger = options.logger ?? createLogger(config.log_level, options.logDestination);
     const clock = options.clock ?? systemClock;
     const store = Store.open(config.data_dir, { onLedgerError: (error, lost) => logger.error({ err: error, lost }, 'could not write the request log and usage') });
     const keys = new KeyService(store, clock);
     const adminKeyFile = config.auth ? keys.ensureAdminKey(config.admin_key, path.join(config.data_dir, 'admin.key')) : undefined;
     const metrics = createMetrics();
-    const { llama: provider, onnx, local, firstEmbeddingModel } = createLocalProviders(config, (line) => logger[line.level](line.obj, line.msg), options.fallbackModel);
+    const { llama: provider, onnx, local, firstEmbeddingModel } =
+      options.local ?? createLocalProviders(config, runtimeLogTo(logger), options.fallbackModel, { readyAfter: options.runtimeReadyAfter });
     const cache = config.cache
       ? createResponseCache({ dataDir: config.data_dir, redisUrl: config.redis_url, ttlMs: config.cache_ttl_s * 1000, registry: metrics.registry, logger })
       : undefined;
-    const router = createRouter(config, local, logger, metrics, cache ? { cache } : {});
+    const router = await createRouter(config, local, logger, metrics, cache ? { cache } : {});
     const contents = new FileContents(store, createBlobStore(config));
     const retrieval = createRetrieval({
       store,
@@ -104,9 +113,11 @@ export class Service {
       upstreams: () => router.upstreamStates(),
       runtimeMetrics: () => provider.metricsText(),
       readiness: {
-        ready: () => provider.backendName !== undefined,
+        phase: () => provider.phase,
         details: async () => {
-          lastStats = await provider.stats().catch(() => lastStats);
+          // Not before the runtime thread is ready: the call would wait for it, and /readyz must
+          // answer at once while the server starts.
+          if (provider.phase.status === 'ready') lastStats = await provider.stats().catch(() => lastStats);
           // Every model of the models dir: GGUF files and ONNX directories alike.
           return { backend: provider.backendName ?? null, models_available: local.listModels().length, models_loaded: lastStats?.loaded ?? [] };
         },

@@ -6,6 +6,7 @@ import { Database } from '../core/store/sqlite.js';
 import OpenAI from 'openai';
 import { runCli, startServe } from './support/cli.js';
 import { authedFetch, tempDir, testAdminKey, testModelsDir, tinyModelId } from './support/server.js';
+import { waitFor } from './support/wait.js';
 
 const pkg = JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../package.json'), 'utf8')) as { version: string };
 
@@ -199,12 +200,21 @@ test('usage survives kill -9 of the server', async () => {
     await authedFetch(`${serve.url}/admin/v1/keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "crash"}' })
   ).json()) as { id: string; key: string };
   const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: created.key, maxRetries: 0 });
-  for (let i = 0; i < 5; i++) await client.completions.create({ model: tinyModelId, prompt: 'x', max_tokens: 3 });
-  await new Promise((resolve) => setTimeout(resolve, 100)); // the last response's bookkeeping
+  let completionTokens = 0;
+  for (let i = 0; i < 5; i++) completionTokens += (await client.completions.create({ model: tinyModelId, prompt: 'x', max_tokens: 3 })).usage!.completion_tokens;
+  // The server commits a request's usage a moment after the client has the response. Instead of
+  // sleeping and hoping that was long enough (it was not, on a loaded machine), read the file until
+  // the server has committed all five, by itself (the admin usage route would flush it), then kill it.
+  const usageRow = () => {
+    const db = new Database(path.join(dataDir, 'llmsvc.sqlite'), { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare('SELECT requests, completion_tokens FROM usage_daily WHERE key_id = ?').get(created.id) as { requests: number; completion_tokens: number } | undefined;
+    } finally {
+      db.close();
+    }
+  };
+  assert.ok(await waitFor(() => usageRow()?.requests === 5), `the server did not commit the usage of five requests: ${JSON.stringify(usageRow())}`);
   serve.child.kill('SIGKILL');
   await serve.exited;
-  const db = new Database(path.join(dataDir, 'llmsvc.sqlite'), { readonly: true });
-  const row = db.prepare('SELECT requests, completion_tokens FROM usage_daily WHERE key_id = ?').get(created.id);
-  db.close();
-  assert.deepEqual(row, { requests: 5, completion_tokens: 15 });
+  assert.deepEqual(usageRow(), { requests: 5, completion_tokens: completionTokens });
 });

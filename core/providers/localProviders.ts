@@ -1,7 +1,8 @@
+import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
-import { configuredFallbackModel } from '../runtimes/index.js';
+import { configuredFallbackModel } from '../runtimes/localModels.js';
 import type { RuntimeLogLine } from './llama/worker/protocol.js';
-import { WorkerLlamaProvider } from './llama/worker/client.js';
+import { WorkerLlamaProvider, type WorkerLlamaProviderOptions } from './llama/worker/client.js';
 import { LocalProvider } from './local.js';
 import { OnnxEmbeddingProvider } from './onnx/index.js';
 
@@ -9,7 +10,12 @@ import { OnnxEmbeddingProvider } from './onnx/index.js';
  *  runtime thread, ONNX embedding models through onnxruntime, and the `local` provider over both.
  *  Nothing loads until a model is first used. The server and every CLI command build their models
  *  here, so they resolve the same ids (the default `smoke-tiny` included). */
-export function createLocalProviders(config: Config, onLog: (line: RuntimeLogLine) => void, fallbackModel = configuredFallbackModel(config)) {
+export function createLocalProviders(
+  config: Config,
+  onLog: (line: RuntimeLogLine) => void,
+  fallbackModel = configuredFallbackModel(config),
+  runtimeOptions: WorkerLlamaProviderOptions = {},
+) {
   const llama = new WorkerLlamaProvider(
     {
       modelsDir: config.models_dir,
@@ -25,6 +31,7 @@ export function createLocalProviders(config: Config, onLog: (line: RuntimeLogLin
       gpu: config.gpu,
     },
     onLog,
+    runtimeOptions,
   );
   // GGUF files and ONNX model directories share the models dir; each runtime lists its own.
   const onnx = new OnnxEmbeddingProvider({ modelsDir: config.models_dir });
@@ -35,6 +42,13 @@ export function createLocalProviders(config: Config, onLog: (line: RuntimeLogLin
     /** A dedicated embedding model (ONNX) when there is one, else the first GGUF model. */
     firstEmbeddingModel: () => (onnx.listModels()[0] ?? llama.listModels()[0])?.id,
   };
+}
+
+export type LocalProviders = ReturnType<typeof createLocalProviders>;
+
+/** The runtime thread's log lines, written by the service's logger. */
+export function runtimeLogTo(logger: Logger): (line: RuntimeLogLine) => void {
+  return (line) => logger[line.level](line.obj, line.msg);
 }
 
 /** The local models as the admin API manages them: GGUF files through the runtime thread,

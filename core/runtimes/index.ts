@@ -1,5 +1,5 @@
 export { LlamaRuntime, type LlamaRuntimeOptions } from './llama/runtime.js';
-export { ModelManager, modelNotFound, type ModelManagerOptions } from './llama/modelManager.js';
+export { ModelManager, type ModelManagerOptions } from './llama/modelManager.js';
 export { LoadedModel, autoParallelCandidates } from './llama/loadedModel.js';
-export { listModelFiles, ModelCatalog, type ModelFile } from './llama/modelFiles.js';
+export { listModelFiles, ModelCatalog, modelNotFound, type ModelFile } from './llama/modelFiles.js';
 export { configuredFallbackModel, defaultModelFile, defaultModelId, listLocalModels, type LocalModel } from './localModels.js';

@@ -35,7 +35,7 @@ export interface TestServer {
 export async function startTestServer(
   settings: Partial<ConfigInput> = {},
   env: NodeJS.ProcessEnv = {},
-  options: { clock?: () => number } = {},
+  options: { clock?: () => number; runtimeReadyAfter?: Promise<void> } = {},
 ): Promise<TestServer> {
   const dataDir = tempDir();
   const lines: string[] = [];
@@ -51,7 +51,7 @@ export async function startTestServer(
     // requests to watch the model work.
     flags: { port: 0, data_dir: dataDir, models_dir: testModelsDir, threads: 1, log_level: 'info', admin_key: testAdminKey, cache: false, ...settings },
   });
-  const service = await Service.start(config, { logDestination, clock: options.clock });
+  const service = await Service.start(config, { logDestination, clock: options.clock, runtimeReadyAfter: options.runtimeReadyAfter });
   await service.metrics.registry.metrics(); // warm prom-client before timing-sensitive tests
   return {
     service,

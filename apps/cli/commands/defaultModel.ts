@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../../core/config/index.js';
-import { configuredFallbackModel, defaultModelId, listModelFiles } from '../../../core/runtimes/index.js';
-import { synthesizeModel } from '../../../models/synth/index.js';
+import { listModelFiles } from '../../../core/runtimes/llama/modelFiles.js';
+import { configuredFallbackModel, defaultModelId } from '../../../core/runtimes/localModels.js';
 
 export { defaultModelId };
 
@@ -14,6 +14,8 @@ export async function ensureDefaultModel(config: Config): Promise<string | undef
   if (!file || listModelFiles(config.models_dir).length > 0) return undefined;
   if (!fs.existsSync(file)) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
+    // The generator loads only on a first start: every later start of serve skips it.
+    const { synthesizeModel } = await import('../../../models/synth/index.js');
     await synthesizeModel({ outFile: file, preset: 'tiny', seed: 1, name: defaultModelId });
   }
   return file;

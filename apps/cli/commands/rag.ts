@@ -53,7 +53,7 @@ async function withRetrieval<T>(flags: RagFlags, work: (retrieval: Retrieval, st
   const store = Store.open(config.data_dir);
   // The server's own router (local models and upstreams), started on first use: a re-run with
   // nothing new to index starts no runtime.
-  let models: { router: Router; firstEmbeddingModel: () => string | undefined } | undefined;
+  let models: { router: Promise<Router>; firstEmbeddingModel: () => string | undefined } | undefined;
   const modelAccess = () =>
     (models ??= (() => {
       const providers = createLocalProviders(config, (line) => {
@@ -65,7 +65,7 @@ async function withRetrieval<T>(flags: RagFlags, work: (retrieval: Retrieval, st
   const retrieval = createRetrieval({
     store,
     contents: new FileContents(store, createBlobStore(config)),
-    embed: (model, inputs, signal) => modelAccess().router.embed({ model, inputs, signal }),
+    embed: async (model, inputs, signal) => (await modelAccess().router).embed({ model, inputs, signal }),
     defaultEmbeddingModel: config.default_embedding_model,
     firstLocalEmbeddingModel: () => modelAccess().firstEmbeddingModel(),
   });
@@ -73,7 +73,7 @@ async function withRetrieval<T>(flags: RagFlags, work: (retrieval: Retrieval, st
     return await work(retrieval, store);
   } finally {
     await retrieval.dispose();
-    await models?.router.dispose();
+    if (models) await (await models.router).dispose();
     store.dispose();
   }
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../../core/config/index.js';
-import { asyncLogDestination } from '../../../core/logger.js';
-import { Service } from '../../../core/service.js';
+import { asyncLogDestination, createLogger } from '../../../core/logger.js';
+import { createLocalProviders, runtimeLogTo } from '../../../core/providers/localProviders.js';
 import { launcherChain, watchLauncher } from '../launcherWatch.js';
 import { defaultModelId, ensureDefaultModel } from './defaultModel.js';
 
@@ -55,7 +55,13 @@ export function registerServe(program: Command): void {
       const fallbackModel = await ensureDefaultModel(config);
       // Logs go to stderr so stdout carries only the lines meant for people and scripts, written
       // asynchronously: a slow reader of stderr must not stall requests (pino flushes at exit).
-      const service = await Service.start(config, { fallbackModel, logDestination: asyncLogDestination() });
+      const logger = createLogger(config.log_level, asyncLogDestination());
+      // The runtime thread starts first, and the rest of the service is imported after: loading
+      // node-llama-cpp and the llama.cpp binding there is the longest part of start-up, and it
+      // overlaps with loading the HTTP side (fastify, SQLite, routes) here.
+      const local = createLocalProviders(config, runtimeLogTo(logger), fallbackModel);
+      const { Service } = await import('../../../core/service.js');
+      const service = await Service.start(config, { fallbackModel, logger, local });
       if (fallbackModel) {
         process.stdout.write(
           `No model in ${config.models_dir}: serving the built-in '${defaultModelId}' (random weights: it answers gibberish).\n` +

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { ApiError } from '../../errors/index.js';
 
 export interface ModelFile {
   /** The public model id: the file name without `.gguf`. */
@@ -51,4 +52,12 @@ export class ModelCatalog {
   find(id: string): ModelFile | undefined {
     return this.list().find((file) => file.id === id);
   }
+}
+
+export function modelNotFound(id: string): ApiError {
+  return new ApiError(
+    'LLMSVC_ERR_MODEL_NOT_FOUND',
+    `The model '${id}' does not exist. List the available models with GET /v1/models, or add a GGUF file named '${id}.gguf' to the models dir.`,
+    'model',
+  );
 }

@@ -1,6 +1,6 @@
 import { ApiError } from '../../errors/index.js';
 import { LoadedModel, type ModelLoadOptions } from './loadedModel.js';
-import { ModelCatalog, type ModelFile } from './modelFiles.js';
+import { ModelCatalog, modelNotFound, type ModelFile } from './modelFiles.js';
 import type { LlamaRuntime } from './runtime.js';
 
 export interface ModelManagerOptions extends ModelLoadOptions {
@@ -134,12 +134,4 @@ export class ModelManager {
     clearInterval(this.sweepTimer);
     for (const id of [...this.loaded.keys()]) await this.unload(id, 'shutdown');
   }
-}
-
-export function modelNotFound(id: string): ApiError {
-  return new ApiError(
-    'LLMSVC_ERR_MODEL_NOT_FOUND',
-    `The model '${id}' does not exist. List the available models with GET /v1/models, or add a GGUF file named '${id}.gguf' to the models dir.`,
-    'model',
-  );
 }

@@ -6,6 +6,8 @@ function threadStart(moduleUrl: URL, workerData: Record<string, unknown> = {}) {
   return { filename: new URL('./entry.js', import.meta.url).href, workerData: { ...workerData, module: moduleUrl.href }, execArgv: [] };
 }
 
+const runtimeYoungGenerationMb = 3;
+
 /** A piscina pool of one long-lived thread that runs `moduleUrl`'s default export for each task.
  *  The module keeps its state (loaded models) between tasks, and many tasks run at once in it:
  *  a generation is a task that lasts as long as the generation. `atomics: 'disabled'` keeps the
@@ -19,6 +21,10 @@ export function createRuntimePool(moduleUrl: URL, workerData: Record<string, unk
     atomics: 'disabled',
     // A generation can last minutes; idle threads are never reaped, the pool is closed explicitly.
     idleTimeout: Number.MAX_SAFE_INTEGER,
+    // The thread's JavaScript makes little short-lived garbage (tokens, events; the model's memory
+    // is native), but V8 grows the young generation to 16+ MB while node-llama-cpp loads and keeps
+    // it: capped, the process holds ~10 MB less idle and ~25 MB less after serving (measured).
+    resourceLimits: { maxYoungGenerationSizeMb: runtimeYoungGenerationMb },
   });
 }
 

@@ -1,21 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '../../metrics/index.js';
+import type { RuntimePhase } from '../../providers/llama/worker/protocol.js';
 
 export interface Readiness {
-  /** True once the server can serve generations (the llama.cpp binding is loaded). */
-  ready(): boolean;
+  /** `ready` once the server can serve generations (the llama.cpp binding is loaded); otherwise
+   *  why not yet (`starting`, `warming`) or not at all (`failed`), with a reason. */
+  phase(): RuntimePhase;
   details(): Promise<Record<string, unknown>>;
 }
 
-/** GET /healthz (the process is alive), GET /readyz (it can serve), GET /metrics (Prometheus). */
+/** GET /healthz (the process is alive: it answers as soon as the server listens, while the
+ *  runtime thread still loads), GET /readyz (it can serve), GET /metrics (Prometheus). */
 export function registerHealthRoutes(
   app: FastifyInstance,
   deps: { readiness: Readiness; metrics: Metrics; runtimeMetrics: () => Promise<string> },
 ): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
-    const ready = deps.readiness.ready();
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'starting', ...(await deps.readiness.details()) });
+    const phase = deps.readiness.phase();
+    return reply.status(phase.status === 'ready' ? 200 : 503).send({ ...phase, ...(await deps.readiness.details()) });
   });
   app.get('/metrics', async (_request, reply) => {
     // The HTTP side's registry and the runtime thread's have disjoint metric names: one exposition.

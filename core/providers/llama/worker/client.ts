@@ -3,13 +3,19 @@ import path from 'node:path';
 import { BroadcastChannel, MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { ApiError } from '../../../errors/index.js';
-import { ModelCatalog } from '../../../runtimes/index.js';
+import { ModelCatalog } from '../../../runtimes/llama/modelFiles.js';
 import { createRuntimePool, siblingModule } from '../../../runtimes/worker/workerPool.js';
 import { generationStream } from '../../generationStream.js';
 import type { ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, Generation, Provider, ProviderModel } from '../../types.js';
-import { fromPortableError, type CancelFlag, type ChatTokensRequest, type FromGeneration, type RuntimeLogLine, type RuntimeSettings, type RuntimeStats, type RuntimeTask, type TaskResult, type ToGeneration } from './protocol.js';
+import { fromPortableError, type CancelFlag, type ChatTokensRequest, type FromGeneration, type RuntimeLogLine, type RuntimePhase, type RuntimeSettings, type RuntimeStats, type RuntimeTask, type TaskResult, type ToGeneration } from './protocol.js';
 
 export type LocalRuntimeSettings = Omit<RuntimeSettings, 'logChannel'>;
+
+export interface WorkerLlamaProviderOptions {
+  /** Readiness is reported only once this settles too: tests hold start-up in its warming phase
+   *  to watch what the server answers meanwhile. */
+  readyAfter?: Promise<void>;
+}
 
 /** A flag the runtime thread reads to stop a call whose caller has gone (piscina's own abort
  *  would terminate the thread, and every model with it). */
@@ -32,16 +38,43 @@ export class WorkerLlamaProvider implements Provider {
   private readonly logs: BroadcastChannel;
   private readonly readiness: Promise<string | null>;
   private backend: string | null | undefined;
+  private runtimePhase: RuntimePhase = { status: 'starting', reason: 'the runtime thread is loading its modules' };
   private disposed = false;
 
-  constructor(settings: LocalRuntimeSettings, onLog: (line: RuntimeLogLine) => void) {
+  constructor(settings: LocalRuntimeSettings, onLog: (line: RuntimeLogLine) => void, options: WorkerLlamaProviderOptions = {}) {
     const logChannel = `llmsvc-runtime-${randomUUID()}`;
     this.logs = new BroadcastChannel(logChannel);
     this.logs.onmessage = (message) => onLog((message as { data: RuntimeLogLine }).data);
     this.pool = createRuntimePool(siblingModule('host', import.meta.url), { ...settings, logChannel });
     this.catalog = new ModelCatalog(settings.modelsDir, settings.fallbackModel);
-    this.readiness = this.call<string | null>({ call: 'ready' }).then((backend) => (this.backend = backend));
-    this.readiness.catch(() => {}); // surfaced through ready() and the start-up log
+    this.call({ call: 'loaded' }).then(
+      () => {
+        if (this.runtimePhase.status === 'starting') this.runtimePhase = { status: 'warming', reason: 'the runtime thread is loading llama.cpp' };
+      },
+      () => {}, // the 'ready' call below fails the same way, and says so
+    );
+    this.readiness = this.call<string | null>({ call: 'ready' })
+      .then(async (backend) => {
+        await options.readyAfter;
+        return backend;
+      })
+      .then(
+        (backend) => {
+          this.backend = backend;
+          this.runtimePhase = { status: 'ready' };
+          return backend;
+        },
+        (error: unknown) => {
+          this.runtimePhase = { status: 'failed', reason: `llama.cpp could not be loaded: ${(error as Error).message}` };
+          throw error;
+        },
+      );
+    this.readiness.catch(() => {}); // surfaced through phase, ready() and the start-up log
+  }
+
+  /** Where the runtime thread is in its start-up (for /readyz). */
+  get phase(): RuntimePhase {
+    return this.runtimePhase;
   }
 
   /** Resolves with the backend ('cpu', 'cuda', …) once llama.cpp is loaded in the runtime thread. */

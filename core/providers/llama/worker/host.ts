@@ -110,6 +110,9 @@ export default async function handle(task: RuntimeTask): Promise<unknown> {
       return result(() => whileWanted(task.cancel, (signal) => provider.embed({ ...task.request, signal })));
     case 'countChatTokens':
       return result(() => whileWanted(task.cancel, (signal) => provider.countChatTokens({ ...task.request, signal })));
+    case 'loaded':
+      // Answered once this module (node-llama-cpp included) is loaded: piscina runs no task before.
+      return result(async () => null);
     case 'ready':
       return result(async () => {
         await runtime.llama();

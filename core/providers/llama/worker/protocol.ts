@@ -12,6 +12,7 @@ export type RuntimeTask =
   | { call: 'complete'; request: Portable<CompletionRequest>; port: MessagePort }
   | { call: 'embed'; request: Portable<EmbeddingRequest>; cancel?: CancelFlag }
   | { call: 'countChatTokens'; request: ChatTokensRequest; cancel?: CancelFlag }
+  | { call: 'loaded' }
   | { call: 'ready' }
   | { call: 'stats' }
   | { call: 'metrics' }
@@ -59,6 +60,10 @@ export function fromPortableError(error: PortableError): Error {
   if (error.name) plain.name = error.name;
   return plain;
 }
+
+/** Where the runtime thread is in its start-up, as /readyz reports it: loading its modules
+ *  (`starting`), loading the llama.cpp binding (`warming`), able to serve, or failed to load it. */
+export type RuntimePhase = { status: 'starting' | 'warming'; reason: string } | { status: 'ready' } | { status: 'failed'; reason: string };
 
 /** What the runtime thread reports about its models, for /readyz, tests and the admin UI. */
 export interface RuntimeStats {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../../../errors/index.js';
-import { modelNotFound } from '../../../runtimes/llama/modelManager.js';
+import { modelNotFound } from '../../../runtimes/llama/modelFiles.js';
 import { routeDocs } from '../../openapi.js';
 import type { RuntimeSnapshot, RuntimeStatsCache } from './runtimeStatsCache.js';
 import type { LocalModelFile, ModelControl } from './sources.js';

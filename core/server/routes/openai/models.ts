@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Provider, ProviderModel } from '../../../providers/index.js';
 import { modelAllowed } from '../../../auth/index.js';
-import { modelNotFound } from '../../../runtimes/index.js';
+import { modelNotFound } from '../../../runtimes/llama/modelFiles.js';
 
 function toOpenAiModel(model: ProviderModel) {
   return { id: model.id, object: 'model', created: model.created, owned_by: model.ownedBy };

@@ -1,0 +1,196 @@
+// Start-up benchmark (issue 17): how soon a cold `llmsvc serve` listens, answers /healthz and is
+// ready (/readyz 200), what it holds idle, against a bare `node` measured in the same run. Prints
+// its table; writes nothing (bench/RESULTS.md is the lead's to update).
+//
+//   node --import tsx bench/startup.ts [--quick] [--baseline <path to another build's main.js>]
+//
+// --baseline measures a second build the same way, alternated with this one (e.g. the main
+// checkout's dist/apps/cli/main.js), so a change is compared with what it replaces in one run.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import {
+  adminKey,
+  assertBuilt,
+  benchLogger,
+  cliPath,
+  processCpuMs,
+  rssMB,
+  runBenchmark,
+  sleep,
+  spawnNode,
+  spawnTracked,
+  stopChild,
+  summarize,
+  testModelsDir,
+  textTable,
+  timeNodeRun,
+  type Summary,
+} from './support.js';
+
+const quick = process.argv.includes('--quick');
+const baselineIndex = process.argv.indexOf('--baseline');
+const baselineCli = baselineIndex > 0 ? path.resolve(process.argv[baselineIndex + 1] ?? '') : undefined;
+const samples = quick ? 3 : 7;
+/** RSS is read this long after /readyz first answered 200 (as foundation.ts does). */
+const rssSettleMs = 500;
+/** Not faster: on 2 cores the polling would itself slow the start-up it measures. */
+const pollMs = 20;
+
+const log = benchLogger('startup');
+
+interface ServeSample {
+  listeningMs: number;
+  healthzMs: number;
+  /** When /readyz first said `warming` (the runtime thread's modules are loaded); undefined when
+   *  no poll caught it (or the build has no such phase). */
+  warmingMs: number | undefined;
+  readyMs: number;
+  /** CPU time of the whole process (every thread) and of its exited children (the binary test
+   *  node-llama-cpp forks) until ready. */
+  cpuMs: number;
+  idleRssMB: number;
+}
+
+/** Polls `url` until `done(status, body)` holds; resolves with performance.now() at that answer. */
+async function pollUntil(url: string, done: (status: number, body: string) => boolean, timeoutMs = 60_000): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const response = await fetch(url).catch(() => undefined);
+    const body = response ? await response.text() : '';
+    if (response && done(response.status, body)) return performance.now();
+    await sleep(pollMs);
+  }
+  throw new Error(`${url} did not answer as expected within ${timeoutMs} ms`);
+}
+
+/** CPU ms of a process and its waited-for children, from /proc/<pid>/stat (cutime, cstime). */
+function cpuWithChildrenMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return processCpuMs(pid) + (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+/** One cold start of `serve` from `cli` with a fresh data dir and the shared test models. */
+async function serveSample(cli: string): Promise<ServeSample> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmsvc-bench-startup-'));
+  const args = [cli, 'serve', '--port', '0', '--data-dir', dataDir, '--models-dir', testModelsDir, '--threads', '1'];
+  const env = { ...process.env, LLMSVC_CACHE: 'false', LLMSVC_ADMIN_KEY: adminKey };
+  const spawnedAt = performance.now();
+  const child = spawnTracked(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr = (stderr + String(chunk)).slice(-20_000)));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`serve exited with ${code} before listening; stderr:\n${stderr}`)));
+      readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+        const match = /^llmsvc listening on (http:\/\/\S+)$/.exec(line);
+        if (match) resolve(match[1]!);
+      });
+    });
+    const listeningAt = performance.now();
+    const healthzAt = await pollUntil(`${url}/healthz`, (status) => status === 200);
+    let warmingAt: number | undefined;
+    const readyAt = await pollUntil(`${url}/readyz`, (status, body) => {
+      if (warmingAt === undefined && status === 503 && body.includes('"warming"')) warmingAt = performance.now();
+      return status === 200;
+    });
+    const cpuMs = cpuWithChildrenMs(child.pid!);
+    await sleep(rssSettleMs);
+    return {
+      listeningMs: listeningAt - spawnedAt,
+      healthzMs: healthzAt - spawnedAt,
+      warmingMs: warmingAt === undefined ? undefined : warmingAt - spawnedAt,
+      readyMs: readyAt - spawnedAt,
+      cpuMs,
+      idleRssMB: rssMB(child.pid!),
+    };
+  } finally {
+    await stopChild(child);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** RSS of a node process that does nothing, read the same way. */
+async function bareNodeRss(): Promise<number> {
+  const child = spawnNode(['-e', 'setTimeout(() => {}, 1e9)']);
+  try {
+    await sleep(rssSettleMs * 2);
+    return rssMB(child.pid!);
+  } finally {
+    await stopChild(child);
+  }
+}
+
+function fmt(summary: Summary, unit: string): string {
+  const digits = summary.median >= 100 ? 0 : 1;
+  return `${summary.median.toFixed(digits)}${unit} (${summary.min.toFixed(digits)}–${summary.max.toFixed(digits)})`;
+}
+
+function summarizeBuild(runs: ServeSample[]) {
+  const warming = runs.flatMap((run) => (run.warmingMs === undefined ? [] : [run.warmingMs]));
+  return {
+    listening: summarize(runs.map((run) => run.listeningMs)),
+    healthz: summarize(runs.map((run) => run.healthzMs)),
+    warming: warming.length > 0 ? summarize(warming) : undefined,
+    ready: summarize(runs.map((run) => run.readyMs)),
+    cpu: summarize(runs.map((run) => run.cpuMs)),
+    rss: summarize(runs.map((run) => run.idleRssMB)),
+  };
+}
+
+function loadLine(): string {
+  return os.loadavg().map((load) => load.toFixed(2)).join(' ');
+}
+
+async function main(): Promise<void> {
+  assertBuilt();
+  if (baselineCli && !fs.existsSync(baselineCli)) throw new Error(`--baseline ${baselineCli} does not exist`);
+  const loadBefore = loadLine();
+  const builds = [{ name: 'llmsvc', cli: cliPath }, ...(baselineCli ? [{ name: 'baseline', cli: baselineCli }] : [])];
+  const runs = new Map<string, ServeSample[]>(builds.map((build) => [build.name, []]));
+  const bareMs: number[] = [];
+  const bareRss: number[] = [];
+  log(`${samples} cold starts of ${builds.map((build) => build.name).join(' and ')}, alternated with bare node; load average ${loadBefore}`);
+  for (let i = 0; i < samples; i++) {
+    bareMs.push(await timeNodeRun(['-e', '']));
+    // Alternate which build goes first, so slow drift of the machine hits both.
+    for (const build of i % 2 === 0 ? builds : [...builds].reverse()) runs.get(build.name)!.push(await serveSample(build.cli));
+    bareRss.push(await bareNodeRss());
+  }
+  const bare = { ms: summarize(bareMs), rss: summarize(bareRss) };
+  const header = ['figure', ...builds.map((build) => build.name), 'bare node (peer)', 'ratio to peer', 'target'];
+  const summaries = builds.map((build) => summarizeBuild(runs.get(build.name)!));
+  const timeRow = (figure: string, pick: (s: ReturnType<typeof summarizeBuild>) => Summary | undefined, target = '—') => [
+    figure,
+    ...summaries.map((s) => (pick(s) ? fmt(pick(s)!, ' ms') : 'n/a')),
+    fmt(bare.ms, ' ms'),
+    summaries.map((s) => (pick(s) ? `${(pick(s)!.median / bare.ms.median).toFixed(1)}×` : 'n/a')).join(' / '),
+    target,
+  ];
+  const rows = [
+    timeRow('spawn → `listening on` line (peer: `node -e ""` start+exit)', (s) => s.listening),
+    timeRow('spawn → `GET /healthz` 200', (s) => s.healthz),
+    timeRow('spawn → `GET /readyz` says warming (runtime modules loaded)', (s) => s.warming),
+    timeRow('spawn → `GET /readyz` 200', (s) => s.ready, '≤ 1000 ms'),
+    [
+      'CPU until ready, all threads + forked children',
+      ...summaries.map((s) => fmt(s.cpu, ' ms')),
+      '—',
+      '—',
+      '—',
+    ],
+    [
+      `RSS idle, ${rssSettleMs} ms after ready (peer: idle \`node\`)`,
+      ...summaries.map((s) => fmt(s.rss, ' MB')),
+      fmt(bare.rss, ' MB'),
+      summaries.map((s) => `${(s.rss.median / bare.rss.median).toFixed(2)}×`).join(' / '),
+      '≤ 120 MB',
+    ],
+  ];
+  process.stdout.write(`\n${textTable(header, rows)}\n\n`);
+  process.stdout.write(`median (min–max) of ${samples} cold starts; MB = 10⁶ bytes; load average (1/5/15 min) before: ${loadBefore}, after: ${loadLine()}\n`);
+}
+
+await runBenchmark('startup', main);
