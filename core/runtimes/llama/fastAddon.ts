@@ -163,6 +163,9 @@ export async function loadFastLlama(dir: string, options: FastLlamaOptions): Pro
 }
 
 interface AddonContextInstance {
+  initBatch(size: number): void;
+  addToBatch(sequenceId: number, firstTokenIndex: number, tokens: Uint32Array, logitIndexes: Uint32Array): unknown;
+  decodeBatch(): Promise<void>;
   sampleToken(batchLogitIndex: number, sampler: object, ...probabilitiesAndConfidence: boolean[]): Promise<unknown>;
   sampleTokenSync?(batchLogitIndex: number, sampler: object): number;
 }
@@ -172,16 +175,37 @@ interface AddonBindings {
 }
 
 /** node-llama-cpp 3.21.1 samples every token through sampleToken, an AsyncWorker: a thread-pool
- *  round trip per token for a few microseconds of work. Where it asks for no probabilities or
- *  confidence (the case llmsvc uses), this answers it from sampleTokenSync on the calling thread
- *  instead, as a promise like the stock one; other calls keep the stock path. The addon's methods
- *  are read-only, so node-llama-cpp is handed a subclass (it only ever calls `new AddonContext`). */
+ *  round trip per token. When the decoded batch had one sequence to sample (one stream decoding)
+ *  and no probabilities or confidence are asked for (llmsvc asks for none), this answers from
+ *  sampleTokenSync on the calling thread instead, as a promise like the stock one. With several
+ *  sequences the stock path stays: it samples them in parallel on the thread pool rather than one
+ *  after another on the runtime thread. The addon's methods are read-only, so node-llama-cpp is
+ *  handed a subclass (it only ever calls `new AddonContext`). */
 function useSyncSampling(bindings: AddonBindings): void {
   const Base = bindings.AddonContext;
   if (!Base || typeof Base.prototype.sampleTokenSync !== 'function') return;
   class SyncSamplingAddonContext extends Base {
+    /** Entries with an output in the batch being built, and in the one decoded last. */
+    private outputsInBatch = 0;
+    private outputsInDecodedBatch = 0;
+
+    override initBatch(size: number): void {
+      this.outputsInBatch = 0;
+      super.initBatch(size);
+    }
+
+    override addToBatch(sequenceId: number, firstTokenIndex: number, tokens: Uint32Array, logitIndexes: Uint32Array): unknown {
+      if (logitIndexes.length > 0) this.outputsInBatch += 1;
+      return super.addToBatch(sequenceId, firstTokenIndex, tokens, logitIndexes);
+    }
+
+    override decodeBatch(): Promise<void> {
+      this.outputsInDecodedBatch = this.outputsInBatch;
+      return super.decodeBatch();
+    }
+
     override sampleToken(batchLogitIndex: number, sampler: object, ...probabilitiesAndConfidence: boolean[]): Promise<unknown> {
-      if (probabilitiesAndConfidence.length > 0) return super.sampleToken(batchLogitIndex, sampler, ...probabilitiesAndConfidence);
+      if (probabilitiesAndConfidence.length > 0 || this.outputsInDecodedBatch > 1) return super.sampleToken(batchLogitIndex, sampler, ...probabilitiesAndConfidence);
       try {
         return Promise.resolve(this.sampleTokenSync!(batchLogitIndex, sampler));
       } catch (error) {
