@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { getLlama, LlamaCompletion, type Llama, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
 import { LlamaRuntime } from '../core/runtimes/index.js';
-import { buildInfoFile, defaultFastAddonDir, fastAddonAdditions, type FastAddonBuildInfo } from '../core/runtimes/llama/fastAddon.js';
+import { buildInfoFile, defaultFastAddonDir, fastAddonAdditions, sequenceEmbeddingReader, type FastAddonBuildInfo } from '../core/runtimes/llama/fastAddon.js';
 
 const tinyModelPath = path.resolve(import.meta.dirname, '../../shared/models/llama-2-tiny-random.gguf');
 const fastAddonDir = process.env.LLMSVC_FAST_ADDON_DIR || defaultFastAddonDir()!;
@@ -73,9 +73,10 @@ describe('fast addon: built', { skip: skipUnlessBuilt }, () => {
   let fastModel: LlamaModel;
   let stockModel: LlamaModel;
   const warnings: string[] = [];
+  const infos: string[] = [];
 
   before(async () => {
-    runtime = new LlamaRuntime({ gpu: false, fastAddonDir, onLog: (level, message) => level === 'warn' && warnings.push(message) });
+    runtime = new LlamaRuntime({ gpu: false, fastAddonDir, onLog: (level, message) => (level === 'info' ? infos : warnings).push(message) });
     fast = await runtime.llama();
     stock = await getLlama({ gpu: false, build: 'never' });
     fastModel = await fast.loadModel({ modelPath: tinyModelPath });
@@ -94,6 +95,19 @@ describe('fast addon: built', { skip: skipUnlessBuilt }, () => {
     assert.deepEqual(fastAddonAdditions(fast).sort(), ['getSequenceEmbedding', 'sampleTokenSync']);
     assert.deepEqual(fastAddonAdditions(stock), []);
     assert.equal(runtime.backend, 'cpu');
+    assert.ok(infos.some((line) => line.includes(runtime.fastAddonPath!)), 'the runtime says which addon it runs on');
+  });
+
+  it('offers getSequenceEmbedding only on the fast addon', async () => {
+    const embeddingOptions = { contextSize: 128, _embeddings: true } as Parameters<LlamaModel['createContext']>[0];
+    const [fastContext, stockContext] = [await fastModel.createContext(embeddingOptions), await stockModel.createContext(embeddingOptions)];
+    try {
+      assert.equal(typeof sequenceEmbeddingReader(fastContext), 'function');
+      assert.equal(sequenceEmbeddingReader(stockContext), undefined);
+    } finally {
+      await fastContext.dispose();
+      await stockContext.dispose();
+    }
   });
 
   it('samples one stream on the calling thread and generates what the prebuilt addon generates, greedy and seeded', async () => {
@@ -149,7 +163,6 @@ describe('fast addon: built', { skip: skipUnlessBuilt }, () => {
     const context = await fastModel.createContext({ contextSize: 512, sequences: inputs.length, _embeddings: true } as Parameters<LlamaModel['createContext']>[0]);
     try {
       const addon = addonContextOf(context);
-      assert.equal(typeof addon.getSequenceEmbedding, 'function');
 
       // One at a time, each as sequence 0, read both ways: the stock getEmbedding and the addition.
       const alone: Float64Array[] = [];

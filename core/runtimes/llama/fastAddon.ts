@@ -221,3 +221,17 @@ export function fastAddonAdditions(llama: Llama): string[] {
   const bindings = (llama as unknown as { _bindings?: { llmsvcFastAddonInfo?: () => { additions: string[] } } })._bindings;
   return bindings?.llmsvcFastAddonInfo?.().additions ?? [];
 }
+
+/** AddonContext.getSequenceEmbedding of the fast addon: the embedding of sequence `sequenceId` in
+ *  the last decoded batch — pooled by the context's pooling type, or for a context that does not
+ *  pool (LLAMA_POOLING_TYPE_NONE) the embedding of the token at `batchIndexOfLastToken` (which must
+ *  have been added with an output) — at most `maxVectorSize` values (0: all). */
+export type GetSequenceEmbedding = (sequenceId: number, batchIndexOfLastToken?: number, maxVectorSize?: number) => Float64Array;
+
+/** getSequenceEmbedding of a context's addon, bound to it, when the loaded addon has it (so several
+ *  embedding inputs can be evaluated in one batch); undefined on the stock addon. */
+export function sequenceEmbeddingReader(context: object): GetSequenceEmbedding | undefined {
+  const addonContext = (context as { _ctx?: { getSequenceEmbedding?: GetSequenceEmbedding } })._ctx;
+  const read = addonContext?.getSequenceEmbedding;
+  return typeof read === 'function' ? read.bind(addonContext) : undefined;
+}

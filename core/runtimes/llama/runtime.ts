@@ -5,7 +5,7 @@ import { installYieldingBatchDispatch, type PatchOutcome } from './yieldingBatch
 
 export interface LlamaRuntimeOptions {
   gpu: 'auto' | boolean;
-  onLog?: (level: 'warn' | 'error', message: string) => void;
+  onLog?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** Where `npm run build:fast-addon` put the fast addon (default: the checkout's .cache/fast-addon). */
   fastAddonDir?: string;
 }
@@ -58,6 +58,7 @@ export class LlamaRuntime {
     const fast = fastAddonDir === undefined ? ({ status: 'absent' } as const) : await loadFastLlama(fastAddonDir, { gpu, logLevel, logger });
     if (fast.status === 'loaded') {
       this.fastAddonPath = fast.path;
+      options.onLog?.('info', `llama.cpp runs on llmsvc's fast addon (${fast.path})`);
       return fast.llama;
     }
     if (fast.status === 'refused') {
