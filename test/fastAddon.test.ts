@@ -143,6 +143,21 @@ describe('fast addon: built', { skip: skipUnlessBuilt }, () => {
     }
   });
 
+  it("finds node-llama-cpp's bundled grammars and samples under one as the prebuilt addon does", async () => {
+    const completeJson = async (llama: Llama, model: LlamaModel) => {
+      const context = await model.createContext({ contextSize: 256 });
+      try {
+        const grammar = await llama.getGrammarFor('json');
+        return await new LlamaCompletion({ contextSequence: context.getSequence() }).generateCompletion('JSON please', { maxTokens: 12, grammar, temperature: 1, seed: 4 });
+      } finally {
+        await context.dispose();
+      }
+    };
+    const [fromFast, fromStock] = [await completeJson(fast, fastModel), await completeJson(stock, stockModel)];
+    assert.ok(fromStock.startsWith('{'));
+    assert.equal(fromFast, fromStock);
+  });
+
   it('samples several streams decoded together as the prebuilt addon does', async () => {
     const completeTogether = async (model: LlamaModel) => {
       const context = await model.createContext({ contextSize: 512, sequences: 2 });

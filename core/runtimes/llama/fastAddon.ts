@@ -97,7 +97,7 @@ export interface FastLlamaOptions {
 type CreateLlama = (options: {
   bindings: unknown;
   bindingPath: string;
-  buildType: 'localBuild';
+  buildType: 'prebuilt';
   buildMetadata: unknown;
   logLevel: LlamaLogLevel;
   logger: FastLlamaOptions['logger'];
@@ -147,7 +147,9 @@ export async function loadFastLlama(dir: string, options: FastLlamaOptions): Pro
     const llama = await create.call(Llama, {
       bindings,
       bindingPath,
-      buildType: 'localBuild',
+      // The llama.cpp libraries are the prebuilt ones; node-llama-cpp reads this only to find its
+      // bundled grammars (getGrammarsFolder), which a 'localBuild' looks for in a llama.cpp clone.
+      buildType: 'prebuilt',
       buildMetadata,
       logLevel: options.logLevel,
       logger: options.logger,
