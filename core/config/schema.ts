@@ -71,6 +71,9 @@ export const configSchema = z
     auth_failure_limit: positiveInt.default(10),
     /** Use a GPU when node-llama-cpp finds one (CUDA, Vulkan, Metal); false forces CPU. */
     gpu: z.union([z.literal('auto'), flag]).default('auto'),
+    /** Where `npm run build:fast-addon` put llmsvc's optional fast llama.cpp addon (absent: the
+     *  checkout's .cache/fast-addon). Used when built there and matching the installed node-llama-cpp. */
+    fast_addon_dir: z.string().min(1).optional(),
     /** Embedding model of a vector store created without `embedding_model` (absent: the first local model). */
     default_embedding_model: z.string().min(1).optional(),
     /** Upstream providers (OpenAI, Anthropic, OpenAI-compatible servers); env: a JSON array. */

@@ -29,6 +29,7 @@ export function createLocalProviders(
       idleTtlMs: config.model_idle_ttl_s * 1000,
       maxLoadedModels: config.max_loaded_models,
       gpu: config.gpu,
+      fastAddonDir: config.fast_addon_dir,
     },
     onLog,
     runtimeOptions,
