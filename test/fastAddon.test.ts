@@ -8,7 +8,9 @@ import { LlamaRuntime } from '../core/runtimes/index.js';
 import { buildInfoFile, defaultFastAddonDir, fastAddonAdditions, sequenceEmbeddingReader, type FastAddonBuildInfo } from '../core/runtimes/llama/fastAddon.js';
 
 const tinyModelPath = path.resolve(import.meta.dirname, '../../shared/models/llama-2-tiny-random.gguf');
-const fastAddonDir = process.env.LLMSVC_FAST_ADDON_DIR || defaultFastAddonDir()!;
+// CI builds it into a folder of its own (LLMSVC_TEST_FAST_ADDON_DIR) so that the rest of the suite
+// runs on the prebuilt addon a plain `npm install` gives.
+const fastAddonDir = process.env.LLMSVC_TEST_FAST_ADDON_DIR || process.env.LLMSVC_FAST_ADDON_DIR || defaultFastAddonDir()!;
 const built = fs.existsSync(path.join(fastAddonDir, buildInfoFile));
 // CI builds the addon (.ci/run), so there a missing build is a failure rather than a skip.
 const skipUnlessBuilt = built || process.env.CI === 'true' ? false : `the fast addon is not built in ${fastAddonDir} (npm run build:fast-addon needs g++)`;
