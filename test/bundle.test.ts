@@ -77,6 +77,9 @@ before(async () => {
 });
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
+/** A line found only in dist/apps/cli/main.js: the byte the tamper tests change. */
+const mainJsMarker = 'registerCommands(program, process.argv.slice(2))';
+
 test('bundle verify: the signed bundle passes; a wrong key or one changed byte fails, naming the file', { skip }, () => {
   const ok = cliLong(['bundle', 'verify', bundleFile, '--public-key', path.join(work, 'sign.pub'), '--json']);
   assert.equal(ok.status, 0, ok.stderr);
@@ -86,7 +89,7 @@ test('bundle verify: the signed bundle passes; a wrong key or one changed byte f
   runCli(['bundle', 'keygen', '--private-key', `${otherKey}.key`, '--public-key', `${otherKey}.pub`]);
 
   // One byte inside llmsvc's own code, changed in the tar itself (and changed back afterwards).
-  const at = fs.readFileSync(bundleFile).indexOf('registerBundle(program);');
+  const at = fs.readFileSync(bundleFile).indexOf(mainJsMarker);
   assert.ok(at > 0);
   const flip = () => {
     const fd = fs.openSync(bundleFile, 'r+');
@@ -113,7 +116,7 @@ test('install.sh refuses an extracted bundle with one changed byte and installs 
   const file = path.join(bundleDir, 'app', 'dist', 'apps', 'cli', 'main.js');
   const original = fs.readFileSync(file);
   const changed = Buffer.from(original);
-  changed[changed.indexOf('registerBundle(program);')] ^= 0x20;
+  changed[changed.indexOf(mainJsMarker)] ^= 0x20;
   fs.writeFileSync(file, changed);
   try {
     const run = airGapped(`"${bundleDir}/install.sh" --prefix "${work}/refused" --data-dir "${work}/refused-data" --no-service`);
