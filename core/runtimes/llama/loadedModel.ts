@@ -32,6 +32,7 @@ export interface ModelLoadOptions {
   /** Embedding inputs evaluated together; false or absent: one at a time. */
   embeddingBatch?: EmbeddingBatchSettings | false;
   metrics: RuntimeMetrics;
+  log?: { info(obj: object, msg: string): void };
 }
 
 const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
@@ -191,11 +192,21 @@ export class LoadedModel {
     // Batching off: groups of one, which the evaluator embeds exactly as before batching existed.
     const grouping = this.options.embeddingBatch || { maxInputs: 1, maxTokens: contextSize, windowMs: 0 };
     const evaluator = new MultiSequenceEmbedding(this.model, { contextSize, threads: this.options.threads, maxInputs: grouping.maxInputs, maxTokens: grouping.maxTokens });
+    const batching = this.options.embeddingBatch;
     const queue = new EmbeddingBatchQueue<Token[], number[]>(
       grouping,
       (inputs) => evaluator.embedGroup(inputs),
       (size) => this.options.metrics.embeddingBatchSize.observe({ model: this.id }, size),
     );
+    // Once, when batching is on: whether groups really share a decode (they need the fast addon).
+    if (batching) {
+      void evaluator.ready.then((together) =>
+        together
+          ? this.options.log?.info({ model: this.id, maxInputs: batching.maxInputs }, 'embedding groups decode together')
+          : this.options.log?.info({ model: this.id }, "embedding groups are embedded one input at a time: the runtime runs on node-llama-cpp's stock addon, which reads one sequence's embedding per decode; build llmsvc's fast addon to decode them together"),
+        () => {},
+      );
+    }
     this.embedding = { queue, evaluator };
     return this.embedding;
   }

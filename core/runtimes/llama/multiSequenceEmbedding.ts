@@ -87,16 +87,14 @@ export class MultiSequenceEmbedding {
   private multi: Promise<{ context: LlamaContext; sequences: LlamaContextSequence[] }> | undefined;
   /** Whether groups are decoded together: known once the first context exists. */
   private fastPath: boolean | undefined;
+  private resolveReady!: (together: boolean) => void;
+  /** Resolves, once the first input is embedded, with whether groups are decoded together. */
+  readonly ready = new Promise<boolean>((resolve) => (this.resolveReady = resolve));
 
   constructor(
     private readonly model: LlamaModel,
     private readonly options: MultiSequenceEmbeddingOptions,
   ) {}
-
-  /** Whether groups of several inputs are decoded together (undefined until first used). */
-  get decodesGroupsTogether(): boolean | undefined {
-    return this.fastPath;
-  }
 
   /** One vector per input, in order. Inputs are prepared tokens (embeddingTokensOf). */
   async embedGroup(inputs: readonly Token[][]): Promise<number[][]> {
@@ -113,7 +111,10 @@ export class MultiSequenceEmbedding {
   private async singleContext(): Promise<LlamaEmbeddingContext> {
     this.single ??= this.model.createEmbeddingContext({ contextSize: this.options.contextSize, threads: this.options.threads });
     const single = await this.single;
-    this.fastPath ??= supportsSequenceEmbedding((single as unknown as { _llamaContext: LlamaContext })._llamaContext);
+    if (this.fastPath === undefined) {
+      this.fastPath = supportsSequenceEmbedding((single as unknown as { _llamaContext: LlamaContext })._llamaContext);
+      this.resolveReady(this.fastPath);
+    }
     return single;
   }
 
