@@ -81,6 +81,9 @@ export const configSchema = z
     /** How long the first input of a group waits for others, in ms (0: a group is what queued
      *  while the previous one ran). */
     embedding_batch_window_ms: z.coerce.number().int().min(0).max(1000).default(0),
+    /** Where `npm run build:fast-addon` put llmsvc's optional fast llama.cpp addon (absent: the
+     *  checkout's .cache/fast-addon). Used when built there and matching the installed node-llama-cpp. */
+    fast_addon_dir: z.string().min(1).optional(),
     /** Embedding model of a vector store created without `embedding_model` (absent: the first local model). */
     default_embedding_model: z.string().min(1).optional(),
     /** Upstream providers (OpenAI, Anthropic, OpenAI-compatible servers); env: a JSON array. */

@@ -28,6 +28,7 @@ export function createLocalProviders(config: Config, onLog: (line: RuntimeLogLin
       idleTtlMs: config.model_idle_ttl_s * 1000,
       maxLoadedModels: config.max_loaded_models,
       gpu: config.gpu,
+      fastAddonDir: config.fast_addon_dir,
     },
     onLog,
   );

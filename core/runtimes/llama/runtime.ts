@@ -1,10 +1,13 @@
 import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
 import { installBoundedJsonTerminals } from './jsonGrammarTerminals.js';
+import { defaultFastAddonDir, loadFastLlama } from './fastAddon.js';
 import { installYieldingBatchDispatch, type PatchOutcome } from './yieldingBatchDispatch.js';
 
 export interface LlamaRuntimeOptions {
   gpu: 'auto' | boolean;
   onLog?: (level: 'warn' | 'error', message: string) => void;
+  /** Where `npm run build:fast-addon` put the fast addon (default: the checkout's .cache/fast-addon). */
+  fastAddonDir?: string;
 }
 
 /** The llama.cpp binding, loaded once per process. Loading takes most of a second, so it starts
@@ -12,6 +15,8 @@ export interface LlamaRuntimeOptions {
 export class LlamaRuntime {
   private readonly loading: Promise<Llama>;
   private loaded: Llama | undefined;
+  /** The fast addon node-llama-cpp runs on, when it does. */
+  fastAddonPath: string | undefined;
   /** Whether new requests join running generations between decode steps (see yieldingBatchDispatch). */
   readonly batchDispatchPatch: Promise<PatchOutcome>;
 
@@ -35,18 +40,31 @@ export class LlamaRuntime {
         );
       }
     });
-    this.loading = Promise.all([this.batchDispatchPatch, numberPatch]).then(() => getLlama({
-      gpu: options.gpu === true ? 'auto' : options.gpu,
-      // Never compile or download at run time: air-gapped installs use the prebuilt binaries.
-      build: 'never',
-      logLevel: LlamaLogLevel.warn,
-      logger: (level, message) => {
-        if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) options.onLog?.('error', message);
-        else if (level === LlamaLogLevel.warn) options.onLog?.('warn', message);
-      },
-    })).then((llama) => (this.loaded = llama));
+    this.loading = Promise.all([this.batchDispatchPatch, numberPatch]).then(() => this.load(options)).then((llama) => (this.loaded = llama));
     // Callers see the failure when they await `llama()`; this keeps it from being unhandled meanwhile.
     this.loading.catch(() => {});
+  }
+
+  /** node-llama-cpp on llmsvc's fast addon when one is built and fits (see fastAddon.ts), else
+   *  on its prebuilt addon. */
+  private async load(options: LlamaRuntimeOptions): Promise<Llama> {
+    const gpu = options.gpu === true ? 'auto' : options.gpu;
+    const logLevel = LlamaLogLevel.warn;
+    const logger = (level: LlamaLogLevel, message: string) => {
+      if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) options.onLog?.('error', message);
+      else if (level === LlamaLogLevel.warn) options.onLog?.('warn', message);
+    };
+    const fastAddonDir = options.fastAddonDir ?? defaultFastAddonDir();
+    const fast = fastAddonDir === undefined ? ({ status: 'absent' } as const) : await loadFastLlama(fastAddonDir, { gpu, logLevel, logger });
+    if (fast.status === 'loaded') {
+      this.fastAddonPath = fast.path;
+      return fast.llama;
+    }
+    if (fast.status === 'refused') {
+      options.onLog?.('warn', `llmsvc's fast addon in ${fastAddonDir} is not used (${fast.reason}); node-llama-cpp's prebuilt addon is used instead.`);
+    }
+    // Never compile or download at run time: air-gapped installs use the prebuilt binaries.
+    return getLlama({ gpu, build: 'never', logLevel, logger });
   }
 
   llama(): Promise<Llama> {

@@ -93,6 +93,8 @@ export interface RuntimeSettings {
   idleTtlMs: number;
   maxLoadedModels: number;
   gpu: 'auto' | boolean;
+  /** Where llmsvc's optional fast addon is built (undefined: .cache/fast-addon; see fastAddon.ts). */
+  fastAddonDir?: string;
   /** BroadcastChannel name on which the thread sends its log lines. */
   logChannel: string;
 }

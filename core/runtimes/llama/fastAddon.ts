@@ -1,0 +1,166 @@
+// The optional fast addon: node-llama-cpp 3.21.1's own addon sources plus llmsvc's additions
+// (scripts/fast-addon/), compiled by `npm run build:fast-addon` against the prebuilt llama.cpp
+// shared libraries that `npm install` ships in @node-llama-cpp/linux-x64. Only the addon is
+// compiled, never llama.cpp, so the libraries (and their CPU variants) stay the stock ones.
+//
+// When the build is present and matches what is installed (node-llama-cpp's version, the prebuilt
+// release and the very library files it was linked against), the runtime hands it to
+// node-llama-cpp instead of the prebuilt llama-addon.node; otherwise the stock addon is used and
+// one warning says why. Absent, nothing is said: the fast addon is an opt-in.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { getLlamaGpuTypes, getModuleVersion, Llama, type LlamaLogLevel } from 'node-llama-cpp';
+
+export const fastAddonNodeLlamaCppVersion = '3.21.1';
+/** The prebuilt package (and binaries folder) the fast addon links against: CPU-only Linux x64. */
+export const prebuiltPackage = '@node-llama-cpp/linux-x64';
+/** The libraries the addon links against (the prebuilt addon's NEEDED entries from llama.cpp). */
+export const linkedLibraries = ['libllama-common.so', 'libllama.v0.4.0.so', 'libggml.v0.4.0.so', 'libggml-base.so'];
+export const fastAddonFile = 'llama-addon.node';
+export const buildInfoFile = 'build.json';
+
+export interface FastAddonBuildInfo {
+  nodeLlamaCpp: string;
+  llamaCppRelease: string;
+  /** sha256 of each linked library at build time. */
+  libraries: Record<string, string>;
+  additions: string[];
+}
+
+export interface PrebuiltBinaries {
+  dir: string;
+  llamaCppRelease: string;
+}
+
+/** The repository (or installed package) root: the closest folder above this module holding
+ *  llmsvc's package.json. The same from core/ under tsx and from dist/core/ when compiled. */
+function llmsvcRoot(): string | undefined {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = path.join(dir, 'package.json');
+    try {
+      if ((JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name === 'llmsvc') return dir;
+    } catch {
+      // no (readable) package.json here
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/** .cache/fast-addon in llmsvc's checkout (undefined when llmsvc's package.json is not found). */
+export function defaultFastAddonDir(): string | undefined {
+  const root = llmsvcRoot();
+  return root === undefined ? undefined : path.join(root, '.cache', 'fast-addon');
+}
+
+export function nodeLlamaCppRoot(): string {
+  return path.dirname(path.dirname(fileURLToPath(import.meta.resolve('node-llama-cpp'))));
+}
+
+/** Where npm put the prebuilt CPU binaries, and which llama.cpp release they are. */
+export function findPrebuiltBinaries(): PrebuiltBinaries {
+  const entry = createRequire(path.join(nodeLlamaCppRoot(), 'package.json')).resolve(prebuiltPackage);
+  const packageDir = path.resolve(path.dirname(entry), '..');
+  const dir = path.join(packageDir, 'bins', 'linux-x64');
+  const metadata = JSON.parse(fs.readFileSync(path.join(dir, '_nlcBuildMetadata.json'), 'utf8')) as {
+    buildOptions: { llamaCpp: { release: string } };
+  };
+  return { dir, llamaCppRelease: metadata.buildOptions.llamaCpp.release };
+}
+
+export function fingerprintLibraries(dir: string): Record<string, string> {
+  return Object.fromEntries(
+    linkedLibraries.map((name) => [name, createHash('sha256').update(fs.readFileSync(path.join(dir, name))).digest('hex')]),
+  );
+}
+
+export type FastAddonOutcome =
+  | { status: 'absent' }
+  | { status: 'loaded'; llama: Llama; path: string }
+  | { status: 'refused'; reason: string };
+
+export interface FastLlamaOptions {
+  gpu: 'auto' | false;
+  logLevel: LlamaLogLevel;
+  logger: (level: LlamaLogLevel, message: string) => void;
+}
+
+/** Llama._create, node-llama-cpp's internal constructor that getLlama calls once it has chosen
+ *  a binding (dist/bindings/getLlama.js, loadExistingLlamaBinary). */
+type CreateLlama = (options: {
+  bindings: unknown;
+  bindingPath: string;
+  buildType: 'localBuild';
+  buildMetadata: unknown;
+  logLevel: LlamaLogLevel;
+  logger: FastLlamaOptions['logger'];
+  vramPadding: number;
+  ramPadding: (totalRam: number) => number;
+  tempDir: false;
+}) => Promise<Llama>;
+
+/** Why the build in `dir` cannot be used with what is installed, or undefined when it can. */
+export async function whyNotUsable(dir: string, info: FastAddonBuildInfo, gpu: FastLlamaOptions['gpu']): Promise<string | undefined> {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return `it is built for linux-x64 only, this is ${process.platform}-${process.arch}`;
+  const installed = (await getModuleVersion()) as string;
+  if (installed !== fastAddonNodeLlamaCppVersion) return `node-llama-cpp ${installed} is installed; llmsvc's fast addon is written for ${fastAddonNodeLlamaCppVersion}`;
+  if (info.nodeLlamaCpp !== installed) return `it was built for node-llama-cpp ${info.nodeLlamaCpp}, ${installed} is installed; rebuild it (npm run build:fast-addon)`;
+  const prebuilt = findPrebuiltBinaries();
+  if (info.llamaCppRelease !== prebuilt.llamaCppRelease) return `it was built for llama.cpp ${info.llamaCppRelease}, the prebuilt binaries are ${prebuilt.llamaCppRelease}; rebuild it (npm run build:fast-addon)`;
+  const libraries = fingerprintLibraries(prebuilt.dir);
+  const changed = linkedLibraries.filter((name) => libraries[name] !== info.libraries[name]);
+  if (changed.length > 0) return `the prebuilt ${changed.join(', ')} changed since it was built; rebuild it (npm run build:fast-addon)`;
+  if (!fs.existsSync(path.join(dir, fastAddonFile))) return `${path.join(dir, fastAddonFile)} is missing; rebuild it (npm run build:fast-addon)`;
+  if (gpu !== false) {
+    const gpus = (await getLlamaGpuTypes('supported')).filter((type) => type !== false);
+    if (gpus.length > 0) return `it is CPU-only and a GPU (${gpus.join(', ')}) is available; set gpu to false to use it`;
+  }
+  return undefined;
+}
+
+/** Loads node-llama-cpp on the fast addon in `dir` when one is built there and fits. */
+export async function loadFastLlama(dir: string, options: FastLlamaOptions): Promise<FastAddonOutcome> {
+  const infoPath = path.join(dir, buildInfoFile);
+  if (!fs.existsSync(infoPath)) return { status: 'absent' };
+  try {
+    const info = JSON.parse(fs.readFileSync(infoPath, 'utf8')) as FastAddonBuildInfo;
+    const reason = await whyNotUsable(dir, info, options.gpu);
+    if (reason) return { status: 'refused', reason };
+    const prebuilt = findPrebuiltBinaries();
+    const bindingPath = path.join(dir, fastAddonFile);
+    // A fresh instance per Llama, as node-llama-cpp's loadBindingModule does (each has its own logger).
+    const require = createRequire(import.meta.url);
+    delete require.cache[bindingPath];
+    const bindings = require(bindingPath) as unknown;
+    delete require.cache[bindingPath];
+    const buildMetadata = JSON.parse(fs.readFileSync(path.join(prebuilt.dir, '_nlcBuildMetadata.json'), 'utf8')) as unknown;
+    const create = (Llama as unknown as { _create?: CreateLlama })._create;
+    if (typeof create !== 'function') return { status: 'refused', reason: 'node-llama-cpp has no Llama._create' };
+    const llama = await create.call(Llama, {
+      bindings,
+      bindingPath,
+      buildType: 'localBuild',
+      buildMetadata,
+      logLevel: options.logLevel,
+      logger: options.logger,
+      vramPadding: 0, // CPU only
+      // node-llama-cpp's Linux default (dist/bindings/getLlama.js, defaultLlamaRamPadding).
+      ramPadding: (totalRam) => Math.floor(Math.min(totalRam * 0.25, 1024 ** 3)),
+      tempDir: false,
+    });
+    return { status: 'loaded', llama, path: bindingPath };
+  } catch (error) {
+    return { status: 'refused', reason: `loading it failed: ${(error as Error).message}` };
+  }
+}
+
+/** The llmsvc additions of the addon a Llama runs on ([] for the stock addon). */
+export function fastAddonAdditions(llama: Llama): string[] {
+  const bindings = (llama as unknown as { _bindings?: { llmsvcFastAddonInfo?: () => { additions: string[] } } })._bindings;
+  return bindings?.llmsvcFastAddonInfo?.().additions ?? [];
+}
