@@ -1,10 +1,21 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { LlamaContext } from 'node-llama-cpp';
 import OpenAI from 'openai';
-import { authedFetch, startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
+import { LlamaRuntime } from '../core/runtimes/index.js';
+import { buildInfoFile, defaultFastAddonDir } from '../core/runtimes/llama/fastAddon.js';
+import { embeddingTokensOf, MultiSequenceEmbedding } from '../core/runtimes/llama/multiSequenceEmbedding.js';
+import { authedFetch, startTestServer, testAdminKey, tinyModelId, tinyModelPath, type TestServer } from './support/server.js';
 
 // GGUF embedding micro-batching (#17): concurrent /v1/embeddings requests to one model are evaluated
-// in groups; every vector must be the one the input gets alone.
+// in groups; every vector must be the one the input gets alone. Groups share one decode only on
+// llmsvc's fast addon (getSequenceEmbedding); without it they are embedded one input at a time.
+
+const fastAddonDir = process.env.LLMSVC_FAST_ADDON_DIR || defaultFastAddonDir()!;
+// CI builds the addon (.ci/run), so there a missing build is a failure rather than a skip.
+const skipUnlessFastAddon = fs.existsSync(path.join(fastAddonDir, buildInfoFile)) || process.env.CI === 'true' ? false : `the fast addon is not built in ${fastAddonDir} (npm run build:fast-addon)`;
 
 const texts = [
   'The blue heron nests by the quiet lake.',
@@ -56,7 +67,11 @@ describe('GGUF embedding micro-batching', () => {
 
   before(async () => {
     // A window, so that requests sent together group reliably even on a loaded machine.
-    [batched, unbatched] = await Promise.all([startTestServer({ embedding_batch_window_ms: 40 }), startTestServer({ embedding_batch: false })]);
+    // CPU: the fast addon (when built) is used only without a GPU.
+    [batched, unbatched] = await Promise.all([
+      startTestServer({ gpu: false, embedding_batch_window_ms: 40 }),
+      startTestServer({ gpu: false, embedding_batch: false }),
+    ]);
     onBatched = new OpenAI({ baseURL: `${batched.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
     onUnbatched = new OpenAI({ baseURL: `${unbatched.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
   });
@@ -97,5 +112,51 @@ describe('GGUF embedding micro-batching', () => {
     const sizes = await groupSizes(unbatched);
     assert.equal(sizes.count, 3 * texts.length);
     assert.equal(sizes.alone, sizes.count, 'no group of more than one input');
+  });
+
+  it('on the fast addon, the server decodes its groups together (and says so once)', { skip: skipUnlessFastAddon }, async () => {
+    await embedOne(onBatched, 'warm');
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the runtime thread's log lines cross a channel
+    assert.equal(batched.logs().split('embedding groups decode together').length - 1, 1, batched.logs());
+    assert.doesNotMatch(batched.logs(), /one input at a time/);
+    assert.doesNotMatch(unbatched.logs(), /embedding groups/, 'batching off: nothing to say');
+  });
+});
+
+describe('multi-sequence embedding on the fast addon', { skip: skipUnlessFastAddon }, () => {
+  it('a group of eight inputs is one decode, and each vector is bitwise the one its input gets alone', async () => {
+    const runtime = new LlamaRuntime({ gpu: false });
+    const model = await (await runtime.llama()).loadModel({ modelPath: tinyModelPath });
+    const evaluator = new MultiSequenceEmbedding(model, { contextSize: 1024, threads: 1, maxInputs: 8, maxTokens: 512 });
+    try {
+      const inputs = texts.slice(0, 8).map((text) => embeddingTokensOf(model, text));
+      const alone: number[][] = [];
+      for (const tokens of inputs) alone.push(...(await evaluator.embedGroup([tokens])));
+      assert.equal(await evaluator.ready, true, 'the fast addon reads embeddings per sequence');
+      await evaluator.embedGroup(inputs.slice(0, 2)); // makes the batching context
+      // Count the native decodes of the batching context (node-llama-cpp's _ctx, an AddonContext).
+      const { context } = await (evaluator as unknown as { multi: Promise<{ context: LlamaContext }> }).multi;
+      const internals = context as unknown as { _ctx: Record<string | symbol, unknown> };
+      const native = internals._ctx;
+      let decodes = 0;
+      internals._ctx = new Proxy(native, {
+        get(target, key) {
+          const value = target[key];
+          if (typeof value !== 'function') return value;
+          if (key === 'decodeBatch') decodes++;
+          return value.bind(target);
+        },
+      });
+      const together = await evaluator.embedGroup(inputs);
+      const reversed = await evaluator.embedGroup(inputs.slice().reverse());
+      internals._ctx = native;
+      assert.equal(decodes, 2, 'one decode per group');
+      assert.deepEqual(together, alone);
+      assert.deepEqual(reversed.reverse(), alone, 'which sequence an input gets does not matter');
+    } finally {
+      await evaluator.dispose();
+      await model.dispose();
+      await runtime.dispose();
+    }
   });
 });
