@@ -96,19 +96,25 @@ describe('fast addon: built', { skip: skipUnlessBuilt }, () => {
     assert.equal(runtime.backend, 'cpu');
   });
 
-  it('generates the same greedy completion as the prebuilt addon', async () => {
-    const complete = async (model: LlamaModel) => {
+  it('samples on the calling thread and generates what the prebuilt addon generates, greedy and seeded', async () => {
+    const complete = async (model: LlamaModel, temperature: number) => {
       const context = await model.createContext({ contextSize: 256 });
       try {
+        const sampledOnThisThread = addonContextOf(context).constructor.name === 'SyncSamplingAddonContext';
         const completion = new LlamaCompletion({ contextSequence: context.getSequence() });
-        return await completion.generateCompletion('The quick brown fox', { maxTokens: 8, temperature: 0 });
+        const text = await completion.generateCompletion('The quick brown fox', { maxTokens: 8, temperature, seed: 7 });
+        return { text, sampledOnThisThread };
       } finally {
         await context.dispose();
       }
     };
-    const [fromFast, fromStock] = [await complete(fastModel), await complete(stockModel)];
-    assert.ok(fromStock.length > 0);
-    assert.equal(fromFast, fromStock);
+    for (const temperature of [0, 0.8]) {
+      const [fromFast, fromStock] = [await complete(fastModel, temperature), await complete(stockModel, temperature)];
+      assert.equal(fromFast.sampledOnThisThread, true);
+      assert.equal(fromStock.sampledOnThisThread, false);
+      assert.ok(fromStock.text.length > 0);
+      assert.equal(fromFast.text, fromStock.text, `temperature ${temperature}`);
+    }
   });
 
   it('getSequenceEmbedding: several sequences evaluated in one batch give the vectors each gives alone', async () => {

@@ -86,6 +86,8 @@ export type FastAddonOutcome =
 
 export interface FastLlamaOptions {
   gpu: 'auto' | false;
+  /** Sample on the JS thread (sampleTokenSync) instead of a thread-pool hop per token; default true. */
+  syncSampling?: boolean;
   logLevel: LlamaLogLevel;
   logger: (level: LlamaLogLevel, message: string) => void;
 }
@@ -136,8 +138,9 @@ export async function loadFastLlama(dir: string, options: FastLlamaOptions): Pro
     // A fresh instance per Llama, as node-llama-cpp's loadBindingModule does (each has its own logger).
     const require = createRequire(import.meta.url);
     delete require.cache[bindingPath];
-    const bindings = require(bindingPath) as unknown;
+    const bindings = require(bindingPath) as AddonBindings;
     delete require.cache[bindingPath];
+    if (options.syncSampling !== false) useSyncSampling(bindings);
     const buildMetadata = JSON.parse(fs.readFileSync(path.join(prebuilt.dir, '_nlcBuildMetadata.json'), 'utf8')) as unknown;
     const create = (Llama as unknown as { _create?: CreateLlama })._create;
     if (typeof create !== 'function') return { status: 'refused', reason: 'node-llama-cpp has no Llama._create' };
@@ -157,6 +160,36 @@ export async function loadFastLlama(dir: string, options: FastLlamaOptions): Pro
   } catch (error) {
     return { status: 'refused', reason: `loading it failed: ${(error as Error).message}` };
   }
+}
+
+interface AddonContextInstance {
+  sampleToken(batchLogitIndex: number, sampler: object, ...probabilitiesAndConfidence: boolean[]): Promise<unknown>;
+  sampleTokenSync?(batchLogitIndex: number, sampler: object): number;
+}
+type AddonContextClass = new (...args: never[]) => AddonContextInstance;
+interface AddonBindings {
+  AddonContext?: AddonContextClass;
+}
+
+/** node-llama-cpp 3.21.1 samples every token through sampleToken, an AsyncWorker: a thread-pool
+ *  round trip per token for a few microseconds of work. Where it asks for no probabilities or
+ *  confidence (the case llmsvc uses), this answers it from sampleTokenSync on the calling thread
+ *  instead, as a promise like the stock one; other calls keep the stock path. The addon's methods
+ *  are read-only, so node-llama-cpp is handed a subclass (it only ever calls `new AddonContext`). */
+function useSyncSampling(bindings: AddonBindings): void {
+  const Base = bindings.AddonContext;
+  if (!Base || typeof Base.prototype.sampleTokenSync !== 'function') return;
+  class SyncSamplingAddonContext extends Base {
+    override sampleToken(batchLogitIndex: number, sampler: object, ...probabilitiesAndConfidence: boolean[]): Promise<unknown> {
+      if (probabilitiesAndConfidence.length > 0) return super.sampleToken(batchLogitIndex, sampler, ...probabilitiesAndConfidence);
+      try {
+        return Promise.resolve(this.sampleTokenSync!(batchLogitIndex, sampler));
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    }
+  }
+  bindings.AddonContext = SyncSamplingAddonContext;
 }
 
 /** The llmsvc additions of the addon a Llama runs on ([] for the stock addon). */
