@@ -6,7 +6,7 @@ import type { LlamaContext } from 'node-llama-cpp';
 import OpenAI from 'openai';
 import { LlamaRuntime } from '../core/runtimes/index.js';
 import { buildInfoFile, defaultFastAddonDir } from '../core/runtimes/llama/fastAddon.js';
-import { embeddingTokensOf, MultiSequenceEmbedding } from '../core/runtimes/llama/multiSequenceEmbedding.js';
+import { embeddingTokensOf, MultiSequenceEmbedding, sameLengthRuns } from '../core/runtimes/llama/multiSequenceEmbedding.js';
 import { authedFetch, startTestServer, testAdminKey, tinyModelId, tinyModelPath, type TestServer } from './support/server.js';
 
 // GGUF embedding micro-batching (#17): concurrent /v1/embeddings requests to one model are evaluated
@@ -124,12 +124,16 @@ describe('GGUF embedding micro-batching', () => {
 });
 
 describe('multi-sequence embedding on the fast addon', { skip: skipUnlessFastAddon }, () => {
-  it('a group of eight inputs is one decode, and each vector is bitwise the one its input gets alone', async () => {
+  it('a group of eight inputs of one length is one decode; inputs of other lengths are evaluated whole; every vector is bitwise the one its input gets alone', async () => {
     const runtime = new LlamaRuntime({ gpu: false });
     const model = await (await runtime.llama()).loadModel({ modelPath: tinyModelPath });
     const evaluator = new MultiSequenceEmbedding(model, { contextSize: 1024, threads: 1, maxInputs: 8, maxTokens: 512 });
     try {
-      const inputs = texts.slice(0, 8).map((text) => embeddingTokensOf(model, text));
+      // Eight inputs of one length (a document chunked by tokens), and two of other lengths.
+      const inputs = texts.slice(0, 8).map((text) => embeddingTokensOf(model, text.repeat(3)).slice(0, 12));
+      const others = [embeddingTokensOf(model, texts[8]!), embeddingTokensOf(model, texts[9]!)];
+      assert.notEqual(others[0]!.length, others[1]!.length);
+      assert.ok(others.every((tokens) => tokens.length !== 12));
       const alone: number[][] = [];
       for (const tokens of inputs) alone.push(...(await evaluator.embedGroup([tokens])));
       assert.equal(await evaluator.ready, true, 'the fast addon reads embeddings per sequence');
@@ -153,10 +157,22 @@ describe('multi-sequence embedding on the fast addon', { skip: skipUnlessFastAdd
       assert.equal(decodes, 2, 'one decode per group');
       assert.deepEqual(together, alone);
       assert.deepEqual(reversed.reverse(), alone, 'which sequence an input gets does not matter');
+      // Mixed lengths: llama.cpp would split a batch of unequal sequences into equal pieces, and an
+      // input evaluated in pieces gets another vector; so only the equal ones share the decode.
+      const othersAlone: number[][] = [];
+      for (const tokens of others) othersAlone.push(...(await evaluator.embedGroup([tokens])));
+      const mixed = await evaluator.embedGroup([others[0]!, ...inputs.slice(0, 3), others[1]!]);
+      assert.deepEqual(mixed, [othersAlone[0], ...alone.slice(0, 3), othersAlone[1]]);
     } finally {
       await evaluator.dispose();
       await model.dispose();
       await runtime.dispose();
     }
   });
+});
+
+it('sameLengthRuns: a group splits into its inputs of each token count, indexes in order', () => {
+  const tokens = (n: number) => Array.from({ length: n }, () => 1 as never);
+  assert.deepEqual(sameLengthRuns([tokens(3), tokens(5), tokens(3), tokens(1), tokens(5), tokens(3)]), [[0, 2, 5], [1, 4], [3]]);
+  assert.deepEqual(sameLengthRuns([]), []);
 });
