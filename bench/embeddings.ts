@@ -3,8 +3,11 @@
 // run. Two `llmsvc serve --threads 1` processes run side by side on the same model; rounds
 // alternate between them, which goes first rotating, so machine noise hits both.
 //
-// Each round sends `--requests` single-input requests from `--concurrency` clients (the official
-// `openai` SDK, float vectors), distinct texts of 8–40 words. Figures: inputs/s (median over the
+// Each round sends `--requests` single-input requests (tiny model 256, small 32: its inputs cost
+// ~0.3 s each on one thread) from `--concurrency` clients (the official `openai` SDK, float
+// vectors), of two kinds: inputs of 32 tokens each (what a group decodes together) and distinct
+// texts of 8–40 words (each of its own length, which a group embeds one at a time: see
+// sameLengthRuns in core/runtimes/llama/multiSequenceEmbedding.ts). Figures: inputs/s (median over the
 // rounds) and latency p50, the ratio batched / one at a time, the mean group size the batched
 // server reports on /metrics, and the largest difference between the two servers' vectors for the
 // same text (0: identical). Groups are decoded together only when the runtime runs on llmsvc's
@@ -12,7 +15,7 @@
 // input at a time and the ratio shows only the queue's cost. It prints; it writes no results.
 //
 //   npx tsc -p tsconfig.json && node --import tsx bench/embeddings.ts [--quick] [--model tiny|small]
-//     [--concurrency 8] [--requests 256] [--rounds 3]
+//     [--inputs equal,mixed] [--concurrency 8] [--requests 256] [--rounds 3]
 import path from 'node:path';
 import OpenAI from 'openai';
 import {
@@ -37,22 +40,30 @@ function option(name: string, fallback: string): string {
 
 const quick = process.argv.includes('--quick');
 const concurrency = Number(option('concurrency', '8'));
-const requests = Number(option('requests', quick ? '96' : '256'));
+/** Requests per round: --requests, else by model (the small model is ~100× slower per input). */
+const requestsFor = (choice: string) => Number(option('requests', choice === 'small' ? '32' : quick ? '96' : '256'));
 const rounds = Number(option('rounds', quick ? '2' : '3'));
 /** 'tiny' (the test model) or 'small' (the synthetic 135M-shape model); both unless --quick or --model. */
 const models = option('model', quick ? 'tiny' : 'tiny,small').split(',');
 const log = benchLogger('embeddings');
 
 const words = 'river stone lantern copper meadow signal harbor winter orchard quiet thunder paper velvet engine garden silver'.split(' ');
-/** Distinct texts of 8 to 40 words, the same on every run. */
-const text = (index: number) => Array.from({ length: 8 + ((index * 7) % 33) }, (_, k) => words[(index * 31 + k * 17) % words.length]).join(' ') + ` #${index}`;
+/** Inputs of one kind, the same on every run: 'equal', 32 token ids each (a document chunked by
+ *  tokens: the inputs a group decodes together), or 'mixed', distinct texts of 8 to 40 words
+ *  (each of its own length: a group embeds them one at a time, see sameLengthRuns). */
+type Kind = 'equal' | 'mixed';
+const inputOf = (kind: Kind, index: number): string | number[] =>
+  kind === 'equal'
+    ? Array.from({ length: 32 }, (_, k) => 100 + ((index * 131 + k * 17) % 900))
+    : Array.from({ length: 8 + ((index * 7) % 33) }, (_, k) => words[(index * 31 + k * 17) % words.length]).join(' ') + ` #${index}`;
+const kinds = option('inputs', 'equal,mixed').split(',') as Kind[];
 
 interface Round {
   seconds: number;
   latenciesMs: number[];
 }
 
-async function round(client: OpenAI, model: string, offset: number): Promise<Round> {
+async function round(client: OpenAI, model: string, kind: Kind, requests: number, offset: number): Promise<Round> {
   let next = 0;
   const latenciesMs: number[] = [];
   const started = performance.now();
@@ -61,7 +72,7 @@ async function round(client: OpenAI, model: string, offset: number): Promise<Rou
       while (next < requests) {
         const index = offset + next++;
         const sent = performance.now();
-        await client.embeddings.create({ model, input: text(index), encoding_format: 'float' });
+        await client.embeddings.create({ model, input: inputOf(kind, index), encoding_format: 'float' });
         latenciesMs.push(performance.now() - sent);
       }
     }),
@@ -76,7 +87,19 @@ async function groups(server: ServeProcess, model: string): Promise<{ count: num
   return { count: value('llmsvc_embedding_batch_inputs_count'), inputs: value('llmsvc_embedding_batch_inputs_sum') };
 }
 
+/** Largest difference between the two servers' vectors for the same 16 concurrent inputs. */
+async function maxDifference(clients: OpenAI[], model: string, kind: Kind): Promise<number> {
+  const probe = Array.from({ length: 16 }, (_, i) => inputOf(kind, 1_000_000 + i));
+  const [a, b] = await Promise.all(
+    clients.map((client) => Promise.all(probe.map(async (input) => (await client.embeddings.create({ model, input, encoding_format: 'float' })).data[0]!.embedding))),
+  );
+  let max = 0;
+  a!.forEach((vector, i) => vector.forEach((value, j) => (max = Math.max(max, Math.abs(value - b![i]![j]!)))));
+  return max;
+}
+
 async function benchModel(choice: string): Promise<string[][]> {
+  const requests = requestsFor(choice);
   let modelsDir = testModelsDir;
   let model = tinyModelId;
   if (choice === 'small') {
@@ -84,42 +107,45 @@ async function benchModel(choice: string): Promise<string[][]> {
     modelsDir = path.dirname(file);
     model = path.basename(file, '.gguf');
   } else assertTinyModel();
-  const extraArgs = ['--log-level', 'warn'];
+  // info: the batched server says whether its groups decode together (the same level on both sides).
+  const extraArgs = ['--log-level', 'info'];
   const [batched, unbatched] = await Promise.all([
     startServe({ modelsDir, extraArgs }),
     startServe({ modelsDir, extraArgs: [...extraArgs, '--no-embedding-batch'] }),
   ]);
   try {
     const clients = new Map([batched, unbatched].map((server) => [server, new OpenAI({ baseURL: `${server.url}/v1`, apiKey: server.apiKey, maxRetries: 0, timeout: 600_000 })]));
-    // Load the model on both, and compare their vectors for the same texts.
-    const probe = Array.from({ length: 16 }, (_, i) => text(1_000_000 + i));
-    const [a, b] = await Promise.all(
-      [batched, unbatched].map(async (server) => Promise.all(probe.map(async (input) => (await clients.get(server)!.embeddings.create({ model, input, encoding_format: 'float' })).data[0]!.embedding))),
-    );
-    let maxDifference = 0;
-    a!.forEach((vector, i) => vector.forEach((value, j) => (maxDifference = Math.max(maxDifference, Math.abs(value - b![i]![j]!)))));
-    const before = await groups(batched, model);
-    const results = new Map<ServeProcess, Round[]>([[batched, []], [unbatched, []]]);
-    for (let r = 0; r < rounds; r++) {
-      const order = r % 2 === 0 ? [batched, unbatched] : [unbatched, batched];
-      for (const server of order) {
-        const result = await round(clients.get(server)!, model, r * requests);
-        results.get(server)!.push(result);
-        log(`${model} round ${r + 1} ${server === batched ? 'batched' : 'one at a time'}: ${(requests / result.seconds).toFixed(0)} inputs/s`);
+    const rows: string[][] = [];
+    for (const kind of kinds) {
+      // Also loads the model on both the first time.
+      const difference = await maxDifference([...clients.values()], model, kind);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the runtime thread's log line crosses a channel
+      // Read early: the request log lines of the rounds push it out of the tail.
+      const together = batched.stderrTail().includes('embedding groups decode together');
+      const before = await groups(batched, model);
+      const results = new Map<ServeProcess, Round[]>([[batched, []], [unbatched, []]]);
+      for (let r = 0; r < rounds; r++) {
+        const order = r % 2 === 0 ? [batched, unbatched] : [unbatched, batched];
+        for (const server of order) {
+          const result = await round(clients.get(server)!, model, kind, requests, r * requests);
+          results.get(server)!.push(result);
+          log(`${model} ${kind} round ${r + 1} ${server === batched ? 'batched' : 'one at a time'}: ${(requests / result.seconds).toFixed(1)} inputs/s`);
+        }
       }
+      const after = await groups(batched, model);
+      const figures = (server: ServeProcess) => {
+        const rows = results.get(server)!;
+        return { rate: median(rows.map((row) => requests / row.seconds)), p50: percentile(rows.flatMap((row) => row.latenciesMs), 50) };
+      };
+      const on = figures(batched);
+      const off = figures(unbatched);
+      const meanGroup = (after.inputs - before.inputs) / Math.max(1, after.count - before.count);
+      rows.push(
+        [model, kind, String(requests), together ? 'batched (fast addon)' : 'batched (stock addon)', on.rate.toFixed(1), on.p50.toFixed(1), meanGroup.toFixed(2), (on.rate / off.rate).toFixed(2) + '×', difference.toExponential(1)],
+        [model, kind, String(requests), '--no-embedding-batch', off.rate.toFixed(1), off.p50.toFixed(1), '1.00', '1.00×', ''],
+      );
     }
-    const after = await groups(batched, model);
-    const figures = (server: ServeProcess) => {
-      const rows = results.get(server)!;
-      return { rate: median(rows.map((row) => requests / row.seconds)), p50: percentile(rows.flatMap((row) => row.latenciesMs), 50) };
-    };
-    const on = figures(batched);
-    const off = figures(unbatched);
-    const meanGroup = (after.inputs - before.inputs) / Math.max(1, after.count - before.count);
-    return [
-      [model, 'batched', on.rate.toFixed(0), on.p50.toFixed(1), meanGroup.toFixed(2), (on.rate / off.rate).toFixed(2) + '×', maxDifference.toExponential(1)],
-      [model, '--no-embedding-batch', off.rate.toFixed(0), off.p50.toFixed(1), '1.00', '1.00×', ''],
-    ];
+    return rows;
   } finally {
     await Promise.all([batched.stop(), unbatched.stop()]);
   }
@@ -129,6 +155,6 @@ await runBenchmark('embeddings', async () => {
   assertBuilt();
   const rows: string[][] = [];
   for (const choice of models) rows.push(...(await benchModel(choice)));
-  process.stdout.write(`\n${requests} single-input embedding requests per round from ${concurrency} concurrent clients, ${rounds} rounds per side, serve --threads 1\n`);
-  process.stdout.write(textTable(['model', 'server', 'inputs/s (median)', 'latency p50 ms', 'mean group', 'vs one at a time', 'max |Δ| of vectors'], rows));
+  process.stdout.write(`\nsingle-input embedding requests from ${concurrency} concurrent clients, ${rounds} rounds per side, serve --threads 1\n`);
+  process.stdout.write(textTable(['model', 'inputs', 'requests/round', 'server', 'inputs/s (median)', 'latency p50 ms', 'mean group', 'vs one at a time', 'max |Δ| of vectors'], rows));
 });
