@@ -116,12 +116,13 @@ async function benchModel(choice: string): Promise<string[][]> {
   try {
     const clients = new Map([batched, unbatched].map((server) => [server, new OpenAI({ baseURL: `${server.url}/v1`, apiKey: server.apiKey, maxRetries: 0, timeout: 600_000 })]));
     const rows: string[][] = [];
+    let together: boolean | undefined;
     for (const kind of kinds) {
       // Also loads the model on both the first time.
       const difference = await maxDifference([...clients.values()], model, kind);
       await new Promise((resolve) => setTimeout(resolve, 200)); // the runtime thread's log line crosses a channel
-      // Read early: the request log lines of the rounds push it out of the tail.
-      const together = batched.stderrTail().includes('embedding groups decode together');
+      // Read after the first embeddings: the request log lines of the rounds push it out of the tail.
+      together ??= batched.stderrTail().includes('embedding groups decode together');
       const before = await groups(batched, model);
       const results = new Map<ServeProcess, Round[]>([[batched, []], [unbatched, []]]);
       for (let r = 0; r < rounds; r++) {
