@@ -71,6 +71,16 @@ export const configSchema = z
     auth_failure_limit: positiveInt.default(10),
     /** Use a GPU when node-llama-cpp finds one (CUDA, Vulkan, Metal); false forces CPU. */
     gpu: z.union([z.literal('auto'), flag]).default('auto'),
+    /** GGUF embeddings: inputs of one model that arrive while it embeds others are evaluated
+     *  together, several sequences in one decode (false: one at a time). */
+    embedding_batch: flag.default(true),
+    /** Most inputs evaluated together. */
+    embedding_batch_max_inputs: positiveInt.max(256, 'llama.cpp decodes at most 256 sequences together').default(8),
+    /** Most tokens evaluated together; a longer input is evaluated alone. */
+    embedding_batch_max_tokens: positiveInt.default(512),
+    /** How long the first input of a group waits for others, in ms (0: a group is what queued
+     *  while the previous one ran). */
+    embedding_batch_window_ms: z.coerce.number().int().min(0).max(1000).default(0),
     /** Where `npm run build:fast-addon` put llmsvc's optional fast llama.cpp addon (absent: the
      *  checkout's .cache/fast-addon). Used when built there and matching the installed node-llama-cpp. */
     fast_addon_dir: z.string().min(1).optional(),

@@ -107,6 +107,12 @@ export function createRuntimeMetrics() {
       ...byModel,
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
     }),
+    embeddingBatchSize: new Histogram({
+      name: 'llmsvc_embedding_batch_inputs',
+      help: 'Inputs evaluated together per embedding group of a GGUF model, by model (1: alone)',
+      ...byModel,
+      buckets: [1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128, 256],
+    }),
     modelLoadSeconds: new Histogram({
       name: 'llmsvc_model_load_seconds',
       help: 'Time to load a local model, by model',

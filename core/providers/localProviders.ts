@@ -26,6 +26,11 @@ export function createLocalProviders(
       threads: config.threads,
       maxQueue: config.max_queue,
       backgroundSequences: config.batch_max_sequences_per_model,
+      embeddingBatch: config.embedding_batch && {
+        maxInputs: config.embedding_batch_max_inputs,
+        maxTokens: config.embedding_batch_max_tokens,
+        windowMs: config.embedding_batch_window_ms,
+      },
       idleTtlMs: config.model_idle_ttl_s * 1000,
       maxLoadedModels: config.max_loaded_models,
       gpu: config.gpu,

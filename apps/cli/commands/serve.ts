@@ -17,6 +17,7 @@ interface ServeFlags {
   threads?: string;
   offline?: boolean;
   redisUrl?: string;
+  embeddingBatch?: boolean;
   exitWithParent?: boolean;
 }
 
@@ -34,6 +35,7 @@ export function registerServe(program: Command): void {
     .option('--parallel <n>', "sequences decoded together per model, or 'auto' (env LLMSVC_PARALLEL)")
     .option('--threads <n>', 'CPU threads for llama.cpp (env LLMSVC_THREADS; default: cores - 1)')
     .option('--offline', 'air-gapped: refuse every upstream (non-local) target (env LLMSVC_OFFLINE)')
+    .option('--no-embedding-batch', 'embed the inputs of concurrent embedding requests one at a time instead of together (env LLMSVC_EMBEDDING_BATCH=false)')
     .option('--redis-url <url>', 'keep the response cache in Redis instead of <data-dir>/cache.sqlite (env LLMSVC_REDIS_URL)')
     .option('--exit-with-parent', 'stop cleanly when the process that started serve exits (always on under npx and npm run)')
     .action(async (flags: ServeFlags) => {
@@ -50,6 +52,8 @@ export function registerServe(program: Command): void {
           threads: flags.threads,
           offline: flags.offline,
           redis_url: flags.redisUrl,
+          // commander sets the negated flag's default (true) itself; only an explicit "off" overrides the file and env.
+          embedding_batch: flags.embeddingBatch === false ? false : undefined,
         },
       });
       const fallbackModel = await ensureDefaultModel(config);

@@ -151,14 +151,22 @@ export class LlamaProvider implements Provider {
     request.inputs.forEach((input) => {
       if (typeof input === 'string') refuseUnembeddable(minimumTokenCount(loaded.model, input), loaded.contextSize, request.model, 'at least ');
     });
-    for (const input of request.inputs) {
-      // Between inputs the thread serves other requests, and an abandoned request stops here.
-      await beforeTokenizing(request.signal);
-      const tokens = typeof input === 'string' ? loaded.model.tokenize(input) : (input as Token[]);
-      checkTokenIds(loaded.model, request.model, tokens, 'input');
-      if (tokens.length > loaded.contextSize) refuseUnembeddable(tokens.length, loaded.contextSize, request.model, '');
-      promptTokens += tokens.length;
-      vectors.push([...(await loaded.embed(typeof input === 'string' ? input : tokens))]);
+    // A group's worth of inputs at a time goes to the model's embedding queue, where it is
+    // evaluated together with what other requests queued meanwhile (embedding_batch).
+    const atOnce = loaded.embeddingInputsAtOnce;
+    for (let start = 0; start < request.inputs.length; start += atOnce) {
+      const part: Token[][] = [];
+      for (const input of request.inputs.slice(start, start + atOnce)) {
+        // Between inputs the thread serves other requests, and an abandoned request stops here.
+        await beforeTokenizing(request.signal);
+        const tokens = typeof input === 'string' ? loaded.model.tokenize(input) : (input as Token[]);
+        checkTokenIds(loaded.model, request.model, tokens, 'input');
+        if (tokens.length > loaded.contextSize) refuseUnembeddable(tokens.length, loaded.contextSize, request.model, '');
+        promptTokens += tokens.length;
+        part.push(tokens);
+      }
+      const embedded = await Promise.all(part.map((tokens) => loaded.embed(tokens, request.signal)));
+      for (const vector of embedded) vectors.push([...vector]);
     }
     return { vectors, promptTokens };
   }

@@ -6,7 +6,6 @@ import {
   type Llama,
   type LlamaContext,
   type LlamaContextSequence,
-  type LlamaEmbeddingContext,
   type LlamaModel,
   type Token,
 } from 'node-llama-cpp';
@@ -16,6 +15,11 @@ import type { RuntimeMetrics } from '../../metrics/index.js';
 import type { Ticket } from '../scheduler/fairQueue.js';
 import { SequencePool } from './sequencePool.js';
 import { interactiveFirstGateOf, sequenceIdOf } from './interactiveFirst.js';
+import { EmbeddingBatchQueue, type EmbeddingBatchOptions } from './embeddingBatchQueue.js';
+import { embeddingTokensOf, MultiSequenceEmbedding } from './multiSequenceEmbedding.js';
+
+/** How concurrent embedding inputs of a model are grouped (config embedding_batch_*). */
+export type EmbeddingBatchSettings = EmbeddingBatchOptions;
 
 export interface ModelLoadOptions {
   contextSize: number;
@@ -25,7 +29,10 @@ export interface ModelLoadOptions {
   maxQueue: number;
   /** Sequences background (batch) work may hold at once; 'auto': all but one, at least one. */
   backgroundSequences: number | 'auto';
+  /** Embedding inputs evaluated together; false or absent: one at a time. */
+  embeddingBatch?: EmbeddingBatchSettings | false;
   metrics: RuntimeMetrics;
+  log?: { info(obj: object, msg: string): void };
 }
 
 const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
@@ -77,14 +84,12 @@ async function loadError(llama: Llama, file: ModelFile, options: ModelLoadOption
   );
 }
 
-/** One local model in memory: the weights, one context whose sequences decode together, and an
- *  embedding context made on first use. */
+/** One local model in memory: the weights, one context whose sequences decode together, and the
+ *  embedding contexts, made on first use. */
 export class LoadedModel {
   lastUsed = Date.now();
   private inFlight = 0;
-  private embedding: Promise<LlamaEmbeddingContext> | undefined;
-  /** Embedding calls run one at a time on the embedding context. */
-  private embeddingQueue: Promise<unknown> = Promise.resolve();
+  private embedding: { queue: EmbeddingBatchQueue<Token[], number[]>; evaluator: MultiSequenceEmbedding } | undefined;
   private disposed = false;
   /** Inputs embedded so far (an abandoned batch stops adding to it). */
   embeddedInputs = 0;
@@ -165,19 +170,45 @@ export class LoadedModel {
     if (tokensAfterFirst > 0 && seconds > 0) this.options.metrics.decodeTokensPerSecond.observe({ model: this.id }, tokensAfterFirst / seconds);
   }
 
-  async embed(input: string | Token[]): Promise<readonly number[]> {
+  /** Inputs of one request worth submitting at once: a group's worth, so that a request with
+   *  many inputs fills groups without holding the queue against other requests. */
+  get embeddingInputsAtOnce(): number {
+    return this.options.embeddingBatch ? this.options.embeddingBatch.maxInputs : 1;
+  }
+
+  /** Embeds one input, together with the inputs of other requests that wait meanwhile. */
+  async embed(input: string | Token[], signal?: AbortSignal): Promise<readonly number[]> {
     return this.track(async () => {
-      this.embedding ??= this.model.createEmbeddingContext({
-        contextSize: Math.min(this.options.contextSize, this.model.trainContextSize),
-        threads: this.options.threads,
-      });
-      const context = await this.embedding;
-      const result = this.embeddingQueue.then(() => context.getEmbeddingFor(input));
-      this.embeddingQueue = result.catch(() => {});
-      const { vector } = await result;
+      const tokens = embeddingTokensOf(this.model, input);
+      const vector = await this.embeddings().queue.submit(tokens, tokens.length, signal);
       this.embeddedInputs++;
       return vector;
     });
+  }
+
+  private embeddings() {
+    if (this.embedding) return this.embedding;
+    const contextSize = Math.min(this.options.contextSize, this.model.trainContextSize);
+    // Batching off: groups of one, which the evaluator embeds exactly as before batching existed.
+    const grouping = this.options.embeddingBatch || { maxInputs: 1, maxTokens: contextSize, windowMs: 0 };
+    const evaluator = new MultiSequenceEmbedding(this.model, { contextSize, threads: this.options.threads, maxInputs: grouping.maxInputs, maxTokens: grouping.maxTokens });
+    const batching = this.options.embeddingBatch;
+    const queue = new EmbeddingBatchQueue<Token[], number[]>(
+      grouping,
+      (inputs) => evaluator.embedGroup(inputs),
+      (size) => this.options.metrics.embeddingBatchSize.observe({ model: this.id }, size),
+    );
+    // Once, when batching is on: whether groups really share a decode (they need the fast addon).
+    if (batching) {
+      void evaluator.ready.then((together) =>
+        together
+          ? this.options.log?.info({ model: this.id, maxInputs: batching.maxInputs }, 'embedding groups decode together')
+          : this.options.log?.info({ model: this.id }, "embedding groups are embedded one input at a time: the runtime runs on node-llama-cpp's stock addon, which reads one sequence's embedding per decode; build llmsvc's fast addon to decode them together"),
+        () => {},
+      );
+    }
+    this.embedding = { queue, evaluator };
+    return this.embedding;
   }
 
   private async track<T>(work: () => Promise<T>): Promise<T> {
@@ -196,8 +227,8 @@ export class LoadedModel {
     if (this.disposed) return;
     this.disposed = true;
     this.sequences.close();
-    const embedding = await this.embedding?.catch(() => undefined);
-    await embedding?.dispose();
+    this.embedding?.queue.close(new ApiError('LLMSVC_ERR_SHUTTING_DOWN', `Model "${this.id}" was unloaded; retry the request.`));
+    await this.embedding?.evaluator.dispose();
     await this.context.dispose();
     await this.model.dispose();
   }

@@ -22,6 +22,7 @@ const models = new ModelManager(runtime, {
   threads: settings.threads,
   maxQueue: settings.maxQueue,
   backgroundSequences: settings.backgroundSequences,
+  embeddingBatch: settings.embeddingBatch,
   idleTtlMs: settings.idleTtlMs,
   maxLoadedModels: settings.maxLoadedModels,
   log: { info: (obj, msg) => log('info', obj, msg) },

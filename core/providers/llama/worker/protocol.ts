@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { ApiError, type ErrorCode } from '../../../errors/index.js';
 import type { ChatRequest, CompletionRequest, EmbeddingRequest, GenerationEvent } from '../../types.js';
+import type { EmbeddingBatchSettings } from '../../../runtimes/llama/loadedModel.js';
 
 /** Requests cross the thread boundary without their AbortSignal; aborts travel as messages. */
 type Portable<T> = Omit<T, 'signal'>;
@@ -92,6 +93,8 @@ export interface RuntimeSettings {
   maxQueue: number;
   /** Sequences of a model that background (batch) work may hold at once. */
   backgroundSequences: number | 'auto';
+  /** How concurrent embedding inputs are grouped (embedding_batch*; false: one at a time). */
+  embeddingBatch: EmbeddingBatchSettings | false;
   idleTtlMs: number;
   maxLoadedModels: number;
   gpu: 'auto' | boolean;
