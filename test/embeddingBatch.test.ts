@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LlamaContext } from 'node-llama-cpp';
 import OpenAI from 'openai';
 import { LlamaRuntime } from '../core/runtimes/index.js';
-import { buildInfoFile, defaultFastAddonDir } from '../core/runtimes/llama/fastAddon.js';
+import { skipUnlessFastAddon, testFastAddonDir } from './support/fastAddon.js';
 import { embeddingTokensOf, MultiSequenceEmbedding, sameLengthRuns } from '../core/runtimes/llama/multiSequenceEmbedding.js';
 import { authedFetch, startTestServer, testAdminKey, tinyModelId, tinyModelPath, type TestServer } from './support/server.js';
 
@@ -13,9 +11,6 @@ import { authedFetch, startTestServer, testAdminKey, tinyModelId, tinyModelPath,
 // in groups; every vector must be the one the input gets alone. Groups share one decode only on
 // llmsvc's fast addon (getSequenceEmbedding); without it they are embedded one input at a time.
 
-const fastAddonDir = process.env.LLMSVC_FAST_ADDON_DIR || defaultFastAddonDir()!;
-// CI builds the addon (.ci/run), so there a missing build is a failure rather than a skip.
-const skipUnlessFastAddon = fs.existsSync(path.join(fastAddonDir, buildInfoFile)) || process.env.CI === 'true' ? false : `the fast addon is not built in ${fastAddonDir} (npm run build:fast-addon)`;
 
 const texts = [
   'The blue heron nests by the quiet lake.',
@@ -69,7 +64,7 @@ describe('GGUF embedding micro-batching', () => {
     // A window, so that requests sent together group reliably even on a loaded machine.
     // CPU: the fast addon (when built) is used only without a GPU.
     [batched, unbatched] = await Promise.all([
-      startTestServer({ gpu: false, embedding_batch_window_ms: 40 }),
+      startTestServer({ gpu: false, embedding_batch_window_ms: 40, fast_addon_dir: testFastAddonDir }),
       startTestServer({ gpu: false, embedding_batch: false }),
     ]);
     onBatched = new OpenAI({ baseURL: `${batched.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
@@ -125,7 +120,7 @@ describe('GGUF embedding micro-batching', () => {
 
 describe('multi-sequence embedding on the fast addon', { skip: skipUnlessFastAddon }, () => {
   it('a group of eight inputs of one length is one decode; inputs of other lengths are evaluated whole; every vector is bitwise the one its input gets alone', async () => {
-    const runtime = new LlamaRuntime({ gpu: false });
+    const runtime = new LlamaRuntime({ gpu: false, fastAddonDir: testFastAddonDir });
     const model = await (await runtime.llama()).loadModel({ modelPath: tinyModelPath });
     const evaluator = new MultiSequenceEmbedding(model, { contextSize: 1024, threads: 1, maxInputs: 8, maxTokens: 512 });
     try {

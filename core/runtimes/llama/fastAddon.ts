@@ -86,7 +86,9 @@ export type FastAddonOutcome =
 
 export interface FastLlamaOptions {
   gpu: 'auto' | false;
-  /** Sample on the JS thread (sampleTokenSync) instead of a thread-pool hop per token; default true. */
+  /** Sample a lone stream on the JS thread (sampleTokenSync) instead of a thread-pool hop per token.
+   *  Off unless true: with two streams it sometimes sampled one from the other's logits
+   *  (test/fastAddon.test.ts), as node-llama-cpp may start the next decode before sampling. */
   syncSampling?: boolean;
   logLevel: LlamaLogLevel;
   logger: (level: LlamaLogLevel, message: string) => void;
@@ -140,7 +142,7 @@ export async function loadFastLlama(dir: string, options: FastLlamaOptions): Pro
     delete require.cache[bindingPath];
     const bindings = require(bindingPath) as AddonBindings;
     delete require.cache[bindingPath];
-    if (options.syncSampling !== false) useSyncSampling(bindings);
+    if (options.syncSampling === true) useSyncSampling(bindings);
     const buildMetadata = JSON.parse(fs.readFileSync(path.join(prebuilt.dir, '_nlcBuildMetadata.json'), 'utf8')) as unknown;
     const create = (Llama as unknown as { _create?: CreateLlama })._create;
     if (typeof create !== 'function') return { status: 'refused', reason: 'node-llama-cpp has no Llama._create' };
