@@ -458,12 +458,3 @@ export async function yieldBetweenBatches(context: LlamaContext, options: BatchD
   return { applied: true };
 }
 
-
-/** Puts node-llama-cpp's own dispatch back on one context. Tests that compare two addons token for
- *  token use it: the patched loop yields to the event loop between steps, so which sequences share
- *  a step (and so, on a random model, the sampled tokens) depends on timing. */
-export function useStockBatchDispatch(context: LlamaContext): void {
-  const instance = context as unknown as ContextInternals;
-  instance.dispatchPendingBatch = originalDispatch;
-  instance._scheduleDecode = originalSchedule;
-}
