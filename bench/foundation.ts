@@ -20,6 +20,7 @@ import type { SynthPreset } from '../models/synth/index.js';
 import {
   assertBuilt,
   assertTinyModel,
+  bareNodeRss,
   benchLogger,
   cleanUp,
   runBenchmark,
@@ -32,9 +33,7 @@ import {
   resultsFile,
   rssMB,
   sleep,
-  spawnNode,
   startServe,
-  stopChild,
   summarize,
   testModelsDir,
   sum,
@@ -343,17 +342,6 @@ async function serveStartSample(): Promise<ServeStartSample> {
   }
 }
 
-/** RSS of a node process that does nothing, read the same way. */
-async function bareNodeRss(): Promise<number> {
-  const child = spawnNode(['-e', 'setTimeout(() => {}, 1e9)']);
-  try {
-    await sleep(rssSettleMs * 2);
-    return rssMB(child.pid!);
-  } finally {
-    await stopChild(child);
-  }
-}
-
 async function compareStartup(): Promise<StartupComparison> {
   const samples = 3;
   log(`start-up and RSS: llmsvc serve vs bare node, ${samples} cold starts each`);
@@ -363,7 +351,7 @@ async function compareStartup(): Promise<StartupComparison> {
   for (let i = 0; i < samples; i++) {
     bareMs.push(await timeNodeRun(['-e', '']));
     serve.push(await serveStartSample());
-    bareRss.push(await bareNodeRss());
+    bareRss.push(await bareNodeRss(rssSettleMs * 2));
   }
   return {
     toUrlMs: summarize(serve.map((s) => s.toUrlMs)),

@@ -13,13 +13,13 @@ import readline from 'node:readline';
 import {
   adminKey,
   assertBuilt,
+  bareNodeRss,
   benchLogger,
   cliPath,
   processCpuMs,
   rssMB,
   runBenchmark,
   sleep,
-  spawnNode,
   spawnTracked,
   stopChild,
   summarize,
@@ -112,17 +112,6 @@ async function serveSample(cli: string): Promise<ServeSample> {
   }
 }
 
-/** RSS of a node process that does nothing, read the same way. */
-async function bareNodeRss(): Promise<number> {
-  const child = spawnNode(['-e', 'setTimeout(() => {}, 1e9)']);
-  try {
-    await sleep(rssSettleMs * 2);
-    return rssMB(child.pid!);
-  } finally {
-    await stopChild(child);
-  }
-}
-
 function fmt(summary: Summary, unit: string): string {
   const digits = summary.median >= 100 ? 0 : 1;
   return `${summary.median.toFixed(digits)}${unit} (${summary.min.toFixed(digits)}–${summary.max.toFixed(digits)})`;
@@ -157,7 +146,7 @@ async function main(): Promise<void> {
     bareMs.push(await timeNodeRun(['-e', '']));
     // Alternate which build goes first, so slow drift of the machine hits both.
     for (const build of i % 2 === 0 ? builds : [...builds].reverse()) runs.get(build.name)!.push(await serveSample(build.cli));
-    bareRss.push(await bareNodeRss());
+    bareRss.push(await bareNodeRss(rssSettleMs * 2));
   }
   const bare = { ms: summarize(bareMs), rss: summarize(bareRss) };
   const header = ['figure', ...builds.map((build) => build.name), 'bare node (peer)', 'ratio to peer', 'target'];

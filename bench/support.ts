@@ -357,3 +357,14 @@ export function writeResultsSection(headingPrefix: string, section: string, file
   const next = [...lines.slice(0, start), ...body, ...(end < lines.length ? ['', ...lines.slice(end)] : [])];
   fs.writeFileSync(file, `${next.join('\n').trimEnd()}\n`);
 }
+
+/** RSS of a node process that does nothing, read `settleMs` after it started: the peer of idle RSS. */
+export async function bareNodeRss(settleMs: number): Promise<number> {
+  const child = spawnNode(['-e', 'setTimeout(() => {}, 1e9)']);
+  try {
+    await sleep(settleMs);
+    return rssMB(child.pid!);
+  } finally {
+    await stopChild(child);
+  }
+}
