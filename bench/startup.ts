@@ -1,5 +1,7 @@
 // Start-up benchmark (issue 17): how soon a cold `llmsvc serve` listens, answers /healthz and is
-// ready (/readyz 200), what it holds idle, against a bare `node` measured in the same run. Prints
+// ready (/readyz 200), what it holds idle, against a bare `node` measured in the same run. Each
+// sample is a first start on a fresh data dir and then a restart on that data dir (what an
+// appliance does on every boot after its first: the remembered binary test, for one, applies). Prints
 // its table; writes nothing (bench/RESULTS.md is the lead's to update).
 //
 //   node --import tsx bench/startup.ts [--quick] [--baseline <path to another build's main.js>]
@@ -72,9 +74,8 @@ function cpuWithChildrenMs(pid: number): number {
   return processCpuMs(pid) + (Number(fields[13]) + Number(fields[14])) * 10;
 }
 
-/** One cold start of `serve` from `cli` with a fresh data dir and the shared test models. */
-async function serveSample(cli: string): Promise<ServeSample> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmsvc-bench-startup-'));
+/** One cold start of `serve` from `cli` on `dataDir` with the shared test models. */
+async function serveSample(cli: string, dataDir: string): Promise<ServeSample> {
   const args = [cli, 'serve', '--port', '0', '--data-dir', dataDir, '--models-dir', testModelsDir, '--threads', '1'];
   const env = { ...process.env, LLMSVC_CACHE: 'false', LLMSVC_ADMIN_KEY: adminKey };
   const spawnedAt = performance.now();
@@ -108,6 +109,16 @@ async function serveSample(cli: string): Promise<ServeSample> {
     };
   } finally {
     await stopChild(child);
+  }
+}
+
+/** A first start of `cli` on a fresh data dir, then a restart on the same one. */
+async function firstStartAndRestart(cli: string): Promise<[ServeSample, ServeSample]> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmsvc-bench-startup-'));
+  try {
+    const first = await serveSample(cli, dataDir);
+    return [first, await serveSample(cli, dataDir)];
+  } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -138,19 +149,24 @@ async function main(): Promise<void> {
   if (baselineCli && !fs.existsSync(baselineCli)) throw new Error(`--baseline ${baselineCli} does not exist`);
   const loadBefore = loadLine();
   const builds = [{ name: 'llmsvc', cli: cliPath }, ...(baselineCli ? [{ name: 'baseline', cli: baselineCli }] : [])];
-  const runs = new Map<string, ServeSample[]>(builds.map((build) => [build.name, []]));
+  const columns = builds.flatMap((build) => [`${build.name} first start`, `${build.name} restart`]);
+  const runs = new Map<string, ServeSample[]>(columns.map((column) => [column, []]));
   const bareMs: number[] = [];
   const bareRss: number[] = [];
-  log(`${samples} cold starts of ${builds.map((build) => build.name).join(' and ')}, alternated with bare node; load average ${loadBefore}`);
+  log(`${samples} first starts and restarts of ${builds.map((build) => build.name).join(' and ')}, alternated with bare node; load average ${loadBefore}`);
   for (let i = 0; i < samples; i++) {
     bareMs.push(await timeNodeRun(['-e', '']));
     // Alternate which build goes first, so slow drift of the machine hits both.
-    for (const build of i % 2 === 0 ? builds : [...builds].reverse()) runs.get(build.name)!.push(await serveSample(build.cli));
+    for (const build of i % 2 === 0 ? builds : [...builds].reverse()) {
+      const [first, restart] = await firstStartAndRestart(build.cli);
+      runs.get(`${build.name} first start`)!.push(first);
+      runs.get(`${build.name} restart`)!.push(restart);
+    }
     bareRss.push(await bareNodeRss(rssSettleMs * 2));
   }
   const bare = { ms: summarize(bareMs), rss: summarize(bareRss) };
-  const header = ['figure', ...builds.map((build) => build.name), 'bare node (peer)', 'ratio to peer', 'target'];
-  const summaries = builds.map((build) => summarizeBuild(runs.get(build.name)!));
+  const header = ['figure', ...columns, 'bare node (peer)', 'ratio to peer', 'target'];
+  const summaries = columns.map((column) => summarizeBuild(runs.get(column)!));
   const timeRow = (figure: string, pick: (s: ReturnType<typeof summarizeBuild>) => Summary | undefined, target = '—') => [
     figure,
     ...summaries.map((s) => (pick(s) ? fmt(pick(s)!, ' ms') : 'n/a')),
@@ -179,7 +195,7 @@ async function main(): Promise<void> {
     ],
   ];
   process.stdout.write(`\n${textTable(header, rows)}\n\n`);
-  process.stdout.write(`median (min–max) of ${samples} cold starts; MB = 10⁶ bytes; load average (1/5/15 min) before: ${loadBefore}, after: ${loadLine()}\n`);
+  process.stdout.write(`median (min–max) of ${samples} cold starts each; MB = 10⁶ bytes; load average (1/5/15 min) before: ${loadBefore}, after: ${loadLine()}\n`);
 }
 
 await runBenchmark('startup', main);

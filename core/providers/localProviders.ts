@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { configuredFallbackModel } from '../runtimes/localModels.js';
@@ -35,6 +36,7 @@ export function createLocalProviders(
       maxLoadedModels: config.max_loaded_models,
       gpu: config.gpu,
       fastAddonDir: config.fast_addon_dir,
+      binaryCheckFile: path.join(config.data_dir, 'runtime', 'llama-binary-check.json'),
     },
     onLog,
     runtimeOptions,

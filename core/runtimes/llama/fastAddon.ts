@@ -12,7 +12,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { getLlamaGpuTypes, getModuleVersion, Llama, type LlamaLogLevel } from 'node-llama-cpp';
+import { getLlamaGpuTypes, getModuleVersion, type Llama, type LlamaLogLevel } from 'node-llama-cpp';
+import { createCpuLlama, loadBindingModule, type LlamaLogger } from './createLlama.js';
 
 export const fastAddonNodeLlamaCppVersion = '3.21.1';
 /** The prebuilt package (and binaries folder) the fast addon links against: CPU-only Linux x64. */
@@ -91,22 +92,8 @@ export interface FastLlamaOptions {
    *  (0 of 10 with the stock sampler); see README, "Faster local inference". */
   syncSampling?: boolean;
   logLevel: LlamaLogLevel;
-  logger: (level: LlamaLogLevel, message: string) => void;
+  logger: LlamaLogger;
 }
-
-/** Llama._create, node-llama-cpp's internal constructor that getLlama calls once it has chosen
- *  a binding (dist/bindings/getLlama.js, loadExistingLlamaBinary). */
-type CreateLlama = (options: {
-  bindings: unknown;
-  bindingPath: string;
-  buildType: 'prebuilt';
-  buildMetadata: unknown;
-  logLevel: LlamaLogLevel;
-  logger: FastLlamaOptions['logger'];
-  vramPadding: number;
-  ramPadding: (totalRam: number) => number;
-  tempDir: false;
-}) => Promise<Llama>;
 
 /** Why the build in `dir` cannot be used with what is installed, or undefined when it can. */
 export async function whyNotUsable(dir: string, info: FastAddonBuildInfo, gpu: FastLlamaOptions['gpu']): Promise<string | undefined> {
@@ -137,29 +124,11 @@ export async function loadFastLlama(dir: string, options: FastLlamaOptions): Pro
     if (reason) return { status: 'refused', reason };
     const prebuilt = findPrebuiltBinaries();
     const bindingPath = path.join(dir, fastAddonFile);
-    // A fresh instance per Llama, as node-llama-cpp's loadBindingModule does (each has its own logger).
-    const require = createRequire(import.meta.url);
-    delete require.cache[bindingPath];
-    const bindings = require(bindingPath) as AddonBindings;
-    delete require.cache[bindingPath];
+    const bindings = loadBindingModule<AddonBindings>(bindingPath);
     if (options.syncSampling === true) useSyncSampling(bindings);
     const buildMetadata = JSON.parse(fs.readFileSync(path.join(prebuilt.dir, '_nlcBuildMetadata.json'), 'utf8')) as unknown;
-    const create = (Llama as unknown as { _create?: CreateLlama })._create;
-    if (typeof create !== 'function') return { status: 'refused', reason: 'node-llama-cpp has no Llama._create' };
-    const llama = await create.call(Llama, {
-      bindings,
-      bindingPath,
-      // The llama.cpp libraries are the prebuilt ones; node-llama-cpp reads this only to find its
-      // bundled grammars (getGrammarsFolder), which a 'localBuild' looks for in a llama.cpp clone.
-      buildType: 'prebuilt',
-      buildMetadata,
-      logLevel: options.logLevel,
-      logger: options.logger,
-      vramPadding: 0, // CPU only
-      // node-llama-cpp's Linux default (dist/bindings/getLlama.js, defaultLlamaRamPadding).
-      ramPadding: (totalRam) => Math.floor(Math.min(totalRam * 0.25, 1024 ** 3)),
-      tempDir: false,
-    });
+    const llama = await createCpuLlama({ bindings, bindingPath, buildMetadata, logLevel: options.logLevel, logger: options.logger });
+    if (!llama) return { status: 'refused', reason: 'node-llama-cpp has no Llama._create' };
     return { status: 'loaded', llama, path: bindingPath };
   } catch (error) {
     return { status: 'refused', reason: `loading it failed: ${(error as Error).message}` };

@@ -1,6 +1,7 @@
-import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
+import { getLlama, getLlamaGpuTypes, LlamaLogLevel, type Llama } from 'node-llama-cpp';
 import { installBoundedJsonTerminals } from './jsonGrammarTerminals.js';
 import { defaultFastAddonDir, loadFastLlama } from './fastAddon.js';
+import { PrebuiltBinaryCheck } from './prebuiltBinaryCheck.js';
 import { installYieldingBatchDispatch, type PatchOutcome } from './yieldingBatchDispatch.js';
 
 export interface LlamaRuntimeOptions {
@@ -8,6 +9,9 @@ export interface LlamaRuntimeOptions {
   onLog?: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** Where `npm run build:fast-addon` put the fast addon (default: the checkout's .cache/fast-addon). */
   fastAddonDir?: string;
+  /** Where a passed binary test of node-llama-cpp's prebuilt CPU addon is remembered, so later
+   *  starts skip it (see prebuiltBinaryCheck.ts); unset: tested on every start. */
+  binaryCheckFile?: string;
 }
 
 /** The llama.cpp binding, loaded once per process. Loading takes most of a second, so it starts
@@ -17,6 +21,9 @@ export class LlamaRuntime {
   private loaded: Llama | undefined;
   /** The fast addon node-llama-cpp runs on, when it does. */
   fastAddonPath: string | undefined;
+  /** How the binding was loaded: llmsvc's fast addon, the prebuilt addon whose binary test passed
+   *  on an earlier start, or getLlama (which tests a prebuilt binary first). */
+  loadedBy: 'fast-addon' | 'remembered-binary-test' | 'getLlama' | undefined;
   /** Whether new requests join running generations between decode steps (see yieldingBatchDispatch). */
   readonly batchDispatchPatch: Promise<PatchOutcome>;
 
@@ -58,14 +65,25 @@ export class LlamaRuntime {
     const fast = fastAddonDir === undefined ? ({ status: 'absent' } as const) : await loadFastLlama(fastAddonDir, { gpu, logLevel, logger });
     if (fast.status === 'loaded') {
       this.fastAddonPath = fast.path;
+      this.loadedBy = 'fast-addon';
       options.onLog?.('info', `llama.cpp runs on llmsvc's fast addon (${fast.path})`);
       return fast.llama;
     }
     if (fast.status === 'refused') {
       options.onLog?.('warn', `llmsvc's fast addon in ${fastAddonDir} is not used (${fast.reason}); node-llama-cpp's prebuilt addon is used instead.`);
     }
+    const check = options.binaryCheckFile === undefined ? undefined : new PrebuiltBinaryCheck(options.binaryCheckFile);
+    const cpuOnly = gpu === false || (await getLlamaGpuTypes('supported')).every((type) => type === false);
+    const tested = check && cpuOnly ? await check.loadIfPassed(logLevel, logger).catch(() => undefined) : undefined;
+    if (tested) {
+      this.loadedBy = 'remembered-binary-test';
+      return tested;
+    }
+    this.loadedBy = 'getLlama';
     // Never compile or download at run time: air-gapped installs use the prebuilt binaries.
-    return getLlama({ gpu, build: 'never', logLevel, logger });
+    const llama = await getLlama({ gpu, build: 'never', logLevel, logger });
+    await check?.rememberPass(llama).catch((error: Error) => options.onLog?.('warn', `could not remember that node-llama-cpp's binary test passed (${error.message}); the next start tests it again.`));
+    return llama;
   }
 
   llama(): Promise<Llama> {

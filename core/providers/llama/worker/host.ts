@@ -12,7 +12,7 @@ const settings = workerData as RuntimeSettings;
 const logs = new BroadcastChannel(settings.logChannel);
 const log = (level: RuntimeLogLine['level'], obj: object, msg: string) => logs.postMessage({ level, obj, msg } satisfies RuntimeLogLine);
 const metrics = createRuntimeMetrics();
-const runtime = new LlamaRuntime({ gpu: settings.gpu, fastAddonDir: settings.fastAddonDir, onLog: (level, message) => log(level, { source: 'llama.cpp' }, message.trim()) });
+const runtime = new LlamaRuntime({ gpu: settings.gpu, fastAddonDir: settings.fastAddonDir, binaryCheckFile: settings.binaryCheckFile, onLog: (level, message) => log(level, { source: 'llama.cpp' }, message.trim()) });
 const models = new ModelManager(runtime, {
   modelsDir: settings.modelsDir,
   fallbackModel: settings.fallbackModel,

@@ -100,6 +100,8 @@ export interface RuntimeSettings {
   gpu: 'auto' | boolean;
   /** Where llmsvc's optional fast addon is built (undefined: .cache/fast-addon; see fastAddon.ts). */
   fastAddonDir?: string;
+  /** Where a passed binary test of the prebuilt addon is remembered (LlamaRuntimeOptions.binaryCheckFile). */
+  binaryCheckFile?: string;
   /** BroadcastChannel name on which the thread sends its log lines. */
   logChannel: string;
 }
