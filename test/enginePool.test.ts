@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
+import { ConfigError, loadConfig } from '../core/config/index.js';
+import { conversationPrefixHash, fnv1a, orderMembers, rendezvousScore } from '../core/routing/pool/index.js';
 import { startFakeEngine, type FakeEngine } from './support/fakeEngine.js';
 import { authedFetch, startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
 import { waitFor } from './support/wait.js';
@@ -172,5 +174,77 @@ describe('a pool of engines', () => {
     let pieces = 0;
     for await (const chunk of viaLlmsvc) if (chunk.choices[0]?.delta.content !== undefined) pieces++;
     assert.ok(pieces > 0);
+  });
+});
+
+describe('choosing a member (pure logic)', () => {
+  const member = (seed: number, outstanding = 0, healthy = true, circuitOpen = false) => ({ seed, outstanding, healthy, circuitOpen });
+
+  test('fewest in flight first; unhealthy and open-circuit members only as a last resort; ties rotate', () => {
+    const members = [member(1, 4), member(2, 1), member(3, 0, false), member(4, 2), member(5, 0, true, true)];
+    assert.deepEqual(orderMembers(members, { maxExtraOutstanding: 2, rotation: 0 }), [1, 3, 0, 2, 4]);
+    const idle = [member(1), member(2), member(3)];
+    const firsts = [0, 1, 2, 3].map((rotation) => orderMembers(idle, { maxExtraOutstanding: 2, rotation })[0]);
+    assert.deepEqual(firsts, [0, 1, 2, 0]);
+  });
+
+  test('the preferred member of a prefix comes first unless it is much busier or unhealthy', () => {
+    const seeds = [11, 22, 33].map((seed) => fnv1a(`http://engine-${seed}/v1`));
+    const prefixHash = fnv1a('system\u0000be brief\u0000user\u0000hello\u0000');
+    const preferred = orderMembers(seeds.map((seed) => member(seed)), { prefixHash, maxExtraOutstanding: 2, rotation: 0 })[0]!;
+    const busy = seeds.map((seed, index) => member(seed, index === preferred ? 2 : 0));
+    assert.equal(orderMembers(busy, { prefixHash, maxExtraOutstanding: 2, rotation: 0 })[0], preferred, 'two more in flight is allowed');
+    const busier = seeds.map((seed, index) => member(seed, index === preferred ? 3 : 0));
+    assert.notEqual(orderMembers(busier, { prefixHash, maxExtraOutstanding: 2, rotation: 0 })[0], preferred, 'three more is not');
+    const down = seeds.map((seed, index) => member(seed, 0, index !== preferred));
+    const order = orderMembers(down, { prefixHash, maxExtraOutstanding: 2, rotation: 0 });
+    assert.notEqual(order[0], preferred);
+    assert.equal(order.at(-1), preferred);
+  });
+
+  test('rendezvous hashing: a fourth member takes about a quarter of the prefixes and moves no others', () => {
+    const seeds = [1, 2, 3, 4].map((index) => fnv1a(`http://10.0.0.${index}:8000/v1`));
+    const winner = (prefix: number, count: number) => seeds.slice(0, count).reduce((best, seed, index) => (rendezvousScore(prefix, seed) > rendezvousScore(prefix, seeds[best]!) ? index : best), 0);
+    let moved = 0;
+    let movedElsewhere = 0;
+    const prefixes = 2000;
+    for (let prefix = 0; prefix < prefixes; prefix++) {
+      const hash = fnv1a(`conversation ${prefix}`);
+      const [before, afterJoin] = [winner(hash, 3), winner(hash, 4)];
+      if (before !== afterJoin) moved++;
+      if (before !== afterJoin && afterJoin !== 3) movedElsewhere++;
+    }
+    assert.equal(movedElsewhere, 0, 'a prefix moves only to the new member');
+    assert.ok(moved > prefixes * 0.18 && moved < prefixes * 0.32, `moved ${moved} of ${prefixes}`);
+  });
+
+  test('the conversation prefix ignores later turns', () => {
+    const start = [
+      { role: 'system' as const, content: 'be brief' },
+      { role: 'user' as const, content: 'hello' },
+    ];
+    const base = { model: 'm', sampling: {}, maxTokens: 4 };
+    const first = conversationPrefixHash({ ...base, messages: start }, 2048);
+    const later = conversationPrefixHash({ ...base, messages: [...start, { role: 'assistant', content: 'hi' }, { role: 'user', content: 'more' }] }, 2048);
+    const other = conversationPrefixHash({ ...base, messages: [start[0]!, { role: 'user', content: 'bye' }] }, 2048);
+    assert.equal(first, later);
+    assert.notEqual(first, other);
+    assert.equal(conversationPrefixHash({ ...base, messages: start }, 0), undefined, '0: no sticky choice');
+  });
+});
+
+describe('pool config', () => {
+  test('members resolve their own key or the pool’s; a pool with base_url, or twice the same member, is refused', () => {
+    const pool = (members: object[]) => ({ id: 'gpus', type: 'openai-compatible', api_key_env: 'POOL_KEY', pool: { members } });
+    const config = loadConfig({
+      env: { POOL_KEY: 'pool-key', B_KEY: 'member-key' },
+      flags: { providers: [pool([{ base_url: 'http://a:1/v1' }, { base_url: 'http://b:1/v1', api_key_env: 'B_KEY' }])] },
+    });
+    const members = config.providers[0]!.pool!.members;
+    assert.deepEqual(members.map((entry) => entry.api_key?.reveal()), ['pool-key', 'member-key']);
+    assert.equal(config.providers[0]!.pool!.health_check.path, 'models');
+    assert.throws(() => loadConfig({ env: { POOL_KEY: 'k' }, flags: { providers: [{ ...pool([{ base_url: 'http://a:1/v1' }]), base_url: 'http://a:1/v1' }] } }), ConfigError);
+    assert.throws(() => loadConfig({ env: { POOL_KEY: 'k' }, flags: { providers: [pool([{ base_url: 'http://a:1/v1' }, { base_url: 'http://a:1/v1/' }])] } }), /same base_url/);
+    assert.throws(() => loadConfig({ env: { POOL_KEY: 'k' }, flags: { providers: [{ ...pool([{ base_url: 'http://a:1/v1' }]), type: 'openai' }] } }), /pool/);
   });
 });

@@ -4,4 +4,4 @@
 export { EnginePool, type EnginePoolOptions, type PoolMember, type PoolMemberSpec, type PoolObserver } from './enginePool.js';
 export { checkUrl, type HealthCheckSettings } from './healthCheck.js';
 export { orderMembers, type MemberLoad, type OrderOptions } from './memberOrder.js';
-export { conversationPrefixHash, rendezvousScore } from './stickyKey.js';
+export { conversationPrefixHash, fnv1a, rendezvousScore } from './stickyKey.js';
