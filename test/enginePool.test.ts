@@ -21,7 +21,7 @@ const members = (...names: string[]) => names.map((name) => ({ base_url: fakes[n
 
 before(async () => {
   engine = await startTestServer({ context_size: 512 });
-  for (const name of ['s1', 's2', 's3', 'f1', 'f2', 'b1', 'b2', 't1', 't2', 't3']) fakes[name] = await startFakeEngine(name, name.startsWith('s') ? 400 : 0);
+  for (const name of ['s1', 's2', 's3', 'f1', 'f2', 'b1', 'b2', 't1', 't2', 't3', 'r1', 'r2']) fakes[name] = await startFakeEngine(name);
   gateway = await startTestServer(
     {
       context_size: 512,
@@ -36,8 +36,9 @@ before(async () => {
         },
         { id: 'breaker', type: 'openai-compatible', resilience: { ...resilience, max_retries: 1, circuit_cooldown_ms: 60_000 }, pool: { members: members('b1', 'b2'), sticky_prefix_chars: 0, health_check: healthCheck } },
         { id: 'sticky', type: 'openai-compatible', resilience, pool: { members: members('t1', 't2', 't3'), health_check: healthCheck } },
+        { id: 'retry', type: 'openai-compatible', resilience: { ...resilience, max_retries: 1 }, pool: { members: members('r1', 'r2'), sticky_prefix_chars: 0, health_check: healthCheck } },
       ],
-      routes: ['spread', 'failover', 'breaker', 'sticky'].map((id) => ({ model: `${id}-model`, targets: [{ provider: id, model: tinyModelId }] })),
+      routes: ['spread', 'failover', 'breaker', 'sticky', 'retry'].map((id) => ({ model: `${id}-model`, targets: [{ provider: id, model: tinyModelId }] })),
     },
     { UP_KEY: testAdminKey },
   );
@@ -70,22 +71,25 @@ const ask = (model: string, content: string, extra: Partial<OpenAI.ChatCompletio
 describe('a pool of engines', () => {
   test('least outstanding: concurrent requests spread evenly, counted in flight until they end', async () => {
     const pool = ['s1', 's2', 's3'].map((name) => fakes[name]!);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    for (const fake of pool) fake.gate = gate; // every request stays in flight until all nine have arrived
     const answers = Promise.all(Array.from({ length: 9 }, (_unused, index) => ask('spread-model', `question ${index}`)));
     assert.ok(await waitFor(() => pool.reduce((sum, fake) => sum + fake.hits, 0) === 9), 'all nine reached the members');
     const inFlight = await Promise.all(pool.map((fake) => memberMetric('llmsvc_pool_member_outstanding_requests', 'spread', fake.url)));
+    release();
     for (const { response } of await answers) assert.equal(response.status, 200);
     assert.deepEqual(
       pool.map((fake) => fake.hits),
       [3, 3, 3],
       'each member got a third: the one with the fewest requests in flight is chosen',
     );
-    assert.equal(
-      inFlight.reduce((sum, value) => sum! + (value ?? 0), 0),
-      9,
-      `the outstanding gauges counted the held requests (${inFlight.join(', ')})`,
-    );
+    assert.deepEqual(inFlight, [3, 3, 3], 'the outstanding gauges counted the held requests');
     assert.ok(await waitFor(async () => (await Promise.all(pool.map((fake) => memberMetric('llmsvc_pool_member_outstanding_requests', 'spread', fake.url)))).every((value) => value === 0)));
-    for (const fake of pool) assert.equal(await memberMetric('llmsvc_pool_member_requests_total', 'spread', fake.url), 3);
+    for (const fake of pool) {
+      assert.equal(await memberMetric('llmsvc_pool_member_requests_total', 'spread', fake.url), 3);
+      fake.gate = undefined;
+    }
   });
 
   test('a pool with one dead member keeps answering; the health check marks it and it is skipped until it comes back', async () => {
@@ -131,6 +135,17 @@ describe('a pool of engines', () => {
     const hitsBefore = failing.hits;
     for (let index = 0; index < 4; index++) assert.equal((await ask('breaker-model', `later ${index}`)).response.status, 200);
     assert.equal(failing.hits, hitsBefore);
+  });
+
+  test('with the other member down, a failing attempt is retried on the member still healthy', async () => {
+    const [live, dead] = [fakes.r1!, fakes.r2!];
+    await dead.kill();
+    assert.ok(await waitFor(async () => (await memberMetric('llmsvc_pool_member_healthy', 'retry', dead.url)) === 0));
+    live.failNext = 1;
+    const { data, response } = await ask('retry-model', 'one 500 first');
+    assert.equal(response.status, 200);
+    assert.equal(data.choices[0]!.message.content, 'reply from r1');
+    assert.equal(live.hits, 2, 'the 500, then the retry on the same (last usable) member');
   });
 
   test('sticky prefix: the turns of one conversation land on one member; different conversations spread', async () => {
@@ -182,22 +197,22 @@ describe('choosing a member (pure logic)', () => {
 
   test('fewest in flight first; unhealthy and open-circuit members only as a last resort; ties rotate', () => {
     const members = [member(1, 4), member(2, 1), member(3, 0, false), member(4, 2), member(5, 0, true, true)];
-    assert.deepEqual(orderMembers(members, { maxExtraOutstanding: 2, rotation: 0 }), [1, 3, 0, 2, 4]);
+    assert.deepEqual(orderMembers(members, { maxExtraOutstanding: 2, rotation: 0 }), { order: [1, 3, 0, 2, 4], usable: 3 });
     const idle = [member(1), member(2), member(3)];
-    const firsts = [0, 1, 2, 3].map((rotation) => orderMembers(idle, { maxExtraOutstanding: 2, rotation })[0]);
+    const firsts = [0, 1, 2, 3].map((rotation) => orderMembers(idle, { maxExtraOutstanding: 2, rotation }).order[0]);
     assert.deepEqual(firsts, [0, 1, 2, 0]);
   });
 
   test('the preferred member of a prefix comes first unless it is much busier or unhealthy', () => {
     const seeds = [11, 22, 33].map((seed) => fnv1a(`http://engine-${seed}/v1`));
     const prefixHash = fnv1a('system\u0000be brief\u0000user\u0000hello\u0000');
-    const preferred = orderMembers(seeds.map((seed) => member(seed)), { prefixHash, maxExtraOutstanding: 2, rotation: 0 })[0]!;
+    const preferred = orderMembers(seeds.map((seed) => member(seed)), { prefixHash, maxExtraOutstanding: 2, rotation: 0 }).order[0]!;
     const busy = seeds.map((seed, index) => member(seed, index === preferred ? 2 : 0));
-    assert.equal(orderMembers(busy, { prefixHash, maxExtraOutstanding: 2, rotation: 0 })[0], preferred, 'two more in flight is allowed');
+    assert.equal(orderMembers(busy, { prefixHash, maxExtraOutstanding: 2, rotation: 0 }).order[0], preferred, 'two more in flight is allowed');
     const busier = seeds.map((seed, index) => member(seed, index === preferred ? 3 : 0));
-    assert.notEqual(orderMembers(busier, { prefixHash, maxExtraOutstanding: 2, rotation: 0 })[0], preferred, 'three more is not');
+    assert.notEqual(orderMembers(busier, { prefixHash, maxExtraOutstanding: 2, rotation: 0 }).order[0], preferred, 'three more is not');
     const down = seeds.map((seed, index) => member(seed, 0, index !== preferred));
-    const order = orderMembers(down, { prefixHash, maxExtraOutstanding: 2, rotation: 0 });
+    const { order } = orderMembers(down, { prefixHash, maxExtraOutstanding: 2, rotation: 0 });
     assert.notEqual(order[0], preferred);
     assert.equal(order.at(-1), preferred);
   });

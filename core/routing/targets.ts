@@ -18,12 +18,13 @@ export interface Target extends UpstreamTarget {
   member?: { pool: EnginePool; index: number };
 }
 
-/** A pool target's member targets, made once: the first members tried get one attempt each (a
- *  retry goes to the next member); the last one tried gets the attempts left, with backoff. */
+/** A pool target's member targets, made once: members get one attempt each (a retry goes to the
+ *  next member), except the last usable one tried, which gets the attempts left, with backoff. */
 interface PoolTargets {
   pool: EnginePool;
   once: readonly Target[];
-  last: readonly Target[];
+  /** [members tried before it][member index] */
+  last: readonly (readonly Target[])[];
 }
 
 export interface UpstreamEntry {
@@ -76,22 +77,26 @@ function poolTargetOf(providerId: string, model: string, weight: number | undefi
     return { upstream: member.upstream, provider: member.provider, model, local: false, baseUrl: member.baseUrl, timeouts, retry: { ...retry, maxAttempts }, member: { pool, index } };
   };
   const indices = pool.members.map((_member, index) => index);
-  const lastAttempts = Math.max(1, retry.maxAttempts - (pool.members.length - 1));
+  // The last usable member's targets, by how many usable members come before it.
+  const last = indices.map((before) => indices.map((index) => memberTarget(index, Math.max(1, retry.maxAttempts - before))));
   return {
     upstream: providerId,
     provider: pool,
     model,
     local: false,
     baseUrl: pool.members[0]!.baseUrl,
-    pool: { pool, once: indices.map((index) => memberTarget(index, 1)), last: indices.map((index) => memberTarget(index, lastAttempts)) },
+    pool: { pool, once: indices.map((index) => memberTarget(index, 1)), last },
     ...(weight === undefined ? {} : { weight }),
   };
 }
 
-/** The member targets of a pool target for one request, in the pool's order. */
+/** The member targets of a pool target for one request, in the pool's order. The last usable
+ *  member gets the retries left, so a failing member is not retried while a healthy one could
+ *  be; members past it (unhealthy, circuit open) are a last resort, one attempt each. */
 export function memberTargetsOf(targets: PoolTargets, request: ChatRequest | CompletionRequest): Target[] {
-  const order = targets.pool.order(request);
-  return order.map((index, position) => (position === order.length - 1 ? targets.last : targets.once)[index]!);
+  const { order, usable } = targets.pool.order(request);
+  const lastUsable = Math.max(usable, 1) - 1;
+  return order.map((index, position) => (position === lastUsable ? targets.last[lastUsable]! : targets.once)[index]!);
 }
 
 /** A route's targets as a chain for the fallback executor: consecutive targets that carry a

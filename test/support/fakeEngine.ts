@@ -13,8 +13,12 @@ export interface FakeEngine {
   readonly maxActive: number;
   /** How long it holds each chat before answering. */
   holdMs: number;
+  /** While set, chats are held until it settles (then holdMs more). */
+  gate?: Promise<void>;
   /** Answer every chat with this HTTP status instead (e.g. 500). */
   failWith?: number;
+  /** Answer this many more chats with a 500. */
+  failNext: number;
   /** Stop listening and drop its connections: a dead engine (connection refused). */
   kill(): Promise<void>;
   /** Listen again on the same port. */
@@ -29,7 +33,7 @@ export async function startFakeEngine(name: string, holdMs = 0): Promise<FakeEng
   let active = 0;
   let maxActive = 0;
   const firstUserMessages: string[] = [];
-  const engine = { holdMs, failWith: undefined as number | undefined };
+  const engine = { holdMs, failWith: undefined as number | undefined, failNext: 0, gate: undefined as Promise<void> | undefined };
   const handle = (request: IncomingMessage, response: ServerResponse) => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -45,12 +49,14 @@ export async function startFakeEngine(name: string, holdMs = 0): Promise<FakeEng
       hits += 1;
       const parsed = JSON.parse(body) as { messages: { role: string; content: string }[]; stream?: boolean };
       firstUserMessages.push(parsed.messages.find((message) => message.role === 'user')?.content ?? '');
-      if (engine.failWith) {
-        response.writeHead(engine.failWith, { 'content-type': 'application/json' });
+      if (engine.failWith || engine.failNext > 0) {
+        if (!engine.failWith) engine.failNext -= 1;
+        response.writeHead(engine.failWith ?? 500, { 'content-type': 'application/json' });
         return void response.end(JSON.stringify({ error: { message: `${name} is failing`, type: 'server_error' } }));
       }
       active += 1;
       maxActive = Math.max(maxActive, active);
+      await engine.gate;
       await new Promise((resolve) => setTimeout(resolve, engine.holdMs));
       active -= 1;
       const text = `reply from ${name}`;
@@ -85,6 +91,18 @@ export async function startFakeEngine(name: string, holdMs = 0): Promise<FakeEng
     },
     set failWith(value: number | undefined) {
       engine.failWith = value;
+    },
+    get gate() {
+      return engine.gate;
+    },
+    set gate(value: Promise<void> | undefined) {
+      engine.gate = value;
+    },
+    get failNext() {
+      return engine.failNext;
+    },
+    set failNext(value: number) {
+      engine.failNext = value;
     },
     url: `http://127.0.0.1:${port}/v1`,
     get hits() {

@@ -10,7 +10,7 @@ import type {
   TokenCountRequest,
 } from '../../providers/index.js';
 import { HealthChecks, type HealthCheckSettings } from './healthCheck.js';
-import { orderMembers, type MemberLoad } from './memberOrder.js';
+import { orderMembers, type MemberLoad, type MemberOrder } from './memberOrder.js';
 import { conversationPrefixHash, fnv1a } from './stickyKey.js';
 import { trackedGeneration } from './trackedGeneration.js';
 
@@ -83,7 +83,7 @@ export class EnginePool implements Provider {
       };
     });
     this.#checks = new HealthChecks(options.members, options.healthCheck, (index, healthy) => {
-      const member = this.members[index] as PoolMember;
+      const member = this.members[index]!;
       const changed = member.healthy !== healthy;
       member.healthy = healthy;
       options.observer?.health?.(member, healthy, changed);
@@ -91,9 +91,9 @@ export class EnginePool implements Provider {
     this.#checks.start();
   }
 
-  /** The members to try for this request, best first (indices into `members`). */
-  order(request?: ChatRequest | CompletionRequest): number[] {
-    for (const member of this.members as PoolMember[]) member.circuitOpen = this.options.circuitOpen(member.upstream);
+  /** The members to try for this request, best first. */
+  order(request?: ChatRequest | CompletionRequest): MemberOrder {
+    for (const member of this.members) member.circuitOpen = this.options.circuitOpen(member.upstream);
     const prefixHash = request && conversationPrefixHash(request, this.options.stickyPrefixChars);
     return orderMembers(this.members, {
       ...(prefixHash === undefined ? {} : { prefixHash }),
@@ -104,7 +104,7 @@ export class EnginePool implements Provider {
 
   /** Runs one attempt on a member, counting it in flight from now until its stream is over. */
   async track(index: number, start: () => Promise<Generation>): Promise<Generation> {
-    const member = this.members[index] as PoolMember;
+    const member = this.members[index]!;
     member.outstanding += 1;
     this.options.observer?.sent?.(member);
     this.options.observer?.outstanding?.(member);
@@ -127,19 +127,19 @@ export class EnginePool implements Provider {
   }
 
   chat(request: ChatRequest): Promise<Generation> {
-    const index = this.order(request)[0]!;
+    const index = this.order(request).order[0]!;
     return this.track(index, () => this.members[index]!.provider.chat(request));
   }
 
   complete(request: CompletionRequest): Promise<Generation> {
-    const index = this.order(request)[0]!;
+    const index = this.order(request).order[0]!;
     return this.track(index, () => this.members[index]!.provider.complete(request));
   }
 
   /** Embeddings try the members in order, once each. */
   async embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
     let lastError: unknown;
-    for (const index of this.order()) {
+    for (const index of this.order().order) {
       try {
         return await this.members[index]!.provider.embed(request);
       } catch (error) {

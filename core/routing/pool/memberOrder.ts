@@ -12,6 +12,13 @@ export interface MemberLoad {
   seed: number;
 }
 
+export interface MemberOrder {
+  /** Indices into the members, best first. */
+  order: number[];
+  /** How many of the first are usable (healthy, circuit not open); the rest are a last resort. */
+  usable: number;
+}
+
 export interface OrderOptions {
   /** The conversation prefix's hash; undefined: no sticky choice. */
   prefixHash?: number;
@@ -25,7 +32,7 @@ export interface OrderOptions {
  *  usable members (healthy, circuit not open) by fewest requests in flight, with the
  *  conversation's preferred member first unless it is much busier; then the others by load, as
  *  a last resort (a health check can lag, and all failing checks must not mean no service). */
-export function orderMembers(members: readonly MemberLoad[], options: OrderOptions): number[] {
+export function orderMembers(members: readonly MemberLoad[], options: OrderOptions): MemberOrder {
   const count = members.length;
   const turn = (index: number) => (((index - options.rotation) % count) + count) % count;
   const byLoad = (a: number, b: number) => members[a]!.outstanding - members[b]!.outstanding || turn(a) - turn(b);
@@ -49,5 +56,5 @@ export function orderMembers(members: readonly MemberLoad[], options: OrderOptio
       usable.unshift(...usable.splice(preferred, 1));
     }
   }
-  return [...usable, ...others];
+  return { order: [...usable, ...others], usable: usable.length };
 }
