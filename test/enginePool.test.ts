@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { ConfigError, loadConfig } from '../core/config/index.js';
-import { conversationPrefixHash, fnv1a, orderMembers, rendezvousScore } from '../core/routing/pool/index.js';
+import { createOpenAiCompatibleProvider } from '../core/providers/openai-compatible/index.js';
+import { conversationPrefixHash, EnginePool, fnv1a, orderMembers, rendezvousScore } from '../core/routing/pool/index.js';
 import { startFakeEngine, type FakeEngine } from './support/fakeEngine.js';
 import { authedFetch, startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
 import { waitFor } from './support/wait.js';
@@ -245,6 +246,30 @@ describe('choosing a member (pure logic)', () => {
     assert.equal(first, later);
     assert.notEqual(first, other);
     assert.equal(conversationPrefixHash({ ...base, messages: start }, 0), undefined, '0: no sticky choice');
+  });
+});
+
+describe('health checks', () => {
+  test('run every interval and stop when the pool is disposed', async () => {
+    const fake = await startFakeEngine('h1');
+    const options = { id: 'h', baseUrl: fake.url, requestTimeoutMs: 1_000, connectTimeoutMs: 500, defaultMaxTokens: 16 };
+    const pool = new EnginePool({
+      id: 'h',
+      members: [{ baseUrl: fake.url, provider: createOpenAiCompatibleProvider(options) }],
+      stickyPrefixChars: 0,
+      stickyMaxExtraOutstanding: 2,
+      healthCheck: { path: 'models', interval_ms: 20, timeout_ms: 500 },
+      circuitOpen: () => false,
+    });
+    try {
+      assert.ok(await waitFor(() => fake.modelListings >= 3), 'checked repeatedly');
+    } finally {
+      await pool.dispose();
+    }
+    const checks = fake.modelListings;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.ok(fake.modelListings <= checks + 1, 'no check after dispose (one may have been in flight)');
+    await fake.kill();
   });
 });
 

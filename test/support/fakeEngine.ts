@@ -7,6 +7,8 @@ export interface FakeEngine {
   url: string;
   /** Chat completions it received (also those it failed). */
   readonly hits: number;
+  /** GET /v1/models it answered (health checks). */
+  readonly modelListings: number;
   /** The first user message of each chat it received, in order. */
   readonly firstUserMessages: string[];
   /** Most chats it held at once. */
@@ -30,6 +32,7 @@ export interface FakeEngine {
  *  `holdMs`, streamed in chunks with usage when asked, else as one chat.completion. */
 export async function startFakeEngine(name: string, holdMs = 0): Promise<FakeEngine> {
   let hits = 0;
+  let modelListings = 0;
   let active = 0;
   let maxActive = 0;
   const firstUserMessages: string[] = [];
@@ -39,6 +42,7 @@ export async function startFakeEngine(name: string, holdMs = 0): Promise<FakeEng
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
     request.on('end', async () => {
       if (request.method === 'GET' && request.url === '/v1/models') {
+        modelListings += 1;
         response.writeHead(200, { 'content-type': 'application/json' });
         return void response.end(JSON.stringify({ object: 'list', data: [{ id: 'm', object: 'model', created: 0, owned_by: name }] }));
       }
@@ -107,6 +111,9 @@ export async function startFakeEngine(name: string, holdMs = 0): Promise<FakeEng
     url: `http://127.0.0.1:${port}/v1`,
     get hits() {
       return hits;
+    },
+    get modelListings() {
+      return modelListings;
     },
     get maxActive() {
       return maxActive;
