@@ -94,23 +94,35 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 const conventionalKeyEnv: Partial<Record<ResolvedProvider['type'], string>> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' };
 
 function resolveProviderKey(provider: ParsedConfig['providers'][number], env: NodeJS.ProcessEnv): ResolvedProvider {
-  const where = `provider "${provider.id}"`;
-  if (provider.api_key_file) {
+  const { pool, ...rest } = provider;
+  const apiKey = resolveKey(`provider "${provider.id}"`, provider.api_key_env ?? conventionalKeyEnv[provider.type], provider, env);
+  const resolved: ResolvedProvider = apiKey ? { ...rest, api_key: apiKey } : { ...rest };
+  if (!pool) return resolved;
+  const members = pool.members.map((member, index) => {
+    const own = resolveKey(`member ${index} (${member.base_url}) of pool "${provider.id}"`, member.api_key_env, member, env);
+    const key = own ?? apiKey;
+    return key ? { base_url: member.base_url, api_key: key } : { base_url: member.base_url };
+  });
+  return { ...resolved, pool: { ...pool, members } };
+}
+
+/** An API key from a file, else from an env var (`variable`: the entry's api_key_env or the vendor's usual one). */
+function resolveKey(where: string, variable: string | undefined, entry: { api_key_env?: string | undefined; api_key_file?: string | undefined }, env: NodeJS.ProcessEnv): Secret | undefined {
+  if (entry.api_key_file) {
     let text: string;
     try {
-      text = fs.readFileSync(provider.api_key_file, 'utf8').trim();
+      text = fs.readFileSync(entry.api_key_file, 'utf8').trim();
     } catch (error) {
-      throw new ConfigError(`Cannot read the API key file of ${where} (${provider.api_key_file}): ${(error as Error).message}`);
+      throw new ConfigError(`Cannot read the API key file of ${where} (${entry.api_key_file}): ${(error as Error).message}`);
     }
-    if (!text) throw new ConfigError(`The API key file of ${where} (${provider.api_key_file}) is empty.`);
-    return { ...provider, api_key: new Secret(text) };
+    if (!text) throw new ConfigError(`The API key file of ${where} (${entry.api_key_file}) is empty.`);
+    return new Secret(text);
   }
-  const variable = provider.api_key_env ?? conventionalKeyEnv[provider.type];
   const value = variable ? env[variable] : undefined;
-  if (provider.api_key_env && !value) {
-    throw new ConfigError(`${where} reads its API key from ${provider.api_key_env}, which is not set. Set it, or remove api_key_env if the upstream needs no key.`);
+  if (entry.api_key_env && !value) {
+    throw new ConfigError(`${where} reads its API key from ${entry.api_key_env}, which is not set. Set it, or remove api_key_env if the upstream needs no key.`);
   }
-  return value ? { ...provider, api_key: new Secret(value) } : { ...provider };
+  return value ? new Secret(value) : undefined;
 }
 
 /** Providers have unique ids, routes unique model ids, and every target names a known provider. */

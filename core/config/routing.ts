@@ -40,6 +40,46 @@ export const resilienceSchema = z
   })
   .strict();
 
+/** One engine of a pool: its OpenAI-compatible base URL and, when it differs from the pool's, its key. */
+const poolMemberSchema = z
+  .object({
+    base_url: z.url(),
+    /** Name of the environment variable holding this member's API key (default: the pool's key). */
+    api_key_env: z.string().min(1).optional(),
+    /** Path of a file holding this member's API key. */
+    api_key_file: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** A provider that is a pool of OpenAI-compatible engines (vLLM, llama-server, Ollama, other
+ *  llmsvc nodes) serving the same models: each request goes to the healthy member with the fewest
+ *  requests in flight, a conversation prefers the member its prefix hashes to (prompt caching),
+ *  and the provider's retries and circuit breaker apply per member. See core/routing/pool. */
+export const poolSchema = z
+  .object({
+    members: z
+      .array(poolMemberSchema)
+      .min(1, 'give at least one member')
+      .refine((members) => new Set(members.map((member) => member.base_url.replace(/\/+$/, ''))).size === members.length, 'two members have the same base_url'),
+    /** Characters of a conversation's start (system messages and the first user message; a
+     *  completion's prompt) hashed to pick its preferred member; 0: no sticky choice. */
+    sticky_prefix_chars: z.number().int().min(0).default(2048),
+    /** The preferred member is skipped when it has more than this many requests in flight beyond
+     *  the least busy healthy member. */
+    sticky_max_extra_outstanding: z.number().int().min(0).default(2),
+    health_check: z
+      .object({
+        /** Resolved against each member's base_url: "models" → <base_url>/models; "/health" → the server's root /health. */
+        path: z.string().min(1).default('models'),
+        interval_ms: milliseconds.default(5_000),
+        /** A check that has no 2xx answer in this time fails. */
+        timeout_ms: milliseconds.default(2_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
 export const providerSchema = z
   .object({
     id: z
@@ -56,11 +96,17 @@ export const providerSchema = z
     /** Model ids this provider serves, listed by GET /v1/models as `<provider>/<model>`. */
     models: z.array(z.string().min(1)).optional(),
     resilience: resilienceSchema.prefault({}),
+    /** Several engines behind this one provider id, instead of base_url (openai-compatible only). */
+    pool: poolSchema.optional(),
   })
   .strict()
-  .refine((provider) => provider.type !== 'openai-compatible' || provider.base_url, {
-    message: 'an openai-compatible provider needs base_url (e.g. http://host:8000/v1)',
+  .refine((provider) => provider.type !== 'openai-compatible' || provider.base_url || provider.pool, {
+    message: 'an openai-compatible provider needs base_url (e.g. http://host:8000/v1) or a pool of members',
     path: ['base_url'],
+  })
+  .refine((provider) => !provider.pool || (provider.type === 'openai-compatible' && !provider.base_url), {
+    message: 'a pool belongs to an openai-compatible provider without base_url (each member has its own)',
+    path: ['pool'],
   });
 
 const targetSchema = z
@@ -87,6 +133,7 @@ export const routeSchema = z
 export type ProviderSettings = z.output<typeof providerSchema>;
 export type RouteSettings = z.output<typeof routeSchema>;
 export type ResilienceSettings = z.output<typeof resilienceSchema>;
+export type PoolSettings = z.output<typeof poolSchema>;
 
 /** JSON from an env var, or the value as it is: env twins of list settings carry JSON. */
 export function jsonFromEnv(value: unknown): unknown {

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { jsonFromEnv, providerSchema, routeSchema, type ProviderSettings } from './routing.js';
+import { jsonFromEnv, providerSchema, routeSchema, type PoolSettings, type ProviderSettings } from './routing.js';
 import type { Secret } from './secret.js';
 
 /** Threads for ggml: leave the event loop a core. On 2 cores ggml's spinning workers and the
@@ -132,6 +132,12 @@ export const configSchema = z
 export type ConfigInput = z.input<typeof configSchema>;
 export type ParsedConfig = z.output<typeof configSchema>;
 /** A provider with its API key read (from api_key_env, api_key_file or the vendor's usual env var). */
-export type ResolvedProvider = ProviderSettings & { api_key?: Secret };
+export type ResolvedProvider = Omit<ProviderSettings, 'pool'> & { api_key?: Secret; pool?: ResolvedPool };
+/** A pool with each member's API key read (its own, else the pool provider's). */
+export type ResolvedPool = Omit<PoolSettings, 'members'> & { members: readonly ResolvedPoolMember[] };
+export interface ResolvedPoolMember {
+  base_url: string;
+  api_key?: Secret;
+}
 export type Config = Readonly<Omit<ParsedConfig, 'providers'> & { data_dir: string; models_dir: string; providers: readonly ResolvedProvider[] }>;
 export const configKeys = Object.keys(configSchema.shape) as (keyof ParsedConfig)[];

@@ -63,6 +63,24 @@ export function createMetrics() {
       labelNames: ['upstream'] as const,
       registers,
     }),
+    poolOutstanding: new Gauge({
+      name: 'llmsvc_pool_member_outstanding_requests',
+      help: 'Requests in flight on each member of an engine pool (until their stream ends)',
+      labelNames: ['pool', 'member'] as const,
+      registers,
+    }),
+    poolHealthy: new Gauge({
+      name: 'llmsvc_pool_member_healthy',
+      help: 'Health check of each member of an engine pool: 1 passing, 0 failing',
+      labelNames: ['pool', 'member'] as const,
+      registers,
+    }),
+    poolRequests: new Counter({
+      name: 'llmsvc_pool_member_requests_total',
+      help: 'Attempts sent to each member of an engine pool',
+      labelNames: ['pool', 'member'] as const,
+      registers,
+    }),
   };
 }
 

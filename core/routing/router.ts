@@ -12,8 +12,8 @@ import type {
 } from '../providers/index.js';
 import { egressBlocked, egressRefusal, type EgressSettings } from './egress.js';
 import { redactorForRoute, type Redactor } from './redaction/index.js';
-import { generateWithFallback, type ResiliencePolicy, type RouteChain } from './resilience/index.js';
-import { chainOf, targetOf, type Target, type UpstreamEntry } from './targets.js';
+import { generateWithFallback, planAttemptOrder, type ResiliencePolicy, type RouteChain } from './resilience/index.js';
+import { chainOf, memberTargetsOf, targetOf, type Target, type UpstreamEntry } from './targets.js';
 
 export interface RouterOptions {
   /** The models dir (provider id `local`). */
@@ -31,6 +31,8 @@ interface Plan {
   route?: RouteSettings;
   targets: Target[];
   chain: RouteChain<Target>;
+  /** Some target is a pool of engines: its members are chosen per request. */
+  pooled: boolean;
 }
 
 /** Every target of a model id is refused by the egress policy, for these reasons. */
@@ -105,7 +107,8 @@ export class Router implements Provider {
 
   /** Each configured upstream's circuit (closed until first used), for the admin API. */
   upstreamStates(): { provider: string; state: 'closed' | 'open' | 'half_open'; failures: number }[] {
-    return [...this.options.upstreams.keys()].map((provider) => {
+    const keys = [...this.options.upstreams].flatMap(([id, entry]) => (entry.pool ? entry.pool.members.map((member) => member.upstream) : [id]));
+    return keys.map((provider) => {
       const breaker = this.options.resilience.breakers.peek(provider);
       return { provider, state: breaker?.state ?? 'closed', failures: breaker?.failures ?? 0 };
     });
@@ -136,13 +139,15 @@ export class Router implements Provider {
       targets = [targetOf(providerId, model.slice(slash + 1), undefined, local, upstreams)];
     }
     const reasons: string[] = [];
+    // A pool is refused whole when one of its members is: a pool serves from all its members.
     const allowed = targets.filter((target) => {
-      const refusal = target.local ? undefined : egressRefusal(target.baseUrl!, egress);
+      const urls = target.local ? [] : target.pool ? target.pool.pool.members.map((member) => member.baseUrl) : [target.baseUrl!];
+      const refusal = urls.map((url) => egressRefusal(url, egress)).find((found) => found !== undefined);
       if (refusal) reasons.push(refusal);
       return !refusal;
     });
     if (allowed.length === 0) return new EgressRefusal(reasons);
-    return { ...(route ? { route } : {}), targets: allowed, chain: chainOf(allowed) };
+    return { ...(route ? { route } : {}), targets: allowed, chain: chainOf(allowed), pooled: allowed.some((target) => target.pool) };
   }
 
   /** Serves a generation: from the cache when it holds the answer, else from the model's
@@ -170,13 +175,18 @@ export class Router implements Provider {
   ): Promise<Generation> {
     if (!plan) return call(this.options.local, request);
     const redactor = plan.route && redactable ? this.redactors.get(plan.route.model) : undefined;
+    // Pools become their members, in the order each pool picks for this request.
+    const chain = plan.pooled ? planAttemptOrder(plan.chain).flatMap((target) => (target.pool ? memberTargetsOf(target.pool, request) : [target])) : plan.chain;
+    const attempt = async (target: Target, sent: R): Promise<Generation> => {
+      if (!redactor || target.local) return call(target.provider, sent);
+      const redacted = redactor.redact(sent as ChatRequest);
+      return redacted.restoreGeneration(await call(target.provider, redacted.request as R));
+    };
     const served = await generateWithFallback(
-      plan.chain,
-      async (target, context) => {
+      chain,
+      (target, context) => {
         const sent = { ...request, model: target.model, signal: context.signal };
-        if (!redactor || target.local) return call(target.provider, sent);
-        const redacted = redactor.redact(sent as ChatRequest);
-        return redacted.restoreGeneration(await call(target.provider, redacted.request as R));
+        return target.member ? target.member.pool.track(target.member.index, () => attempt(target, sent)) : attempt(target, sent);
       },
       this.policy,
       request.signal,

@@ -28,6 +28,7 @@ export function routingView(config: Config) {
       id: provider.id,
       type: provider.type,
       base_url: redactUrl(provider.base_url),
+      ...(provider.pool ? { pool_members: provider.pool.members.map((member) => redactUrl(member.base_url)) } : {}),
       models: provider.models ?? [],
       api_key: provider.api_key ? 'set' : 'not set',
       api_key_source: provider.api_key_env ? `env ${provider.api_key_env}` : provider.api_key_file ? 'file' : provider.api_key ? 'vendor default env' : null,
