@@ -61,8 +61,8 @@ export class RedisRateLimiter implements RateLimiter {
     this.refreshTimer.unref();
   }
 
-  /** Starts connecting and returns at once: until Redis answers, limited requests get the 503;
-   *  the client reconnects by itself whenever the connection drops. */
+  /** Connects (waiting at most one command timeout): until Redis answers, limited requests get
+   *  the 503; the client reconnects by itself whenever the connection drops. */
   static async open(options: RedisLimiterOptions): Promise<RedisRateLimiter> {
     // Loaded only when configured (it costs start-up time); @keyv/redis re-exports @redis/client's.
     const { createClient } = await import('@keyv/redis');
@@ -77,7 +77,15 @@ export class RedisRateLimiter implements RateLimiter {
     }) as unknown as RedisClientType;
     const limiter = new RedisRateLimiter(client, options);
     client.on('error', (error: unknown) => limiter.logFailure(error));
-    client.connect().catch((error: unknown) => limiter.logFailure(error));
+    const connecting = client.connect().then(
+      () => {},
+      (error: unknown) => limiter.logFailure(error),
+    );
+    // A Redis that is up serves the first request; one that is down does not hold the start-up
+    // longer than a command would wait (its requests get the 503 until the client reconnects).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([connecting, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
+    clearTimeout(timer);
     return limiter;
   }
 
