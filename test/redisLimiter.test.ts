@@ -178,6 +178,23 @@ describe('Redis limiter across three llmsvc nodes', () => {
     assert.deepEqual((await Promise.all(again)).map((response) => response.status), [200, 200, 200]);
   });
 
+  test('a request on one node settles its tokens in the window that the other nodes read', async () => {
+    const { secret } = await createSharedKey(nodes, { tpm: 1000 });
+    const running = chat(nodes[0]!.url, secret);
+    await until(() => upstream.waiting === 1, 30_000, 'the request held');
+    upstream.releaseAll();
+    assert.equal((await running).status, 200);
+    // Settled to what the upstream reported (5 prompt + 2 completion tokens).
+    await until(
+      async () => {
+        const after = await fetch(`${nodes[1]!.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } });
+        return after.headers.get('x-ratelimit-remaining-tokens') === String(1000 - 7);
+      },
+      10_000,
+      'the reservation settled to 7 tokens',
+    );
+  });
+
   test('a held slot is refreshed past its lease while its request runs', async () => {
     const { secret } = await createSharedKey(nodes, { max_concurrent: 1 });
     const running = chat(nodes[0]!.url, secret);
