@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import path from 'node:path';
-import { KeyService, systemClock, type Clock } from './auth/index.js';
+import { createRateLimiter, KeyService, systemClock, type Clock, type RateLimiter } from './auth/index.js';
 import { ConfigError, type Config } from './config/index.js';
 import { createResponseCache, type ResponseCache } from './cache/index.js';
 import { createRetrieval } from './jobs/index.js';
@@ -65,6 +65,7 @@ export class Service {
     private readonly provider: WorkerLlamaProvider,
     private readonly router: Router,
     private readonly cache: ResponseCache | undefined,
+    private readonly limiter: RateLimiter,
     private readonly shutdown: AbortController,
   ) {}
 
@@ -81,6 +82,7 @@ export class Service {
     const keys = new KeyService(store, clock);
     const adminKeyFile = config.auth ? keys.ensureAdminKey(config.admin_key, path.join(config.data_dir, 'admin.key')) : undefined;
     const metrics = createMetrics();
+    const limiter = await createRateLimiter(config, clock, logger);
     const { llama: provider, onnx, local, firstEmbeddingModel } =
       options.local ?? createLocalProviders(config, runtimeLogTo(logger), options.fallbackModel, { readyAfter: options.runtimeReadyAfter });
     const cache = config.cache
@@ -107,6 +109,7 @@ export class Service {
       provider: router,
       keys,
       clock,
+      limiter,
       shutdownSignal: shutdown.signal,
       retrieval,
       models: localModelControl(provider, onnx),
@@ -131,13 +134,14 @@ export class Service {
       await app.close().catch(() => {});
       await router.dispose();
       await cache?.dispose();
+      await limiter.dispose();
       store.dispose();
       throw listenFailure(error, config);
     }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const service = new Service(config, logger, app, `http://${host}:${port}`, metrics, store, keys, adminKeyFile, provider, router, cache, shutdown);
+    const service = new Service(config, logger, app, `http://${host}:${port}`, metrics, store, keys, adminKeyFile, provider, router, cache, limiter, shutdown);
     provider.ready().then(
       (backend) => logger.info({ backend, threads: config.threads }, 'llama.cpp ready in the runtime thread'),
       (error: unknown) => logger.error({ err: error }, 'llama.cpp could not be loaded; local models cannot be served'),
@@ -162,6 +166,7 @@ export class Service {
       }
       await this.router.dispose();
       await this.cache?.dispose();
+      await this.limiter.dispose();
       this.store.dispose();
       this.logger.info('stopped');
       this.logger.flush();

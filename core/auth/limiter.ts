@@ -106,6 +106,104 @@ export interface QuotaUsage {
   msUntilMonthEnds: number;
 }
 
+/** What the rate-limit headers are made of: the requests and tokens in the key's window. */
+export interface WindowView {
+  now: number;
+  requests: number;
+  oldestRequestAt: number | undefined;
+  tokens: number;
+  oldestTokenAt: number | undefined;
+}
+
+/** The x-ratelimit-* headers (only for the limits the key has), from either limiter's window. */
+export function rateLimitHeaders(key: ApiKeyRecord, view: WindowView): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (key.rpm !== null) {
+    headers['x-ratelimit-limit-requests'] = String(key.rpm);
+    headers['x-ratelimit-remaining-requests'] = String(Math.max(0, key.rpm - view.requests));
+    headers['x-ratelimit-reset-requests'] = formatReset(view.oldestRequestAt !== undefined ? view.oldestRequestAt + windowMs - view.now : 0);
+  }
+  if (key.tpm !== null) {
+    headers['x-ratelimit-limit-tokens'] = String(key.tpm);
+    headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, key.tpm - view.tokens));
+    headers['x-ratelimit-reset-tokens'] = formatReset(view.oldestTokenAt !== undefined ? view.oldestTokenAt + windowMs - view.now : 0);
+  }
+  return headers;
+}
+
+function limitError(code: ErrorCode, waitMs: number, message: string, headers: Record<string, string>): ApiError {
+  return new ApiError(code, message, null, { ...headers, 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) });
+}
+
+/** The 429 of a full RPM window. */
+export function requestLimitError(key: ApiKeyRecord, waitMs: number, headers: Record<string, string>): ApiError {
+  return limitError(
+    'LLMSVC_ERR_RATE_LIMIT_REQUESTS',
+    waitMs,
+    `Rate limit reached for requests: this key allows ${key.rpm} requests per minute. Retry in ${formatReset(waitMs)}, or ask the operator for a higher limit.`,
+    headers,
+  );
+}
+
+/** The 429 of a key whose concurrency cap is reached. */
+export function concurrencyLimitError(key: ApiKeyRecord, headers: Record<string, string>): ApiError {
+  return limitError(
+    'LLMSVC_ERR_CONCURRENCY_LIMIT',
+    1000,
+    `This key allows ${key.maxConcurrent} requests at a time and that many are running. Wait for one to finish, then retry.`,
+    headers,
+  );
+}
+
+/** The 429 of a reservation beyond the TPM window (`used` tokens in it, the oldest entered at `oldestAt`). */
+export function tokenLimitError(key: ApiKeyRecord, used: number, tokens: number, oldestAt: number, now: number, headers: Record<string, string>): ApiError {
+  const tpm = key.tpm!;
+  const waitMs = tokens > tpm ? windowMs : oldestAt + windowMs - now;
+  return limitError(
+    'LLMSVC_ERR_RATE_LIMIT_TOKENS',
+    waitMs,
+    `Rate limit reached for tokens: this key allows ${tpm} tokens per minute, ${used} are used and this request reserves ${tokens} (prompt plus max_tokens). ` +
+      (tokens > tpm ? 'Lower max_tokens or shorten the prompt.' : `Retry in ${formatReset(waitMs)}, or lower max_tokens.`),
+    headers,
+  );
+}
+
+export interface QuotaRefusal {
+  period: 'daily' | 'monthly';
+  limit: number;
+  /** Tokens used plus reserved by running requests. */
+  committed: number;
+  waitMs: number;
+}
+
+/** The day or month quota a reservation of `tokens` would exceed, given the usage table's counts
+ *  and the tokens reserved by running requests; undefined when both allow it. */
+export function quotaRefusal(key: ApiKeyRecord, usage: QuotaUsage, reserved: number, tokens: number): QuotaRefusal | undefined {
+  const checks = [
+    { limit: key.dailyTokens, used: usage.day, period: 'daily' as const, waitMs: usage.msUntilDayEnds },
+    { limit: key.monthlyTokens, used: usage.month, period: 'monthly' as const, waitMs: usage.msUntilMonthEnds },
+  ];
+  for (const check of checks) {
+    if (check.limit === null) continue;
+    const committed = check.used + reserved;
+    // A request whose size is not known up front (tokens = 0) is refused only when the quota is spent.
+    if (committed + tokens > check.limit || (tokens === 0 && committed >= check.limit)) {
+      return { period: check.period, limit: check.limit, committed, waitMs: check.waitMs };
+    }
+  }
+  return undefined;
+}
+
+export function quotaError(refusal: QuotaRefusal, tokens: number, headers: Record<string, string>): ApiError {
+  return limitError(
+    'LLMSVC_ERR_QUOTA_EXCEEDED',
+    refusal.waitMs,
+    `You exceeded this key's ${refusal.period} token quota (${refusal.limit} tokens; ${refusal.committed} used or reserved, this request needs ${tokens}). ` +
+      `It resets in ${formatReset(refusal.waitMs)} (UTC); ask the operator to raise it.`,
+    headers,
+  );
+}
+
 export interface TokenReservation {
   /** Replaces the reservation by what the request really used. */
   settle(actualTokens: number): void;
@@ -133,19 +231,13 @@ export class Limiter {
   /** The x-ratelimit-* headers for a key (only for the limits it has). */
   headers(key: ApiKeyRecord): Record<string, string> {
     const state = this.state(key.id);
-    const now = this.clock();
-    const headers: Record<string, string> = {};
-    if (key.rpm !== null) {
-      headers['x-ratelimit-limit-requests'] = String(key.rpm);
-      headers['x-ratelimit-remaining-requests'] = String(Math.max(0, key.rpm - state.requests.length));
-      headers['x-ratelimit-reset-requests'] = formatReset(state.requests.length > 0 ? state.requests.first() + windowMs - now : 0);
-    }
-    if (key.tpm !== null) {
-      headers['x-ratelimit-limit-tokens'] = String(key.tpm);
-      headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, key.tpm - state.tokensInWindow));
-      headers['x-ratelimit-reset-tokens'] = formatReset(state.tokens.length > 0 ? state.tokens.first().at + windowMs - now : 0);
-    }
-    return headers;
+    return rateLimitHeaders(key, {
+      now: this.clock(),
+      requests: state.requests.length,
+      oldestRequestAt: state.requests.length > 0 ? state.requests.first() : undefined,
+      tokens: state.tokensInWindow,
+      oldestTokenAt: state.tokens.length > 0 ? state.tokens.first().at : undefined,
+    });
   }
 
   /** Admits a request (counting it against RPM and the concurrency cap) or throws the 429. The
@@ -154,12 +246,9 @@ export class Limiter {
     const state = this.state(key.id);
     const now = this.clock();
     if (key.rpm !== null && state.requests.length >= key.rpm) {
-      const waitMs = state.requests.first() + windowMs - now;
-      throw this.limitError(key, 'LLMSVC_ERR_RATE_LIMIT_REQUESTS', waitMs, `Rate limit reached for requests: this key allows ${key.rpm} requests per minute. Retry in ${formatReset(waitMs)}, or ask the operator for a higher limit.`);
+      throw requestLimitError(key, state.requests.first() + windowMs - now, this.headers(key));
     }
-    if (key.maxConcurrent !== null && state.inFlight >= key.maxConcurrent) {
-      throw this.limitError(key, 'LLMSVC_ERR_CONCURRENCY_LIMIT', 1000, `This key allows ${key.maxConcurrent} requests at a time and that many are running. Wait for one to finish, then retry.`);
-    }
+    if (key.maxConcurrent !== null && state.inFlight >= key.maxConcurrent) throw concurrencyLimitError(key, this.headers(key));
     state.requests.push(now);
     state.inFlight++;
     let ended = false;
@@ -178,35 +267,12 @@ export class Limiter {
       const used = state.tokensInWindow;
       // A request whose size is not known up front (tokens = 0) is refused only when the window is full.
       if (used + tokens > key.tpm || (tokens === 0 && used >= key.tpm)) {
-        const waitMs = tokens > key.tpm ? windowMs : (state.tokens.length > 0 ? state.tokens.first().at : now) + windowMs - now;
-        throw this.limitError(
-          key,
-          'LLMSVC_ERR_RATE_LIMIT_TOKENS',
-          waitMs,
-          `Rate limit reached for tokens: this key allows ${key.tpm} tokens per minute, ${used} are used and this request reserves ${tokens} (prompt plus max_tokens). ` +
-            (tokens > key.tpm ? 'Lower max_tokens or shorten the prompt.' : `Retry in ${formatReset(waitMs)}, or lower max_tokens.`),
-        );
+        throw tokenLimitError(key, used, tokens, state.tokens.length > 0 ? state.tokens.first().at : now, now, this.headers(key));
       }
     }
     if (key.dailyTokens !== null || key.monthlyTokens !== null) {
-      const usage = quota();
-      const checks = [
-        { limit: key.dailyTokens, used: usage.day, period: 'daily', waitMs: usage.msUntilDayEnds },
-        { limit: key.monthlyTokens, used: usage.month, period: 'monthly', waitMs: usage.msUntilMonthEnds },
-      ];
-      for (const check of checks) {
-        if (check.limit === null) continue;
-        const committed = check.used + state.reservedTokens;
-        if (committed + tokens > check.limit || (tokens === 0 && committed >= check.limit)) {
-          throw this.limitError(
-            key,
-            'LLMSVC_ERR_QUOTA_EXCEEDED',
-            check.waitMs,
-            `You exceeded this key's ${check.period} token quota (${check.limit} tokens; ${committed} used or reserved, this request needs ${tokens}). ` +
-              `It resets in ${formatReset(check.waitMs)} (UTC); ask the operator to raise it.`,
-          );
-        }
-      }
+      const refusal = quotaRefusal(key, quota(), state.reservedTokens, tokens);
+      if (refusal) throw quotaError(refusal, tokens, this.headers(key));
     }
     const entry = state.pushTokens(now, tokens);
     state.reservedTokens += tokens;
@@ -219,9 +285,5 @@ export class Limiter {
         state.reservedTokens -= tokens;
       },
     };
-  }
-
-  private limitError(key: ApiKeyRecord, code: ErrorCode, waitMs: number, message: string): ApiError {
-    return new ApiError(code, message, null, { ...this.headers(key), 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) });
   }
 }

@@ -94,8 +94,18 @@ export const configSchema = z
     offline: flag.default(false),
     /** When set, upstream base URLs must be on one of these hosts (host or host:port); env: a JSON array. */
     egress_allowlist: z.preprocess(jsonFromEnv, z.array(z.string().min(1))).optional(),
-    /** Response cache store: Redis at this URL instead of <data_dir>/cache.sqlite. */
+    /** Redis shared by several llmsvc nodes: the response cache (instead of <data_dir>/cache.sqlite)
+     *  and, unless `rate_limits` is 'memory', the rate-limit windows, concurrency slots and quota
+     *  reservations (instead of this process's memory). */
     redis_url: z.string().regex(/^rediss?:\/\//, 'use a redis:// or rediss:// URL').optional(),
+    /** Where rate limits, concurrency slots and quota reservations live: 'auto' is Redis when
+     *  `redis_url` is set, else this process's memory (the fastest, for a single node). */
+    rate_limits: z.enum(['auto', 'memory', 'redis']).default('auto'),
+    /** Prefix of every Redis key the limiter writes (several deployments may share one Redis). */
+    redis_prefix: z.string().min(1).default('llmsvc:'),
+    /** How long a concurrency slot or quota reservation held in Redis outlives its node: a running
+     *  request refreshes it every third of this; a node that dies frees its slots after it. */
+    redis_lease_ms: z.coerce.number().int().min(500).default(30_000),
     /** Response cache: on by default for deterministic requests (temperature 0 or a seed). */
     cache: flag.default(true),
     /** How long a cached answer is served. */

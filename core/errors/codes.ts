@@ -49,6 +49,8 @@ export const errorCodes = {
   LLMSVC_ERR_JOB_NOT_CANCELLABLE: { status: 400, type: 'invalid_request_error', code: 'job_not_cancellable', anthropicType: 'invalid_request_error' },
   // The file store (S3) could not be reached or refused a write: nothing was stored; retry later.
   LLMSVC_ERR_STORAGE_UNAVAILABLE: { status: 503, type: 'server_error', code: 'storage_unavailable', anthropicType: 'api_error' },
+  // The rate limiter's Redis (redis_url) could not be reached: limits cannot be checked, so the request is refused (fail closed).
+  LLMSVC_ERR_LIMITER_UNAVAILABLE: { status: 503, type: 'server_error', code: 'rate_limiter_unavailable', anthropicType: 'api_error' },
 } as const satisfies Record<string, { status: number; type: string; code: string; anthropicType: string }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -3,14 +3,15 @@ import {
   AuthThrottle,
   formatReset,
   hashSecret,
-  Limiter,
   modelAllowed,
   msUntilNextUtcDay,
   msUntilNextUtcMonth,
   utcDay,
   utcMonthStartDay,
   type Clock,
+  type Admitted,
   type KeyService,
+  type RateLimiter,
   type TokenReservation,
 } from '../auth/index.js';
 import type { Config } from '../config/index.js';
@@ -23,8 +24,9 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The caller's key; undefined only when auth is off. */
     apiKey?: ApiKeyRecord;
-    /** Reserves tokens against the caller's TPM and quotas before generation starts; throws the 429. */
-    reserveTokens(tokens: number): void;
+    /** Reserves tokens against the caller's TPM and quotas before generation starts; throws the
+     *  429. A promise with the Redis limiter (await it when one is returned). */
+    reserveTokens(tokens: number): void | Promise<void>;
     /** The key's admission and token reservations, released when the request ends. */
     admission?: Admission;
   }
@@ -34,6 +36,9 @@ interface Admission {
   /** Frees the key's concurrency slot. */
   release: () => void;
   reservations: TokenReservation[];
+  /** The request is over: a reservation granted after this (the Redis limiter answering late)
+   *  is settled at once. */
+  ended: boolean;
 }
 
 export interface AuthDeps {
@@ -43,6 +48,7 @@ export interface AuthDeps {
   ledger: RequestLedger;
   keys: KeyService;
   clock: Clock;
+  limiter: RateLimiter;
   /** Recognises batch lines injected by the batch worker (they run as the submitting key). */
   internal?: InternalCaller;
   /** The admin console's sign-in sessions (core/server/routes/console): its pages and sign-in
@@ -58,6 +64,7 @@ export interface SessionAuth {
 }
 
 const publicRoutes = new Set(['/healthz', '/readyz']);
+const noRelease = () => {};
 
 /** The secret from `Authorization: Bearer …` (OpenAI SDKs) or `x-api-key` (Anthropic SDK); or, for
  *  an Authorization header of another form (the raw key, another scheme), what is wrong with it. */
@@ -102,8 +109,7 @@ function requestedModel(request: FastifyRequest): string | undefined {
 
 /** Authentication, scopes, rate limits, quotas and usage accounting, as fastify hooks. */
 export function installAuth(app: FastifyInstance, context: RequestContext, deps: AuthDeps): void {
-  const { config, store, keys, clock, ledger } = deps;
-  const limiter = new Limiter(clock);
+  const { config, store, keys, clock, ledger, limiter } = deps;
   const throttle = new AuthThrottle(config.auth_failure_limit, clock);
   const metricsTokenHash = config.metrics_token ? hashSecret(config.metrics_token) : undefined;
   const quotaUsage = (key: ApiKeyRecord) => () => {
@@ -122,23 +128,28 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
   app.decorateRequest('reserveTokens', function (this: FastifyRequest) {});
   app.decorateRequest('admission', undefined);
 
-  // Callback-style hooks: an async one costs a promise and a microtask turn on every request.
+  // Callback-style hooks: an async one costs a promise and a microtask turn on every request
+  // (the in-process limiter answers synchronously; only the Redis one returns a promise).
   app.addHook('onRequest', (request, reply, done) => {
+    let pending: Promise<void> | void;
     try {
-      authorize(request, reply);
-      done();
+      pending = authorize(request, reply);
     } catch (error) {
       done(error as Error);
+      return;
     }
+    if (pending) pending.then(() => done(), done);
+    else done();
   });
   context.onRequestEnd((request) => {
     const admission = request.admission;
     if (!admission) return;
+    admission.ended = true;
     admission.release();
     settle(request, admission.reservations);
   });
 
-  function authorize(request: FastifyRequest, reply: FastifyReply): void {
+  function authorize(request: FastifyRequest, reply: FastifyReply): void | Promise<void> {
     const path = request.url.split('?')[0]!;
     if (!config.auth || publicRoutes.has(path) || deps.sessions?.isPublic(request)) return;
     const batchKeyId = deps.internal?.batchKeyOf(request);
@@ -168,13 +179,31 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
     if (adminOnly && key.scope !== 'admin') {
       throw new ApiError('LLMSVC_ERR_SCOPE_NOT_ALLOWED', `This key's scope ('${key.scope}') does not allow ${request.method} ${path}; it needs an admin key.`);
     }
-    const admission: Admission = { release: limiter.admit(key), reservations: [] };
+    const admission: Admission = { release: noRelease, reservations: [], ended: false };
     request.admission = admission;
+    const admitted = limiter.admit(key, consumesTokens(request) ? 0 : undefined, quotaUsage(key));
+    if (admitted instanceof Promise) return admitted.then((result) => admit(request, reply, key, admission, result));
+    admit(request, reply, key, admission, admitted);
+  }
+
+  /** Holds the admission on the request (released when it ends), or throws the 429. */
+  function admit(request: FastifyRequest, reply: FastifyReply, key: ApiKeyRecord, admission: Admission, admitted: Admitted): void {
+    admission.release = admitted.release;
+    // The client left while the Redis limiter answered: nothing will end the request again.
+    if (admission.ended) admitted.release();
+    if (admitted.reservation) addReservation(admission, admitted.reservation);
     request.reserveTokens = (tokens) => {
-      admission.reservations.push(limiter.reserve(key, tokens, quotaUsage(key)));
+      const reservation = limiter.reserve(key, tokens, quotaUsage(key));
+      if (reservation instanceof Promise) return reservation.then((granted) => addReservation(admission, granted));
+      addReservation(admission, reservation);
     };
-    if (consumesTokens(request)) request.reserveTokens(0);
-    void reply.headers(limiter.headers(key));
+    if (admitted.refusal) throw admitted.refusal;
+    void reply.headers(admitted.headers);
+  }
+
+  function addReservation(admission: Admission, reservation: TokenReservation): void {
+    if (admission.ended) reservation.settle(0);
+    else admission.reservations.push(reservation);
   }
 
   /** A failed authentication: a 401, or a 429 once the address failed too often. Valid keys from

@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Clock, KeyService } from '../auth/index.js';
+import { MemoryRateLimiter, type Clock, type KeyService, type RateLimiter } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import { createRetrieval, type Retrieval } from '../jobs/index.js';
 import type { Metrics } from '../metrics/index.js';
@@ -38,6 +38,9 @@ export interface ServerDeps {
   runtimeMetrics: () => Promise<string>;
   keys: KeyService;
   clock: Clock;
+  /** Rate limits, concurrency caps and quota reservations (default: in this process's memory).
+   *  The caller disposes it after the server has closed. */
+  limiter?: RateLimiter;
   /** Aborted at forced shutdown: every in-flight generation stops. */
   shutdownSignal: AbortSignal;
   /** Files, vector stores and their ingestion jobs (default: built over `store` and `provider`).
@@ -127,6 +130,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     ledger,
     keys: deps.keys,
     clock: deps.clock,
+    limiter: deps.limiter ?? new MemoryRateLimiter(deps.clock),
     internal,
     sessions: { isPublic: isConsolePublic, authenticate: (request) => consoleSessions.authenticate(request) },
   });

@@ -32,14 +32,16 @@ export async function runChoices(
   let generation = await start(0);
   accounting.cacheStatus = generation.cacheStatus;
   // TPM and quotas: the prompt plus the most the completion may take, before any work starts.
-  request.reserveTokens(generation.promptTokens + generation.maxTokens);
+  const reserving = request.reserveTokens(generation.promptTokens + generation.maxTokens);
+  if (reserving) await reserving;
   accounting.promptTokens = generation.promptTokens;
   accounting.completionTokens = 0;
   let started = false;
   for (let index = 0; index < n; index++) {
     if (index > 0) {
       generation = await start(index);
-      request.reserveTokens(generation.maxTokens);
+      const reservingMore = request.reserveTokens(generation.maxTokens);
+      if (reservingMore) await reservingMore;
     }
     for await (const event of generation.events) {
       if (!started) {

@@ -36,7 +36,7 @@ export function registerServe(program: Command): void {
     .option('--threads <n>', 'CPU threads for llama.cpp (env LLMSVC_THREADS; default: cores - 1)')
     .option('--offline', 'air-gapped: refuse every upstream (non-local) target (env LLMSVC_OFFLINE)')
     .option('--no-embedding-batch', 'embed the inputs of concurrent embedding requests one at a time instead of together (env LLMSVC_EMBEDDING_BATCH=false)')
-    .option('--redis-url <url>', 'keep the response cache in Redis instead of <data-dir>/cache.sqlite (env LLMSVC_REDIS_URL)')
+    .option('--redis-url <url>', 'keep the response cache (instead of <data-dir>/cache.sqlite) and the rate limits in Redis, shared by several nodes (env LLMSVC_REDIS_URL)')
     .option('--exit-with-parent', 'stop cleanly when the process that started serve exits (always on under npx and npm run)')
     .action(async (flags: ServeFlags) => {
       const config = loadConfig({
