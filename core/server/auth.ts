@@ -18,6 +18,8 @@ import { ApiError } from '../errors/index.js';
 import type { ApiKeyRecord, RequestLedger, Store } from '../store/index.js';
 import type { InternalCaller } from './batchLines.js';
 import type { RequestContext } from './requestContext.js';
+import type { Tracing } from '../tracing/index.js';
+import { spanNames } from '../tracing/generation.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,6 +50,8 @@ export interface AuthDeps {
   /** The admin console's sign-in sessions (core/server/routes/console): its pages and sign-in
    *  route need no key, and a request without a key header may present a session cookie. */
   sessions?: SessionAuth;
+  /** Tracing on: authentication and admission get a span of their own. */
+  tracing?: Tracing;
 }
 
 export interface SessionAuth {
@@ -124,10 +128,14 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
 
   // Callback-style hooks: an async one costs a promise and a microtask turn on every request.
   app.addHook('onRequest', (request, reply, done) => {
+    const span = request.traceSpan && deps.tracing?.startSpan(spanNames.auth, { parent: request.traceSpan });
     try {
       authorize(request, reply);
+      span?.setAttributes({ 'llmsvc.key_id': request.apiKey?.id });
+      span?.end();
       done();
     } catch (error) {
+      span?.fail(error);
       done(error as Error);
     }
   });
