@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
+import { loadConfig } from '../core/config/index.js';
 import { startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
 
 // Tracing with real parts: an OTLP/HTTP receiver in the test, an upstream that is a second llmsvc
@@ -81,7 +82,17 @@ async function chat(server: TestServer, model: string, content: string, headers:
   return text;
 }
 
-// First in this file: nothing else has loaded the SDK yet.
+test('tracing config: off by default; the endpoint from the config, else from OTEL_EXPORTER_OTLP_ENDPOINT; LLMSVC_TRACING as JSON', () => {
+  assert.deepEqual(loadConfig({ env: {} }).tracing, { enabled: false, service_name: 'llmsvc', sample_ratio: 1 });
+  const fromOtelEnv = loadConfig({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', LLMSVC_TRACING: '{"enabled": true, "sample_ratio": 0.25}' } }).tracing;
+  assert.deepEqual(fromOtelEnv, { enabled: true, service_name: 'llmsvc', sample_ratio: 0.25, otlp_endpoint: 'http://collector:4318' });
+  const configured = loadConfig({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, flags: { tracing: { enabled: true, otlp_endpoint: 'http://other:4318' } } }).tracing;
+  assert.equal(configured.otlp_endpoint, 'http://other:4318');
+  assert.throws(() => loadConfig({ env: {}, flags: { tracing: { enabled: true, sample_ratio: 2 } } }), /tracing\.sample_ratio/);
+  assert.throws(() => loadConfig({ env: {}, flags: { tracing: { enabeld: true } } }), /tracing/);
+});
+
+// First of the servers in this file: nothing else has loaded the SDK yet.
 test('tracing off (the default): nothing is exported and the OpenTelemetry SDK is never loaded, even with OTEL_EXPORTER_OTLP_ENDPOINT set', async () => {
   const server = await startTestServer({}, { OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl });
   try {
