@@ -187,3 +187,45 @@ test('a routed request with a caller traceparent: one trace through gateway and 
   assert.match(gateway.logs(), new RegExp(`"trace_id":"${callerTraceId}"[^\\n]*"request completed"`));
   assert.match(upstream.logs(), new RegExp(`"trace_id":"${callerTraceId}"`));
 });
+
+test('every upstream attempt is a span, retries included, and each sends its own traceparent upstream', async () => {
+  // An OpenAI-shaped upstream that answers 503 once, then streams; it records the traceparents it got.
+  const seen: string[] = [];
+  const fake = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      seen.push(String(request.headers.traceparent));
+      if (seen.length === 1) {
+        response.writeHead(503, { 'content-type': 'application/json' });
+        return void response.end('{"error":{"message":"busy"}}');
+      }
+      const frame = (payload: object) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', ...payload })}\n\n`;
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.end(
+        frame({ choices: [{ index: 0, delta: { content: 'fine' }, finish_reason: 'stop' }] }) +
+          frame({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 } }) +
+          'data: [DONE]\n\n',
+      );
+    });
+  });
+  await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+  const gateway = await startTestServer({
+    tracing: { enabled: true, otlp_endpoint: receiverUrl, service_name: 'llmsvc-retry' },
+    providers: [{ id: 'flaky', type: 'openai-compatible', base_url: `http://127.0.0.1:${(fake.address() as AddressInfo).port}/v1`, resilience: { retry_base_ms: 10, retry_max_ms: 20 } }],
+    routes: [{ model: 'flaky-route', targets: [{ provider: 'flaky', model: 'm' }] }],
+  });
+  const traceId = randomBytes(16).toString('hex');
+  try {
+    assert.equal(await chat(gateway, 'flaky-route', 'hello', { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` }), 'fine');
+  } finally {
+    await gateway.stop();
+    fake.closeAllConnections();
+    await new Promise<void>((resolve) => fake.close(() => resolve()));
+  }
+  const attempts = exportedSpans().filter((span) => span.traceId === traceId && span.name === 'llmsvc.upstream.attempt');
+  assert.deepEqual(attempts.map((span) => span.attrs['llmsvc.retry']).sort(), [0, 1]);
+  const failed = attempts.find((span) => span.attrs['llmsvc.retry'] === 0)!;
+  assert.ok(failed.attrs['error.type'], 'the failed attempt says why');
+  // Each attempt named itself to the upstream: same trace, the attempt's own span id.
+  assert.deepEqual(seen.sort(), attempts.map((span) => `00-${traceId}-${span.spanId}-01`).sort());
+});
