@@ -72,7 +72,8 @@ function exportedSpans(): ExportedSpan[] {
   return spans;
 }
 
-const sdkTraceLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((file) => file.includes('@opentelemetry/sdk-trace'));
+const loaded = (pattern: string) => Object.keys(createRequire(import.meta.url).cache).some((file) => file.includes(pattern));
+const sdkTraceLoaded = () => loaded('@opentelemetry/sdk-trace');
 
 async function chat(server: TestServer, model: string, content: string, headers: Record<string, string> = {}): Promise<string> {
   const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
@@ -102,6 +103,8 @@ test('tracing off (the default): nothing is exported and the OpenTelemetry SDK i
   }
   assert.equal(payloads.length, 0);
   assert.equal(sdkTraceLoaded(), false);
+  // (@opentelemetry/api itself may be loaded by other dependencies; the SDK and exporter are tracing's own.)
+  assert.equal(loaded('@opentelemetry/exporter-trace-otlp-http'), false);
   assert.doesNotMatch(server.logs(), /trace_id/);
 });
 
