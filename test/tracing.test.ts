@@ -220,11 +220,13 @@ test('every upstream attempt is a span, retries included, and each sends its own
   const traceId = randomBytes(16).toString('hex');
   try {
     assert.equal(await chat(gateway, 'flaky-route', 'hello', { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` }), 'fine');
+    assert.equal((await fetch(`${gateway.url}/healthz`)).status, 200);
   } finally {
     await gateway.stop();
     fake.closeAllConnections();
     await new Promise<void>((resolve) => fake.close(() => resolve()));
   }
+  assert.ok(!exportedSpans().some((span) => span.name === 'GET /healthz'), 'health checks are not traced');
   const attempts = exportedSpans().filter((span) => span.traceId === traceId && span.name === 'llmsvc.upstream.attempt');
   assert.deepEqual(attempts.map((span) => span.attrs['llmsvc.retry']).sort(), [0, 1]);
   const failed = attempts.find((span) => span.attrs['llmsvc.retry'] === 0)!;

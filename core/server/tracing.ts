@@ -15,9 +15,13 @@ declare module 'fastify' {
  *  the request's log lines carry its trace id; the route handler runs with the span active, so the
  *  router's spans (cache, upstream attempts, generation) become its children; it ends with the
  *  request, with the status, model, tokens and TTFT (never the prompt). */
+const untracedRoutes = new Set(['/healthz', '/readyz', '/metrics']);
+
 export function installTracing(app: FastifyInstance, context: RequestContext, tracing: Tracing): void {
   app.decorateRequest('traceSpan', undefined);
   app.addHook('onRequest', (request, reply, done) => {
+    // Probes and scrapes every few seconds would bury the traces of real requests.
+    if (untracedRoutes.has(request.routeOptions.url ?? '')) return done();
     const traceparent = request.headers.traceparent;
     const span = tracing.startServerSpan(`${request.method} ${request.routeOptions.url ?? 'unmatched'}`, typeof traceparent === 'string' ? traceparent : undefined, {
       'http.request.method': request.method,
