@@ -14,6 +14,7 @@ import { createRouter, type Router } from './routing/index.js';
 import { buildServer } from './server/index.js';
 import { createBlobStore, FileContents } from './storage/index.js';
 import { Store } from './store/index.js';
+import { startTracing, type Tracing } from './tracing/index.js';
 
 export interface StartOptions {
   /** Where logs go (default stdout); tests pass a stream to read them. */
@@ -67,6 +68,7 @@ export class Service {
     private readonly cache: ResponseCache | undefined,
     private readonly limiter: RateLimiter,
     private readonly shutdown: AbortController,
+    private readonly tracing: Tracing | undefined,
   ) {}
 
   static async start(config: Config, options: StartOptions = {}): Promise<Service> {
@@ -88,7 +90,9 @@ export class Service {
     const cache = config.cache
       ? createResponseCache({ dataDir: config.data_dir, redisUrl: config.redis_url, ttlMs: config.cache_ttl_s * 1000, registry: metrics.registry, logger })
       : undefined;
-    const router = await createRouter(config, local, logger, metrics, cache ? { cache } : {});
+    // Off by default; when on, the OpenTelemetry SDK loads here (and only then).
+    const tracing = await startTracing(config.tracing, logger);
+    const router = await createRouter(config, local, logger, metrics, { ...(cache && { cache }), ...(tracing && { tracing }) });
     const contents = new FileContents(store, createBlobStore(config));
     const retrieval = createRetrieval({
       store,
@@ -112,6 +116,7 @@ export class Service {
       limiter,
       shutdownSignal: shutdown.signal,
       retrieval,
+      ...(tracing && { tracing }),
       models: localModelControl(provider, onnx),
       upstreams: () => router.upstreamStates(),
       runtimeMetrics: () => provider.metricsText(),
@@ -135,13 +140,14 @@ export class Service {
       await router.dispose();
       await cache?.dispose();
       await limiter.dispose();
+      await tracing?.shutdown();
       store.dispose();
       throw listenFailure(error, config);
     }
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const service = new Service(config, logger, app, `http://${host}:${port}`, metrics, store, keys, adminKeyFile, provider, router, cache, limiter, shutdown);
+    const service = new Service(config, logger, app, `http://${host}:${port}`, metrics, store, keys, adminKeyFile, provider, router, cache, limiter, shutdown, tracing);
     provider.ready().then(
       (backend) => logger.info({ backend, threads: config.threads }, 'llama.cpp ready in the runtime thread'),
       (error: unknown) => logger.error({ err: error }, 'llama.cpp could not be loaded; local models cannot be served'),
@@ -167,6 +173,8 @@ export class Service {
       await this.router.dispose();
       await this.cache?.dispose();
       await this.limiter.dispose();
+      // The last spans (this request's included) go out before the process ends.
+      await this.tracing?.shutdown().catch((error: unknown) => this.logger.warn({ err: error }, 'could not export the last traces'));
       this.store.dispose();
       this.logger.info('stopped');
       this.logger.flush();

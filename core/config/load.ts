@@ -87,7 +87,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const providers = result.data.providers.map((provider) => resolveProviderKey(provider, env));
   const dataDir = path.resolve(result.data.data_dir ?? env.LLMSVC_DATA_DIR ?? defaultDataDir(env));
   const modelsDir = path.resolve(result.data.models_dir ?? path.join(dataDir, 'models'));
-  return Object.freeze({ ...result.data, providers, data_dir: dataDir, models_dir: modelsDir });
+  // The standard OpenTelemetry variable names the collector when the config does not.
+  const otlpEndpoint = result.data.tracing.otlp_endpoint ?? (env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined);
+  const tracing = { ...result.data.tracing, ...(otlpEndpoint ? { otlp_endpoint: otlpEndpoint } : {}) };
+  return Object.freeze({ ...result.data, providers, tracing, data_dir: dataDir, models_dir: modelsDir });
 }
 
 /** The vendor's usual variable, used when a provider names neither api_key_env nor api_key_file. */

@@ -136,6 +136,23 @@ export const configSchema = z
     batch_max_sequences_per_model: z.union([z.literal('auto'), positiveInt]).default('auto'),
     /** Batch jobs: most requests in one batch (OpenAI's limit is 50,000). */
     batch_max_lines: positiveInt.max(50_000).default(50_000),
+    /** OpenTelemetry tracing (off by default): one trace per request, exported over OTLP/HTTP
+     *  (JSON) to `otlp_endpoint` (the collector's base URL; /v1/traces is appended), else to
+     *  OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318. `sample_ratio`: the share of new
+     *  traces recorded (a caller's sampled traceparent is always followed). Env: a JSON object. */
+    tracing: z
+      .preprocess(
+        jsonFromEnv,
+        z
+          .object({
+            enabled: flag.default(false),
+            otlp_endpoint: z.url().optional(),
+            service_name: z.string().min(1).default('llmsvc'),
+            sample_ratio: z.number().min(0).max(1).default(1),
+          })
+          .strict(),
+      )
+      .default({ enabled: false, service_name: 'llmsvc', sample_ratio: 1 }),
   })
   .strict();
 

@@ -6,6 +6,8 @@ export interface GenerationOutcome {
   stopSequence?: string;
   /** The exact prompt size, when it is learnt only at the end (upstream providers). */
   promptTokens?: number;
+  /** How long a local generation waited for a sequence of its model (the fair queue). */
+  queuedMs?: number;
 }
 
 /** What a running generation hands out before its end: text (a string, the common case) or a

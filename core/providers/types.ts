@@ -66,6 +66,9 @@ interface GenerationRequest {
   /** false: the client wants its answer in one piece at the end, so a provider that can (see
    *  Provider.answersWhole) asks its upstream for one answer instead of a stream. Default: streamed. */
   stream?: boolean;
+  /** W3C traceparent of the attempt's span (tracing on, upstream targets only): sent as the
+   *  `traceparent` header so the upstream's own spans join the caller's trace. */
+  traceparent?: string;
 }
 
 export interface ChatRequest extends GenerationRequest {
@@ -96,7 +99,8 @@ export type GenerationEvent =
   // stopSequence: the request's stop sequence that ended it, if one did (Anthropic reports it).
   // promptTokens: an upstream provider learns the exact prompt size only at the end; it then
   // corrects the estimate its Generation started with.
-  | { type: 'end'; finishReason: FinishReason; completionTokens: number; stopSequence?: string; promptTokens?: number };
+  // queuedMs: how long a local generation waited in the fair queue for a sequence (for tracing).
+  | { type: 'end'; finishReason: FinishReason; completionTokens: number; stopSequence?: string; promptTokens?: number; queuedMs?: number };
 
 /** A generation that passed validation (the model exists, the prompt fits). It starts when its
  *  `events` are first read (so a request refused after validation costs nothing), has one

@@ -20,7 +20,7 @@ const upstreamDefaultMaxTokens = 4096;
  *  logs. Upstreams the egress policy refuses are still built (their routes may fall back to
  *  local targets) but warned about at start. The upstream providers' modules (the vendors' SDKs,
  *  undici: ~250 ms and ~30 MB of start-up, measured) load only when the config names one. */
-export async function createRouter(config: Config, local: Provider, logger: Logger, metrics: Metrics, extras: Pick<RouterOptions, 'cache'> = {}): Promise<Router> {
+export async function createRouter(config: Config, local: Provider, logger: Logger, metrics: Metrics, extras: Pick<RouterOptions, 'cache' | 'tracing'> = {}): Promise<Router> {
   const upstreams = new Map<string, UpstreamEntry>();
   const breakerSettings = new Map<string, { failureThreshold: number; coolDownMs: number }>();
   // Made before the providers (its options are read on each breaker's first use): pools consult it.

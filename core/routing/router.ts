@@ -10,6 +10,8 @@ import type {
   ProviderModel,
   TokenCountRequest,
 } from '../providers/index.js';
+import type { Tracing } from '../tracing/index.js';
+import { attributeNames, spanNames, tracedGeneration } from '../tracing/generation.js';
 import { egressBlocked, egressRefusal, type EgressSettings } from './egress.js';
 import { redactorForRoute, type Redactor } from './redaction/index.js';
 import { generateWithFallback, planAttemptOrder, type ResiliencePolicy, type RouteChain } from './resilience/index.js';
@@ -24,6 +26,8 @@ export interface RouterOptions {
   resilience: Omit<ResiliencePolicy, 'timeouts'>;
   /** Answers to deterministic requests (and to routes with `cache: true`), replayed on a repeat. */
   cache?: ResponseCache;
+  /** Tracing on: spans for the cache lookup, each upstream attempt and local generations. */
+  tracing?: Tracing;
 }
 
 /** How one public model id is served. */
@@ -161,10 +165,26 @@ export class Router implements Provider {
     const { cache } = this.options;
     if (!cache) return this.serve(request, plan, call, redactable);
     const cacheOptions = { model: request.model, bypass: request.cacheBypass === true, cacheNonDeterministic: plan?.route?.cache === true || request.cacheAlways === true };
-    const cached = await cache.lookup(request, cacheOptions);
+    const cached = await this.lookup(cache, request, cacheOptions);
     if (cached) return { ...cached, cacheStatus: 'hit' };
     const generation = cache.record(request, await this.serve(request, plan, call, redactable), cacheOptions);
     return { ...generation, cacheStatus: cacheOptions.bypass ? 'bypass' : 'miss' };
+  }
+
+  /** The cache lookup, under its own span when tracing is on. */
+  private async lookup(cache: ResponseCache, request: ChatRequest | CompletionRequest, options: NonNullable<Parameters<ResponseCache['lookup']>[1]>) {
+    const { tracing } = this.options;
+    if (!tracing) return cache.lookup(request, options);
+    const span = tracing.startSpan(spanNames.cacheLookup, { attributes: { [attributeNames.model]: request.model, [attributeNames.cacheBypass]: options.bypass } });
+    try {
+      const cached = await cache.lookup(request, options);
+      span.setAttributes({ [attributeNames.cacheHit]: cached !== undefined });
+      span.end();
+      return cached;
+    } catch (error) {
+      span.fail(error);
+      throw error;
+    }
   }
 
   private async serve<R extends ChatRequest | CompletionRequest>(
@@ -173,11 +193,16 @@ export class Router implements Provider {
     call: (provider: Provider, request: R) => Promise<Generation>,
     redactable: boolean,
   ): Promise<Generation> {
-    if (!plan) return call(this.options.local, request);
+    const { tracing } = this.options;
+    if (!plan) {
+      if (!tracing) return call(this.options.local, request);
+      return tracedGeneration(tracing, spanNames.generation, { [attributeNames.model]: request.model }, () => call(this.options.local, request));
+    }
     const redactor = plan.route && redactable ? this.redactors.get(plan.route.model) : undefined;
     // Pools become their members, in the order each pool picks for this request.
     const chain = plan.pooled ? planAttemptOrder(plan.chain).flatMap((target) => (target.pool ? memberTargetsOf(target.pool, request) : [target])) : plan.chain;
-    const attempt = async (target: Target, sent: R): Promise<Generation> => {
+    const attempt = async (target: Target, signal: AbortSignal, traceparent?: string): Promise<Generation> => {
+      const sent = { ...request, model: target.model, signal, ...(traceparent !== undefined && { traceparent }) };
       if (!redactor || target.local) return call(target.provider, sent);
       const redacted = redactor.redact(sent as ChatRequest);
       return redacted.restoreGeneration(await call(target.provider, redacted.request as R));
@@ -185,8 +210,13 @@ export class Router implements Provider {
     const served = await generateWithFallback(
       chain,
       (target, context) => {
-        const sent = { ...request, model: target.model, signal: context.signal };
-        return target.member ? target.member.pool.track(target.member.index, () => attempt(target, sent)) : attempt(target, sent);
+        const traced = (): Promise<Generation> => {
+          if (!tracing) return attempt(target, context.signal);
+          if (target.local) return tracedGeneration(tracing, spanNames.generation, { [attributeNames.model]: target.model }, () => attempt(target, context.signal));
+          const attributes = { [attributeNames.model]: target.model, [attributeNames.upstream]: target.upstream, [attributeNames.retry]: context.retry };
+          return tracedGeneration(tracing, spanNames.upstreamAttempt, attributes, (span) => attempt(target, context.signal, span.traceparent), true);
+        };
+        return target.member ? target.member.pool.track(target.member.index, traced) : traced();
       },
       this.policy,
       request.signal,

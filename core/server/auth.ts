@@ -19,6 +19,8 @@ import { ApiError } from '../errors/index.js';
 import type { ApiKeyRecord, RequestLedger, Store } from '../store/index.js';
 import type { InternalCaller } from './batchLines.js';
 import type { RequestContext } from './requestContext.js';
+import type { Tracing } from '../tracing/index.js';
+import { spanNames } from '../tracing/generation.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -54,6 +56,8 @@ export interface AuthDeps {
   /** The admin console's sign-in sessions (core/server/routes/console): its pages and sign-in
    *  route need no key, and a request without a key header may present a session cookie. */
   sessions?: SessionAuth;
+  /** Tracing on: authentication and admission get a span of their own. */
+  tracing?: Tracing;
 }
 
 export interface SessionAuth {
@@ -131,15 +135,25 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
   // Callback-style hooks: an async one costs a promise and a microtask turn on every request
   // (the in-process limiter answers synchronously; only the Redis one returns a promise).
   app.addHook('onRequest', (request, reply, done) => {
+    const span = request.traceSpan && deps.tracing?.startSpan(spanNames.auth, { parent: request.traceSpan });
+    const authorized = () => {
+      span?.setAttributes({ 'llmsvc.key_id': request.apiKey?.id });
+      span?.end();
+      done();
+    };
+    const refused = (error: unknown) => {
+      span?.fail(error);
+      done(error as Error);
+    };
     let pending: Promise<void> | void;
     try {
       pending = authorize(request, reply);
     } catch (error) {
-      done(error as Error);
+      refused(error);
       return;
     }
-    if (pending) pending.then(() => done(), done);
-    else done();
+    if (pending) pending.then(authorized, refused);
+    else authorized();
   });
   context.onRequestEnd((request) => {
     const admission = request.admission;

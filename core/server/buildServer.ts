@@ -17,6 +17,8 @@ import { installObservability } from './observability.js';
 import { installOpenApi } from './openapi.js';
 import { packageVersion } from './packageVersion.js';
 import { installRequestContext } from './requestContext.js';
+import { installTracing } from './tracing.js';
+import type { Tracing } from '../tracing/index.js';
 import { batchJobKind, registerAdminRoutes, type JobCanceller, type ModelControl, type UpstreamState } from './routes/admin/index.js';
 import { ConsoleSessions, isConsolePublic, registerConsole } from './routes/console/index.js';
 import { registerAnthropicRoutes } from './routes/anthropic/index.js';
@@ -52,6 +54,8 @@ export interface ServerDeps {
   upstreams?: () => UpstreamState[];
   /** How to cancel a job, per job kind that can be cancelled (admin API). */
   jobCancellers?: ReadonlyMap<string, JobCanceller>;
+  /** Tracing on: one trace per request (absent: no tracing hooks at all). */
+  tracing?: Tracing;
 }
 
 function defaultRetrieval(deps: ServerDeps): Retrieval {
@@ -114,6 +118,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   // Before any route: the OpenAPI generator records routes as they are added.
   installOpenApi(app, packageVersion());
   const context = installRequestContext(app, deps.shutdownSignal);
+  // Before auth: the server span starts first and its trace id is in every log line of the request.
+  if (deps.tracing) installTracing(app, context, deps.tracing);
   const ledger = deps.store.ledger;
   const live = new LiveStats();
   // API requests in flight, for the admin API (counted before auth, so a refused one ends too).
@@ -133,6 +139,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     limiter: deps.limiter ?? new MemoryRateLimiter(deps.clock),
     internal,
     sessions: { isPublic: isConsolePublic, authenticate: (request) => consoleSessions.authenticate(request) },
+    ...(deps.tracing && { tracing: deps.tracing }),
   });
   installErrorHandlers(app);
   registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, runtimeMetrics: deps.runtimeMetrics });

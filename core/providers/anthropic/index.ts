@@ -4,7 +4,7 @@ import { unsupported } from '../openai/index.js';
 import { estimateChatTokens } from '../upstream/estimate.js';
 import { upstreamErrorFrom } from '../upstream/errors.js';
 import { UpstreamTransport } from '../upstream/transport.js';
-import { listedModels, sdkClientOptions, type UpstreamProviderOptions } from '../upstream/options.js';
+import { listedModels, sdkClientOptions, traceHeaders, type UpstreamProviderOptions } from '../upstream/options.js';
 import type { ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, FinishReason, Generation, Provider, ProviderModel, TokenCountRequest } from '../types.js';
 import { finishReasonOf, toAnthropicMessages, toAnthropicTools, toMessageParams } from './translate.js';
 
@@ -43,7 +43,7 @@ export class AnthropicProvider implements Provider {
       maxTokens: params.max_tokens,
       events: generationStream(async (emit, signal) => {
         try {
-          const stream = await this.client.messages.create(params, { signal });
+          const stream = await this.client.messages.create(params, { signal, headers: traceHeaders(request) });
           const blocks = new Map<number, PartialToolUse>();
           let finishReason: FinishReason = 'stop';
           let stopSequence: string | undefined;

@@ -216,33 +216,34 @@ function generateOnSequence(
   { prompt, ...limits }: { prompt: readonly Token[]; maxTokens: number; grammar: LlamaGrammar | undefined; tokenBias: TokenBias | undefined },
   generate: (sequence: LlamaContextSequence, options: SequenceGenerationOptions) => Promise<GenerationResult>,
 ): AsyncIterable<GenerationEvent> {
-  return generationStream(
-    (emit, signal) =>
-      loaded.withSequence(request.schedule ?? anonymousTicket, prompt, signal, async (sequence) => {
-        let completionTokens = 0;
-        let firstTokenAt: number | undefined;
-        const result = await generate(sequence, {
-          ...samplingOptions(request.sampling),
-          ...limits,
-          signal,
-          onTextChunk: emit,
-          onToken: (tokens) => {
-            if (firstTokenAt === undefined) loaded.firstTokenOn(sequence);
-            firstTokenAt ??= performance.now();
-            completionTokens += tokens.length;
-          },
-        });
-        if (firstTokenAt !== undefined) loaded.recordDecodeSpeed(completionTokens - 1, (performance.now() - firstTokenAt) / 1000);
-        const calls = result.functionCalls ?? [];
-        for (const call of calls) {
-          emit({ type: 'tool_call', call: toToolCall(call) });
-          completionTokens += callTokenCount(call, loaded.model.tokenizer);
-        }
-        if (calls.length > 0) return { finishReason: 'tool_calls' as const, completionTokens };
-        return { finishReason: finishReasonOf(result.metadata.stopReason), completionTokens, stopSequence: stopSequenceOf(result.metadata) };
-      }),
-    request.signal,
-  );
+  return generationStream((emit, signal) => {
+    const askedAt = performance.now();
+    return loaded.withSequence(request.schedule ?? anonymousTicket, prompt, signal, async (sequence) => {
+      // The wait for a sequence (the fair queue), reported with the end for the request's trace.
+      const queuedMs = performance.now() - askedAt;
+      let completionTokens = 0;
+      let firstTokenAt: number | undefined;
+      const result = await generate(sequence, {
+        ...samplingOptions(request.sampling),
+        ...limits,
+        signal,
+        onTextChunk: emit,
+        onToken: (tokens) => {
+          if (firstTokenAt === undefined) loaded.firstTokenOn(sequence);
+          firstTokenAt ??= performance.now();
+          completionTokens += tokens.length;
+        },
+      });
+      if (firstTokenAt !== undefined) loaded.recordDecodeSpeed(completionTokens - 1, (performance.now() - firstTokenAt) / 1000);
+      const calls = result.functionCalls ?? [];
+      for (const call of calls) {
+        emit({ type: 'tool_call', call: toToolCall(call) });
+        completionTokens += callTokenCount(call, loaded.model.tokenizer);
+      }
+      if (calls.length > 0) return { finishReason: 'tool_calls' as const, completionTokens, queuedMs };
+      return { finishReason: finishReasonOf(result.metadata.stopReason), completionTokens, stopSequence: stopSequenceOf(result.metadata), queuedMs };
+    });
+  }, request.signal);
 }
 
 /** Requests that name no caller (in-process use) share one flow. */

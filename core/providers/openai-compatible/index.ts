@@ -100,7 +100,7 @@ export class OpenAiCompatibleProvider implements Provider {
     const estimate = estimateChatTokens(request.messages, request.tools);
     if (!streamsUpstream(request)) {
       return this.generation(estimate, request, async (emit, signal) => {
-        const answer = (await this.http.postJson('/chat/completions', JSON.stringify(oneAnswer(params)), signal)) as ChatCompletion;
+        const answer = (await this.http.postJson('/chat/completions', JSON.stringify(oneAnswer(params)), signal, request.traceparent)) as ChatCompletion;
         const choice = answer.choices?.[0];
         const text = choice?.message?.content ?? '';
         if (text) emit(text);
@@ -116,7 +116,7 @@ export class OpenAiCompatibleProvider implements Provider {
       let finishReason: string | null | undefined;
       let usage: Usage | undefined;
       let textChunks = 0;
-      await this.stream('/chat/completions', body, signal, (chunk: StreamChunk) => {
+      await this.stream('/chat/completions', body, signal, request.traceparent, (chunk: StreamChunk) => {
         if (chunk.usage) usage = chunk.usage;
         const choice = chunk.choices?.[0];
         if (!choice) return;
@@ -150,7 +150,7 @@ export class OpenAiCompatibleProvider implements Provider {
     const estimate = estimatePromptTokens(request.prompt);
     if (!streamed) {
       return this.generation(estimate, request, async (emit, signal) => {
-        const answer = (await this.http.postJson('/completions', body, signal)) as Completion;
+        const answer = (await this.http.postJson('/completions', body, signal, request.traceparent)) as Completion;
         const choice = answer.choices?.[0];
         const text = choice?.text ?? '';
         if (text) emit(text);
@@ -161,7 +161,7 @@ export class OpenAiCompatibleProvider implements Provider {
       let finishReason: string | null | undefined;
       let usage: Usage | undefined;
       let textChunks = 0;
-      await this.stream('/completions', body, signal, (chunk: StreamChunk) => {
+      await this.stream('/completions', body, signal, request.traceparent, (chunk: StreamChunk) => {
         if (chunk.usage) usage = chunk.usage;
         const choice = chunk.choices?.[0];
         if (!choice) return;
@@ -195,7 +195,7 @@ export class OpenAiCompatibleProvider implements Provider {
 
   /** POSTs a streaming request and calls `onChunk` with each parsed SSE chunk until `[DONE]` or
    *  the end of the body. A chunk carrying `error` fails the call, as the openai SDK does. */
-  private async stream(path: string, body: string, signal: AbortSignal, onChunk: (chunk: StreamChunk) => void): Promise<void> {
+  private async stream(path: string, body: string, signal: AbortSignal, traceparent: string | undefined, onChunk: (chunk: StreamChunk) => void): Promise<void> {
     let done = false;
     const decoder = new SseDataDecoder((data) => {
       if (done) return;
@@ -207,7 +207,7 @@ export class OpenAiCompatibleProvider implements Provider {
       if (chunk.error) throw new UpstreamStreamError(messageOf(chunk.error));
       onChunk(chunk);
     });
-    await this.http.post(path, body, signal, (bytes) => decoder.push(bytes));
+    await this.http.post(path, body, signal, (bytes) => decoder.push(bytes), traceparent);
     decoder.end();
   }
 

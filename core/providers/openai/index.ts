@@ -4,7 +4,7 @@ import { generationStream, type GenerationOutcome } from '../generationStream.js
 import { embeddingResultOf, estimateChatTokens, estimatePromptTokens } from '../upstream/estimate.js';
 import { upstreamErrorFrom } from '../upstream/errors.js';
 import { UpstreamTransport } from '../upstream/transport.js';
-import { listedModels, sdkClientOptions, type UpstreamProviderOptions } from '../upstream/options.js';
+import { listedModels, sdkClientOptions, traceHeaders, type UpstreamProviderOptions } from '../upstream/options.js';
 import type {
   ChatRequest,
   CompletionRequest,
@@ -53,7 +53,7 @@ export class OpenAiProvider implements Provider {
   async chat(request: ChatRequest): Promise<Generation> {
     const params = toChatParams(request, request.model, this.tokenLimitField);
     return this.streamed(estimateChatTokens(request.messages, request.tools), request.maxTokens, request.signal, async (signal, emitText, emitToolCall) => {
-      const stream = await this.client.chat.completions.create(params, { signal });
+      const stream = await this.client.chat.completions.create(params, { signal, headers: traceHeaders(request) });
       const toolCalls: PartialToolCall[] = [];
       let finishReason: string | null | undefined;
       let usage: OpenAI.CompletionUsage | undefined;
@@ -83,7 +83,7 @@ export class OpenAiProvider implements Provider {
   async complete(request: CompletionRequest): Promise<Generation> {
     const estimate = estimatePromptTokens(request.prompt);
     return this.streamed(estimate, request.maxTokens, request.signal, async (signal, emitText) => {
-      const stream = await this.client.completions.create(toCompletionParams(request), { signal });
+      const stream = await this.client.completions.create(toCompletionParams(request), { signal, headers: traceHeaders(request) });
       let finishReason: string | null | undefined;
       let usage: OpenAI.CompletionUsage | undefined;
       let textChunks = 0;

@@ -62,19 +62,21 @@ export class UpstreamHttp {
    *  response body. Resolves when the body has ended. Rejects with an UpstreamHttpFailure for a
    *  non-2xx answer, with undici's error for a failed connection, with the error `onData` threw
    *  (the request is then aborted), or with `signal.reason` once `signal` aborts. */
-  post(path: string, body: string, signal: AbortSignal | undefined, onData: (chunk: Buffer) => void): Promise<void> {
+  post(path: string, body: string, signal: AbortSignal | undefined, onData: (chunk: Buffer) => void, traceparent?: string): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.disposed) return Promise.reject(new Error('The upstream client was disposed.'));
     return new Promise<void>((resolve, reject) => {
       const handler = new PostHandler(signal, onData, resolve, reject);
-      this.pool.dispatch({ path: this.basePath + path + this.search, method: 'POST', headers: this.#headers, body }, handler);
+      // A traced attempt names its span to the upstream (W3C Trace Context).
+      const headers = traceparent === undefined ? this.#headers : [...this.#headers, 'traceparent', traceparent];
+      this.pool.dispatch({ path: this.basePath + path + this.search, method: 'POST', headers, body }, handler);
     });
   }
 
   /** POSTs `body` and parses the 2xx JSON answer (errors as for `post`). */
-  async postJson(path: string, body: string, signal: AbortSignal | undefined): Promise<unknown> {
+  async postJson(path: string, body: string, signal: AbortSignal | undefined, traceparent?: string): Promise<unknown> {
     const chunks: Buffer[] = [];
-    await this.post(path, body, signal, (chunk) => void chunks.push(chunk));
+    await this.post(path, body, signal, (chunk) => void chunks.push(chunk), traceparent);
     const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
     return JSON.parse(text);
   }

@@ -28,3 +28,8 @@ export function sdkClientOptions(options: UpstreamProviderOptions, transport: Up
 export function listedModels(options: UpstreamProviderOptions): ProviderModel[] {
   return (options.models ?? []).map((model) => ({ id: `${options.id}/${model}`, created: 0, ownedBy: options.id }));
 }
+
+/** The W3C `traceparent` header of a traced attempt, as SDK request options take headers. */
+export function traceHeaders(request: { traceparent?: string }): Record<string, string> | undefined {
+  return request.traceparent === undefined ? undefined : { traceparent: request.traceparent };
+}
