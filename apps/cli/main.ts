@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './compileCache.js';
 import { Command } from 'commander';
 import { ConfigError } from '../../core/config/index.js';
 import { registerCommands } from './commandModules.js';
