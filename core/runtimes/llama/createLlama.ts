@@ -4,7 +4,7 @@
 // chose: the fast addon (fastAddon.ts) and a prebuilt binary whose test already passed on this
 // system (prebuiltBinaryCheck.ts). CPU only: no VRAM padding.
 import { createRequire } from 'node:module';
-import { Llama, type LlamaLogLevel } from 'node-llama-cpp';
+import { getLlamaGpuTypes, Llama, type LlamaLogLevel } from 'node-llama-cpp';
 
 export type LlamaLogger = (level: LlamaLogLevel, message: string) => void;
 
@@ -19,6 +19,12 @@ type CreateLlama = (options: {
   ramPadding: (totalRam: number) => number;
   tempDir: false;
 }) => Promise<Llama>;
+
+/** The GPUs getLlama would try before the CPU binary for this `gpu` setting ([]: the CPU one is loaded). */
+export async function gpusToTry(gpu: 'auto' | false): Promise<string[]> {
+  if (gpu === false) return [];
+  return (await getLlamaGpuTypes('supported')).filter((type) => type !== false);
+}
 
 /** A fresh instance of the addon at `bindingPath`, as node-llama-cpp's loadBindingModule gives
  *  each Llama (each has its own logger). */

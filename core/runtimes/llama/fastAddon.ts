@@ -12,8 +12,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { getLlamaGpuTypes, getModuleVersion, type Llama, type LlamaLogLevel } from 'node-llama-cpp';
-import { createCpuLlama, loadBindingModule, type LlamaLogger } from './createLlama.js';
+import { getModuleVersion, type Llama, type LlamaLogLevel } from 'node-llama-cpp';
+import { createCpuLlama, gpusToTry, loadBindingModule, type LlamaLogger } from './createLlama.js';
 
 export const fastAddonNodeLlamaCppVersion = '3.21.1';
 /** The prebuilt package (and binaries folder) the fast addon links against: CPU-only Linux x64. */
@@ -107,10 +107,8 @@ export async function whyNotUsable(dir: string, info: FastAddonBuildInfo, gpu: F
   const changed = linkedLibraries.filter((name) => libraries[name] !== info.libraries[name]);
   if (changed.length > 0) return `the prebuilt ${changed.join(', ')} changed since it was built; rebuild it (npm run build:fast-addon)`;
   if (!fs.existsSync(path.join(dir, fastAddonFile))) return `${path.join(dir, fastAddonFile)} is missing; rebuild it (npm run build:fast-addon)`;
-  if (gpu !== false) {
-    const gpus = (await getLlamaGpuTypes('supported')).filter((type) => type !== false);
-    if (gpus.length > 0) return `it is CPU-only and a GPU (${gpus.join(', ')}) is available; set gpu to false to use it`;
-  }
+  const gpus = await gpusToTry(gpu);
+  if (gpus.length > 0) return `it is CPU-only and a GPU (${gpus.join(', ')}) is available; set gpu to false to use it`;
   return undefined;
 }
 

@@ -67,7 +67,15 @@ async function fingerprintOf(dir: string): Promise<string> {
 }
 
 export class PrebuiltBinaryCheck {
+  /** This system's fingerprint, read once: a start that finds a stale record writes the new one. */
+  private fingerprint: Promise<string> | undefined;
+
   constructor(private readonly recordFile: string) {}
+
+  private fingerprintOf(dir: string): Promise<string> {
+    this.fingerprint ??= fingerprintOf(dir);
+    return this.fingerprint;
+  }
 
   /** node-llama-cpp on the CPU prebuilt addon without its binary test, when that test passed
    *  before on this very system; undefined otherwise (then getLlama runs as usual). */
@@ -80,7 +88,7 @@ export class PrebuiltBinaryCheck {
     } catch {
       return undefined;
     }
-    if (record.bindingPath !== binding.bindingPath || record.fingerprint !== (await fingerprintOf(binding.dir))) return undefined;
+    if (record.bindingPath !== binding.bindingPath || record.fingerprint !== (await this.fingerprintOf(binding.dir))) return undefined;
     const buildMetadata = JSON.parse(fs.readFileSync(path.join(binding.dir, '_nlcBuildMetadata.json'), 'utf8')) as unknown;
     return createCpuLlama({ bindings: loadBindingModule(binding.bindingPath), bindingPath: binding.bindingPath, buildMetadata, logLevel, logger });
   }
@@ -90,7 +98,7 @@ export class PrebuiltBinaryCheck {
   async rememberPass(llama: Llama): Promise<void> {
     const binding = prebuiltCpuBinding();
     if (!binding || llama.gpu !== false || llama.buildType !== 'prebuilt') return;
-    const record: PassRecord = { fingerprint: await fingerprintOf(binding.dir), bindingPath: binding.bindingPath, passedAt: new Date().toISOString() };
+    const record: PassRecord = { fingerprint: await this.fingerprintOf(binding.dir), bindingPath: binding.bindingPath, passedAt: new Date().toISOString() };
     fs.mkdirSync(path.dirname(this.recordFile), { recursive: true });
     const temporary = `${this.recordFile}.${process.pid}.tmp`;
     fs.writeFileSync(temporary, JSON.stringify(record, null, 2));

@@ -1,4 +1,5 @@
-import { getLlama, getLlamaGpuTypes, LlamaLogLevel, type Llama } from 'node-llama-cpp';
+import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
+import { gpusToTry } from './createLlama.js';
 import { installBoundedJsonTerminals } from './jsonGrammarTerminals.js';
 import { defaultFastAddonDir, loadFastLlama } from './fastAddon.js';
 import { PrebuiltBinaryCheck } from './prebuiltBinaryCheck.js';
@@ -73,8 +74,8 @@ export class LlamaRuntime {
       options.onLog?.('warn', `llmsvc's fast addon in ${fastAddonDir} is not used (${fast.reason}); node-llama-cpp's prebuilt addon is used instead.`);
     }
     const check = options.binaryCheckFile === undefined ? undefined : new PrebuiltBinaryCheck(options.binaryCheckFile);
-    const cpuOnly = gpu === false || (await getLlamaGpuTypes('supported')).every((type) => type === false);
-    const tested = check && cpuOnly ? await check.loadIfPassed(logLevel, logger).catch(() => undefined) : undefined;
+    const cpuBinaryChecked = check !== undefined && (await gpusToTry(gpu)).length === 0;
+    const tested = cpuBinaryChecked ? await check.loadIfPassed(logLevel, logger).catch(() => undefined) : undefined;
     if (tested) {
       this.loadedBy = 'remembered-binary-test';
       return tested;
