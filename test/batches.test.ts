@@ -315,6 +315,38 @@ describe('batches: routing, scheduling and crashes', () => {
     }
   });
 
+  test('batch lines with prompts longer than their share of a decode step answer exactly as the same requests live', async () => {
+    // Batch prompts are decoded in chunks of the step's background budget (interactiveFirst.ts);
+    // greedy answers must not depend on it. The live answers come from a server of their own, so
+    // that no batch line starts from a prompt already evaluated live; four lines run side by side.
+    const prompt = (index: number) => `Line ${index}. ` + Array.from({ length: 24 }, (_, word) => `word${(word * 7 + index) % 31}`).join(' ');
+    const bodies = Array.from({ length: 4 }, (_, index) => ({ ...chatBody(prompt(index), index), max_tokens: 12 }));
+    const liveServer = await startTestServer({ context_size: 256, parallel: 1 });
+    const live: (string | null)[] = [];
+    try {
+      const client = new OpenAI({ baseURL: `${liveServer.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
+      for (const body of bodies) live.push((await client.chat.completions.create(body as never)).choices[0]!.message.content);
+    } finally {
+      await liveServer.stop();
+    }
+    const batchServer = await startTestServer({ context_size: 256, parallel: 4 });
+    try {
+      const client = new OpenAI({ baseURL: `${batchServer.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
+      const input = await upload(client, jsonl(bodies.map((body, index) => ({ custom_id: `long-${index}`, method: 'POST', url: '/v1/chat/completions', body }))));
+      const created = await client.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+      const done = await waitForStatus(client, created.id, ['completed', 'failed']);
+      assert.equal(done.request_counts!.completed, 4);
+      const byId = new Map((await fileLines(client, done.output_file_id)).map((line) => [line.custom_id, line.response.body]));
+      for (const index of bodies.keys()) {
+        const answer = byId.get(`long-${index}`)!;
+        assert.ok(answer.usage.prompt_tokens > 32, `line ${index} has a prompt of ${answer.usage.prompt_tokens} tokens, more than one step's share`);
+        assert.equal(answer.choices[0].message.content, live[index], `line ${index}: the batch answer equals the live one`);
+      }
+    } finally {
+      await batchServer.stop();
+    }
+  });
+
   test('kill -9 of llmsvc serve in the middle of a batch, then a restart: every line exactly once in the output or error file', async () => {
     const dataDir = tempDir();
     const args = ['--data-dir', dataDir, '--models-dir', testModelsDir, '--threads', '1', '--context-size', '256'];

@@ -96,3 +96,34 @@ test('a live request that ends without a token releases the hold; background seq
   gate.started(batchA, false);
   assert.deepEqual(dispatcher.step([batchA, live]), [batchA, live], 'a reused sequence id is live now, and not held back');
 });
+
+test("batch prompts are cut to the step's background budget; live prompts and generating batch lines are not", () => {
+  const gate = new InteractiveFirstGate({ backgroundStepTokens: 8 });
+  const batchC = 3;
+  gate.started(batchA, true);
+  gate.started(batchB, true);
+  gate.started(batchC, true);
+  gate.started(live, false);
+  gate.firstToken(live);
+  // [sequence id, tokens the step would take]: A generates (1 token), B and C have prompts of 20, live has a prompt of 30.
+  const step: [number, number][] = [
+    [batchA, 1],
+    [batchB, 20],
+    [live, 30],
+    [batchC, 20],
+  ];
+  const limited = gate.limitBackground(step, ([id]) => id, ([, tokens]) => tokens, ([id], tokens) => [id, tokens]);
+  assert.deepEqual(limited, [
+    [batchA, 1],
+    [batchB, 6],
+    [live, 30],
+    [batchC, 1],
+  ], 'A keeps its token, B gets the rest of the 8, C still gets one, the live prompt is whole');
+  assert.equal(limited[2], step[2], 'items left whole are the same objects');
+
+  const small: [number, number][] = [
+    [batchA, 1],
+    [batchB, 3],
+  ];
+  assert.deepEqual(gate.limitBackground(small, ([id]) => id, ([, tokens]) => tokens, ([id], tokens) => [id, tokens]), small, 'within the budget nothing changes');
+});

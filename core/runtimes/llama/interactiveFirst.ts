@@ -4,10 +4,21 @@
 // whole decode steps to itself instead of sharing each with up to seven batch lines, which is what
 // doubled its TTFT while a batch ran (bench/RESULTS.md, #13). The hold is bounded (1 s per live
 // request by default), and batch work resumes the moment the live request has its first token.
+//
+// A step cannot be interrupted once it runs, so a live prompt that arrives meanwhile waits for it to
+// end. Batch lines' prompts are therefore decoded in chunks (backgroundStepTokens): measured on the
+// 135M model on 2 cores, a step holding four batch prompts at once (~95 tokens) ran 300–430 ms and
+// a live request arriving then waited all of it, while from ~22 tokens up a step costs the same per
+// token (~3.8 ms), so chunks of 32 cost the batch nothing.
+
+/** The most tokens background sequences put into one decode step together (see above). */
+export const defaultBackgroundStepTokens = 32;
 
 export interface InteractiveFirstOptions {
   /** The longest a live request holds background work back, from when it got its sequence. */
   maxHoldMs?: number;
+  /** The most tokens background sequences put into one step together (each still gets one). */
+  backgroundStepTokens?: number;
   now?: () => number;
   setTimer?: (callback: () => void, ms: number) => { unref?(): unknown };
   clearTimer?: (timer: unknown) => void;
@@ -20,12 +31,14 @@ export class InteractiveFirstGate {
   private resumers: (() => void)[] = [];
   private timer: unknown;
   private readonly maxHoldMs: number;
+  private readonly backgroundStepTokens: number;
   private readonly now: () => number;
   private readonly setTimer: NonNullable<InteractiveFirstOptions['setTimer']>;
   private readonly clearTimer: NonNullable<InteractiveFirstOptions['clearTimer']>;
 
   constructor(options: InteractiveFirstOptions = {}) {
     this.maxHoldMs = options.maxHoldMs ?? 1000;
+    this.backgroundStepTokens = options.backgroundStepTokens ?? defaultBackgroundStepTokens;
     this.now = options.now ?? (() => performance.now());
     this.setTimer = options.setTimer ?? ((callback, ms) => setTimeout(callback, ms));
     this.clearTimer = options.clearTimer ?? ((timer) => clearTimeout(timer as NodeJS.Timeout));
@@ -75,6 +88,21 @@ export class InteractiveFirstGate {
     return undefined;
   }
 
+  /** A step's items with the background ones cut to at most `backgroundStepTokens` tokens together.
+   *  Each background item keeps at least one token, so a generating batch line still gains one per
+   *  step; what is left of the budget goes to their prompts in step order. */
+  limitBackground<T>(items: readonly T[], sequenceIdOf: (item: T) => number, tokensOf: (item: T) => number, withTokens: (item: T, tokens: number) => T): T[] {
+    const backgroundItems = items.filter((item) => this.background.has(sequenceIdOf(item))).length;
+    let extraLeft = Math.max(0, this.backgroundStepTokens - backgroundItems);
+    return items.map((item) => {
+      const tokens = tokensOf(item);
+      if (tokens <= 1 || !this.background.has(sequenceIdOf(item))) return item;
+      const extra = Math.min(tokens - 1, extraLeft);
+      extraLeft -= extra;
+      return extra === tokens - 1 ? item : withTokens(item, 1 + extra);
+    });
+  }
+
   private maybeResume(timedOut = false): void {
     if (this.resumers.length === 0) return;
     const holdMs = this.holdLeftMs();
@@ -106,14 +134,21 @@ export function interactiveFirstGateOf(context: object): InteractiveFirstGate {
   return gate;
 }
 
+interface StepItem {
+  queuedDecode: { sequenceId: number; tokens: readonly unknown[] };
+  /** Tokens of the decode the step takes (node-llama-cpp's prioritization; 0 or less means 1). */
+  processAmount: number;
+}
+
 /** For the decode loop (yieldingBatchDispatch.ts): a step's queued decodes less the held-back
- *  background ones; undefined when the whole step is held (the loop then redispatches via `resume`). */
-export function holdBackgroundForLiveFirstToken<T extends { queuedDecode: { sequenceId: number } }>(
-  context: object,
-  ordered: T[] | undefined,
-  resume: () => void,
-): T[] | undefined {
+ *  background ones, and with background prompts cut to their share of the step; undefined when the
+ *  whole step is held (the loop then redispatches via `resume`). */
+export function holdBackgroundForLiveFirstToken<T extends StepItem>(context: object, ordered: T[] | undefined, resume: () => void): T[] | undefined {
   const gate = gates.get(context);
   if (!gate || !ordered) return ordered;
-  return gate.select(ordered, (item) => item.queuedDecode.sequenceId, resume);
+  const sequenceId = (item: T) => item.queuedDecode.sequenceId;
+  const selected = gate.select(ordered, sequenceId, resume);
+  if (!selected) return undefined;
+  const tokensOf = (item: T) => Math.min(Math.max(1, item.processAmount), item.queuedDecode.tokens.length);
+  return gate.limitBackground(selected, sequenceId, tokensOf, (item, tokens) => ({ ...item, processAmount: tokens }));
 }

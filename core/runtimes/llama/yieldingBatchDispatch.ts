@@ -377,7 +377,8 @@ function makeDispatch(internals: Internals, options: BatchDispatchOptions) {
       let decodedSome = false;
       this._reserveThreads();
       try {
-        // llmsvc: a live prompt awaiting its first token decodes without batch sequences (interactiveFirst.ts).
+        // llmsvc: a live prompt awaiting its first token decodes without batch sequences, and batch
+        // prompts are decoded in chunks (interactiveFirst.ts).
         const ordered = holdBackgroundForLiveFirstToken(this, orderedQueuedDecodes(this, strategy), () => this.dispatchPendingBatch());
         if (ordered == null) return; // all queued items are rejected and dequeued, or held back
         const { items, size } = fitToBatch(ordered, this._batchSize);
