@@ -119,6 +119,10 @@ test("batch prompts are cut to the step's background budget; live prompts and ge
     [live, 30],
     [batchC, 1],
   ], 'A keeps its token, B gets the rest of the 8, C still gets one, the live prompt is whole');
+
+  const gpuGate = new InteractiveFirstGate({ backgroundStepTokens: Number.POSITIVE_INFINITY });
+  for (const id of [batchA, batchB, batchC]) gpuGate.started(id, true);
+  assert.deepEqual(gpuGate.limitBackground(step, ([id]) => id, ([, tokens]) => tokens, ([id], tokens) => [id, tokens]), step, 'no budget (a model on a GPU): prompts are whole');
   assert.equal(limited[2], step[2], 'items left whole are the same objects');
 
   const small: [number, number][] = [

@@ -9,7 +9,9 @@
 // end. Batch lines' prompts are therefore decoded in chunks (backgroundStepTokens): measured on the
 // 135M model on 2 cores, a step holding four batch prompts at once (~95 tokens) ran 300–430 ms and
 // a live request arriving then waited all of it, while from ~22 tokens up a step costs the same per
-// token (~3.8 ms), so chunks of 32 cost the batch nothing.
+// token (~3.8 ms), so chunks of 32 cost the batch nothing. Only where the model computes on the
+// CPU: a GPU evaluates a long prompt far more cheaply per token in one step than in chunks (not
+// measured here: no GPU).
 
 /** The most tokens background sequences put into one decode step together (see above). */
 export const defaultBackgroundStepTokens = 32;
@@ -128,9 +130,17 @@ export function sequenceIdOf(sequence: object): number {
 /** One gate per llama context, shared by the code that hands out sequences and the decode loop. */
 const gates = new WeakMap<object, InteractiveFirstGate>();
 
-export function interactiveFirstGateOf(context: object): InteractiveFirstGate {
+/** What the gate needs to know of a llama context: whether its model computes on the CPU. */
+interface ContextModel {
+  model: { gpuLayers: number; llama: { gpu: string | false } };
+}
+
+export function interactiveFirstGateOf(context: ContextModel): InteractiveFirstGate {
   let gate = gates.get(context);
-  if (!gate) gates.set(context, (gate = new InteractiveFirstGate()));
+  if (!gate) {
+    const onCpu = context.model.llama.gpu === false || context.model.gpuLayers === 0;
+    gates.set(context, (gate = new InteractiveFirstGate({ backgroundStepTokens: onCpu ? defaultBackgroundStepTokens : Number.POSITIVE_INFINITY })));
+  }
   return gate;
 }
 
