@@ -60,6 +60,11 @@ export class MemoryRateLimiter implements RateLimiter {
   async dispose(): Promise<void> {}
 }
 
+/** Whether the config keeps the rate limits in Redis: `rate_limits` 'redis', or 'auto' with a `redis_url`. */
+export function limitsInRedis(config: Pick<Config, 'rate_limits' | 'redis_url'>): boolean {
+  return config.rate_limits === 'redis' || (config.rate_limits === 'auto' && config.redis_url !== undefined);
+}
+
 /** The limiter the config asks for: Redis when `rate_limits` is 'redis', or 'auto' with a
  *  `redis_url`; else this process's memory. */
 export async function createRateLimiter(
@@ -67,8 +72,7 @@ export async function createRateLimiter(
   clock: Clock,
   logger: Logger,
 ): Promise<RateLimiter> {
-  const useRedis = config.rate_limits === 'redis' || (config.rate_limits === 'auto' && config.redis_url !== undefined);
-  if (!useRedis) return new MemoryRateLimiter(clock);
+  if (!limitsInRedis(config)) return new MemoryRateLimiter(clock);
   if (config.redis_url === undefined) throw new ConfigError('rate_limits is "redis" but no redis_url is set: set redis_url (LLMSVC_REDIS_URL), or rate_limits to "auto" or "memory".');
   const { RedisRateLimiter } = await import('./redisLimiter.js');
   return RedisRateLimiter.open({ url: config.redis_url, prefix: config.redis_prefix, leaseMs: config.redis_lease_ms, logger });
