@@ -196,11 +196,12 @@ async function serveAsPrimary(config: Config, workers: number, logger: Logger, f
  *  primary (or Redis), the once-per-box work only in worker 0. Prints nothing on stdout (the
  *  primary does); stops when the primary says so, or when the primary is gone. */
 async function serveAsWorker(config: Config): Promise<void> {
-  const logger = createLogger(config.log_level, asyncLogDestination());
+  const index = clusterWorkerIndex();
+  // Every line says which worker wrote it.
+  const logger = createLogger(config.log_level, asyncLogDestination()).child({ worker: index, pid: process.pid });
   const local = createLocalProviders(config, runtimeLogTo(logger));
   const [{ Service }, { PrimaryChannel }] = await Promise.all([import('../../../core/service.js'), import('../../../core/cluster/channel.js')]);
   const channel = new PrimaryChannel();
-  const index = clusterWorkerIndex();
   const service = await Service.start(config, { logger, local, cluster: { channel, background: index === 0 } });
   let stopping = false;
   const stop = (why: string) => {

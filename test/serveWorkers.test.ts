@@ -1,0 +1,230 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { resolveWorkers } from '../apps/cli/commands/serveWorkers.js';
+import { LimiterHost } from '../core/cluster/limiterHost.js';
+import { ConfigError, loadConfig } from '../core/config/index.js';
+import { runCli, startServe, type ServeProcess } from './support/cli.js';
+import { startEchoUpstream, type EchoUpstream } from './support/echoUpstream.js';
+import { tempDir, testAdminKey } from './support/server.js';
+
+const admin = { authorization: `Bearer ${testAdminKey}`, 'content-type': 'application/json' };
+const chatBody = JSON.stringify({ model: 'echo', messages: [{ role: 'user', content: 'hello there' }] });
+
+interface LogLine {
+  msg: string;
+  worker?: number;
+  pid?: number;
+  keyId?: string;
+  statusCode?: number;
+  url?: string;
+}
+
+function logLines(serve: ServeProcess): LogLine[] {
+  return serve
+    .stderr()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as LogLine);
+}
+
+/** The workers (by index) that logged a finished request of this key. */
+function workersThatServed(serve: ServeProcess, keyId: string): Set<number> {
+  return new Set(logLines(serve).filter((line) => line.msg === 'request completed' && line.keyId === keyId).map((line) => line.worker!));
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function createKey(url: string, limits: Record<string, unknown>): Promise<{ id: string; key: string }> {
+  const response = await fetch(`${url}/admin/v1/keys`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'workers-test', ...limits }) });
+  assert.equal(response.status, 201, await response.clone().text());
+  return (await response.json()) as { id: string; key: string };
+}
+
+/** `count` chat completions at once, each on a connection of its own (so the cluster spreads
+ *  them over the workers); their statuses. */
+async function burst(url: string, key: string, count: number): Promise<number[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const response = await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', connection: 'close' },
+        body: chatBody,
+      });
+      await response.arrayBuffer();
+      return response.status;
+    }),
+  );
+}
+
+const countOf = (statuses: number[], status: number) => statuses.filter((each) => each === status).length;
+
+describe('llmsvc serve --workers 2 (real processes on loopback)', () => {
+  let upstream: EchoUpstream;
+  let serve: ServeProcess;
+  let chatsSent = 0;
+
+  before(async () => {
+    upstream = await startEchoUpstream();
+    const dir = tempDir();
+    const modelsDir = path.join(dir, 'models');
+    fs.mkdirSync(modelsDir);
+    const configFile = path.join(dir, 'config.json');
+    fs.writeFileSync(
+      configFile,
+      JSON.stringify({
+        default_model: false,
+        providers: [{ id: 'echo', type: 'openai-compatible', base_url: upstream.url }],
+        routes: [{ model: 'echo', targets: [{ provider: 'echo', model: 'echo' }] }],
+      }),
+    );
+    serve = await startServe(['--config', configFile, '--data-dir', path.join(dir, 'data'), '--models-dir', modelsDir, '--workers', '2']);
+  });
+
+  after(async () => {
+    if (serve?.child.exitCode === null) {
+      serve.child.kill('SIGKILL');
+      await serve.exited;
+    }
+    await upstream?.close();
+  });
+
+  test('two workers listen on the one port and the primary says how limits are shared', () => {
+    assert.ok(serve.stdoutLines.some((line) => line === 'Serving with 2 HTTP workers on one port; rate limits shared through this primary process.'), serve.stdoutLines.join('\n'));
+    const listening = logLines(serve).filter((line) => line.msg === 'HTTP worker listening');
+    assert.deepEqual(new Set(listening.map((line) => line.worker)), new Set([0, 1]));
+  });
+
+  test('a key with rpm 12: of 40 concurrent requests spread over both workers, exactly 12 pass', async () => {
+    const { id, key } = await createKey(serve.url, { rpm: 12 });
+    const statuses = await burst(serve.url, key, 40);
+    chatsSent += 40;
+    assert.equal(countOf(statuses, 200), 12, `statuses: ${statuses.join(',')}`);
+    assert.equal(countOf(statuses, 429), 28);
+    const served = await waitFor('both workers to log the key', () => {
+      const workers = workersThatServed(serve, id);
+      return workers.size === 2 ? workers : undefined;
+    });
+    assert.deepEqual(served, new Set([0, 1]));
+    // The window is the box's: the next request is refused whichever worker takes it.
+    assert.deepEqual(await burst(serve.url, key, 4), [429, 429, 429, 429]);
+    chatsSent += 4;
+  });
+
+  test('a concurrency cap of 1 holds across the workers', async () => {
+    const { key } = await createKey(serve.url, { max_concurrent: 1 });
+    const statuses = await burst(serve.url, key, 12);
+    chatsSent += 12;
+    assert.ok(countOf(statuses, 200) >= 1, `statuses: ${statuses.join(',')}`);
+    assert.equal(countOf(statuses, 200) + countOf(statuses, 429), 12);
+    // Every slot was freed when its request ended: one more request passes.
+    assert.deepEqual(await burst(serve.url, key, 1), [200]);
+    chatsSent += 1;
+  });
+
+  test('a key revoked through one worker fails on every worker right after', async () => {
+    const { id, key } = await createKey(serve.url, {});
+    // Both workers authenticate the key first, so both hold it in their key caches.
+    assert.deepEqual(new Set(await burst(serve.url, key, 16)), new Set([200]));
+    chatsSent += 16;
+    await waitFor('both workers to serve the key', () => (workersThatServed(serve, id).size === 2 ? true : undefined));
+    const revoked = await fetch(`${serve.url}/admin/v1/keys/${id}`, { method: 'DELETE', headers: { authorization: admin.authorization } });
+    assert.equal(revoked.status, 200);
+    const before = logLines(serve).length;
+    const statuses = await burst(serve.url, key, 16);
+    chatsSent += 16;
+    assert.deepEqual(new Set(statuses), new Set([401]));
+    const refusedBy = await waitFor('both workers to refuse the key', () => {
+      const workers = new Set(
+        logLines(serve)
+          .slice(before)
+          .filter((line) => line.msg === 'request completed' && line.statusCode === 401)
+          .map((line) => line.worker!),
+      );
+      return workers.size === 2 ? workers : undefined;
+    });
+    assert.deepEqual(refusedBy, new Set([0, 1]));
+  });
+
+  test('/metrics and /admin/v1/stats count the requests of both workers', async () => {
+    const text = await (await fetch(`${serve.url}/metrics`, { headers: { authorization: admin.authorization } })).text();
+    const counted = [...text.matchAll(/^llmsvc_http_requests_total\{method="POST",route="\/v1\/chat\/completions",status="\d+"\} (\d+)$/gm)].reduce(
+      (sum, match) => sum + Number(match[1]),
+      0,
+    );
+    assert.equal(counted, chatsSent);
+    const perWorker = [0, 1].map(
+      (worker) => logLines(serve).filter((line) => line.msg === 'request completed' && line.url === '/v1/chat/completions' && line.worker === worker).length,
+    );
+    assert.ok(perWorker.every((served) => served > 0 && served < chatsSent), `per worker: ${perWorker.join(', ')}`);
+    const stats = (await (await fetch(`${serve.url}/admin/v1/stats`, { headers: { authorization: admin.authorization } })).json()) as {
+      totals: { series: { requests: number[] } };
+    };
+    const inWindow = stats.totals.series.requests.reduce((sum, value) => sum + value, 0);
+    assert.ok(inWindow >= chatsSent, `stats counted ${inWindow} requests, ${chatsSent} chat completions were sent`);
+  });
+
+  test('a worker that crashes is logged and replaced; the box keeps serving', async () => {
+    const victim = logLines(serve).find((line) => line.msg === 'HTTP worker listening' && line.worker === 1)!;
+    process.kill(victim.pid!, 'SIGKILL');
+    const logged = await waitFor('the crash to be logged', () => logLines(serve).find((line) => line.msg === 'HTTP worker exited unexpectedly; starting a new one'));
+    assert.equal(logged.pid, victim.pid);
+    await waitFor('a new worker 1', () => logLines(serve).find((line) => line.msg === 'HTTP worker listening' && line.worker === 1 && line.pid !== victim.pid));
+    const { key } = await createKey(serve.url, {});
+    assert.deepEqual(new Set(await burst(serve.url, key, 8)), new Set([200]));
+  });
+
+  test('SIGTERM to the primary stops every worker and exits 0', async () => {
+    const pids = [...new Set(logLines(serve).filter((line) => line.msg === 'HTTP worker listening').map((line) => line.pid!))];
+    serve.child.kill('SIGTERM');
+    assert.equal(await serve.exited, 0, serve.stderr().slice(-2000));
+    for (const pid of pids) assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `worker ${pid} still runs`);
+  });
+});
+
+test('--workers 2 with local models served is a config error that says why', () => {
+  const dir = tempDir();
+  const result = runCli(['serve', '--port', '0', '--data-dir', path.join(dir, 'data'), '--models-dir', path.join(dir, 'models'), '--workers', '2']);
+  assert.equal(result.status, 2, result.stderr);
+  assert.match(result.stderr, /workers is 2, but this config serves local models \(smoke-tiny\)/);
+  assert.match(result.stderr, /default_model false/);
+});
+
+test('LimiterHost: the slots and reservations of a worker that is gone are freed', () => {
+  let now = 1_000_000;
+  const host = new LimiterHost(() => now);
+  const key = { id: 'k', rpm: null, tpm: 100, maxConcurrent: 1, dailyTokens: null, monthlyTokens: null };
+  const admitted = host.admit(1, key, 60, undefined);
+  assert.equal(admitted.refusal, undefined);
+  assert.throws(() => host.admit(2, key, undefined, undefined), { code: 'LLMSVC_ERR_CONCURRENCY_LIMIT' });
+  assert.deepEqual(host.workerGone(1), { slots: 1, reservations: 1 });
+  // The slot is free again; the reservation stays counted in the TPM window (60 of 100).
+  const next = host.admit(2, key, 50, undefined);
+  assert.equal(next.refusal?.code, 'LLMSVC_ERR_RATE_LIMIT_TOKENS');
+  now += 61_000;
+  host.release(2, next.slot);
+  assert.equal(host.admit(2, key, 50, undefined).refusal, undefined);
+});
+
+test('workers: a number or auto, from the config file, LLMSVC_WORKERS or --workers; auto is one per core without local models', () => {
+  const dir = tempDir();
+  const base = { data_dir: dir, models_dir: path.join(dir, 'models') };
+  assert.equal(loadConfig({ env: {}, flags: base }).workers, 1);
+  assert.equal(loadConfig({ env: { LLMSVC_WORKERS: '3' }, flags: base }).workers, 3);
+  assert.throws(() => loadConfig({ env: { LLMSVC_WORKERS: '0' }, flags: base }), ConfigError);
+  assert.throws(() => loadConfig({ env: {}, flags: { ...base, workers: 'many' } }), /setting "workers"/);
+  const gateway = loadConfig({ env: {}, flags: { ...base, workers: 'auto', default_model: false } });
+  assert.equal(resolveWorkers(gateway), os.availableParallelism());
+  // The built-in model is served while the models dir has no GGUF: one process.
+  assert.equal(resolveWorkers(loadConfig({ env: {}, flags: { ...base, workers: 'auto' } })), 1);
+});
