@@ -7,6 +7,7 @@ export class PrimaryChannel {
   private nextId = 1;
   private onRequest: ((request: PrimaryRequest) => unknown) | undefined;
   private onStop: (() => void) | undefined;
+  private outbox: (WorkerRequest | WorkerNotice)[] = [];
 
   constructor(private readonly process: NodeJS.Process = globalThis.process) {
     if (!process.send) throw new Error('PrimaryChannel needs an IPC channel: run it in a cluster worker.');
@@ -32,25 +33,47 @@ export class PrimaryChannel {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.send({ ...request, llmsvc: true, id }, (error) => {
-        if (!error) return;
-        this.pending.delete(id);
-        reject(error);
-      });
+      this.enqueue({ ...request, id });
     });
   }
 
   notify(notice: WorkerNotice): void {
-    this.send({ ...notice, llmsvc: true }, () => {}); // a primary that is gone frees everything anyway
+    this.enqueue(notice);
   }
 
-  private send(message: Envelope<WorkerRequest | WorkerNotice>, done: (error: Error | null) => void): void {
-    if (!this.process.connected) return done(new Error('The llmsvc primary process is gone.'));
-    this.process.send!(message, undefined, undefined, done);
+  /** Messages of one event-loop turn leave together, as one IPC message, at its end: under load
+   *  a turn handles many requests, and one write and one parse on each side is much cheaper
+   *  than one per admission, release and settlement. */
+  private enqueue(message: WorkerRequest | WorkerNotice | (WorkerRequest & { id: number })): void {
+    this.outbox.push(message);
+    if (this.outbox.length === 1) setImmediate(this.flush);
   }
+
+  private readonly flush = (): void => {
+    const batch = this.outbox;
+    this.outbox = [];
+    const failed = (error: Error | null) => {
+      if (!error) return;
+      // A primary that is gone frees every slot and reservation anyway; questions fail.
+      for (const message of batch) {
+        const id = (message as { id?: number }).id;
+        if (id === undefined) continue;
+        this.pending.get(id)?.reject(error);
+        this.pending.delete(id);
+      }
+    };
+    if (!this.process.connected) return failed(new Error('The llmsvc primary process is gone.'));
+    const envelope: Envelope<{ batch: typeof batch }> = { llmsvc: true, batch };
+    this.process.send!(envelope, undefined, undefined, failed);
+  };
 
   private receive(message: unknown): void {
     if (!isOurs(message)) return;
+    const replies = (message as { batch?: unknown[] }).batch;
+    if (replies) {
+      for (const reply of replies) this.receive({ ...(reply as object), llmsvc: true });
+      return;
+    }
     const reply = message as Reply & { op?: string };
     if (reply.op === 'stop') return void this.onStop?.();
     if (reply.op !== undefined) return void this.answerPrimary(reply as unknown as Envelope<PrimaryRequest> & { id: number });

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { isApiError } from '../errors/index.js';
 import { systemClock, type Clock } from '../auth/index.js';
 import { LimiterHost } from './limiterHost.js';
-import { isOurs, serializeApiError, workerIndexEnv, type Envelope, type Reply, type WorkerNotice, type WorkerRequest } from './protocol.js';
+import { isOurs, serializeApiError, workerIndexEnv, type Reply, type WorkerNotice, type WorkerRequest } from './protocol.js';
 
 
 export interface PrimaryOptions {
@@ -95,29 +95,40 @@ export class ClusterPrimary {
 
   private receive(worker: Worker, message: unknown): void {
     if (!isOurs(message)) return;
-    const envelope = message as Envelope<WorkerRequest | WorkerNotice> & { id?: number; value?: unknown; failure?: string };
-    if (!('op' in envelope)) return this.liveAnswer(envelope as unknown as Reply);
-    const notice = envelope as Envelope<WorkerNotice>;
-    if (notice.op === 'release') return this.limiter.release(worker.id, notice.slot);
-    if (notice.op === 'settle') return this.limiter.settle(worker.id, notice.reservation, notice.tokens);
-    const request = envelope as Envelope<WorkerRequest> & { id: number };
-    const answer = (reply: Omit<Reply, 'llmsvc' | 'id'>) => {
-      if (worker.isConnected()) worker.send({ llmsvc: true, id: request.id, ...reply });
+    const batch = (message as { batch?: unknown[] }).batch;
+    if (!batch) return this.liveAnswer(message as Reply); // a worker's answer to gatherLive
+    // The answers of one batch go back as one message too (see PrimaryChannel.flush).
+    const replies: Omit<Reply, 'llmsvc'>[] = [];
+    for (const each of batch) this.handle(worker, each as WorkerRequest | WorkerNotice, (reply) => replies.push(reply));
+    if (replies.length > 0 && worker.isConnected()) worker.send({ llmsvc: true, batch: replies });
+  }
+
+  /** One message of a worker's batch: limiter steps answer at once (`answerNow`); metrics and
+   *  live stats answer later, in a message of their own. */
+  private handle(worker: Worker, message: WorkerRequest | WorkerNotice, answerNow: (reply: Omit<Reply, 'llmsvc'>) => void): void {
+    if (message.op === 'release') return this.limiter.release(worker.id, message.slot);
+    if (message.op === 'settle') return this.limiter.settle(worker.id, message.reservation, message.tokens);
+    const request = message as WorkerRequest & { id: number };
+    const failure = (error: unknown) => ({
+      id: request.id,
+      ...(isApiError(error) ? { apiError: serializeApiError(error) } : { failure: String((error as Error)?.message ?? error) }),
+    });
+    const answerLater = (reply: Omit<Reply, 'llmsvc'>) => {
+      if (worker.isConnected()) worker.send({ llmsvc: true, ...reply });
     };
-    const fail = (error: unknown) => answer(isApiError(error) ? { apiError: serializeApiError(error) } : { failure: String((error as Error)?.message ?? error) });
     try {
       switch (request.op) {
         case 'admit':
-          return answer({ value: this.limiter.admit(worker.id, request.key, request.reserveTokens, request.usage) });
+          return answerNow({ id: request.id, value: this.limiter.admit(worker.id, request.key, request.reserveTokens, request.usage) });
         case 'reserve':
-          return answer({ value: this.limiter.reserve(worker.id, request.key, request.tokens, request.usage) });
+          return answerNow({ id: request.id, value: this.limiter.reserve(worker.id, request.key, request.tokens, request.usage) });
         case 'metrics':
-          return void this.aggregator.clusterMetrics().then((text) => answer({ value: text }), fail);
+          return void this.aggregator.clusterMetrics().then((text) => answerLater({ id: request.id, value: text }), (error) => answerLater(failure(error)));
         case 'live':
-          return void this.gatherLive().then((parts) => answer({ value: parts }), fail);
+          return void this.gatherLive().then((parts) => answerLater({ id: request.id, value: parts }), (error) => answerLater(failure(error)));
       }
     } catch (error) {
-      fail(error);
+      answerNow(failure(error));
     }
   }
 
