@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { resolveWorkers } from '../apps/cli/commands/serveWorkers.js';
 import { LimiterHost } from '../core/cluster/limiterHost.js';
 import { ConfigError, loadConfig } from '../core/config/index.js';
-import { runCli, startServe, type ServeProcess } from './support/cli.js';
+import { runCli, runCliAsync, startServe, type ServeProcess } from './support/cli.js';
 import { startEchoUpstream, type EchoUpstream } from './support/echoUpstream.js';
+import { startRedis, type RedisProcess } from './support/redis.js';
 import { tempDir, testAdminKey } from './support/server.js';
 
 const admin = { authorization: `Bearer ${testAdminKey}`, 'content-type': 'application/json' };
@@ -99,10 +101,14 @@ describe('llmsvc serve --workers 2 (real processes on loopback)', () => {
     await upstream?.close();
   });
 
-  test('two workers listen on the one port and the primary says how limits are shared', () => {
+  test('two workers listen on the one port and the primary says how limits are shared', async () => {
     assert.ok(serve.stdoutLines.some((line) => line === 'Serving with 2 HTTP workers on one port; rate limits shared through this primary process.'), serve.stdoutLines.join('\n'));
-    const listening = logLines(serve).filter((line) => line.msg === 'HTTP worker listening');
-    assert.deepEqual(new Set(listening.map((line) => line.worker)), new Set([0, 1]));
+    // Logs are written asynchronously: the primary's lines may reach stderr after its stdout line.
+    const listening = await waitFor('both workers to be logged listening', () => {
+      const workers = new Set(logLines(serve).filter((line) => line.msg === 'HTTP worker listening').map((line) => line.worker));
+      return workers.size === 2 ? workers : undefined;
+    });
+    assert.deepEqual(listening, new Set([0, 1]));
   });
 
   test('a key with rpm 12: of 40 concurrent requests spread over both workers, exactly 12 pass', async () => {
@@ -190,6 +196,70 @@ describe('llmsvc serve --workers 2 (real processes on loopback)', () => {
     assert.equal(await serve.exited, 0, serve.stderr().slice(-2000));
     for (const pid of pids) assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `worker ${pid} still runs`);
   });
+});
+
+describe('llmsvc serve --workers 2 with redis_url: the Redis limiter, as for several nodes', () => {
+  let upstream: EchoUpstream;
+  let redis: RedisProcess | undefined;
+  let serve: ServeProcess;
+
+  before(async () => {
+    upstream = await startEchoUpstream();
+    // .ci/run names a Redis; without it the test starts its own.
+    const redisUrl = process.env.LLMSVC_TEST_REDIS_URL ?? (redis = await startRedis()).url;
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'models'));
+    const configFile = path.join(dir, 'config.json');
+    fs.writeFileSync(
+      configFile,
+      JSON.stringify({
+        default_model: false,
+        redis_url: redisUrl,
+        redis_prefix: `llmsvc-workers-test-${process.pid}-${Date.now()}:`,
+        providers: [{ id: 'echo', type: 'openai-compatible', base_url: upstream.url }],
+        routes: [{ model: 'echo', targets: [{ provider: 'echo', model: 'echo' }] }],
+      }),
+    );
+    serve = await startServe(['--config', configFile, '--data-dir', path.join(dir, 'data'), '--models-dir', path.join(dir, 'models'), '--workers', '2']);
+  });
+
+  after(async () => {
+    if (serve?.child.exitCode === null) {
+      serve.child.kill('SIGKILL');
+      await serve.exited;
+    }
+    await upstream?.close();
+    await redis?.stop();
+  });
+
+  test('a key with rpm 10: of 30 concurrent requests over both workers, exactly 10 pass; SIGTERM exits 0', async () => {
+    assert.ok(serve.stdoutLines.includes('Serving with 2 HTTP workers on one port; rate limits shared through Redis.'), serve.stdoutLines.join('\n'));
+    const { id, key } = await createKey(serve.url, { rpm: 10 });
+    const statuses = await burst(serve.url, key, 30);
+    assert.equal(countOf(statuses, 200), 10, `statuses: ${statuses.join(',')}`);
+    assert.equal(countOf(statuses, 429), 20);
+    await waitFor('both workers to serve the key', () => (workersThatServed(serve, id).size === 2 ? true : undefined));
+    serve.child.kill('SIGTERM');
+    assert.equal(await serve.exited, 0);
+  });
+});
+
+test('a port in use: the workers cannot listen, serve says why and exits 1', async () => {
+  const holder = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => holder.once('listening', resolve));
+  const port = (holder.address() as net.AddressInfo).port;
+  const dir = tempDir();
+  try {
+    const result = await runCliAsync(['serve', '--port', String(port), '--data-dir', path.join(dir, 'data'), '--models-dir', path.join(dir, 'models'), '--workers', '2'], {
+      LLMSVC_DEFAULT_MODEL: 'false',
+      LLMSVC_ADMIN_KEY: testAdminKey,
+    });
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, new RegExp(`Port ${port} is already in use`));
+    assert.match(result.stderr, /HTTP worker \d exited \(code 1\) before it listened/);
+  } finally {
+    holder.close();
+  }
 });
 
 test('--workers 2 with local models served is a config error that says why', () => {
