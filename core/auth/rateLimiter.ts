@@ -19,9 +19,11 @@ export interface Admitted {
   refusal?: ApiError;
 }
 
-/** Rate limits, concurrency caps and quota reservations per key. Two implementations: this
- *  process's memory (one node; synchronous, the fastest) and Redis (several nodes share exact
- *  limits; every step is a promise). Callers handle both without awaiting the synchronous one. */
+/** Rate limits, concurrency caps and quota reservations per key. Three implementations: this
+ *  process's memory (one node; synchronous, the fastest), Redis (several nodes share exact
+ *  limits; every step is a promise) and the primary of `serve --workers N` (the workers of one
+ *  box share exact limits over IPC; core/cluster/ipcRateLimiter.ts). Callers handle all of them
+ *  without awaiting the synchronous one. */
 export interface RateLimiter {
   /** Admits a request or throws the 429 (or, for Redis, the 503 of an unreachable Redis). With
    *  `reserveTokens`, it also reserves that many tokens, as `reserve` would, in the same step. */
