@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import OpenAI, { toFile } from 'openai';
 import { resolveWorkers } from '../apps/cli/commands/serveWorkers.js';
 import { LimiterHost } from '../core/cluster/limiterHost.js';
 import { ConfigError, loadConfig } from '../core/config/index.js';
@@ -37,10 +38,10 @@ function workersThatServed(serve: ServeProcess, keyId: string): Set<number> {
   return new Set(logLines(serve).filter((line) => line.msg === 'request completed' && line.keyId === keyId).map((line) => line.worker!));
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -179,6 +180,37 @@ describe('llmsvc serve --workers 2 (real processes on loopback)', () => {
     };
     const inWindow = stats.totals.series.requests.reduce((sum, value) => sum + value, 0);
     assert.ok(inWindow >= chatsSent, `stats counted ${inWindow} requests, ${chatsSent} chat completions were sent`);
+  });
+
+  test('batches created through any worker run once, in worker 0 (the once-per-box work)', async () => {
+    const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
+    const lines = Array.from({ length: 6 }, (_, index) =>
+      JSON.stringify({ custom_id: `line-${index}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'echo', messages: [{ role: 'user', content: `line ${index}` }] } }),
+    );
+    const batches = await Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        const input = await client.files.create({ file: await toFile(Buffer.from(lines.join('\n')), 'input.jsonl'), purpose: 'batch' });
+        // A connection of its own per batch, so that the creations spread over the workers.
+        return client.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' }, { headers: { connection: 'close' } });
+      }),
+    );
+    // The create requests went to both workers (one connection each, handed out in turn).
+    const creators = await waitFor('batch creations logged by both workers', () => {
+      const workers = new Set(logLines(serve).filter((line) => line.msg === 'request completed' && line.url === '/v1/batches').map((line) => line.worker));
+      return workers.size === 2 ? workers : undefined;
+    });
+    assert.deepEqual(creators, new Set([0, 1]));
+    for (const batch of batches) {
+      const done = await waitFor(`batch ${batch.id} to complete`, async () => {
+        const current = await client.batches.retrieve(batch.id);
+        return current.status === 'completed' ? current : undefined;
+      });
+      assert.deepEqual((await done).request_counts, { total: 6, completed: 6, failed: 0 });
+    }
+    // Each line ran once (24 upstream calls for 24 lines), all in worker 0.
+    assert.equal(upstream.received.filter((request) => /^line \d$/.test(request.messages.at(-1)!.content)).length, 24);
+    const lineRunners = new Set(logLines(serve).filter((line) => line.msg === 'request completed' && line.url === '/v1/chat/completions' && line.keyId === 'key_admin').map((line) => line.worker));
+    assert.deepEqual(lineRunners, new Set([0]));
   });
 
   test('a worker that crashes is logged and replaced; the box keeps serving', async () => {
