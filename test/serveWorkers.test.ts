@@ -8,6 +8,7 @@ import OpenAI, { toFile } from 'openai';
 import { resolveWorkers } from '../apps/cli/commands/serveWorkers.js';
 import { LimiterHost } from '../core/cluster/limiterHost.js';
 import { ConfigError, loadConfig } from '../core/config/index.js';
+import { LiveStats } from '../core/server/liveStats.js';
 import { runCli, runCliAsync, startServe, type ServeProcess } from './support/cli.js';
 import { startEchoUpstream, type EchoUpstream } from './support/echoUpstream.js';
 import { startRedis, type RedisProcess } from './support/redis.js';
@@ -330,4 +331,30 @@ test('workers: a number or auto, from the config file, LLMSVC_WORKERS or --worke
   assert.equal(resolveWorkers(gateway), os.availableParallelism());
   // The built-in model is served while the models dir has no GGUF: one process.
   assert.equal(resolveWorkers(loadConfig({ env: {}, flags: { ...base, workers: 'auto' } })), 1);
+});
+
+test('LiveStats.merge: the windows of two workers add up to what one process counting both would show', () => {
+  let now = 1_700_000_000_000;
+  const clock = () => now;
+  const [a, b, both] = [new LiveStats(clock), new LiveStats(clock), new LiveStats(clock)];
+  const requests = [
+    { status: 200, model: 'm', promptTokens: 10, completionTokens: 5, ttftMs: 40, cacheStatus: 'miss' as const },
+    { status: 429 },
+    { status: 200, model: 'm', promptTokens: 7, completionTokens: 3, ttftMs: 900, cacheStatus: 'hit' as const },
+    { status: 502, model: 'n', promptTokens: 1, ttftMs: 5 },
+  ];
+  requests.forEach((request, index) => {
+    now += 1500;
+    (index % 2 === 0 ? a : b).record(request);
+    both.record(request);
+  });
+  a.requestStarted();
+  b.requestStarted();
+  both.requestStarted();
+  both.requestStarted();
+  const merged = LiveStats.merge([a.export(), b.export()], clock);
+  assert.deepEqual(merged.totals(), both.totals());
+  assert.deepEqual(merged.model('m'), both.model('m'));
+  assert.deepEqual(merged.model('n'), both.model('n'));
+  assert.equal(merged.totals().active_requests, 2);
 });
