@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import path from 'node:path';
-import { createRateLimiter, KeyService, systemClock, type Clock, type RateLimiter } from './auth/index.js';
+import { createRateLimiter, KeyService, limitsInRedis, systemClock, type Clock, type RateLimiter } from './auth/index.js';
 import { ConfigError, type Config } from './config/index.js';
 import { createResponseCache, type ResponseCache } from './cache/index.js';
+import type { PrimaryChannel } from './cluster/channel.js';
+import { IpcRateLimiter } from './cluster/ipcRateLimiter.js';
+import { workerRole } from './cluster/workerRole.js';
 import { createRetrieval } from './jobs/index.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
@@ -30,6 +33,10 @@ export interface StartOptions {
   local?: LocalProviders;
   /** Readiness is reported only once this settles too (tests watch the warming phase). */
   runtimeReadyAfter?: Promise<void>;
+  /** This service is one HTTP worker of `llmsvc serve --workers N` (see core/cluster): its rate
+   *  limits live in the primary (unless in Redis), its metrics and stats are the box's, and only
+   *  the `background` worker runs the once-per-box work. */
+  cluster?: { channel: PrimaryChannel; background: boolean };
 }
 
 const loopbackHosts = new Set(['localhost', '::1', '[::1]']);
@@ -84,11 +91,15 @@ export class Service {
     const keys = new KeyService(store, clock);
     const adminKeyFile = config.auth ? keys.ensureAdminKey(config.admin_key, path.join(config.data_dir, 'admin.key')) : undefined;
     const metrics = createMetrics();
-    const limiter = await createRateLimiter(config, clock, logger);
+    const cluster = options.cluster;
+    const limiter =
+      cluster && !limitsInRedis(config)
+        ? new IpcRateLimiter(cluster.channel, { flushUsage: () => store.ledger.flush() })
+        : await createRateLimiter(config, clock, logger);
     const { llama: provider, onnx, local, firstEmbeddingModel } =
       options.local ?? createLocalProviders(config, runtimeLogTo(logger), options.fallbackModel, { readyAfter: options.runtimeReadyAfter });
     const cache = config.cache
-      ? createResponseCache({ dataDir: config.data_dir, redisUrl: config.redis_url, ttlMs: config.cache_ttl_s * 1000, registry: metrics.registry, logger })
+      ? createResponseCache({ dataDir: config.data_dir, redisUrl: config.redis_url, ttlMs: config.cache_ttl_s * 1000, registry: metrics.registry, logger, purge: cluster?.background ?? true })
       : undefined;
     // Off by default; when on, the OpenTelemetry SDK loads here (and only then).
     const tracing = await startTracing(config.tracing, logger);
@@ -117,6 +128,7 @@ export class Service {
       shutdownSignal: shutdown.signal,
       retrieval,
       ...(tracing && { tracing }),
+      ...(cluster && { worker: workerRole(cluster.channel, metrics.registry, cluster.background) }),
       models: localModelControl(provider, onnx),
       upstreams: () => router.upstreamStates(),
       runtimeMetrics: () => provider.metricsText(),

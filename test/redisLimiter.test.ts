@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import { after, before, describe, test } from 'node:test';
@@ -10,7 +8,8 @@ import { RedisRateLimiter } from '../core/auth/redisLimiter.js';
 import { createLogger } from '../core/logger.js';
 import type { ApiKeyRecord } from '../core/store/index.js';
 import { startHeldUpstream, type HeldUpstream } from './support/heldUpstream.js';
-import { authedFetch, startTestServer, tempDir, type TestServer } from './support/server.js';
+import { freePort, startRedis, type RedisProcess } from './support/redis.js';
+import { authedFetch, startTestServer, type TestServer } from './support/server.js';
 import { waitFor } from './support/wait.js';
 
 /** Waits for `condition`, failing the test with `what` if it never holds. */
@@ -18,47 +17,6 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
   assert.ok(await waitFor(condition, timeoutMs), `timed out waiting for: ${what}`);
 }
 
-/** A free loopback port (the OS picks it; it is closed again at once). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-interface RedisProcess {
-  url: string;
-  stop(): Promise<void>;
-}
-
-/** A redis-server of the test's own on a free loopback port (no persistence). */
-async function startRedis(port?: number): Promise<RedisProcess> {
-  port ??= await freePort();
-  const dir = tempDir('llmsvc-redis-');
-  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (/Ready to accept connections/.test(line)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
-      child.kill('SIGKILL');
-      await exited;
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 // .ci/run starts a Redis and names it; without it the test starts its own (never skipped).
 let ownRedis: RedisProcess | undefined;

@@ -19,9 +19,11 @@ export interface Admitted {
   refusal?: ApiError;
 }
 
-/** Rate limits, concurrency caps and quota reservations per key. Two implementations: this
- *  process's memory (one node; synchronous, the fastest) and Redis (several nodes share exact
- *  limits; every step is a promise). Callers handle both without awaiting the synchronous one. */
+/** Rate limits, concurrency caps and quota reservations per key. Three implementations: this
+ *  process's memory (one node; synchronous, the fastest), Redis (several nodes share exact
+ *  limits; every step is a promise) and the primary of `serve --workers N` (the workers of one
+ *  box share exact limits over IPC; core/cluster/ipcRateLimiter.ts). Callers handle all of them
+ *  without awaiting the synchronous one. */
 export interface RateLimiter {
   /** Admits a request or throws the 429 (or, for Redis, the 503 of an unreachable Redis). With
    *  `reserveTokens`, it also reserves that many tokens, as `reserve` would, in the same step. */
@@ -60,6 +62,11 @@ export class MemoryRateLimiter implements RateLimiter {
   async dispose(): Promise<void> {}
 }
 
+/** Whether the config keeps the rate limits in Redis: `rate_limits` 'redis', or 'auto' with a `redis_url`. */
+export function limitsInRedis(config: Pick<Config, 'rate_limits' | 'redis_url'>): boolean {
+  return config.rate_limits === 'redis' || (config.rate_limits === 'auto' && config.redis_url !== undefined);
+}
+
 /** The limiter the config asks for: Redis when `rate_limits` is 'redis', or 'auto' with a
  *  `redis_url`; else this process's memory. */
 export async function createRateLimiter(
@@ -67,8 +74,7 @@ export async function createRateLimiter(
   clock: Clock,
   logger: Logger,
 ): Promise<RateLimiter> {
-  const useRedis = config.rate_limits === 'redis' || (config.rate_limits === 'auto' && config.redis_url !== undefined);
-  if (!useRedis) return new MemoryRateLimiter(clock);
+  if (!limitsInRedis(config)) return new MemoryRateLimiter(clock);
   if (config.redis_url === undefined) throw new ConfigError('rate_limits is "redis" but no redis_url is set: set redis_url (LLMSVC_REDIS_URL), or rate_limits to "auto" or "memory".');
   const { RedisRateLimiter } = await import('./redisLimiter.js');
   return RedisRateLimiter.open({ url: config.redis_url, prefix: config.redis_prefix, leaseMs: config.redis_lease_ms, logger });

@@ -23,6 +23,9 @@ export interface ResponseCacheOptions {
   retryAfterMs?: number;
   /** How often the SQLite file is swept of expired entries. Default: hourly. */
   purgeIntervalMs?: number;
+  /** Sweep at all (default true): of several processes sharing the file (`serve --workers N`),
+   *  one sweeps. */
+  purge?: boolean;
 }
 
 /** Per-request choices, the same for `lookup` and `record`. */
@@ -77,7 +80,7 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
 
   // Only SQLite needs sweeping; the first sweep also opens the file at start-up.
   let purgeTimer: NodeJS.Timeout | undefined;
-  if ('sqlitePath' in location) {
+  if ('sqlitePath' in location && options.purge !== false) {
     track(store.purgeExpired());
     purgeTimer = setInterval(() => track(store.purgeExpired()), options.purgeIntervalMs ?? hour).unref();
   }

@@ -106,6 +106,10 @@ export const configSchema = z
     /** How long a concurrency slot or quota reservation held in Redis outlives its node: a running
      *  request refreshes it every third of this; a node that dies frees its slots after it. */
     redis_lease_ms: z.coerce.number().int().min(500).default(30_000),
+    /** HTTP processes of `llmsvc serve` on one port (node's cluster): a number, or 'auto' (one
+     *  per core). Several share exact rate limits through the primary process (or Redis when
+     *  `redis_url` is set); local models need 1 (a model's runtime lives in one process). */
+    workers: z.union([z.literal('auto'), positiveInt.max(256, 'use at most 256 workers')]).default(1),
     /** Response cache: on by default for deterministic requests (temperature 0 or a seed). */
     cache: flag.default(true),
     /** How long a cached answer is served. */

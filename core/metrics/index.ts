@@ -61,6 +61,8 @@ export function createMetrics() {
       name: 'llmsvc_upstream_circuit_state',
       help: 'Circuit breaker per upstream provider: 0 closed, 1 half-open, 2 open',
       labelNames: ['upstream'] as const,
+      // Several HTTP workers (`serve --workers N`) each have a breaker: the box shows the worst.
+      aggregator: 'max',
       registers,
     }),
     poolOutstanding: new Gauge({
@@ -73,6 +75,8 @@ export function createMetrics() {
       name: 'llmsvc_pool_member_healthy',
       help: 'Health check of each member of an engine pool: 1 passing, 0 failing',
       labelNames: ['pool', 'member'] as const,
+      // Several HTTP workers each check: healthy only when every one of them sees it healthy.
+      aggregator: 'min',
       registers,
     }),
     poolRequests: new Counter({

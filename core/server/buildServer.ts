@@ -56,6 +56,21 @@ export interface ServerDeps {
   jobCancellers?: ReadonlyMap<string, JobCanceller>;
   /** Tracing on: one trace per request (absent: no tracing hooks at all). */
   tracing?: Tracing;
+  /** This server is one of several HTTP workers of the box (`llmsvc serve --workers N`). */
+  worker?: WorkerRole;
+}
+
+/** What an HTTP worker of `llmsvc serve --workers N` does differently (see core/cluster). */
+export interface WorkerRole {
+  /** Runs the work that must run once per box (batch jobs, ingestion jobs, moving legacy file
+   *  contents): true in exactly one worker. The others only queue that work (rows in SQLite). */
+  background: boolean;
+  /** /metrics of the whole box (every worker's registry, aggregated). */
+  boxMetrics(): Promise<string>;
+  /** /admin/v1/stats of the whole box: every worker's windows merged. */
+  liveAcrossWorkers(own: LiveStats): Promise<LiveStats>;
+  /** Hands the primary this worker's windows when it asks for them. */
+  shareLive(live: LiveStats): void;
 }
 
 function defaultRetrieval(deps: ServerDeps): Retrieval {
@@ -81,7 +96,8 @@ function batchJobs(app: FastifyInstance, deps: ServerDeps, internal: InternalCal
     metrics: createBatchMetrics(deps.metrics.registry),
     log: deps.logger,
   });
-  app.addHook('onReady', async () => worker.start());
+  // One worker per box runs batches (`serve --workers N`); the others only create them.
+  if (deps.worker?.background !== false) app.addHook('onReady', async () => worker.start());
   app.addHook('preClose', () => worker.stop());
   return new BatchService(deps.store, worker, deps.clock, deps.config.batch_max_lines);
 }
@@ -122,6 +138,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   if (deps.tracing) installTracing(app, context, deps.tracing);
   const ledger = deps.store.ledger;
   const live = new LiveStats();
+  deps.worker?.shareLive(live);
   // API requests in flight, for the admin API (counted before auth, so a refused one ends too).
   app.addHook('onRequest', (request, _reply, done) => {
     if (request.url.startsWith('/v1/')) live.requestStarted();
@@ -142,7 +159,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     ...(deps.tracing && { tracing: deps.tracing }),
   });
   installErrorHandlers(app);
-  registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, runtimeMetrics: deps.runtimeMetrics });
+  registerHealthRoutes(app, { readiness: deps.readiness, metrics: deps.metrics, runtimeMetrics: deps.runtimeMetrics, ...(deps.worker && { boxMetrics: deps.worker.boxMetrics }) });
   const retrieval = deps.retrieval ?? defaultRetrieval(deps);
   registerOpenAiRoutes(app, deps.provider, retrieval.vectorStores, deps.store.responses);
   registerAnthropicRoutes(app, deps.provider);
@@ -151,7 +168,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const batches = batchJobs(app, deps, internal, retrieval.files.contents);
   registerOpenAiBatches(app, batches);
   registerAnthropicBatches(app, batches);
-  app.addHook('onReady', async () => {
+  if (deps.worker?.background !== false) app.addHook('onReady', async () => {
     // Contents of files uploaded before the blob store move out of SQLite before any job reads them.
     const moved = await retrieval.files.contents.moveLegacyContents();
     if (moved > 0) deps.logger.info({ files: moved, store: retrieval.files.contents.blobs.kind }, 'moved file contents from SQLite to the blob store');
@@ -164,6 +181,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     ledger,
     clock: deps.clock,
     live,
+    ...(deps.worker && { liveAcrossWorkers: deps.worker.liveAcrossWorkers }),
     models: deps.models,
     upstreams: deps.upstreams,
     // Batches are cancelled as POST /v1/batches/{id}/cancel cancels them (one way to cancel).

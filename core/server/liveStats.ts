@@ -62,15 +62,73 @@ export interface FinishedRequest {
 export type TotalsFigures = StatsSnapshot['totals'];
 export type ModelFigures = Pick<StatsModel, 'decode_tps' | 'ttft_ms' | 'series'>;
 
+/** One worker's windows as plain data, to be merged with the other workers' (`llmsvc serve
+ *  --workers N`: each HTTP worker counts the requests it served). */
+export interface LiveStatsExport {
+  startedSecond: number;
+  active: number;
+  buckets: {
+    second: number;
+    counts: [requests: number, errors4xx: number, errors5xx: number, promptTokens: number, completionTokens: number, cacheHits: number, cacheMisses: number];
+    models: [id: string, completionTokens: number, ttft: number[], ttftCount: number][];
+  }[];
+}
+
 const round = (value: number, places = 2) => Math.round(value * 10 ** places) / 10 ** places;
 
 export class LiveStats {
   private readonly buckets = Array.from({ length: windowSeconds }, () => new SecondBucket());
-  private readonly startedSecond: number;
+  private startedSecond: number;
   private active = 0;
 
   constructor(private readonly now: () => number = Date.now) {
     this.startedSecond = Math.floor(now() / 1000);
+  }
+
+  /** The buckets of the last minute and the requests in flight, as plain data (see merge). */
+  export(): LiveStatsExport {
+    return {
+      startedSecond: this.startedSecond,
+      active: this.active,
+      buckets: this.liveBuckets().map(([, bucket]) => ({
+        second: bucket.second,
+        counts: [bucket.requests, bucket.errors4xx, bucket.errors5xx, bucket.promptTokens, bucket.completionTokens, bucket.cacheHits, bucket.cacheMisses],
+        models: [...bucket.models].map(([id, model]) => [id, model.completionTokens, [...model.ttft], model.ttftCount]),
+      })),
+    };
+  }
+
+  /** The figures of several workers as one: per-second counts and TTFT histograms add up, the
+   *  rates are over the time since the first of them started. */
+  static merge(exports: readonly LiveStatsExport[], now: () => number = Date.now): LiveStats {
+    const merged = new LiveStats(now);
+    for (const part of exports) {
+      merged.startedSecond = Math.min(merged.startedSecond, part.startedSecond);
+      merged.active += part.active;
+      for (const { second, counts, models } of part.buckets) {
+        const bucket = merged.buckets[second % windowSeconds]!;
+        if (bucket.second > second) continue; // older than what that slot holds now
+        if (bucket.second !== second) bucket.reset(second);
+        bucket.requests += counts[0];
+        bucket.errors4xx += counts[1];
+        bucket.errors5xx += counts[2];
+        bucket.promptTokens += counts[3];
+        bucket.completionTokens += counts[4];
+        bucket.cacheHits += counts[5];
+        bucket.cacheMisses += counts[6];
+        for (const [id, completionTokens, ttft, ttftCount] of models) {
+          let model = bucket.models.get(id);
+          if (!model) {
+            model = { completionTokens: 0, ttft: new Uint32Array(ttftBins), ttftCount: 0 };
+            bucket.models.set(id, model);
+          }
+          model.completionTokens += completionTokens;
+          model.ttftCount += ttftCount;
+          for (let bin = 0; bin < ttftBins; bin++) model.ttft[bin]! += ttft[bin] ?? 0;
+        }
+      }
+    }
+    return merged;
   }
 
   requestStarted(): void {

@@ -13,7 +13,7 @@ export interface Readiness {
  *  runtime thread still loads), GET /readyz (it can serve), GET /metrics (Prometheus). */
 export function registerHealthRoutes(
   app: FastifyInstance,
-  deps: { readiness: Readiness; metrics: Metrics; runtimeMetrics: () => Promise<string> },
+  deps: { readiness: Readiness; metrics: Metrics; runtimeMetrics: () => Promise<string>; boxMetrics?: () => Promise<string> },
 ): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
@@ -22,7 +22,8 @@ export function registerHealthRoutes(
   });
   app.get('/metrics', async (_request, reply) => {
     // The HTTP side's registry and the runtime thread's have disjoint metric names: one exposition.
-    const [own, runtime] = await Promise.all([deps.metrics.registry.metrics(), deps.runtimeMetrics().catch(() => '')]);
+    // With several HTTP workers (`serve --workers N`), the HTTP side's figures are the whole box's.
+    const [own, runtime] = await Promise.all([deps.boxMetrics?.() ?? deps.metrics.registry.metrics(), deps.runtimeMetrics().catch(() => '')]);
     return reply.type(deps.metrics.registry.contentType).send(`${own}\n${runtime}`);
   });
 }

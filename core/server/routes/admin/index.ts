@@ -20,6 +20,8 @@ export interface AdminDeps {
   ledger: RequestLedger;
   clock: Clock;
   live: LiveStats;
+  /** The windows of every HTTP worker of the box, merged (`serve --workers N`). */
+  liveAcrossWorkers?: (own: LiveStats) => Promise<LiveStats>;
   /** The local runtimes (absent: no local models listed). */
   models?: ModelControl;
   /** The upstream providers' circuit breakers. */
@@ -33,7 +35,7 @@ export interface AdminDeps {
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
   const runtime = new RuntimeStatsCache(deps.models);
   registerKeyRoutes(app, deps);
-  registerStatsRoutes(app, new StatsSnapshots({ live: deps.live, runtime, models: deps.models, upstreams: deps.upstreams ?? (() => []), store: deps.store }));
+  registerStatsRoutes(app, new StatsSnapshots({ live: deps.live, ...(deps.liveAcrossWorkers && { liveAcrossWorkers: deps.liveAcrossWorkers }), runtime, models: deps.models, upstreams: deps.upstreams ?? (() => []), store: deps.store }));
   registerModelRoutes(app, deps.models, runtime);
   registerRequestRoutes(app, deps);
   registerJobRoutes(app, { store: deps.store, cancellers: deps.jobCancellers ?? new Map() });

@@ -12,6 +12,8 @@ import type { AdminJob, StatsSnapshot } from './wire.js';
 
 export interface StatsDeps {
   live: LiveStats;
+  /** The windows of every HTTP worker of the box, merged (`serve --workers N`); absent: `live`. */
+  liveAcrossWorkers?: (own: LiveStats) => Promise<LiveStats>;
   runtime: RuntimeStatsCache;
   models?: ModelControl;
   upstreams: () => UpstreamState[];
@@ -44,12 +46,11 @@ export class StatsSnapshots {
 
   async snapshot(): Promise<StatsSnapshot> {
     const now = Date.now();
-    const runtime = await this.deps.runtime.get(now);
-    return this.compose(runtime, now);
+    const [runtime, live] = await Promise.all([this.deps.runtime.get(now), this.deps.liveAcrossWorkers?.(this.deps.live) ?? this.deps.live]);
+    return this.compose(runtime, live, now);
   }
 
-  private compose(runtime: RuntimeSnapshot, now: number): StatsSnapshot {
-    const { live } = this.deps;
+  private compose(runtime: RuntimeSnapshot, live: LiveStats, now: number): StatsSnapshot {
     const files = this.deps.models?.files() ?? [];
     return {
       object: 'stats' as const,
