@@ -111,21 +111,10 @@ async function serveOneProcess(config: Config, logger: Logger, flags: ServeFlags
         `Add a real model by copying a .gguf file into ${config.models_dir}; its file name (without .gguf) is its model id.\n`,
     );
   }
-  if (service.adminKeyFile) {
-    process.stdout.write(
-      `Created the admin key in ${service.adminKeyFile} (readable only by you). Use it as the API key for admin work; ` +
-        `create keys for your team with 'llmsvc keys create --name NAME'.\n`,
-    );
-  }
+  if (service.adminKeyFile) announceAdminKey(service.adminKeyFile);
   // Last, so a script that waits for this line has all the start-up output before it.
   process.stdout.write(`llmsvc listening on ${service.url}\n`);
-  let signals = 0;
-  const stop = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
-      process.stderr.write(`Second ${signal}: exiting without a clean shutdown.\n`);
-      process.exit(1);
-    }
+  const stop = onStopSignal((signal) => {
     service.logger.info({ signal }, 'shutting down');
     service.stop().then(
       () => process.exit(0),
@@ -134,9 +123,7 @@ async function serveOneProcess(config: Config, logger: Logger, flags: ServeFlags
         process.exit(1);
       },
     );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  });
   stopWithLauncher(flags, service.logger, stop);
 }
 
@@ -157,29 +144,16 @@ async function serveAsPrimary(config: Config, workers: number, logger: Logger, f
   } finally {
     store.dispose();
   }
-  if (createdKeyFile) {
-    process.stdout.write(
-      `Created the admin key in ${createdKeyFile} (readable only by you). Use it as the API key for admin work; ` +
-        `create keys for your team with 'llmsvc keys create --name NAME'.\n`,
-    );
-  }
+  if (createdKeyFile) announceAdminKey(createdKeyFile);
   const primary = new ClusterPrimary({ workers, logger });
-  let signals = 0;
-  const stop = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
-      process.stderr.write(`Second ${signal}: exiting without a clean shutdown.\n`);
-      process.exit(1);
-    }
+  const stop = onStopSignal((signal) => {
     logger.info({ signal }, 'shutting down the HTTP workers');
     void primary.stop().then((code) => {
       logger.info({ code }, 'stopped');
       logger.flush();
       process.exit(code);
     });
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  });
   stopWithLauncher(flags, logger, stop);
   let url: string;
   try {
@@ -221,4 +195,28 @@ async function serveAsWorker(config: Config): Promise<void> {
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('disconnect', () => stop('the primary process is gone'));
+}
+
+function announceAdminKey(file: string): void {
+  process.stdout.write(
+    `Created the admin key in ${file} (readable only by you). Use it as the API key for admin work; ` +
+      `create keys for your team with 'llmsvc keys create --name NAME'.\n`,
+  );
+}
+
+/** Runs `shutdown` on the first SIGINT or SIGTERM; a second one exits at once, unclean. Returns
+ *  the handler, for the launcher watch to call too. */
+function onStopSignal(shutdown: (signal: NodeJS.Signals) => void): (signal: NodeJS.Signals) => void {
+  let signals = 0;
+  const stop = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      process.stderr.write(`Second ${signal}: exiting without a clean shutdown.\n`);
+      process.exit(1);
+    }
+    shutdown(signal);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return stop;
 }
