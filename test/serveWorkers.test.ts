@@ -274,7 +274,7 @@ describe('llmsvc serve --workers 2 with redis_url: the Redis limiter, as for sev
     assert.equal(countOf(statuses, 429), 20);
     await waitFor('both workers to serve the key', () => (workersThatServed(serve, id).size === 2 ? true : undefined));
     serve.child.kill('SIGTERM');
-    assert.equal(await serve.exited, 0);
+    assert.equal(await serve.exited, 0, serve.stderr().slice(-4000));
   });
 });
 

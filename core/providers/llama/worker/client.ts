@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { BroadcastChannel, MessageChannel } from 'node:worker_threads';
@@ -16,6 +17,9 @@ export interface WorkerLlamaProviderOptions {
    *  to watch what the server answers meanwhile. */
   readyAfter?: Promise<void>;
 }
+
+/** The longest a stop waits for the runtime thread to finish loading llama.cpp. */
+const llamaLoadWaitOnStopMs = 30_000;
 
 /** A flag the runtime thread reads to stop a call whose caller has gone (piscina's own abort
  *  would terminate the thread, and every model with it). */
@@ -40,6 +44,8 @@ export class WorkerLlamaProvider implements Provider {
   private backend: string | null | undefined;
   private runtimePhase: RuntimePhase = { status: 'starting', reason: 'the runtime thread is loading its modules' };
   private disposed = false;
+  /** Settles when the runtime thread has finished loading llama.cpp, whether or not it could. */
+  private readonly llamaLoadSettled: Promise<void>;
 
   constructor(settings: LocalRuntimeSettings, onLog: (line: RuntimeLogLine) => void, options: WorkerLlamaProviderOptions = {}) {
     const logChannel = `llmsvc-runtime-${randomUUID()}`;
@@ -53,7 +59,12 @@ export class WorkerLlamaProvider implements Provider {
       },
       () => {}, // the 'ready' call below fails the same way, and says so
     );
-    this.readiness = this.call<string | null>({ call: 'ready' })
+    const llamaLoaded = this.call<string | null>({ call: 'ready' });
+    this.llamaLoadSettled = llamaLoaded.then(
+      () => {},
+      () => {},
+    );
+    this.readiness = llamaLoaded
       .then(async (backend) => {
         await options.readyAfter;
         return backend;
@@ -135,6 +146,10 @@ export class WorkerLlamaProvider implements Provider {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    // A thread terminated while it loads llama.cpp's native library aborts the whole process
+    // ("terminate called after throwing an instance of 'Napi::Error'"): a stop during warm-up
+    // waits for the load to end first (bounded: a hung load must not hold the stop for ever).
+    await Promise.race([this.llamaLoadSettled, sleep(llamaLoadWaitOnStopMs, undefined, { ref: false })]);
     await this.call({ call: 'dispose' }).catch(() => {});
     await this.pool.destroy();
     this.logs.close();
