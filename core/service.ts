@@ -5,8 +5,6 @@ import { createRateLimiter, KeyService, limitsInRedis, systemClock, type Clock, 
 import { ConfigError, type Config } from './config/index.js';
 import { createResponseCache, type ResponseCache } from './cache/index.js';
 import type { PrimaryChannel } from './cluster/channel.js';
-import { IpcRateLimiter } from './cluster/ipcRateLimiter.js';
-import { workerRole } from './cluster/workerRole.js';
 import { createRetrieval } from './jobs/index.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
@@ -92,10 +90,12 @@ export class Service {
     const adminKeyFile = config.auth ? keys.ensureAdminKey(config.admin_key, path.join(config.data_dir, 'admin.key')) : undefined;
     const metrics = createMetrics();
     const cluster = options.cluster;
+    // The cluster's modules load only in a worker of `serve --workers N`, not on every start.
     const limiter =
       cluster && !limitsInRedis(config)
-        ? new IpcRateLimiter(cluster.channel, { flushUsage: () => store.ledger.flush() })
+        ? new (await import('./cluster/ipcRateLimiter.js')).IpcRateLimiter(cluster.channel, { flushUsage: () => store.ledger.flush() })
         : await createRateLimiter(config, clock, logger);
+    const worker = cluster && (await import('./cluster/workerRole.js')).workerRole(cluster.channel, metrics.registry, cluster.background);
     const { llama: provider, onnx, local, firstEmbeddingModel } =
       options.local ?? createLocalProviders(config, runtimeLogTo(logger), options.fallbackModel, { readyAfter: options.runtimeReadyAfter });
     const cache = config.cache
@@ -128,7 +128,7 @@ export class Service {
       shutdownSignal: shutdown.signal,
       retrieval,
       ...(tracing && { tracing }),
-      ...(cluster && { worker: workerRole(cluster.channel, metrics.registry, cluster.background) }),
+      ...(worker && { worker }),
       models: localModelControl(provider, onnx),
       upstreams: () => router.upstreamStates(),
       runtimeMetrics: () => provider.metricsText(),

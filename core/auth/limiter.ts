@@ -176,6 +176,17 @@ export interface QuotaRefusal {
   waitMs: number;
 }
 
+/** Whether the key has a day or month token quota (checked against the usage table). */
+export function hasTokenQuota(key: ApiKeyRecord): boolean {
+  return key.dailyTokens !== null || key.monthlyTokens !== null;
+}
+
+/** A key with no limit at all: a limiter shared by several processes admits it without asking
+ *  its shared state. */
+export function hasNoLimits(key: ApiKeyRecord): boolean {
+  return key.rpm === null && key.tpm === null && key.maxConcurrent === null && !hasTokenQuota(key);
+}
+
 /** The day or month quota a reservation of `tokens` would exceed, given the usage table's counts
  *  and the tokens reserved by running requests; undefined when both allow it. */
 export function quotaRefusal(key: ApiKeyRecord, usage: QuotaUsage, reserved: number, tokens: number): QuotaRefusal | undefined {
@@ -270,7 +281,7 @@ export class Limiter {
         throw tokenLimitError(key, used, tokens, state.tokens.length > 0 ? state.tokens.first().at : now, now, this.headers(key));
       }
     }
-    if (key.dailyTokens !== null || key.monthlyTokens !== null) {
+    if (hasTokenQuota(key)) {
       const refusal = quotaRefusal(key, quota(), state.reservedTokens, tokens);
       if (refusal) throw quotaError(refusal, tokens, this.headers(key));
     }

@@ -33,6 +33,14 @@ export interface RateLimiter {
   dispose(): Promise<void>;
 }
 
+const noop = () => {};
+const noHeaders: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** The admission of a key with no limits (hasNoLimits), for a shared limiter that skips its store. */
+export function unlimitedAdmission(reserveTokens: number | undefined): Admitted {
+  return { release: noop, reservation: reserveTokens === undefined ? undefined : { settle: noop }, headers: noHeaders };
+}
+
 /** The in-process limiter (core/auth/limiter.ts) behind the RateLimiter interface. */
 export class MemoryRateLimiter implements RateLimiter {
   private readonly limiter: Limiter;

@@ -5,6 +5,8 @@ import { ApiError } from '../errors/index.js';
 import type { ApiKeyRecord } from '../store/index.js';
 import {
   concurrencyLimitError,
+  hasNoLimits,
+  hasTokenQuota,
   quotaError,
   rateLimitHeaders,
   requestLimitError,
@@ -13,7 +15,7 @@ import {
   type TokenReservation,
 } from './limiter.js';
 import { limiterScript } from './redisLimiterScript.js';
-import type { Admitted, RateLimiter } from './rateLimiter.js';
+import { unlimitedAdmission, type Admitted, type RateLimiter } from './rateLimiter.js';
 
 const windowMs = 60_000;
 const scriptSha = createHash('sha1').update(limiterScript).digest('hex');
@@ -32,12 +34,6 @@ export interface RedisLimiterOptions {
 /** The script's reply: status, detail, then the window's figures (see redisLimiterScript.ts). */
 type ScriptReply = [status: number, detail: number, now: number, requests: number, oldestRequestAt: number, tokens: number, oldestTokenAt: number];
 
-/** A key with no limit at all needs no shared state: its requests skip Redis. */
-function unlimited(key: ApiKeyRecord): boolean {
-  return key.rpm === null && key.tpm === null && key.maxConcurrent === null && key.dailyTokens === null && key.monthlyTokens === null;
-}
-
-const noHeaders: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const noop = () => {};
 
 /** The limiter of several llmsvc nodes: windows, slots and reservations in Redis, each step one
@@ -157,8 +153,7 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   private static quotaArgs(key: ApiKeyRecord, quota: () => QuotaUsage): { usage?: QuotaUsage; args: number[] } {
-    const hasQuota = key.dailyTokens !== null || key.monthlyTokens !== null;
-    const usage = hasQuota ? quota() : undefined;
+    const usage = hasTokenQuota(key) ? quota() : undefined;
     return { usage, args: [key.tpm ?? -1, key.dailyTokens ?? -1, key.monthlyTokens ?? -1, usage?.day ?? 0, usage?.month ?? 0] };
   }
 
@@ -200,7 +195,8 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   admit(key: ApiKeyRecord, reserveTokens: number | undefined, quota: () => QuotaUsage): Admitted | Promise<Admitted> {
-    if (unlimited(key)) return { release: noop, reservation: reserveTokens === undefined ? undefined : { settle: noop }, headers: noHeaders };
+    // A key with no limit at all needs no shared state: its requests skip Redis.
+    if (hasNoLimits(key)) return unlimitedAdmission(reserveTokens);
     return this.admitLimited(key, reserveTokens, quota);
   }
 
@@ -234,7 +230,7 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   reserve(key: ApiKeyRecord, tokens: number, quota: () => QuotaUsage): TokenReservation | Promise<TokenReservation> {
-    if (unlimited(key)) return { settle: noop };
+    if (hasNoLimits(key)) return { settle: noop };
     return this.reserveLimited(key, tokens, quota);
   }
 

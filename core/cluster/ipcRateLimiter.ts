@@ -1,18 +1,8 @@
-import type { Admitted, QuotaUsage, RateLimiter, TokenReservation } from '../auth/index.js';
+import { hasNoLimits, hasTokenQuota, unlimitedAdmission, type Admitted, type QuotaUsage, type RateLimiter, type TokenReservation } from '../auth/index.js';
 import type { ApiKeyRecord } from '../store/index.js';
 import type { PrimaryChannel } from './channel.js';
 import { deserializeApiError, keyLimits, type AdmitReply, type ReserveReply } from './protocol.js';
 
-/** A key with no limit at all needs no shared state: its requests skip the primary. */
-function unlimited(key: ApiKeyRecord): boolean {
-  return key.rpm === null && key.tpm === null && key.maxConcurrent === null && key.dailyTokens === null && key.monthlyTokens === null;
-}
-
-function hasQuota(key: ApiKeyRecord): boolean {
-  return key.dailyTokens !== null || key.monthlyTokens !== null;
-}
-
-const noHeaders: Record<string, string> = Object.freeze({}) as Record<string, string>;
 const noop = () => {};
 
 export interface IpcRateLimiterOptions {
@@ -34,8 +24,9 @@ export class IpcRateLimiter implements RateLimiter {
   ) {}
 
   admit(key: ApiKeyRecord, reserveTokens: number | undefined, quota: () => QuotaUsage): Admitted | Promise<Admitted> {
-    if (unlimited(key)) return { release: noop, reservation: reserveTokens === undefined ? undefined : { settle: noop }, headers: noHeaders };
-    const usage = reserveTokens !== undefined && hasQuota(key) ? quota() : undefined;
+    // A key with no limit at all needs no shared state: its requests skip the primary.
+    if (hasNoLimits(key)) return unlimitedAdmission(reserveTokens);
+    const usage = reserveTokens !== undefined && hasTokenQuota(key) ? quota() : undefined;
     return this.channel
       .ask<AdmitReply>({ op: 'admit', key: keyLimits(key), ...(reserveTokens !== undefined && { reserveTokens }), ...(usage && { usage }) })
       .then((reply) => {
@@ -55,8 +46,8 @@ export class IpcRateLimiter implements RateLimiter {
   }
 
   reserve(key: ApiKeyRecord, tokens: number, quota: () => QuotaUsage): TokenReservation | Promise<TokenReservation> {
-    if (unlimited(key)) return { settle: noop };
-    const usage = hasQuota(key) ? quota() : undefined;
+    if (hasNoLimits(key)) return { settle: noop };
+    const usage = hasTokenQuota(key) ? quota() : undefined;
     return this.channel
       .ask<ReserveReply>({ op: 'reserve', key: keyLimits(key), tokens, ...(usage && { usage }) })
       .then((reply) => this.reservation(key, reply.reservation));
@@ -68,7 +59,7 @@ export class IpcRateLimiter implements RateLimiter {
       settle: (tokens) => {
         if (settled) return;
         settled = true;
-        if (hasQuota(key)) this.options.flushUsage();
+        if (hasTokenQuota(key)) this.options.flushUsage();
         this.channel.notify({ op: 'settle', reservation: id, tokens });
       },
     };
