@@ -16,7 +16,6 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import autocannon from 'autocannon';
 import { summarizeProfile, topEntries } from './cpuProfile.js';
 import {
@@ -25,6 +24,7 @@ import {
   benchLogger,
   cliPath,
   cleanUp,
+  drain,
   freePort,
   markdownTable,
   median,
@@ -36,6 +36,7 @@ import {
   spawnTracked,
   stopChild,
   textTable,
+  waitForLine,
   waitReady,
   workDir,
   writeResultsSection,
@@ -116,29 +117,6 @@ function tempDir(prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   tempDirs.push(dir);
   return dir;
-}
-
-function drain(child: ChildProcess): { bytes: () => number; tail: () => string } {
-  let bytes = 0;
-  let tail = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-    tail = (tail + String(chunk)).slice(-4_000);
-  });
-  return { bytes: () => bytes, tail: () => tail };
-}
-
-function waitForLine(child: ChildProcess, pattern: RegExp, what: string, tail: () => string, timeoutMs = 90_000): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} printed no ready line within ${timeoutMs} ms:\n${tail()}`)), timeoutMs);
-    child.once('exit', (code) => reject(new Error(`${what} exited with ${code} before it was ready:\n${tail()}`)));
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-      const match = pattern.exec(line);
-      if (!match) return;
-      clearTimeout(timer);
-      resolve(match);
-    });
-  });
 }
 
 /** bench/bareProxy.ts in front of the upstream: one more HTTP hop in Node, no features. */

@@ -11,14 +11,12 @@
 // Server CPU per request is the user + system time of the server's whole process tree (the
 // primary and its workers, every thread) ÷ requests. Prints the table; writes nothing to
 // bench/RESULTS.md.
-import type { ChildProcess } from 'node:child_process';
 import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import autocannon from 'autocannon';
-import { adminKey, assertBuilt, benchLogger, cleanUp, cliPath, freePort, median, processCpuMs, projectRoot, runBenchmark, sleep, spawnTracked, textTable } from './support.js';
+import { adminKey, assertBuilt, benchLogger, cleanUp, cliPath, drain, freePort, median, processCpuMs, projectRoot, runBenchmark, sleep, spawnTracked, textTable, waitForLine } from './support.js';
 
 const log = benchLogger('gateway-workers');
 const argv = process.argv.slice(2);
@@ -53,21 +51,6 @@ function treeCpuMs(pid: number): number {
   return total;
 }
 
-function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
-  let tail = '';
-  child.stderr?.on('data', (chunk: Buffer) => (tail = (tail + String(chunk)).slice(-4000)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} printed no ready line:\n${tail}`)), 90_000);
-    child.once('exit', (code) => reject(new Error(`${what} exited with ${code}:\n${tail}`)));
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-      const match = pattern.exec(line);
-      if (!match) return;
-      clearTimeout(timer);
-      resolve(match);
-    });
-  });
-}
-
 interface Target {
   name: string;
   url: string;
@@ -91,7 +74,7 @@ async function startLlmsvc(name: string, upstreamPort: number, workerCount: numb
   );
   const args = [cliPath, 'serve', '--config', configFile, '--port', '0', '--data-dir', path.join(dir, 'data'), '--models-dir', path.join(dir, 'models'), '--workers', String(workerCount)];
   const child = spawnTracked(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LLMSVC_ADMIN_KEY: adminKey } });
-  const url = (await waitForLine(child, /^llmsvc listening on (http:\/\/\S+)$/, name))[1]!;
+  const url = (await waitForLine(child, /^llmsvc listening on (http:\/\/\S+)$/, name, drain(child).tail))[1]!;
   const response = await fetch(`${url}/admin/v1/keys`, {
     method: 'POST',
     headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
@@ -132,7 +115,7 @@ async function main(): Promise<void> {
   assertBuilt();
   const loadBefore = os.loadavg();
   const upstreamChild = spawnTracked(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/staticUpstream.ts'), '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const upstreamPort = Number((await waitForLine(upstreamChild, /^static upstream listening on (\d+)$/, 'the static upstream'))[1]);
+  const upstreamPort = Number((await waitForLine(upstreamChild, /^static upstream listening on (\d+)$/, 'the static upstream', drain(upstreamChild).tail))[1]);
   const upstreamUrl = `http://127.0.0.1:${upstreamPort}/v1`;
   const one = await startLlmsvc('llmsvc, 1 worker', upstreamPort, 1);
   const many = await startLlmsvc(`llmsvc, --workers ${workers}`, upstreamPort, workers);

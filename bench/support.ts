@@ -235,6 +235,31 @@ export interface ServeProcess {
   stop(): Promise<void>;
 }
 
+/** Keeps a child's stderr: its size and its last 4,000 characters (for errors). */
+export function drain(child: ChildProcess): { bytes: () => number; tail: () => string } {
+  let bytes = 0;
+  let tail = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    tail = (tail + String(chunk)).slice(-4_000);
+  });
+  return { bytes: () => bytes, tail: () => tail };
+}
+
+/** The first stdout line of `child` matching `pattern`; rejects with the stderr tail when it exits or times out. */
+export function waitForLine(child: ChildProcess, pattern: RegExp, what: string, tail: () => string, timeoutMs = 90_000): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} printed no ready line within ${timeoutMs} ms:\n${tail()}`)), timeoutMs);
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code} before it was ready:\n${tail()}`)));
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      const match = pattern.exec(line);
+      if (!match) return;
+      clearTimeout(timer);
+      resolve(match);
+    });
+  });
+}
+
 export function assertBuilt(): void {
   if (!fs.existsSync(cliPath)) throw new Error(`${path.relative(projectRoot, cliPath)} is missing: build first with \`npx tsc -p tsconfig.json\``);
 }
