@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
-import path from 'node:path';
-import { createRateLimiter, KeyService, limitsInRedis, systemClock, type Clock, type RateLimiter } from './auth/index.js';
+import { adminKeyFile as adminKeyFileIn, createRateLimiter, KeyService, limitsInRedis, systemClock, type Clock, type RateLimiter } from './auth/index.js';
 import { ConfigError, type Config } from './config/index.js';
 import { createResponseCache, type ResponseCache } from './cache/index.js';
 import type { PrimaryChannel } from './cluster/channel.js';
@@ -87,7 +86,7 @@ export class Service {
     const clock = options.clock ?? systemClock;
     const store = Store.open(config.data_dir, { onLedgerError: (error, lost) => logger.error({ err: error, lost }, 'could not write the request log and usage') });
     const keys = new KeyService(store, clock);
-    const adminKeyFile = config.auth ? keys.ensureAdminKey(config.admin_key, path.join(config.data_dir, 'admin.key')) : undefined;
+    const adminKeyFile = config.auth ? keys.ensureAdminKey(config.admin_key, adminKeyFileIn(config.data_dir)) : undefined;
     const metrics = createMetrics();
     const cluster = options.cluster;
     // The cluster's modules load only in a worker of `serve --workers N`, not on every start.

@@ -1,4 +1,4 @@
-export { KeyService, keyView, adminKeyId } from './keyService.js';
+export { KeyService, keyView, adminKeyId, adminKeyFile } from './keyService.js';
 export { createKeySchema, updateKeySchema, type CreateKeyInput, type UpdateKeyInput } from './keyInput.js';
 export { Limiter, formatReset, hasNoLimits, hasTokenQuota, type QuotaUsage, type TokenReservation } from './limiter.js';
 export { createRateLimiter, limitsInRedis, MemoryRateLimiter, unlimitedAdmission, type Admitted, type RateLimiter } from './rateLimiter.js';

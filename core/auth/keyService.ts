@@ -9,6 +9,11 @@ import { displayPrefix, generateSecret, hashesEqual, hashSecret } from './secret
 
 export const adminKeyId = 'key_admin';
 
+/** Where the first start writes the admin key it creates (readable only by its owner). */
+export function adminKeyFile(dataDir: string): string {
+  return path.join(dataDir, 'admin.key');
+}
+
 function newKeyId(): string {
   return `key_${randomBytes(12).toString('base64url')}`;
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { adminKeyFile } from '../../../core/auth/keyService.js';
 import { Option, type Command } from 'commander';
 import OpenAI, { toFile } from 'openai';
 import type { Batch } from 'openai/resources/batches';
@@ -22,7 +23,7 @@ const ended = new Set(['completed', 'failed', 'expired', 'cancelled']);
 function client(flags: ServerFlags): OpenAI {
   let apiKey = flags.apiKey;
   if (!apiKey) {
-    const keyFile = path.join(loadConfig({ flags: { data_dir: flags.dataDir } }).data_dir, 'admin.key');
+    const keyFile = adminKeyFile(loadConfig({ flags: { data_dir: flags.dataDir } }).data_dir);
     if (!fs.existsSync(keyFile)) throw new Error(`No API key: pass --api-key (or set LLMSVC_API_KEY), or run this where the server's ${keyFile} is readable.`);
     apiKey = fs.readFileSync(keyFile, 'utf8').trim();
   }

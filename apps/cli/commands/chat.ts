@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import path from 'node:path';
+import { adminKeyFile } from '../../../core/auth/keyService.js';
 import readline from 'node:readline';
 import type { Command } from 'commander';
 import OpenAI from 'openai';
@@ -26,7 +26,7 @@ function connection(flags: ChatFlags): { baseURL: string; apiKey: string } {
   const url = (flags.url ?? `http://${host}:${config.port}`).replace(/\/+$/, '').replace(/\/v1$/, '');
   // The key is a client's credential, not a server setting, so it is read here and not in core/config.
   let apiKey = process.env.LLMSVC_API_KEY;
-  const keyFile = path.join(config.data_dir, 'admin.key');
+  const keyFile = adminKeyFile(config.data_dir);
   if (!apiKey && fs.existsSync(keyFile)) apiKey = fs.readFileSync(keyFile, 'utf8').trim();
   if (!apiKey) throw new Error(`No API key: set LLMSVC_API_KEY to a key ('llmsvc keys create --name NAME' makes one), or run chat where the server's data dir (${config.data_dir}) holds admin.key.`);
   return { baseURL: `${url}/v1`, apiKey };

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { KeyService, systemClock } from '../../../core/auth/index.js';
+import { adminKeyFile, KeyService, systemClock } from '../../../core/auth/index.js';
 import { migrations } from '../../../core/store/migrations.js';
 import { Database } from '../../../core/store/sqlite.js';
 import { Store } from '../../../core/store/index.js';
@@ -43,7 +43,7 @@ export function registerMigrate(program: Command): void {
       const store = Store.open(config.data_dir);
       let keyFile: string | undefined;
       try {
-        keyFile = new KeyService(store, systemClock).ensureAdminKey(config.admin_key, path.join(config.data_dir, 'admin.key'));
+        keyFile = new KeyService(store, systemClock).ensureAdminKey(config.admin_key, adminKeyFile(config.data_dir));
       } finally {
         store.dispose();
       }

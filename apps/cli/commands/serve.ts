@@ -6,7 +6,7 @@ import { limitsInRedis } from '../../../core/auth/rateLimiter.js';
 import type { Logger } from 'pino';
 import { launcherChain, watchLauncher } from '../launcherWatch.js';
 import { defaultModelId, ensureDefaultModel } from './defaultModel.js';
-import { adminKeyFile, clusterWorkerIndex, isClusterWorker, resolveWorkers } from './serveWorkers.js';
+import { clusterWorkerIndex, isClusterWorker, resolveWorkers } from './serveWorkers.js';
 
 interface ServeFlags {
   host?: string;
@@ -130,7 +130,7 @@ async function serveOneProcess(config: Config, logger: Logger, flags: ServeFlags
 /** The primary of `serve --workers N`: prepares the database once (migrations, the admin key),
  *  forks the HTTP workers and owns what they share (core/cluster/primary.ts). */
 async function serveAsPrimary(config: Config, workers: number, logger: Logger, flags: ServeFlags): Promise<void> {
-  const [{ Store }, { KeyService, systemClock }, { ClusterPrimary }] = await Promise.all([
+  const [{ Store }, { KeyService, adminKeyFile, systemClock }, { ClusterPrimary }] = await Promise.all([
     import('../../../core/store/index.js'),
     import('../../../core/auth/index.js'),
     import('../../../core/cluster/primary.js'),
@@ -140,7 +140,7 @@ async function serveAsPrimary(config: Config, workers: number, logger: Logger, f
   const store = Store.open(config.data_dir);
   let createdKeyFile: string | undefined;
   try {
-    if (config.auth) createdKeyFile = new KeyService(store, systemClock).ensureAdminKey(config.admin_key, adminKeyFile(config));
+    if (config.auth) createdKeyFile = new KeyService(store, systemClock).ensureAdminKey(config.admin_key, adminKeyFile(config.data_dir));
   } finally {
     store.dispose();
   }

@@ -1,6 +1,5 @@
 import cluster from 'node:cluster';
 import os from 'node:os';
-import path from 'node:path';
 import { ConfigError, type Config } from '../../../core/config/index.js';
 import { listModelFiles } from '../../../core/runtimes/llama/modelFiles.js';
 import { defaultModelId, listLocalModels } from '../../../core/runtimes/localModels.js';
@@ -45,9 +44,4 @@ export function resolveWorkers(config: Config, logger?: Pick<Logger, 'info'>): n
     );
   }
   return config.workers;
-}
-
-/** Where the admin key file goes (as Service.start writes it). */
-export function adminKeyFile(config: Config): string {
-  return path.join(config.data_dir, 'admin.key');
 }

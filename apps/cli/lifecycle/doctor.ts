@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { adminKeyFile } from '../../../core/auth/keyService.js';
 import { loadConfig, type Config } from '../../../core/config/index.js';
 import { Database } from '../../../core/store/sqlite.js';
 import { migrations } from '../../../core/store/migrations.js';
@@ -139,7 +140,7 @@ function permissions(config: Config): Check[] {
   } catch {
     checks.push(fail('data-dir', `${config.data_dir} is not readable and writable by this user: run llmsvc as the data dir's owner, or fix its owner.`));
   }
-  const keyFile = path.join(config.data_dir, 'admin.key');
+  const keyFile = adminKeyFile(config.data_dir);
   const key = fs.statSync(keyFile, { throwIfNoEntry: false });
   if (key) {
     checks.push(
