@@ -302,6 +302,24 @@ describe('logit_bias', () => {
     assert.equal(streamed, fourTimes);
   });
 
+  test('max_tokens holds when the last token allowed ends inside a multi-byte character', async () => {
+    // An emoji is four byte tokens in this vocabulary; forcing its first byte makes every token one
+    // that ends mid-character. node-llama-cpp holds such a token back: LlamaCompletion generated
+    // one more than max_tokens, and LlamaChat never reported the held one (billed 0 for 1).
+    // test/sampledTokenCap.test.ts counts the tokens generated.
+    const [firstByte] = vocabulary.tokenize('\u{1F600}', false, 'trimLeadingSpace');
+    assert.match(vocabulary.detokenize([firstByte!]), /\uFFFD$/, 'the forced token ends inside a character');
+    const bias = { [firstByte!]: 100 };
+    for (const max_tokens of [1, 2, 3]) {
+      const legacy = await client.completions.create({ model: tinyModelId, prompt: 'abc', max_tokens, seed: 4, logit_bias: bias });
+      assert.equal(legacy.usage!.completion_tokens, max_tokens, `max_tokens ${max_tokens}`);
+      assert.equal(legacy.choices[0]!.finish_reason, 'length');
+      const chat = await client.chat.completions.create({ model: tinyModelId, messages: hi, max_tokens, seed: 4, logit_bias: bias });
+      assert.equal(chat.usage!.completion_tokens, max_tokens, `chat, max_tokens ${max_tokens}`);
+      assert.equal(chat.choices[0]!.finish_reason, 'length');
+    }
+  });
+
   test('-100 bans a token: the greedy choice moves to another', async () => {
     const greedy = { model: tinyModelId, messages: hi, max_tokens: 1, temperature: 0 };
     const first = (await client.chat.completions.create(greedy)).choices[0]!.message.content!;

@@ -27,6 +27,7 @@ import type {
 import { toChatHistory } from './chatHistory.js';
 import { checkTokenIds, completionBudget, grammarFor, samplingOptions, tokenBiasFor, withValidUtf8Only } from './generationOptions.js';
 import { beforeTokenizing, minimumTokenCount, refuseUnfittablePrompt } from './promptBound.js';
+import { capSampledTokens, endOfGenerationToken } from './sampledTokenCap.js';
 import { callTokenCount, forcedCallWrapper, functionOffer, toToolCall, type FunctionOffer } from './tools.js';
 
 const chatWrappers = new WeakMap<LlamaModel, ChatWrapper>();
@@ -133,9 +134,13 @@ export class LlamaProvider implements Provider {
     const tokenBias = grammar ? withValidUtf8Only(loaded.model, requestBias) : requestBias;
     const events = generateOnSequence(loaded, request, { prompt: promptTokens, maxTokens, grammar, tokenBias }, async (contextSequence, options) => {
       const completion = new LlamaCompletion({ contextSequence, autoDisposeSequence: false });
+      const cap = capSampledTokens(contextSequence, options.maxTokens, endOfGenerationToken(loaded.model));
       try {
-        return await completion.generateCompletionWithMeta(promptTokens, { ...options, contextShiftSize: 0, disableContextShift: true });
+        const result = await completion.generateCompletionWithMeta(promptTokens, { ...options, contextShiftSize: 0, disableContextShift: true });
+        // Ended on the cap's end token: the caller's max_tokens were all generated.
+        return cap.reached ? { ...result, metadata: { stopReason: 'maxTokens' } } : result;
       } finally {
+        cap.release();
         completion.dispose({ disposeSequence: false });
       }
     });
@@ -234,8 +239,11 @@ function generateOnSequence(
           completionTokens += tokens.length;
         },
       });
-      if (firstTokenAt !== undefined) loaded.recordDecodeSpeed(completionTokens - 1, (performance.now() - firstTokenAt) / 1000);
+      // Stopped at max_tokens: that many were generated, even where the last ones released no text
+      // (the bytes of an unfinished character, which node-llama-cpp holds back).
       const calls = result.functionCalls ?? [];
+      if (calls.length === 0 && result.metadata.stopReason === 'maxTokens') completionTokens = limits.maxTokens;
+      if (firstTokenAt !== undefined) loaded.recordDecodeSpeed(completionTokens - 1, (performance.now() - firstTokenAt) / 1000);
       for (const call of calls) {
         emit({ type: 'tool_call', call: toToolCall(call) });
         completionTokens += callTokenCount(call, loaded.model.tokenizer);
