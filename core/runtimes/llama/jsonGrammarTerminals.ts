@@ -1,4 +1,4 @@
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { importNodeLlamaCppInternal, type NodeLlamaCppInternal } from './nodeLlamaCppInternals.js';
 
 // node-llama-cpp's JSON-schema grammars (response_format json_schema, and the grammar LlamaChat
 // puts on a tool call's arguments) write every `number` and `integer` with its GbnfNumber
@@ -44,10 +44,8 @@ interface GbnfStringInstance {
   maxLength?: number | null;
 }
 
-async function internal<T>(path: string, name: string): Promise<T> {
-  const indexPath = fileURLToPath(import.meta.resolve('node-llama-cpp'));
-  const module = (await import(new URL(path, pathToFileURL(indexPath)).href)) as Record<string, unknown>;
-  const member = module[name];
+async function internal<T>(specifier: NodeLlamaCppInternal, name: string): Promise<T> {
+  const member = (await importNodeLlamaCppInternal(specifier))[name];
   if (typeof member !== 'function') throw new Error(`${name} is missing from node-llama-cpp`);
   return member as T;
 }
@@ -58,12 +56,11 @@ let installing: Promise<{ applied: true } | { applied: false; reason: string }> 
  *  of valid characters whose length bounds hold. */
 export function installBoundedJsonTerminals(): Promise<{ applied: true } | { applied: false; reason: string }> {
   installing ??= (async () => {
-    const terminals = './utils/gbnfJson/terminals/';
-    const GbnfNumber = await internal<{ prototype: GbnfNumberPrototype }>(`${terminals}GbnfNumber.js`, 'GbnfNumber');
-    const GbnfString = await internal<TerminalClass>(`${terminals}GbnfString.js`, 'GbnfString');
-    const GbnfInsideStringChar = await internal<TerminalClass>(`${terminals}GbnfInsideStringChar.js`, 'GbnfInsideStringChar');
+    const GbnfNumber = await internal<{ prototype: GbnfNumberPrototype }>('./utils/gbnfJson/terminals/GbnfNumber.js', 'GbnfNumber');
+    const GbnfString = await internal<TerminalClass>('./utils/gbnfJson/terminals/GbnfString.js', 'GbnfString');
+    const GbnfInsideStringChar = await internal<TerminalClass>('./utils/gbnfJson/terminals/GbnfInsideStringChar.js', 'GbnfInsideStringChar');
     const GbnfRepetition = await internal<new (options: { value: Terminal; minRepetitions: number; maxRepetitions?: number | null }) => { getGrammar(generator: GbnfGenerator): string }>(
-      `${terminals}GbnfRepetition.js`,
+      './utils/gbnfJson/terminals/GbnfRepetition.js',
       'GbnfRepetition',
     );
 

@@ -18,10 +18,9 @@
 // it was written against (the internals it relies on change between releases) and says so loudly
 // otherwise. The body below is node-llama-cpp 3.21.1's own (dist/evaluator/LlamaContext/
 // LlamaContext.js, dispatchPendingBatch), with the changes marked "llmsvc:".
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getModuleVersion, LlamaContext, TokenMeter, type Token } from 'node-llama-cpp';
 import { holdBackgroundForLiveFirstToken } from './interactiveFirst.js';
+import { importNodeLlamaCppInternal } from './nodeLlamaCppInternals.js';
 
 export const patchedNodeLlamaCppVersion = '3.21.1';
 
@@ -104,11 +103,8 @@ const internalMembers = ['_ctx', '_queuedDecodes', '_batchingOptions', '_backend
 const internalMethods = ['_scheduleDecode', '_ensureNotDisposed', '_dispatchErrorForQueuedDecodesAndDequeue', '_reserveThreads', '_scheduleToFreeReservedThreads'] as const;
 
 async function loadInternals(): Promise<Internals> {
-  const indexPath = fileURLToPath(import.meta.resolve('node-llama-cpp'));
-  // Resolved from node-llama-cpp's own folder: a second copy of lifecycle-utils would have its own
-  // lock registry, and our lock would not exclude node-llama-cpp's.
-  const lifecycleUtils = (await import(pathToFileURL(createRequire(indexPath).resolve('lifecycle-utils')).href)) as Pick<Internals, 'withLock' | 'acquireLock'>;
-  const strategies = (await import(new URL('./evaluator/LlamaContext/utils/resolveBatchItemsPrioritizationStrategy.js', pathToFileURL(indexPath)).href)) as Pick<
+  const lifecycleUtils = (await importNodeLlamaCppInternal('lifecycle-utils')) as unknown as Pick<Internals, 'withLock' | 'acquireLock'>;
+  const strategies = (await importNodeLlamaCppInternal('./evaluator/LlamaContext/utils/resolveBatchItemsPrioritizationStrategy.js')) as unknown as Pick<
     Internals,
     'resolveBatchItemsPrioritizationStrategy'
   >;
