@@ -145,7 +145,7 @@ async function serveAsPrimary(config: Config, workers: number, logger: Logger, f
     store.dispose();
   }
   if (createdKeyFile) announceAdminKey(createdKeyFile);
-  const primary = new ClusterPrimary({ workers, logger });
+  const primary = new ClusterPrimary({ workers, logger, authFailureLimit: config.auth_failure_limit });
   const stop = onStopSignal((signal) => {
     logger.info({ signal }, 'shutting down the HTTP workers');
     void primary.stop().then((code) => {
