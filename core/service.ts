@@ -178,7 +178,7 @@ export class Service {
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const service = new Service(config, logger, app, `http://${host}:${port}`, metrics, store, keys, adminKeyFile, provider, router, cache, limiter, authThrottle, shutdown, tracing);
     provider.ready().then(
-      (backend) => logger.info({ backend, threads: config.threads }, 'llama.cpp ready in the runtime thread'),
+      (backend) => provider.hasRuntimeThread && logger.info({ backend, threads: config.threads }, 'llama.cpp ready in the runtime thread'),
       (error: unknown) => logger.error({ err: error }, 'llama.cpp could not be loaded; local models cannot be served'),
     );
     return service;

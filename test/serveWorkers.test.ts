@@ -273,6 +273,24 @@ describe('llmsvc serve --workers 2 (real processes on loopback)', () => {
     assert.deepEqual(lineRunners, new Set([0]));
   });
 
+  test('no worker runs a llama runtime thread: llama.cpp is not loaded in their processes, and /readyz reports no backend', async () => {
+    const pids = [...new Set(logLines(serve).filter((line) => line.msg === 'HTTP worker listening').map((line) => line.pid!))];
+    assert.equal(pids.length, 2);
+    // Ready at once (nothing to wait for), with no backend: a runtime thread would report 'cpu' once it loaded llama.cpp.
+    for (let index = 0; index < 4; index++) {
+      const response = await fetch(`${serve.url}/readyz`, { headers: { connection: 'close' } });
+      assert.equal(response.status, 200);
+      assert.deepEqual(await response.json(), { status: 'ready', backend: null, models_available: 0, models_loaded: [] });
+    }
+    // The runtime thread loads llama.cpp's addon at start-up, well before this test: it is mapped in no worker.
+    for (const pid of pids) {
+      const mapped = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
+      assert.ok(mapped.includes('better_sqlite3.node'), 'the maps list native addons'); // what is loaded shows up
+      assert.ok(!/llama-addon\.node|libllama/.test(mapped), `worker ${pid} has llama.cpp loaded`);
+    }
+    assert.ok(!logLines(serve).some((line) => line.msg === 'llama.cpp ready in the runtime thread'));
+  });
+
   test('a worker that crashes is logged and replaced; the box keeps serving', async () => {
     const victim = logLines(serve).find((line) => line.msg === 'HTTP worker listening' && line.worker === 1)!;
     process.kill(victim.pid!, 'SIGKILL');
