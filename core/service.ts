@@ -1,6 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
-import { adminKeyFile as adminKeyFileIn, createRateLimiter, KeyService, limitsInRedis, systemClock, type Clock, type RateLimiter } from './auth/index.js';
+import {
+  adminKeyFile as adminKeyFileIn,
+  createAuthThrottle,
+  createRateLimiter,
+  KeyService,
+  limitsInRedis,
+  systemClock,
+  type Clock,
+  type FailureThrottle,
+  type RateLimiter,
+} from './auth/index.js';
 import { ConfigError, type Config } from './config/index.js';
 import { createResponseCache, type ResponseCache } from './cache/index.js';
 import type { PrimaryChannel } from './cluster/channel.js';
@@ -71,6 +81,7 @@ export class Service {
     private readonly router: Router,
     private readonly cache: ResponseCache | undefined,
     private readonly limiter: RateLimiter,
+    private readonly authThrottle: FailureThrottle,
     private readonly shutdown: AbortController,
     private readonly tracing: Tracing | undefined,
   ) {}
@@ -94,6 +105,11 @@ export class Service {
       cluster && !limitsInRedis(config)
         ? new (await import('./cluster/ipcRateLimiter.js')).IpcRateLimiter(cluster.channel, { flushUsage: () => store.ledger.flush() })
         : await createRateLimiter(config, clock, logger);
+    // Failed authentications are counted where the limits are: the primary, Redis or here.
+    const authThrottle =
+      cluster && !limitsInRedis(config)
+        ? new (await import('./cluster/ipcAuthThrottle.js')).IpcAuthThrottle(cluster.channel, config.auth_failure_limit, clock)
+        : await createAuthThrottle(config, clock, logger);
     const worker = cluster && (await import('./cluster/workerRole.js')).workerRole(cluster.channel, metrics.registry, cluster.background);
     const { llama: provider, onnx, local, firstEmbeddingModel } =
       options.local ?? createLocalProviders(config, runtimeLogTo(logger), options.fallbackModel, { readyAfter: options.runtimeReadyAfter });
@@ -124,6 +140,7 @@ export class Service {
       keys,
       clock,
       limiter,
+      authThrottle,
       shutdownSignal: shutdown.signal,
       retrieval,
       ...(tracing && { tracing }),
@@ -151,6 +168,7 @@ export class Service {
       await router.dispose();
       await cache?.dispose();
       await limiter.dispose();
+      await authThrottle.dispose();
       await tracing?.shutdown();
       store.dispose();
       throw listenFailure(error, config);
@@ -158,9 +176,9 @@ export class Service {
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const service = new Service(config, logger, app, `http://${host}:${port}`, metrics, store, keys, adminKeyFile, provider, router, cache, limiter, shutdown, tracing);
+    const service = new Service(config, logger, app, `http://${host}:${port}`, metrics, store, keys, adminKeyFile, provider, router, cache, limiter, authThrottle, shutdown, tracing);
     provider.ready().then(
-      (backend) => logger.info({ backend, threads: config.threads }, 'llama.cpp ready in the runtime thread'),
+      (backend) => provider.hasRuntimeThread && logger.info({ backend, threads: config.threads }, 'llama.cpp ready in the runtime thread'),
       (error: unknown) => logger.error({ err: error }, 'llama.cpp could not be loaded; local models cannot be served'),
     );
     return service;
@@ -184,6 +202,7 @@ export class Service {
       await this.router.dispose();
       await this.cache?.dispose();
       await this.limiter.dispose();
+      await this.authThrottle.dispose();
       // The last spans (this request's included) go out before the process ends.
       await this.tracing?.shutdown().catch((error: unknown) => this.logger.warn({ err: error }, 'could not export the last traces'));
       this.store.dispose();

@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { toFile } from 'openai';
 import { resolveWorkers } from '../apps/cli/commands/serveWorkers.js';
+import { RedisAuthThrottle } from '../core/auth/redisAuthThrottle.js';
 import { LimiterHost } from '../core/cluster/limiterHost.js';
 import { ConfigError, loadConfig } from '../core/config/index.js';
 import { LiveStats } from '../core/server/liveStats.js';
+import { createLogger } from '../core/logger.js';
 import { runCli, runCliAsync, startServe, type ServeProcess } from './support/cli.js';
 import { startEchoUpstream, type EchoUpstream } from './support/echoUpstream.js';
 import { startRedis, type RedisProcess } from './support/redis.js';
@@ -72,6 +75,47 @@ async function burst(url: string, key: string, count: number): Promise<number[]>
 }
 
 const countOf = (statuses: number[], status: number) => statuses.filter((each) => each === status).length;
+
+/** The throttle's address: another loopback address than the other tests' 127.0.0.1, so that
+ *  the failures counted are this test's alone. */
+const guesser = '127.0.0.2';
+
+/** `count` requests at once from `guesser` with a wrong key, each on a connection of its own (so
+ *  the cluster spreads them over the workers): to the API, or to the console's sign-in. */
+async function failedLogins(url: string, count: number, to: 'api' | 'console' = 'api'): Promise<number[]> {
+  const { hostname, port } = new URL(url);
+  const send = () =>
+    new Promise<number>((resolve, reject) => {
+      const request = http.request(
+        {
+          host: hostname,
+          port,
+          localAddress: guesser,
+          agent: false,
+          method: to === 'api' ? 'GET' : 'POST',
+          path: to === 'api' ? '/v1/models' : '/admin/v1/session',
+          headers: to === 'api' ? { authorization: 'Bearer sk-llmsvc-guess' } : { 'content-type': 'application/json' },
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode!));
+        },
+      );
+      request.on('error', reject);
+      request.end(to === 'api' ? undefined : JSON.stringify({ key: 'sk-llmsvc-guess' }));
+    });
+  return Promise.all(Array.from({ length: count }, send));
+}
+
+/** The workers (by index) that logged a refusal with this status of a request to `url` since line `since`. */
+function workersThatRefused(serve: ServeProcess, since: number, url: string, status: number): Set<number> {
+  return new Set(
+    logLines(serve)
+      .slice(since)
+      .filter((line) => line.msg === 'request completed' && line.url === url && line.statusCode === status)
+      .map((line) => line.worker!),
+  );
+}
 
 describe('llmsvc serve --workers 2 (real processes on loopback)', () => {
   let upstream: EchoUpstream;
@@ -149,7 +193,7 @@ describe('llmsvc serve --workers 2 (real processes on loopback)', () => {
     const revoked = await fetch(`${serve.url}/admin/v1/keys/${id}`, { method: 'DELETE', headers: { authorization: admin.authorization } });
     assert.equal(revoked.status, 200);
     const before = logLines(serve).length;
-    // 10: past auth_failure_limit (10 a minute per address, counted per worker) the refusals would be 429s.
+    // 10: auth_failure_limit (10 a minute per address, counted for the whole box); past it the refusals would be 429s.
     const statuses = await burst(serve.url, key, 10);
     chatsSent += 10;
     assert.deepEqual(new Set(statuses), new Set([401]));
@@ -163,6 +207,21 @@ describe('llmsvc serve --workers 2 (real processes on loopback)', () => {
       return workers.size === 2 ? workers : undefined;
     });
     assert.deepEqual(refusedBy, new Set([0, 1]));
+  });
+
+  test('failed logins are throttled box-wide: of 16 at once from one address over both workers, exactly auth_failure_limit (10) are 401s', async () => {
+    const since = logLines(serve).length;
+    const statuses = await failedLogins(serve.url, 16);
+    assert.equal(countOf(statuses, 401), 10, `statuses: ${statuses.join(',')}`);
+    assert.equal(countOf(statuses, 429), 6, `statuses: ${statuses.join(',')}`);
+    // Both workers refused with 401s: counted per worker, each would have allowed 10.
+    assert.deepEqual(await waitFor('both workers to log 401s', () => (workersThatRefused(serve, since, '/v1/models', 401).size === 2 ? true : undefined)), true);
+    // The address stays throttled whichever worker answers.
+    assert.deepEqual(await failedLogins(serve.url, 4), [429, 429, 429, 429]);
+    // The console's sign-in keeps a count of its own, also box-wide.
+    const signIns = await failedLogins(serve.url, 13, 'console');
+    assert.equal(countOf(signIns, 401), 10, `statuses: ${signIns.join(',')}`);
+    assert.equal(countOf(signIns, 429), 3, `statuses: ${signIns.join(',')}`);
   });
 
   test('/metrics and /admin/v1/stats count the requests of both workers', async () => {
@@ -214,6 +273,24 @@ describe('llmsvc serve --workers 2 (real processes on loopback)', () => {
     assert.deepEqual(lineRunners, new Set([0]));
   });
 
+  test('no worker runs a llama runtime thread: llama.cpp is not loaded in their processes, and /readyz reports no backend', async () => {
+    const pids = [...new Set(logLines(serve).filter((line) => line.msg === 'HTTP worker listening').map((line) => line.pid!))];
+    assert.equal(pids.length, 2);
+    // Ready at once (nothing to wait for), with no backend: a runtime thread would report 'cpu' once it loaded llama.cpp.
+    for (let index = 0; index < 4; index++) {
+      const response = await fetch(`${serve.url}/readyz`, { headers: { connection: 'close' } });
+      assert.equal(response.status, 200);
+      assert.deepEqual(await response.json(), { status: 'ready', backend: null, models_available: 0, models_loaded: [] });
+    }
+    // The runtime thread loads llama.cpp's addon at start-up, well before this test: it is mapped in no worker.
+    for (const pid of pids) {
+      const mapped = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
+      assert.ok(mapped.includes('better_sqlite3.node'), 'the maps list native addons'); // what is loaded shows up
+      assert.ok(!/llama-addon\.node|libllama/.test(mapped), `worker ${pid} has llama.cpp loaded`);
+    }
+    assert.ok(!logLines(serve).some((line) => line.msg === 'llama.cpp ready in the runtime thread'));
+  });
+
   test('a worker that crashes is logged and replaced; the box keeps serving', async () => {
     const victim = logLines(serve).find((line) => line.msg === 'HTTP worker listening' && line.worker === 1)!;
     process.kill(victim.pid!, 'SIGKILL');
@@ -236,11 +313,13 @@ describe('llmsvc serve --workers 2 with redis_url: the Redis limiter, as for sev
   let upstream: EchoUpstream;
   let redis: RedisProcess | undefined;
   let serve: ServeProcess;
+  let redisUrl: string;
+  const redisPrefix = `llmsvc-workers-test-${process.pid}-${Date.now()}:`;
 
   before(async () => {
     upstream = await startEchoUpstream();
     // .ci/run names a Redis; without it the test starts its own.
-    const redisUrl = process.env.LLMSVC_TEST_REDIS_URL ?? (redis = await startRedis()).url;
+    redisUrl = process.env.LLMSVC_TEST_REDIS_URL ?? (redis = await startRedis()).url;
     const dir = tempDir();
     fs.mkdirSync(path.join(dir, 'models'));
     const configFile = path.join(dir, 'config.json');
@@ -249,7 +328,8 @@ describe('llmsvc serve --workers 2 with redis_url: the Redis limiter, as for sev
       JSON.stringify({
         default_model: false,
         redis_url: redisUrl,
-        redis_prefix: `llmsvc-workers-test-${process.pid}-${Date.now()}:`,
+        redis_prefix: redisPrefix,
+        auth_failure_limit: 3,
         providers: [{ id: 'echo', type: 'openai-compatible', base_url: upstream.url }],
         routes: [{ model: 'echo', targets: [{ provider: 'echo', model: 'echo' }] }],
       }),
@@ -264,6 +344,25 @@ describe('llmsvc serve --workers 2 with redis_url: the Redis limiter, as for sev
     }
     await upstream?.close();
     await redis?.stop();
+  });
+
+  test('failed logins are counted in Redis: of 8 at once from one address over both workers, exactly 3 are 401s; another node sees the count', async () => {
+    const since = logLines(serve).length;
+    const statuses = await failedLogins(serve.url, 8);
+    assert.equal(countOf(statuses, 401), 3, `statuses: ${statuses.join(',')}`);
+    assert.equal(countOf(statuses, 429), 5, `statuses: ${statuses.join(',')}`);
+    await waitFor('both workers to refuse the address', () => {
+      const workers = new Set([...workersThatRefused(serve, since, '/v1/models', 401), ...workersThatRefused(serve, since, '/v1/models', 429)]);
+      return workers.size === 2 ? true : undefined;
+    });
+    // A node of its own (this test process) with the same Redis and prefix: the address is throttled there too.
+    const otherNode = await RedisAuthThrottle.open({ url: redisUrl, prefix: redisPrefix, limit: 3, clock: Date.now, logger: createLogger('silent') });
+    try {
+      const waitMs = await otherNode.recordFailure(guesser);
+      assert.ok(waitMs > 0 && waitMs <= 60_000, `wait ${waitMs} ms`);
+    } finally {
+      await otherNode.dispose();
+    }
   });
 
   test('a key with rpm 10: of 30 concurrent requests over both workers, exactly 10 pass; SIGTERM exits 0', async () => {

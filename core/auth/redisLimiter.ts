@@ -15,6 +15,7 @@ import {
   type TokenReservation,
 } from './limiter.js';
 import { limiterScript } from './redisLimiterScript.js';
+import { connectWithin, createRedisClient } from './redisClient.js';
 import { unlimitedAdmission, type Admitted, type RateLimiter } from './rateLimiter.js';
 
 const windowMs = 60_000;
@@ -60,28 +61,11 @@ export class RedisRateLimiter implements RateLimiter {
   /** Connects (waiting at most one command timeout): until Redis answers, limited requests get
    *  the 503; the client reconnects by itself whenever the connection drops. */
   static async open(options: RedisLimiterOptions): Promise<RedisRateLimiter> {
-    // Loaded only when configured (it costs start-up time); @keyv/redis re-exports @redis/client's.
-    const { createClient } = await import('@keyv/redis');
     const timeout = options.commandTimeoutMs ?? 2000;
-    const client = createClient({
-      url: options.url,
-      name: 'llmsvc-limiter', // shown by CLIENT LIST
-      // A command while disconnected fails at once (the 503) rather than waiting for a reconnect.
-      disableOfflineQueue: true,
-      commandOptions: { timeout },
-      socket: { connectTimeout: timeout, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
-    }) as unknown as RedisClientType;
+    const client = await createRedisClient(options.url, 'llmsvc-limiter', timeout);
     const limiter = new RedisRateLimiter(client, options);
-    client.on('error', (error: unknown) => limiter.logFailure(error));
-    const connecting = client.connect().then(
-      () => {},
-      (error: unknown) => limiter.logFailure(error),
-    );
-    // A Redis that is up serves the first request; one that is down does not hold the start-up
-    // longer than a command would wait (its requests get the 503 until the client reconnects).
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([connecting, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
-    clearTimeout(timer);
+    // Until Redis answers, limited requests get the 503.
+    await connectWithin(client, timeout, (error) => limiter.logFailure(error));
     return limiter;
   }
 

@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import { isApiError } from '../errors/index.js';
-import { systemClock, type Clock } from '../auth/index.js';
+import { AuthThrottle, systemClock, type Clock } from '../auth/index.js';
 import { LimiterHost } from './limiterHost.js';
 import { isOurs, serializeApiError, workerIndexEnv, type Reply, type WorkerNotice, type WorkerRequest } from './protocol.js';
 
@@ -10,6 +10,8 @@ import { isOurs, serializeApiError, workerIndexEnv, type Reply, type WorkerNotic
 export interface PrimaryOptions {
   workers: number;
   logger: Logger;
+  /** Failed authentications an address may make a minute, counted over every worker (config auth_failure_limit). */
+  authFailureLimit: number;
   clock?: Clock;
   /** How long a stopping worker may take before it is killed. */
   stopGraceMs?: number;
@@ -25,11 +27,13 @@ interface Slot {
 }
 
 /** The primary of `llmsvc serve --workers N`: forks N HTTP workers that share one port (node's
- *  cluster), and is the box's owner process: it holds the rate limits of every worker (LimiterHost),
+ *  cluster), and is the box's owner process: it holds the rate limits of every worker (LimiterHost)
+ *  and the one count of failed authentications per address (AuthThrottle),
  *  gathers their metrics and live stats, restarts a worker that crashes, and stops them all on
  *  SIGTERM/SIGINT. It serves no HTTP itself and opens no model. */
 export class ClusterPrimary {
   private readonly limiter: LimiterHost;
+  private readonly authThrottle: AuthThrottle;
   private readonly slots = new Map<number, Slot>();
   private readonly aggregator = new AggregatorRegistry();
   private stopping: Promise<number> | undefined;
@@ -43,6 +47,7 @@ export class ClusterPrimary {
 
   constructor(private readonly options: PrimaryOptions) {
     this.limiter = new LimiterHost(options.clock ?? systemClock);
+    this.authThrottle = new AuthThrottle(options.authFailureLimit, options.clock ?? systemClock);
     this.listening = new Promise((resolve, reject) => {
       this.resolveListening = resolve;
       this.rejectListening = reject;
@@ -122,6 +127,8 @@ export class ClusterPrimary {
           return answerNow({ id: request.id, value: this.limiter.admit(worker.id, request.key, request.reserveTokens, request.usage) });
         case 'reserve':
           return answerNow({ id: request.id, value: this.limiter.reserve(worker.id, request.key, request.tokens, request.usage) });
+        case 'authFailure':
+          return answerNow({ id: request.id, value: this.authThrottle.recordFailure(request.address) });
         case 'metrics':
           return void this.aggregator.clusterMetrics().then((text) => answerLater({ id: request.id, value: text }), (error) => answerLater(failure(error)));
         case 'live':

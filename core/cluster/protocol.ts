@@ -21,6 +21,8 @@ export function keyLimits(key: ApiKeyRecord): KeyLimits {
 export type WorkerRequest =
   | { op: 'admit'; key: KeyLimits; reserveTokens?: number; usage?: QuotaUsage }
   | { op: 'reserve'; key: KeyLimits; tokens: number; usage?: QuotaUsage }
+  /** A failed authentication from the address; answered with the milliseconds it must wait. */
+  | { op: 'authFailure'; address: string }
   | { op: 'metrics' }
   | { op: 'live' };
 

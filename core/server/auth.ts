@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
-  AuthThrottle,
   formatReset,
   hashSecret,
   modelAllowed,
@@ -10,6 +9,7 @@ import {
   utcMonthStartDay,
   type Clock,
   type Admitted,
+  type FailureThrottle,
   type KeyService,
   type RateLimiter,
   type TokenReservation,
@@ -51,6 +51,8 @@ export interface AuthDeps {
   keys: KeyService;
   clock: Clock;
   limiter: RateLimiter;
+  /** Failed authentications per address (in memory, in the primary of `serve --workers N`, or in Redis). */
+  throttle: FailureThrottle;
   /** Recognises batch lines injected by the batch worker (they run as the submitting key). */
   internal?: InternalCaller;
   /** The admin console's sign-in sessions (core/server/routes/console): its pages and sign-in
@@ -113,8 +115,7 @@ function requestedModel(request: FastifyRequest): string | undefined {
 
 /** Authentication, scopes, rate limits, quotas and usage accounting, as fastify hooks. */
 export function installAuth(app: FastifyInstance, context: RequestContext, deps: AuthDeps): void {
-  const { config, store, keys, clock, ledger, limiter } = deps;
-  const throttle = new AuthThrottle(config.auth_failure_limit, clock);
+  const { config, store, keys, clock, ledger, limiter, throttle } = deps;
   const metricsTokenHash = config.metrics_token ? hashSecret(config.metrics_token) : undefined;
   const quotaUsage = (key: ApiKeyRecord) => () => {
     ledger.flush();
@@ -185,7 +186,12 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
       } else key = keys.authenticate(secret);
     } catch (error) {
       // A batch line of a revoked key is not a failed login from an address.
-      throw batchKeyId === undefined ? authFailure(request.ip, error) : error;
+      if (batchKeyId !== undefined) throw error;
+      const waitMs = throttle.recordFailure(request.ip);
+      if (typeof waitMs === 'number') throw authFailure(request.ip, error, waitMs);
+      return waitMs.then((wait) => {
+        throw authFailure(request.ip, error, wait);
+      });
     }
     request.apiKey = key;
     // From here on the request counts in the key's usage, refused or not.
@@ -222,9 +228,7 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
 
   /** A failed authentication: a 401, or a 429 once the address failed too often. Valid keys from
    *  that address still work, so one misconfigured script cannot lock a whole office out. */
-  function authFailure(address: string, error: unknown): unknown {
-    throttle.recordFailure(address);
-    const waitMs = throttle.waitMs(address);
+  function authFailure(address: string, error: unknown, waitMs: number): unknown {
     if (waitMs === 0) return error;
     return new ApiError('LLMSVC_ERR_AUTH_THROTTLED', `Too many requests with a missing or invalid API key from ${address}. Retry in ${formatReset(waitMs)} with a valid key.`, null, {
       'retry-after': String(Math.ceil(waitMs / 1000)),

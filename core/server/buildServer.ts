@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { MemoryRateLimiter, type Clock, type KeyService, type RateLimiter } from '../auth/index.js';
+import { AuthThrottle, MemoryRateLimiter, type Clock, type FailureThrottle, type KeyService, type RateLimiter } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import { createRetrieval, type Retrieval } from '../jobs/index.js';
 import type { Metrics } from '../metrics/index.js';
@@ -43,6 +43,9 @@ export interface ServerDeps {
   /** Rate limits, concurrency caps and quota reservations (default: in this process's memory).
    *  The caller disposes it after the server has closed. */
   limiter?: RateLimiter;
+  /** Failed authentications per address, for the API and the console's sign-in (default: in this
+   *  process's memory). The caller disposes it after the server has closed. */
+  authThrottle?: FailureThrottle;
   /** Aborted at forced shutdown: every in-flight generation stops. */
   shutdownSignal: AbortSignal;
   /** Files, vector stores and their ingestion jobs (default: built over `store` and `provider`).
@@ -147,6 +150,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   installObservability(context, { metrics: deps.metrics, ledger, logPrompts: deps.config.log_prompts, clock: deps.clock, keys: deps.keys, live });
   const internal = new InternalCaller();
   const consoleSessions = new ConsoleSessions(deps.keys, deps.clock);
+  const authThrottle = deps.authThrottle ?? new AuthThrottle(deps.config.auth_failure_limit, deps.clock);
   installAuth(app, context, {
     config: deps.config,
     store: deps.store,
@@ -154,6 +158,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     keys: deps.keys,
     clock: deps.clock,
     limiter: deps.limiter ?? new MemoryRateLimiter(deps.clock),
+    throttle: authThrottle,
     internal,
     sessions: { isPublic: isConsolePublic, authenticate: (request) => consoleSessions.authenticate(request) },
     ...(deps.tracing && { tracing: deps.tracing }),
@@ -187,6 +192,6 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     // Batches are cancelled as POST /v1/batches/{id}/cancel cancels them (one way to cancel).
     jobCancellers: new Map([...(deps.jobCancellers ?? []), [batchJobKind, (id: string) => batches.cancelById(id)]]),
   });
-  registerConsole(app, { config: deps.config, keys: deps.keys, clock: deps.clock, sessions: consoleSessions });
+  registerConsole(app, { config: deps.config, keys: deps.keys, clock: deps.clock, sessions: consoleSessions, throttle: authThrottle });
   return app;
 }

@@ -145,7 +145,7 @@ async function serveAsPrimary(config: Config, workers: number, logger: Logger, f
     store.dispose();
   }
   if (createdKeyFile) announceAdminKey(createdKeyFile);
-  const primary = new ClusterPrimary({ workers, logger });
+  const primary = new ClusterPrimary({ workers, logger, authFailureLimit: config.auth_failure_limit });
   const stop = onStopSignal((signal) => {
     logger.info({ signal }, 'shutting down the HTTP workers');
     void primary.stop().then((code) => {
@@ -173,7 +173,9 @@ async function serveAsWorker(config: Config): Promise<void> {
   const index = clusterWorkerIndex();
   // Every line says which worker wrote it.
   const logger = createLogger(config.log_level, asyncLogDestination()).child({ worker: index, pid: process.pid });
-  const local = createLocalProviders(config, runtimeLogTo(logger));
+  // No runtime thread: a worker serves no local model (resolveWorkers refuses a config that
+  // would), and an idle thread that loads llama.cpp would cost each worker memory and start-up.
+  const local = createLocalProviders(config, runtimeLogTo(logger), undefined, { runtimeThread: false });
   const [{ Service }, { PrimaryChannel }] = await Promise.all([import('../../../core/service.js'), import('../../../core/cluster/channel.js')]);
   const channel = new PrimaryChannel();
   const service = await Service.start(config, { logger, local, cluster: { channel, background: index === 0 } });

@@ -16,6 +16,10 @@ export interface WorkerLlamaProviderOptions {
   /** Readiness is reported only once this settles too: tests hold start-up in its warming phase
    *  to watch what the server answers meanwhile. */
   readyAfter?: Promise<void>;
+  /** false: no runtime thread at all, for an HTTP worker of `serve --workers N` (which serves no
+   *  local model: a model's runtime lives in one process). The provider then lists the models
+   *  dir's files, is ready at once with no backend, and reports nothing loaded. */
+  runtimeThread?: boolean;
 }
 
 /** The longest a stop waits for the runtime thread to finish loading llama.cpp. */
@@ -32,14 +36,33 @@ function cancelFlagFor(signal: AbortSignal | undefined): CancelFlag | undefined 
   return flag;
 }
 
+/** A model call where no runtime thread runs (an HTTP worker of `serve --workers N`). */
+function noRuntime(model: string): ApiError {
+  return new ApiError('LLMSVC_ERR_MODEL_NOT_FOUND', `Model '${model}' is a local model, and this HTTP worker of 'serve --workers N' runs no local models; serve them with workers 1.`, 'model');
+}
+
+/** The runtime thread's answers where none runs: nothing loaded, no figures, no model to run. */
+function withoutRuntime(task: Exclude<RuntimeTask, { port: unknown }>): unknown {
+  switch (task.call) {
+    case 'stats':
+      return { backend: null, loaded: [], models: {} } satisfies RuntimeStats;
+    case 'metrics':
+      return '';
+    case 'dispose':
+      return undefined;
+    default:
+      throw noRuntime('model' in task && typeof task.model === 'string' ? task.model : 'request' in task ? String((task.request as { model?: unknown }).model) : '?');
+  }
+}
+
 /** The local models' provider as the HTTP side sees it: every call goes to the runtime thread
  *  (host.ts), where node-llama-cpp runs, so decoding never competes with request handling on
  *  the event loop. Listing models needs no model, so it is answered here. */
 export class WorkerLlamaProvider implements Provider {
   readonly id = 'local';
-  private readonly pool: Piscina;
+  private readonly pool: Piscina | undefined;
   private readonly catalog: ModelCatalog;
-  private readonly logs: BroadcastChannel;
+  private readonly logs: BroadcastChannel | undefined;
   private readonly readiness: Promise<string | null>;
   private backend: string | null | undefined;
   private runtimePhase: RuntimePhase = { status: 'starting', reason: 'the runtime thread is loading its modules' };
@@ -48,11 +71,18 @@ export class WorkerLlamaProvider implements Provider {
   private readonly llamaLoadSettled: Promise<void>;
 
   constructor(settings: LocalRuntimeSettings, onLog: (line: RuntimeLogLine) => void, options: WorkerLlamaProviderOptions = {}) {
+    this.catalog = new ModelCatalog(settings.modelsDir, settings.fallbackModel);
+    if (options.runtimeThread === false) {
+      this.backend = null;
+      this.runtimePhase = { status: 'ready' };
+      this.readiness = Promise.resolve(null);
+      this.llamaLoadSettled = Promise.resolve();
+      return;
+    }
     const logChannel = `llmsvc-runtime-${randomUUID()}`;
     this.logs = new BroadcastChannel(logChannel);
     this.logs.onmessage = (message) => onLog((message as { data: RuntimeLogLine }).data);
     this.pool = createRuntimePool(siblingModule('host', import.meta.url), { ...settings, logChannel });
-    this.catalog = new ModelCatalog(settings.modelsDir, settings.fallbackModel);
     this.call({ call: 'loaded' }).then(
       () => {
         if (this.runtimePhase.status === 'starting') this.runtimePhase = { status: 'warming', reason: 'the runtime thread is loading llama.cpp' };
@@ -95,6 +125,11 @@ export class WorkerLlamaProvider implements Provider {
 
   get backendName(): string | null | undefined {
     return this.backend;
+  }
+
+  /** Whether a runtime thread runs (see WorkerLlamaProviderOptions.runtimeThread). */
+  get hasRuntimeThread(): boolean {
+    return this.pool !== undefined;
   }
 
   listModels(): ProviderModel[] {
@@ -151,12 +186,13 @@ export class WorkerLlamaProvider implements Provider {
     // waits for the load to end first (bounded: a hung load must not hold the stop for ever).
     await Promise.race([this.llamaLoadSettled, sleep(llamaLoadWaitOnStopMs, undefined, { ref: false })]);
     await this.call({ call: 'dispose' }).catch(() => {});
-    await this.pool.destroy();
-    this.logs.close();
+    await this.pool?.destroy();
+    this.logs?.close();
   }
 
   private async call<T>(task: Exclude<RuntimeTask, { port: unknown }>): Promise<T> {
     if (this.disposed && task.call !== 'dispose') throw new ApiError('LLMSVC_ERR_SHUTTING_DOWN', 'The server is shutting down; retry against the restarted server.');
+    if (!this.pool) return withoutRuntime(task) as T;
     const result = (await this.pool.run(task)) as TaskResult<T>;
     if (!result.ok) throw fromPortableError(result.error);
     return result.value;
@@ -166,10 +202,12 @@ export class WorkerLlamaProvider implements Provider {
    *  fails before any stream opens); its events start flowing when first read. */
   private generation(call: 'chat' | 'complete', { signal, ...request }: ChatRequest | CompletionRequest): Promise<Generation> {
     if (this.disposed) return Promise.reject(new ApiError('LLMSVC_ERR_SHUTTING_DOWN', 'The server is shutting down; retry against the restarted server.'));
+    if (!this.pool) return Promise.reject(noRuntime(request.model));
+    const pool = this.pool;
     const { port1: port, port2 } = new MessageChannel();
     const send = (message: ToGeneration) => port.postMessage(message);
     const task = { call, request, port: port2 } as RuntimeTask;
-    this.pool.run(task, { transferList: [port2] }).catch((error: unknown) => port.emit('message', { type: 'error', error: { message: (error as Error).message } }));
+    pool.run(task, { transferList: [port2] }).catch((error: unknown) => port.emit('message', { type: 'error', error: { message: (error as Error).message } }));
     return new Promise((resolve, reject) => {
       let onEvent: ((message: FromGeneration) => void) | undefined;
       port.on('message', (message: FromGeneration) => {

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fastifyCookie } from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import { z } from 'zod';
-import { AuthThrottle, formatReset, type Clock, type KeyService } from '../../../auth/index.js';
+import { AuthThrottle, formatReset, type Clock, type FailureThrottle, type KeyService } from '../../../auth/index.js';
 import type { Config } from '../../../config/index.js';
 import { ApiError } from '../../../errors/index.js';
 import { packageVersion } from '../../packageVersion.js';
@@ -20,6 +20,9 @@ export interface ConsoleDeps {
   keys: KeyService;
   clock: Clock;
   sessions: ConsoleSessions;
+  /** Failed authentications per address: the API's throttle, whose count the sign-in route keeps
+   *  apart (see signInScope). Default: one in this process's memory. */
+  throttle?: FailureThrottle;
   /** The built console (default: dist/console of the package). */
   assetsDir?: string;
 }
@@ -36,6 +39,10 @@ function packageRoot(): string {
     dir = parent;
   }
 }
+
+/** Failed sign-ins have a count of their own per address, with the API's limit and window (the
+ *  sign-in route is public to the auth hook, so the hook never counts them). */
+const signInScope = 'console-sign-in:';
 
 const signInSchema = z.object({ key: z.string().min(1) }).strict();
 
@@ -55,12 +62,10 @@ export function isConsolePublic(request: FastifyRequest): boolean {
  *  for its Models and Settings pages. */
 export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
   const { config, keys, clock, sessions } = deps;
+  const throttle = deps.throttle ?? new AuthThrottle(config.auth_failure_limit, clock);
   const root = packageRoot();
   const assetsDir = deps.assetsDir ?? path.join(root, 'dist', 'console');
   const version = packageVersion();
-  // Its own count of failed sign-ins, with the API's limit and window (the sign-in route is public
-  // to the auth hook, so the hook's throttle never sees it).
-  const throttle = new AuthThrottle(config.auth_failure_limit, clock);
   installConsoleHeaders(app);
 
   app.get('/admin', (_request, reply) => reply.redirect('/admin/', 302));
@@ -107,8 +112,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
       key = keys.authenticate(secret);
       if (key.scope !== 'admin') throw new ApiError('LLMSVC_ERR_SCOPE_NOT_ALLOWED', `This key's scope is '${key.scope}'; the console needs an admin key (the one in <data-dir>/admin.key, or LLMSVC_ADMIN_KEY).`);
     } catch (error) {
-      throttle.recordFailure(request.ip);
-      const waitMs = throttle.waitMs(request.ip);
+      const waitMs = await throttle.recordFailure(signInScope + request.ip);
       if (waitMs === 0) throw error;
       throw new ApiError('LLMSVC_ERR_AUTH_THROTTLED', `Too many failed sign-ins from ${request.ip}. Retry in ${formatReset(waitMs)} with the admin key.`, null, {
         'retry-after': String(Math.ceil(waitMs / 1000)),
