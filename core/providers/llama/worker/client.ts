@@ -5,10 +5,11 @@ import { BroadcastChannel, MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { ApiError } from '../../../errors/index.js';
 import { ModelCatalog } from '../../../runtimes/llama/modelFiles.js';
-import { createRuntimePool, siblingModule } from '../../../runtimes/worker/workerPool.js';
+import { createRuntimePool } from '../../../runtimes/worker/workerPool.js';
 import { generationStream } from '../../generationStream.js';
 import type { ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, Generation, Provider, ProviderModel } from '../../types.js';
 import { fromPortableError, type CancelFlag, type ChatTokensRequest, type FromGeneration, type RuntimeLogLine, type RuntimePhase, type RuntimeSettings, type RuntimeStats, type RuntimeTask, type TaskResult, type ToGeneration } from './protocol.js';
+import { runtimeModule } from './runtimeModule.js';
 
 export type LocalRuntimeSettings = Omit<RuntimeSettings, 'logChannel'>;
 
@@ -82,7 +83,9 @@ export class WorkerLlamaProvider implements Provider {
     const logChannel = `llmsvc-runtime-${randomUUID()}`;
     this.logs = new BroadcastChannel(logChannel);
     this.logs.onmessage = (message) => onLog((message as { data: RuntimeLogLine }).data);
-    this.pool = createRuntimePool(siblingModule('host', import.meta.url), { ...settings, logChannel });
+    const module = runtimeModule(import.meta.url);
+    onLog({ level: 'debug', obj: { bundled: module.bundled, module: module.url.href }, msg: `runtime thread module: ${module.reason}` });
+    this.pool = createRuntimePool(module.url, { ...settings, logChannel });
     this.call({ call: 'loaded' }).then(
       () => {
         if (this.runtimePhase.status === 'starting') this.runtimePhase = { status: 'warming', reason: 'the runtime thread is loading llama.cpp' };

@@ -107,7 +107,7 @@ export interface RuntimeSettings {
 }
 
 export interface RuntimeLogLine {
-  level: 'info' | 'warn' | 'error';
+  level: 'debug' | 'info' | 'warn' | 'error';
   obj: object;
   msg: string;
 }
