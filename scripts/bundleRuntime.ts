@@ -21,42 +21,26 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { nodeLlamaCppInternals } from '../core/runtimes/llama/nodeLlamaCppInternals.js';
+import { bannerLines, dist, keepFileUrls, root, writeManifest } from './bundleSupport.js';
 
-const root = path.resolve(import.meta.dirname, '..');
-const dist = path.join(root, 'dist');
+const entry = path.join(dist, 'core/providers/llama/worker/host.js');
 const outDir = path.join(dist, 'runtime-bundle');
 const outFile = path.join(outDir, 'host.js');
 const nodeLlamaCppDist = path.dirname(fileURLToPath(import.meta.resolve('node-llama-cpp')));
 const nodeLlamaCppRoot = path.dirname(nodeLlamaCppDist);
 const nodeLlamaCppVersion = (JSON.parse(fs.readFileSync(path.join(nodeLlamaCppRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
-const isInside = (dir: string, file: string) => !path.relative(dir, file).startsWith('..');
-const posix = (relative: string) => relative.split(path.sep).join('/');
-
-const keepFileUrls: esbuild.Plugin = {
-  name: 'keep-file-urls',
+/** nodeLlamaCppInternals.ts as static imports, resolved from node-llama-cpp's dist folder: the very
+ *  files node-llama-cpp imports. */
+const staticInternals: esbuild.Plugin = {
+  name: 'static-node-llama-cpp-internals',
   setup(build) {
-    build.onLoad({ filter: /\.js$/ }, async (args) => {
-      if (args.path === path.join(dist, 'core/runtimes/llama/nodeLlamaCppInternals.js')) {
-        // Resolved from node-llama-cpp's dist folder: the very files node-llama-cpp imports.
-        const imports = nodeLlamaCppInternals.map((specifier, index) => `import * as internal${index} from ${JSON.stringify(specifier)};`);
-        const table = nodeLlamaCppInternals.map((specifier, index) => `${JSON.stringify(specifier)}: internal${index}`);
-        return {
-          contents: `${imports.join('\n')}\nconst internals = { ${table.join(', ')} };\nexport const nodeLlamaCppInternals = Object.keys(internals);\nexport async function importNodeLlamaCppInternal(specifier) { return internals[specifier]; }\n`,
-          resolveDir: nodeLlamaCppDist,
-          loader: 'js',
-        };
-      }
-      const ours = isInside(dist, args.path);
-      const nodeLlamaCpp = isInside(nodeLlamaCppRoot, args.path) && !args.path.includes(`${path.sep}node_modules${path.sep}`, nodeLlamaCppRoot.length);
-      if (!ours && !nodeLlamaCpp) return undefined;
-      const text = await fs.promises.readFile(args.path, 'utf8');
-      if (!text.includes('import.meta.url') && !text.includes('import.meta.dirname')) return undefined;
-      const fileUrl = ours
-        ? `new URL(${JSON.stringify(posix(path.relative(outDir, args.path)))}, import.meta.url).href`
-        : `__llmsvcNodeLlamaCppFile(${JSON.stringify(posix(path.relative(nodeLlamaCppRoot, args.path)))})`;
+    build.onLoad({ filter: /[\\/]dist[\\/]core[\\/]runtimes[\\/]llama[\\/]nodeLlamaCppInternals\.js$/ }, () => {
+      const imports = nodeLlamaCppInternals.map((specifier, index) => `import * as internal${index} from ${JSON.stringify(specifier)};`);
+      const table = nodeLlamaCppInternals.map((specifier, index) => `${JSON.stringify(specifier)}: internal${index}`);
       return {
-        contents: text.replaceAll('import.meta.url', fileUrl).replaceAll('import.meta.dirname', `__llmsvcDirname(${fileUrl})`),
+        contents: `${imports.join('\n')}\nconst internals = { ${table.join(', ')} };\nexport const nodeLlamaCppInternals = Object.keys(internals);\nexport async function importNodeLlamaCppInternal(specifier) { return internals[specifier]; }\n`,
+        resolveDir: nodeLlamaCppDist,
         loader: 'js',
       };
     });
@@ -66,7 +50,7 @@ const keepFileUrls: esbuild.Plugin = {
 const started = performance.now();
 fs.rmSync(outDir, { recursive: true, force: true });
 const result = await esbuild.build({
-  entryPoints: [path.join(dist, 'core/providers/llama/worker/host.js')],
+  entryPoints: [entry],
   outfile: outFile,
   bundle: true,
   format: 'esm',
@@ -75,20 +59,17 @@ const result = await esbuild.build({
   // Native addons, the prebuilt llama.cpp packages node-llama-cpp imports by name, and Electron
   // (node-llama-cpp forks its binary test through it when it runs inside Electron).
   external: ['*.node', '@node-llama-cpp/*', '@reflink/*', 'electron'],
-  plugins: [keepFileUrls],
+  // staticInternals first: esbuild uses the first onLoad that answers.
+  plugins: [staticInternals, keepFileUrls(outDir, [{ dir: nodeLlamaCppRoot, fileUrlFunction: '__llmsvcNodeLlamaCppFile' }])],
   metafile: true,
   logLevel: 'warning',
   legalComments: 'none',
   banner: {
     js: [
-      "import { createRequire as __llmsvcCreateRequire } from 'node:module';",
-      "import { dirname as __llmsvcPathDirname } from 'node:path';",
-      "import { fileURLToPath as __llmsvcFileURLToPath } from 'node:url';",
-      // For the CommonJS dependencies' require() of Node's own modules.
-      'const require = __llmsvcCreateRequire(import.meta.url);',
+      ...bannerLines,
+      // node-llama-cpp's files get their URL under the node-llama-cpp installed where the bundle runs.
       "const __llmsvcNodeLlamaCppRoot = new URL('../', import.meta.resolve('node-llama-cpp'));",
       'const __llmsvcNodeLlamaCppFile = (relative) => new URL(relative, __llmsvcNodeLlamaCppRoot).href;',
-      'const __llmsvcDirname = (url) => __llmsvcPathDirname(__llmsvcFileURLToPath(url));',
     ].join('\n'),
   },
 });
@@ -109,6 +90,6 @@ const theirs = new Map([
 for (const [specifier, expected] of theirs) {
   if (!expected || ours.get(specifier) !== expected) throw new Error(`The runtime bundle's ${specifier} (${ours.get(specifier)}) is not node-llama-cpp's own (${expected})`);
 }
-fs.writeFileSync(path.join(outDir, 'manifest.json'), `${JSON.stringify({ nodeLlamaCpp: nodeLlamaCppVersion }, null, 2)}\n`);
+writeManifest(outDir, entry, { nodeLlamaCpp: nodeLlamaCppVersion });
 const size = fs.statSync(outFile).size;
 console.log(`runtime bundle: ${path.relative(root, outFile)} (${(size / 1e6).toFixed(1)} MB, node-llama-cpp ${nodeLlamaCppVersion}) in ${(performance.now() - started).toFixed(0)} ms`);

@@ -47,6 +47,9 @@ test('doctor on a healthy data dir beside a running server: every check ok or wa
     assert.equal(byName(report, name).status, 'ok', name);
   }
   assert.match(byName(report, 'port').message, /in use by a running llmsvc/);
+  // npm test builds first: both start-up bundles are current.
+  assert.equal(byName(report, 'startup-bundles').status, 'ok', byName(report, 'startup-bundles').message);
+  assert.match(byName(report, 'startup-bundles').message, /start from their bundles \(node-llama-cpp [\d.]+, bundled\)/);
   assert.match(byName(report, 'database').message, /integrity ok, schema version \d+/);
   assert.match(byName(report, 'model:llama-2-tiny-random').message, /GGUF llama, MOSTLY_F16/);
 });

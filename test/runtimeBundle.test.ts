@@ -30,19 +30,33 @@ test('the separate modules are used from the sources, when turned off, without a
     [runtimeModule(new URL('../core/providers/llama/worker/client.ts', import.meta.url).href, {}).bundled, runtimeModule(clientUrl, { LLMSVC_RUNTIME_BUNDLE: '0' }).bundled],
     [false, false],
   );
-  // A dist folder laid out like the real one, in a temp dir: first with no bundle, then with one
-  // made from another node-llama-cpp.
+  // A dist folder laid out like the real one, in a temp dir: with no bundle, with a bundle made
+  // from another node-llama-cpp, and with one whose entry tsc rebuilt since.
   const fakeDist = fs.mkdtempSync(path.join(os.tmpdir(), 'llmsvc-dist-'));
   const fakeClient = pathToFileURL(path.join(fakeDist, 'core/providers/llama/worker/client.js')).href;
   const missing = runtimeModule(fakeClient, {});
   assert.equal(missing.bundled, false);
-  assert.match(missing.reason, /no runtime bundle/);
+  assert.match(missing.reason, /no bundle/);
   assert.equal(missing.url.href, pathToFileURL(path.join(fakeDist, 'core/providers/llama/worker/host.js')).href);
+  const entry = path.join(fakeDist, 'core/providers/llama/worker/host.js');
+  fs.mkdirSync(path.dirname(entry), { recursive: true });
+  fs.writeFileSync(entry, '');
   fs.mkdirSync(path.join(fakeDist, 'runtime-bundle'));
-  fs.writeFileSync(path.join(fakeDist, 'runtime-bundle/manifest.json'), JSON.stringify({ nodeLlamaCpp: '0.0.1' }));
+  const writeManifest = (nodeLlamaCpp: string) =>
+    fs.writeFileSync(
+      path.join(fakeDist, 'runtime-bundle/manifest.json'),
+      JSON.stringify({ entry: '../core/providers/llama/worker/host.js', entryMtimeMs: fs.statSync(entry).mtimeMs, nodeLlamaCpp }),
+    );
+  writeManifest('0.0.1');
   const other = runtimeModule(fakeClient, {});
   assert.equal(other.bundled, false);
   assert.match(other.reason, new RegExp(`node-llama-cpp 0\\.0\\.1, ${installedVersion.replaceAll('.', '\\.')} is installed`));
+  writeManifest(installedVersion);
+  assert.equal(runtimeModule(fakeClient, {}).bundled, true);
+  fs.utimesSync(entry, new Date(), new Date(Date.now() + 5_000));
+  const stale = runtimeModule(fakeClient, {});
+  assert.equal(stale.bundled, false);
+  assert.match(stale.reason, /rebuilt after the bundle was made/);
 });
 
 /** What a server answers, for the same requests, on the bundle or on the separate modules. */

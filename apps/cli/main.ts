@@ -1,19 +1,12 @@
 #!/usr/bin/env node
+// The `llmsvc` executable. It loads the command from dist/cli-bundle/ (scripts/bundleCli.ts: a few
+// chunks instead of ~630 modules, which made most of `serve`'s time to listen) when the build made
+// a current one, else cli.js and its modules one by one: from the sources under tsx, after a tsc
+// build without bundling, or with LLMSVC_CLI_BUNDLE=0.
 import './compileCache.js';
-import { Command } from 'commander';
-import { ConfigError } from '../../core/config/index.js';
-import { registerCommands } from './commandModules.js';
-import { packageVersion } from './version.js';
+import { bundleUnusableReason } from '../../core/startupBundle.js';
 
-const program = new Command('llmsvc')
-  .description('Self-hosted LLM API appliance: the OpenAI and Anthropic APIs over local models and upstream providers, with keys, quotas, a response cache, retrieval and metrics, for a whole team')
-  .version(packageVersion(), '-v, --version')
-  .showHelpAfterError("(add --help to see the commands and flags)");
-
-registerCommands(program, process.argv.slice(2))
-  .then(() => program.parseAsync(process.argv))
-  .catch((error: unknown) => {
-    const message = error instanceof ConfigError ? `Configuration error: ${error.message}` : (error as Error).message;
-    process.stderr.write(`llmsvc: ${message}\n`);
-    process.exit(error instanceof ConfigError ? 2 : 1);
-  });
+const bundleDir = new URL('../../cli-bundle/', import.meta.url);
+const fromSources = import.meta.url.endsWith('.ts');
+const bundled = !fromSources && process.env.LLMSVC_CLI_BUNDLE !== '0' && bundleUnusableReason(bundleDir) === undefined;
+await import(bundled ? new URL('cli.js', bundleDir).href : './cli.js');

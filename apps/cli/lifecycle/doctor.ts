@@ -7,6 +7,8 @@ import { adminKeyFile } from '../../../core/auth/keyService.js';
 import { loadConfig, type Config } from '../../../core/config/index.js';
 import { Database } from '../../../core/store/sqlite.js';
 import { migrations } from '../../../core/store/migrations.js';
+import { runtimeModule } from '../../../core/providers/llama/worker/runtimeModule.js';
+import { bundleUnusableReason } from '../../../core/startupBundle.js';
 import { verifyFiles } from './checksum.js';
 import { listLocalModels, summarizeGguf } from './modelInfo.js';
 import { modelsManifestName, readModelsManifest } from './modelManifest.js';
@@ -243,6 +245,20 @@ function clock(dataDir: string): Check {
   return ok('clock', new Date(now).toISOString());
 }
 
+/** Whether the CLI and the runtime thread start from the bundles `npm run build` makes (without
+ *  them start-up is slower, not wrong). */
+function startupBundles(): Check {
+  if (import.meta.url.endsWith('.ts')) return ok('startup-bundles', 'running from the sources: modules load one by one');
+  const cli = process.env.LLMSVC_CLI_BUNDLE === '0' ? 'LLMSVC_CLI_BUNDLE=0' : bundleUnusableReason(new URL('../../../cli-bundle/', import.meta.url));
+  const runtime = runtimeModule(new URL('../../../core/providers/llama/worker/client.js', import.meta.url).href);
+  const unbundled = [cli && `the CLI (${cli})`, !runtime.bundled && `the runtime thread (${runtime.reason})`].filter(Boolean);
+  if (unbundled.length === 0) return ok('startup-bundles', `the CLI and the runtime thread start from their bundles (${runtime.reason})`);
+  return warn(
+    'startup-bundles',
+    `Start-up loads modules one by one for ${unbundled.join(' and ')}: it works, only slower to start. Run 'npm run build' in llmsvc's folder, or reinstall llmsvc.`,
+  );
+}
+
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const checks: Check[] = [nodeVersion()];
   let config: Config;
@@ -254,6 +270,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     return { ok: false, checks };
   }
   checks.push(...(await nativeModules()));
+  checks.push(startupBundles());
   const backend = await llamaBackend(config);
   checks.push(backend.check);
   const modelChecks = await models(config);

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleUnusableReason } from '../../../startupBundle.js';
 import { siblingModule } from '../../../runtimes/worker/workerPool.js';
 
-/** Why the runtime thread loads what it loads, for the start-up log. */
+/** What the runtime thread loads, and why, for the start-up log. */
 export interface RuntimeModuleChoice {
   url: URL;
   bundled: boolean;
@@ -11,25 +12,22 @@ export interface RuntimeModuleChoice {
 }
 
 /** The runtime thread's module: dist/runtime-bundle/host.js (scripts/bundleRuntime.ts) when the
- *  build made one from the node-llama-cpp version installed now, else host.js and its modules one
- *  by one (from the sources, or after node-llama-cpp was changed under a built llmsvc).
- *  LLMSVC_RUNTIME_BUNDLE=0 turns the bundle off. */
+ *  build made one from this build's host.js and the node-llama-cpp version installed now, else
+ *  host.js and its modules one by one (from the sources, after a tsc build without bundling, or
+ *  after node-llama-cpp was changed under a built llmsvc). LLMSVC_RUNTIME_BUNDLE=0 turns the
+ *  bundle off. */
 export function runtimeModule(importMetaUrl: string, env: NodeJS.ProcessEnv = process.env): RuntimeModuleChoice {
   const host = siblingModule('host', importMetaUrl);
   const unbundled = (reason: string) => ({ url: host, bundled: false, reason });
   if (host.pathname.endsWith('.ts')) return unbundled('running from the sources');
   if (env.LLMSVC_RUNTIME_BUNDLE === '0') return unbundled('LLMSVC_RUNTIME_BUNDLE=0');
-  const bundle = new URL('../../../../runtime-bundle/host.js', importMetaUrl);
-  const manifestFile = new URL('manifest.json', bundle);
-  let bundledVersion: string;
-  try {
-    bundledVersion = (JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { nodeLlamaCpp: string }).nodeLlamaCpp;
-  } catch {
-    return unbundled('this build has no runtime bundle');
-  }
+  const bundleDir = new URL('../../../../runtime-bundle/', importMetaUrl);
   const installedVersion = installedNodeLlamaCppVersion();
-  if (installedVersion !== bundledVersion) return unbundled(`the runtime bundle is of node-llama-cpp ${bundledVersion}, ${installedVersion ?? 'none'} is installed`);
-  return { url: bundle, bundled: true, reason: `node-llama-cpp ${installedVersion}, bundled` };
+  const unusable = bundleUnusableReason(bundleDir, (manifest) =>
+    manifest.nodeLlamaCpp === installedVersion ? undefined : `the bundle is of node-llama-cpp ${manifest.nodeLlamaCpp}, ${installedVersion ?? 'none'} is installed`,
+  );
+  if (unusable) return unbundled(unusable);
+  return { url: new URL('host.js', bundleDir), bundled: true, reason: `node-llama-cpp ${installedVersion}, bundled` };
 }
 
 function installedNodeLlamaCppVersion(): string | undefined {
