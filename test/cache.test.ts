@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -269,6 +269,22 @@ describe('response cache on SQLite', () => {
       await second.dispose();
     }
   });
+});
+
+test('a cache never used leaves no file: nothing opens SQLite until the first entry', async () => {
+  const ownDir = mkdtempSync(path.join(tmpdir(), 'llmsvc-cache-'));
+  after(() => rmSync(ownDir, { recursive: true, force: true }));
+  const cache = createResponseCache({ dataDir: ownDir, registry: new Registry() });
+  try {
+    await cache.settled();
+    assert.equal(existsSync(path.join(ownDir, 'cache.sqlite')), false, 'the start-up sweep opened the file');
+    assert.equal(await cache.lookup(freshRequest()), undefined);
+    await drain(cache.record(freshRequest(), generationOf(events)));
+    await cache.settled();
+    assert.equal(existsSync(path.join(ownDir, 'cache.sqlite')), true);
+  } finally {
+    await cache.dispose();
+  }
 });
 
 const redisUrl = process.env.LLMSVC_TEST_REDIS_URL;

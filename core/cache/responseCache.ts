@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Generation } from '../providers/types.js';
@@ -78,11 +79,17 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
     while (pendingWrites.size > 0) await Promise.all(pendingWrites);
   };
 
-  // Only SQLite needs sweeping; the first sweep also opens the file at start-up.
+  // Only SQLite needs sweeping, and only once the file exists: opening it loads the sqlite3 addon
+  // and @keyv/sqlite, which a box whose keys never use the cache need not hold (start-up time and
+  // idle memory). With a file, the first sweep opens it at start-up.
   let purgeTimer: NodeJS.Timeout | undefined;
   if ('sqlitePath' in location && options.purge !== false) {
-    track(store.purgeExpired());
-    purgeTimer = setInterval(() => track(store.purgeExpired()), options.purgeIntervalMs ?? hour).unref();
+    const { sqlitePath } = location;
+    const sweep = () => {
+      if (existsSync(sqlitePath)) track(store.purgeExpired());
+    };
+    sweep();
+    purgeTimer = setInterval(sweep, options.purgeIntervalMs ?? hour).unref();
   }
 
   /** Why a request skips the cache, or undefined when it may use it. */
