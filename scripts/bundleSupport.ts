@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type * as esbuild from 'esbuild';
-import { bundleManifestName, type BundleManifest } from '../core/startupBundle.js';
+import { startupBundleManifestName, type BundleManifest } from '../core/startupBundle.js';
 
 export const root = path.resolve(import.meta.dirname, '..');
 export const dist = path.join(root, 'dist');
@@ -49,10 +49,10 @@ export const bannerLines = [
   'const __llmsvcDirname = (url) => __llmsvcPathDirname(__llmsvcFileURLToPath(url));',
 ];
 
-/** Writes the manifest: the bundle is current while `entry` (a tsc output) is the one it was made
- *  from; a tsc build without bundling rewrites every output, and the modules are then loaded one
- *  by one instead of a stale bundle. */
-export function writeManifest(outDir: string, entry: string, extra: Omit<BundleManifest, 'entry' | 'entryMtimeMs'>): void {
-  const manifest: BundleManifest = { ...extra, entry: posix(path.relative(outDir, entry)), entryMtimeMs: fs.statSync(entry).mtimeMs };
-  fs.writeFileSync(path.join(outDir, bundleManifestName), `${JSON.stringify(manifest, null, 2)}\n`);
+/** Writes the manifest, last: the bundle is current while its entry (a tsc output) is not newer
+ *  than the manifest. A tsc build without bundling rewrites every output, and the modules are then
+ *  loaded one by one instead of a stale bundle. */
+export function writeManifest(outDir: string, entry: string, extra: Omit<BundleManifest, 'entry'>): void {
+  const manifest: BundleManifest = { ...extra, entry: posix(path.relative(outDir, entry)) };
+  fs.writeFileSync(path.join(outDir, startupBundleManifestName), `${JSON.stringify(manifest, null, 2)}\n`);
 }

@@ -78,9 +78,11 @@ before(async () => {
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 /** A line found only in dist/apps/cli/main.js: the byte the tamper tests change. */
-const mainJsMarker = 'registerCommands(program, process.argv.slice(2))';
+const mainJsMarker = 'const fromSources = import.meta.url.endsWith';
 
 test('bundle verify: the signed bundle passes; a wrong key or one changed byte fails, naming the file', { skip }, () => {
+  // The start-up bundles travel with their manifests (without one, a bundle is not used).
+  for (const dir of ['cli-bundle', 'runtime-bundle']) assert.ok(fs.existsSync(path.join(bundleDir, 'app', 'dist', dir, 'startup-bundle.json')), dir);
   const ok = cliLong(['bundle', 'verify', bundleFile, '--public-key', path.join(work, 'sign.pub'), '--json']);
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal((JSON.parse(ok.stdout) as { ok: boolean; signed: boolean }).signed, true);

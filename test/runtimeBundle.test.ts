@@ -18,7 +18,7 @@ const clientUrl = pathToFileURL(path.join(distDir, 'core/providers/llama/worker/
 const installedVersion = (JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../node_modules/node-llama-cpp/package.json'), 'utf8')) as { version: string }).version;
 
 test('the build made a runtime bundle of the installed node-llama-cpp, and the thread takes it', () => {
-  const manifest = JSON.parse(fs.readFileSync(path.join(distDir, 'runtime-bundle/manifest.json'), 'utf8')) as { nodeLlamaCpp: string };
+  const manifest = JSON.parse(fs.readFileSync(path.join(distDir, 'runtime-bundle/startup-bundle.json'), 'utf8')) as { nodeLlamaCpp: string };
   assert.equal(manifest.nodeLlamaCpp, installedVersion);
   const choice = runtimeModule(clientUrl, {});
   assert.equal(choice.bundled, true, choice.reason);
@@ -44,8 +44,8 @@ test('the separate modules are used from the sources, when turned off, without a
   fs.mkdirSync(path.join(fakeDist, 'runtime-bundle'));
   const writeManifest = (nodeLlamaCpp: string) =>
     fs.writeFileSync(
-      path.join(fakeDist, 'runtime-bundle/manifest.json'),
-      JSON.stringify({ entry: '../core/providers/llama/worker/host.js', entryMtimeMs: fs.statSync(entry).mtimeMs, nodeLlamaCpp }),
+      path.join(fakeDist, 'runtime-bundle/startup-bundle.json'),
+      JSON.stringify({ entry: '../core/providers/llama/worker/host.js', nodeLlamaCpp }),
     );
   writeManifest('0.0.1');
   const other = runtimeModule(fakeClient, {});

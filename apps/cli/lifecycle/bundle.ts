@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
 import { migrations } from '../../../core/store/migrations.js';
+import { startupBundleManifestName } from '../../../core/startupBundle.js';
 import { describeFiles, isSafeRelative, listFilesRecursive, verifyFiles, type ManifestFile } from './checksum.js';
 import { exportModels } from './modelTransfer.js';
 
@@ -157,7 +158,8 @@ export async function createBundle(options: CreateBundleOptions): Promise<{ mani
     // llmsvc: the built dist (JavaScript only), package.json, catalog, installers, README
     const app = path.join(stage, 'app');
     for (const relative of listFilesRecursive(path.join(root, 'dist'))) {
-      if (relative.endsWith('.js')) stageFile(path.join(root, 'dist', relative), path.join(app, 'dist', relative));
+      // With the start-up bundles' manifests (core/startupBundle.ts): without one a bundle is not used.
+      if (relative.endsWith('.js') || path.basename(relative) === startupBundleManifestName) stageFile(path.join(root, 'dist', relative), path.join(app, 'dist', relative));
     }
     for (const relative of ['package.json', 'README.md']) stageFile(path.join(root, relative), path.join(app, relative));
     for (const dir of ['models/catalog', 'installers']) {
