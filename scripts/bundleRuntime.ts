@@ -47,11 +47,17 @@ const staticInternals: esbuild.Plugin = {
   },
 };
 
+// node-llama-cpp tests a prebuilt binary (on a first start) in a child process that runs
+// testBindingBinary.js, which loads a good part of node-llama-cpp by itself: that file is bundled
+// too, and the fork inside host.js starts the bundled copy.
+const bindingTest = path.join(nodeLlamaCppDist, 'bindings/utils/testBindingBinary.js');
+const bindingTestUrl = "new URL('testBindingBinary.js', import.meta.url).href";
+
 const started = performance.now();
 fs.rmSync(outDir, { recursive: true, force: true });
 const result = await esbuild.build({
-  entryPoints: [entry],
-  outfile: outFile,
+  entryPoints: { host: entry, testBindingBinary: bindingTest },
+  outdir: outDir,
   bundle: true,
   format: 'esm',
   platform: 'node',
@@ -60,7 +66,7 @@ const result = await esbuild.build({
   // (node-llama-cpp forks its binary test through it when it runs inside Electron).
   external: ['*.node', '@node-llama-cpp/*', '@reflink/*', 'electron'],
   // staticInternals first: esbuild uses the first onLoad that answers.
-  plugins: [staticInternals, keepFileUrls(outDir, [{ dir: nodeLlamaCppRoot, fileUrlFunction: '__llmsvcNodeLlamaCppFile' }])],
+  plugins: [staticInternals, keepFileUrls(outDir, [{ dir: nodeLlamaCppRoot, fileUrlFunction: '__llmsvcNodeLlamaCppFile' }], new Map([[bindingTest, bindingTestUrl]]))],
   metafile: true,
   logLevel: 'warning',
   legalComments: 'none',
@@ -91,5 +97,5 @@ for (const [specifier, expected] of theirs) {
   if (!expected || ours.get(specifier) !== expected) throw new Error(`The runtime bundle's ${specifier} (${ours.get(specifier)}) is not node-llama-cpp's own (${expected})`);
 }
 writeManifest(outDir, entry, { nodeLlamaCpp: nodeLlamaCppVersion });
-const size = fs.statSync(outFile).size;
+const size = fs.statSync(outFile).size + fs.statSync(path.join(outDir, 'testBindingBinary.js')).size;
 console.log(`runtime bundle: ${path.relative(root, outFile)} (${(size / 1e6).toFixed(1)} MB, node-llama-cpp ${nodeLlamaCppVersion}) in ${(performance.now() - started).toFixed(0)} ms`);

@@ -17,7 +17,12 @@ const posix = (relative: string) => relative.split(path.sep).join('/');
  *  the console's files from it. Every output file must be in `outDir` (no chunk subfolders).
  *  `alsoUnder` maps other folders (a package's) to a banner function that gives a file's URL at
  *  run time from its path relative to that folder. */
-export function keepFileUrls(outDir: string, alsoUnder: { dir: string; fileUrlFunction: string }[] = []): esbuild.Plugin {
+export function keepFileUrls(
+  outDir: string,
+  alsoUnder: { dir: string; fileUrlFunction: string }[] = [],
+  /** Files whose `import.meta.url` becomes the given expression instead. */
+  overrides: ReadonlyMap<string, string> = new Map(),
+): esbuild.Plugin {
   return {
     name: 'keep-file-urls',
     setup(build) {
@@ -27,9 +32,11 @@ export function keepFileUrls(outDir: string, alsoUnder: { dir: string; fileUrlFu
         if (!ours && !other) return undefined;
         const text = await fs.promises.readFile(args.path, 'utf8');
         if (!text.includes('import.meta.url') && !text.includes('import.meta.dirname')) return undefined;
-        const fileUrl = ours
-          ? `new URL(${JSON.stringify(posix(path.relative(outDir, args.path)))}, import.meta.url).href`
-          : `${other!.fileUrlFunction}(${JSON.stringify(posix(path.relative(other!.dir, args.path)))})`;
+        const fileUrl =
+          overrides.get(args.path) ??
+          (ours
+            ? `new URL(${JSON.stringify(posix(path.relative(outDir, args.path)))}, import.meta.url).href`
+            : `${other!.fileUrlFunction}(${JSON.stringify(posix(path.relative(other!.dir, args.path)))})`);
         return {
           contents: text.replaceAll('import.meta.url', fileUrl).replaceAll('import.meta.dirname', `__llmsvcDirname(${fileUrl})`),
           loader: 'js',
