@@ -1,24 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { getLlama, LlamaCompletion, type Llama, type LlamaModel, type Token } from 'node-llama-cpp';
+import { test } from 'node:test';
+import { LlamaCompletion, type Token } from 'node-llama-cpp';
 import { installYieldingBatchDispatch, yieldBetweenBatches } from '../core/runtimes/llama/yieldingBatchDispatch.js';
-import { tinyModelPath } from './support/server.js';
+import { useTinyModel } from './support/tinyModel.js';
 
 // The yielding batch dispatch (core/runtimes/llama/yieldingBatchDispatch.ts) replaces a loop inside
 // node-llama-cpp: these check it against the original on the tiny model, without a server.
 
-let llama: Llama;
-let model: LlamaModel;
-
-before(async () => {
-  llama = await getLlama({ build: 'never', gpu: false });
-  model = await llama.loadModel({ modelPath: tinyModelPath });
-});
-
-after(async () => {
-  await model.dispose();
-  await llama.dispose();
-});
+const tiny = useTinyModel();
 
 test('the patch applies to the pinned node-llama-cpp', async () => {
   assert.deepEqual(await installYieldingBatchDispatch(), { applied: true });
@@ -27,10 +16,10 @@ test('the patch applies to the pinned node-llama-cpp', async () => {
 test('an input longer than a batch is evaluated over several batches exactly as node-llama-cpp does', async () => {
   // 40 tokens in batches of 16, each asking for its next token: the logits of the first two
   // batches must be kept until the decode's last batch, across separate holds of the lock.
-  const input: Token[] = model.tokenize('the quick brown fox jumps over the lazy dog, '.repeat(6)).slice(0, 40);
+  const input: Token[] = tiny.model.tokenize('the quick brown fox jumps over the lazy dog, '.repeat(6)).slice(0, 40);
   assert.equal(input.length, 40);
   const evaluate = async (patched: boolean) => {
-    const context = await model.createContext({ contextSize: 256, batchSize: 16, sequences: 1, threads: 1 });
+    const context = await tiny.model.createContext({ contextSize: 256, batchSize: 16, sequences: 1, threads: 1 });
     try {
       if (patched) assert.deepEqual(await yieldBetweenBatches(context), { applied: true });
       const results = await context.getSequence().controlledEvaluate(input.map((token) => [token, { generateNext: { token: true, confidence: true } }]));
@@ -46,7 +35,7 @@ test('an input longer than a batch is evaluated over several batches exactly as 
 
 test('a reused sequence joins running generations at the next decode step, and all of them finish', async () => {
   const running = 3;
-  const context = await model.createContext({ contextSize: 1024, sequences: running + 1, threads: 1 });
+  const context = await tiny.model.createContext({ contextSize: 1024, sequences: running + 1, threads: 1 });
   try {
     assert.deepEqual(await yieldBetweenBatches(context), { applied: true });
     const [reused, ...others] = Array.from({ length: running + 1 }, () => context.getSequence());
@@ -74,7 +63,7 @@ test('a reused sequence joins running generations at the next decode step, and a
 test('every generating sequence joins each decode step: tokens per step equal the streams', async () => {
   const streams = 8;
   const maxTokens = 24;
-  const context = await model.createContext({ contextSize: 1024, sequences: streams, threads: 1 });
+  const context = await tiny.model.createContext({ contextSize: 1024, sequences: streams, threads: 1 });
   try {
     assert.deepEqual(await yieldBetweenBatches(context), { applied: true });
     // Count the tokens of each llama_decode on the context's native handle (node-llama-cpp 3.21.1: initBatch(n), then decodeBatch()).
@@ -107,7 +96,7 @@ test('every generating sequence joins each decode step: tokens per step equal th
 });
 
 test("a lone stream's next token is decoded in the event-loop turn it is queued in, not one round later", async () => {
-  const context = await model.createContext({ contextSize: 1024, sequences: 4, threads: 1 });
+  const context = await tiny.model.createContext({ contextSize: 1024, sequences: 4, threads: 1 });
   try {
     assert.deepEqual(await yieldBetweenBatches(context), { applied: true });
     // A counter of event-loop rounds (one setImmediate per round) ...

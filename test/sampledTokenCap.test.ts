@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { getLlama, LlamaCompletion, TokenBias, type Llama, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
+import { test } from 'node:test';
+import { LlamaCompletion, TokenBias, type LlamaContextSequence, type Token } from 'node-llama-cpp';
 import { capSampledTokens, endOfGenerationToken } from '../core/providers/llama/sampledTokenCap.js';
-import { tinyModelPath } from './support/server.js';
+import { useTinyModel } from './support/tinyModel.js';
 
 // LlamaCompletion holds back a token that ends inside a multi-byte character and skips its
 // max_tokens check for it (core/providers/llama/sampledTokenCap.ts). These count the tokens the
-// sequence really generated, with and without the cap, on the tiny model.
+// sequence really generated, with and without the cap, on the tiny tiny.model.
 
-let llama: Llama;
-let model: LlamaModel;
-
-before(async () => {
-  llama = await getLlama({ build: 'never', gpu: false });
-  model = await llama.loadModel({ modelPath: tinyModelPath });
-});
-
-after(async () => {
-  await model.dispose();
-  await llama.dispose();
-});
+const tiny = useTinyModel();
 
 /** Counts the tokens `sequence`'s evaluate() hands out (the tokens generated). */
 function countGenerated(sequence: LlamaContextSequence): { readonly count: number } {
@@ -46,19 +35,19 @@ function countGenerated(sequence: LlamaContextSequence): { readonly count: numbe
 
 /** Generates with every token forced to an emoji's first byte (no token ever completes a character). */
 async function generateBytes(maxTokens: number, capped: boolean) {
-  const context = await model.createContext({ contextSize: 256, sequences: 1, threads: 1 });
+  const context = await tiny.model.createContext({ contextSize: 256, sequences: 1, threads: 1 });
   try {
     const sequence = context.getSequence();
     const generated = countGenerated(sequence);
-    const [firstByte] = model.tokenize('\u{1F600}', false, 'trimLeadingSpace');
-    const cap = capped ? capSampledTokens(sequence, maxTokens, endOfGenerationToken(model)) : undefined;
+    const [firstByte] = tiny.model.tokenize('\u{1F600}', false, 'trimLeadingSpace');
+    const cap = capped ? capSampledTokens(sequence, maxTokens, endOfGenerationToken(tiny.model)) : undefined;
     const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
     let released = 0;
     try {
       const result = await completion.generateCompletionWithMeta('abc', {
         maxTokens,
         seed: 1,
-        tokenBias: new TokenBias(model.tokenizer).set(firstByte!, { logit: 100 }),
+        tokenBias: new TokenBias(tiny.model.tokenizer).set(firstByte!, { logit: 100 }),
         onToken: (tokens) => (released += tokens.length),
       });
       return { generated: generated.count, released, stopReason: result.metadata.stopReason, capReached: cap?.reached };
@@ -87,12 +76,12 @@ test('with the cap, a completion generates exactly max_tokens and ends on the ca
 });
 
 test('the cap changes nothing for a completion that ends before it, and release() gives the sequence its evaluate() back', async () => {
-  const context = await model.createContext({ contextSize: 256, sequences: 1, threads: 1 });
+  const context = await tiny.model.createContext({ contextSize: 256, sequences: 1, threads: 1 });
   try {
     const sequence = context.getSequence();
     const own = sequence.evaluate;
     const plain = await new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false }).generateCompletionWithMeta('once upon a time', { maxTokens: 6, temperature: 0 });
-    const cap = capSampledTokens(sequence, 6, endOfGenerationToken(model));
+    const cap = capSampledTokens(sequence, 6, endOfGenerationToken(tiny.model));
     const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
     const withCap = await completion.generateCompletionWithMeta('once upon a time', { maxTokens: 6, temperature: 0 });
     cap.release();
