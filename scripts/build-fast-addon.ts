@@ -21,9 +21,9 @@ import {
   findPrebuiltBinaries,
   fingerprintLibraries,
   linkedLibraries,
-  nodeLlamaCppRoot,
   type FastAddonBuildInfo,
 } from '../core/runtimes/llama/fastAddon.js';
+import { nodeLlamaCppRoot } from '../core/runtimes/llama/nodeLlamaCppPackage.js';
 
 const additionsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fast-addon');
 

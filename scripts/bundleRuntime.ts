@@ -18,17 +18,17 @@
 // - native addons and the optional prebuilt-binary packages stay outside.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { nodeLlamaCppInternals } from '../core/runtimes/llama/nodeLlamaCppInternals.js';
+import { installedNodeLlamaCppVersion, nodeLlamaCppIndexPath, nodeLlamaCppRoot as findNodeLlamaCppRoot } from '../core/runtimes/llama/nodeLlamaCppPackage.js';
 import { bannerLines, dist, keepFileUrls, root, writeManifest } from './bundleSupport.js';
 
 const entry = path.join(dist, 'core/providers/llama/worker/host.js');
 const outDir = path.join(dist, 'runtime-bundle');
 const outFile = path.join(outDir, 'host.js');
-const nodeLlamaCppDist = path.dirname(fileURLToPath(import.meta.resolve('node-llama-cpp')));
-const nodeLlamaCppRoot = path.dirname(nodeLlamaCppDist);
-const nodeLlamaCppVersion = (JSON.parse(fs.readFileSync(path.join(nodeLlamaCppRoot, 'package.json'), 'utf8')) as { version: string }).version;
+const nodeLlamaCppDist = path.dirname(nodeLlamaCppIndexPath());
+const nodeLlamaCppRoot = findNodeLlamaCppRoot();
+const nodeLlamaCppVersion = installedNodeLlamaCppVersion()!;
 
 /** nodeLlamaCppInternals.ts as static imports, resolved from node-llama-cpp's dist folder: the very
  *  files node-llama-cpp imports. */

@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { getModuleVersion, type Llama, type LlamaLogLevel } from 'node-llama-cpp';
 import { createCpuLlama, gpusToTry, loadBindingModule, type LlamaLogger } from './createLlama.js';
+import { nodeLlamaCppRoot } from './nodeLlamaCppPackage.js';
 
 export const fastAddonNodeLlamaCppVersion = '3.21.1';
 /** The prebuilt package (and binaries folder) the fast addon links against: CPU-only Linux x64. */
@@ -57,10 +58,6 @@ function llmsvcRoot(): string | undefined {
 export function defaultFastAddonDir(): string | undefined {
   const root = llmsvcRoot();
   return root === undefined ? undefined : path.join(root, '.cache', 'fast-addon');
-}
-
-export function nodeLlamaCppRoot(): string {
-  return path.dirname(path.dirname(fileURLToPath(import.meta.resolve('node-llama-cpp'))));
 }
 
 /** Where npm put the prebuilt CPU binaries, and which llama.cpp release they are. */

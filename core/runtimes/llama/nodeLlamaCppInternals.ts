@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { nodeLlamaCppIndexPath } from './nodeLlamaCppPackage.js';
 
 // The modules inside node-llama-cpp that the runtime patches (yieldingBatchDispatch,
 // jsonGrammarTerminals) reach into. Each must be the very instance node-llama-cpp itself uses:
@@ -21,7 +22,7 @@ export const nodeLlamaCppInternals = [
 export type NodeLlamaCppInternal = (typeof nodeLlamaCppInternals)[number];
 
 export async function importNodeLlamaCppInternal(specifier: NodeLlamaCppInternal): Promise<Record<string, unknown>> {
-  const indexPath = fileURLToPath(import.meta.resolve('node-llama-cpp'));
+  const indexPath = nodeLlamaCppIndexPath();
   const url = specifier.startsWith('./') ? new URL(specifier, pathToFileURL(indexPath)) : pathToFileURL(createRequire(indexPath).resolve(specifier));
   return (await import(url.href)) as Record<string, unknown>;
 }

@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { getModuleVersion, type Llama, type LlamaLogLevel } from 'node-llama-cpp';
 import { createCpuLlama, loadBindingModule, type LlamaLogger } from './createLlama.js';
-import { findPrebuiltBinaries, nodeLlamaCppRoot } from './fastAddon.js';
+import { findPrebuiltBinaries } from './fastAddon.js';
+import { nodeLlamaCppRoot } from './nodeLlamaCppPackage.js';
 
 interface PassRecord {
   fingerprint: string;

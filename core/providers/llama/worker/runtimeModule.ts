@@ -1,6 +1,4 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { installedNodeLlamaCppVersion } from '../../../runtimes/llama/nodeLlamaCppPackage.js';
 import { bundleUnusableReason } from '../../../startupBundle.js';
 import { siblingModule } from '../../../runtimes/worker/workerPool.js';
 
@@ -28,13 +26,4 @@ export function runtimeModule(importMetaUrl: string, env: NodeJS.ProcessEnv = pr
   );
   if (unusable) return unbundled(unusable);
   return { url: new URL('host.js', bundleDir), bundled: true, reason: `node-llama-cpp ${installedVersion}, bundled` };
-}
-
-function installedNodeLlamaCppVersion(): string | undefined {
-  try {
-    const root = path.dirname(path.dirname(fileURLToPath(import.meta.resolve('node-llama-cpp'))));
-    return (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return undefined;
-  }
 }
