@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { RedisClientType } from '@keyv/redis';
 import type { Logger } from 'pino';
 import { AuthThrottle, authFailureWindowMs, type FailureThrottle } from './authThrottle.js';
 import type { Clock } from './clock.js';
-import { connectWithin, createRedisClient } from './redisClient.js';
+import { connectWithin, createRedisClient, luaScript, redisFailureLog } from './redisClient.js';
 
 /** One address's failures: a sorted set of their times (Redis's TIME, so that nodes whose clocks
  *  differ agree), trimmed to the window and expiring with it, in one atomic step.
@@ -20,7 +20,7 @@ if redis.call('ZCARD', KEYS[1]) <= tonumber(ARGV[2]) then return 0 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return math.max(1, tonumber(first[2]) + window - now)
 `;
-const scriptSha = createHash('sha1').update(throttleScript).digest('hex');
+const runThrottleScript = luaScript(throttleScript);
 
 export interface RedisAuthThrottleOptions {
   url: string;
@@ -45,42 +45,29 @@ export class RedisAuthThrottle implements FailureThrottle {
   private readonly fallback: AuthThrottle;
   private readonly nodeId = randomBytes(6).toString('hex');
   private sequence = 0;
-  private lastErrorLog = 0;
+  private readonly logFailure: (error: unknown) => void;
 
   private constructor(
     private readonly client: RedisClientType,
     private readonly options: RedisAuthThrottleOptions,
   ) {
     this.fallback = new AuthThrottle(options.limit, options.clock);
+    this.logFailure = redisFailureLog(options.logger, 'the failed-auth throttle cannot reach Redis (redis_url): failures are counted per process until it can');
   }
 
   static async open(options: RedisAuthThrottleOptions): Promise<RedisAuthThrottle> {
     const timeout = options.commandTimeoutMs ?? 2000;
     const client = await createRedisClient(options.url, 'llmsvc-auth-throttle', timeout);
     const throttle = new RedisAuthThrottle(client, options);
-    await connectWithin(client, timeout, (error) => throttle.logFailure(error));
+    await connectWithin(client, timeout, throttle.logFailure);
     return throttle;
   }
 
-  private logFailure(error: unknown): void {
-    const now = Date.now();
-    if (now - this.lastErrorLog < 10_000) return;
-    this.lastErrorLog = now;
-    this.options.logger.error({ err: error }, 'the failed-auth throttle cannot reach Redis (redis_url): failures are counted per process until it can');
-  }
-
   async recordFailure(address: string): Promise<number> {
-    const options = {
-      keys: [`${this.options.prefix}authfail:${address}`],
-      arguments: [String(authFailureWindowMs), String(this.options.limit), `${this.nodeId}:${(this.sequence++).toString(36)}`],
-    };
+    const keys = [`${this.options.prefix}authfail:${address}`];
+    const args = [String(authFailureWindowMs), String(this.options.limit), `${this.nodeId}:${(this.sequence++).toString(36)}`];
     try {
-      try {
-        return Number(await this.client.evalSha(scriptSha, options));
-      } catch (error) {
-        if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
-        return Number(await this.client.eval(throttleScript, options));
-      }
+      return Number(await runThrottleScript(this.client, keys, args));
     } catch (error) {
       this.logFailure(error);
       return this.fallback.recordFailure(address);

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { RedisClientType } from '@keyv/redis';
+import type { Logger } from 'pino';
 
 /** A Redis client for the limiter and the failed-auth throttle: a command while disconnected
  *  fails at once (the caller decides what that means) rather than waiting for a reconnect, and
@@ -24,4 +26,30 @@ export async function connectWithin(client: RedisClientType, timeoutMs: number, 
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([connecting, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
   clearTimeout(timer);
+}
+
+/** A Lua script run by its SHA; its source is sent only when Redis answers NOSCRIPT (the first
+ *  use, or after Redis restarted or flushed its scripts). */
+export function luaScript(source: string): (client: RedisClientType, keys: string[], args: string[]) => Promise<unknown> {
+  const sha = createHash('sha1').update(source).digest('hex');
+  return async (client, keys, args) => {
+    const options = { keys, arguments: args };
+    try {
+      return await client.evalSha(sha, options);
+    } catch (error) {
+      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
+      return client.eval(source, options);
+    }
+  };
+}
+
+/** Logs Redis failures at most once every 10 s: a Redis that is down fails every request. */
+export function redisFailureLog(logger: Logger, message: string): (error: unknown) => void {
+  let lastLoggedAt = 0;
+  return (error) => {
+    const now = Date.now();
+    if (now - lastLoggedAt < 10_000) return;
+    lastLoggedAt = now;
+    logger.error({ err: error }, message);
+  };
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { RedisClientType } from '@keyv/redis';
 import type { Logger } from 'pino';
 import { ApiError } from '../errors/index.js';
@@ -15,11 +15,11 @@ import {
   type TokenReservation,
 } from './limiter.js';
 import { limiterScript } from './redisLimiterScript.js';
-import { connectWithin, createRedisClient } from './redisClient.js';
+import { connectWithin, createRedisClient, luaScript, redisFailureLog } from './redisClient.js';
 import { unlimitedAdmission, type Admitted, type RateLimiter } from './rateLimiter.js';
 
 const windowMs = 60_000;
-const scriptSha = createHash('sha1').update(limiterScript).digest('hex');
+const runLimiterScript = luaScript(limiterScript);
 
 export interface RedisLimiterOptions {
   url: string;
@@ -48,12 +48,13 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly nodeId = randomBytes(6).toString('hex');
   private sequence = 0;
   private readonly refreshTimer: NodeJS.Timeout;
-  private lastErrorLog = 0;
+  private readonly logFailure: (error: unknown) => void;
 
   private constructor(
     private readonly client: RedisClientType,
     private readonly options: RedisLimiterOptions,
   ) {
+    this.logFailure = redisFailureLog(options.logger, 'the rate limiter cannot reach Redis (redis_url): requests of keys with limits get 503s until it can');
     this.refreshTimer = setInterval(() => this.refresh(), Math.max(100, Math.floor(options.leaseMs / 3)));
     this.refreshTimer.unref();
   }
@@ -65,15 +66,8 @@ export class RedisRateLimiter implements RateLimiter {
     const client = await createRedisClient(options.url, 'llmsvc-limiter', timeout);
     const limiter = new RedisRateLimiter(client, options);
     // Until Redis answers, limited requests get the 503.
-    await connectWithin(client, timeout, (error) => limiter.logFailure(error));
+    await connectWithin(client, timeout, limiter.logFailure);
     return limiter;
-  }
-
-  private logFailure(error: unknown): void {
-    const now = Date.now();
-    if (now - this.lastErrorLog < 10_000) return;
-    this.lastErrorLog = now;
-    this.options.logger.error({ err: error }, 'the rate limiter cannot reach Redis (redis_url): requests of keys with limits get 503s until it can');
   }
 
   private redisKeys(keyId: string): string[] {
@@ -88,14 +82,8 @@ export class RedisRateLimiter implements RateLimiter {
 
   /** Runs the script (by its SHA, loading it on the first NOSCRIPT). */
   private async run(keys: string[], args: (string | number)[]): Promise<ScriptReply> {
-    const options = { keys, arguments: args.map(String) };
     try {
-      try {
-        return (await this.client.evalSha(scriptSha, options)) as unknown as ScriptReply;
-      } catch (error) {
-        if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
-        return (await this.client.eval(limiterScript, options)) as unknown as ScriptReply;
-      }
+      return (await runLimiterScript(this.client, keys, args.map(String))) as ScriptReply;
     } catch (error) {
       this.logFailure(error);
       throw new ApiError(
