@@ -101,13 +101,15 @@ export class Service {
     const metrics = createMetrics();
     const cluster = options.cluster;
     // The cluster's modules load only in a worker of `serve --workers N`, not on every start.
+    // With --workers and no Redis, limits and failed authentications are counted in the primary.
+    const countedInPrimary = cluster && !limitsInRedis(config);
     const limiter =
-      cluster && !limitsInRedis(config)
+      countedInPrimary
         ? new (await import('./cluster/ipcRateLimiter.js')).IpcRateLimiter(cluster.channel, { flushUsage: () => store.ledger.flush() })
         : await createRateLimiter(config, clock, logger);
     // Failed authentications are counted where the limits are: the primary, Redis or here.
     const authThrottle =
-      cluster && !limitsInRedis(config)
+      countedInPrimary
         ? new (await import('./cluster/ipcAuthThrottle.js')).IpcAuthThrottle(cluster.channel, config.auth_failure_limit, clock)
         : await createAuthThrottle(config, clock, logger);
     const worker = cluster && (await import('./cluster/workerRole.js')).workerRole(cluster.channel, metrics.registry, cluster.background);

@@ -206,11 +206,10 @@ export class WorkerLlamaProvider implements Provider {
   private generation(call: 'chat' | 'complete', { signal, ...request }: ChatRequest | CompletionRequest): Promise<Generation> {
     if (this.disposed) return Promise.reject(new ApiError('LLMSVC_ERR_SHUTTING_DOWN', 'The server is shutting down; retry against the restarted server.'));
     if (!this.pool) return Promise.reject(noRuntime(request.model));
-    const pool = this.pool;
     const { port1: port, port2 } = new MessageChannel();
     const send = (message: ToGeneration) => port.postMessage(message);
     const task = { call, request, port: port2 } as RuntimeTask;
-    pool.run(task, { transferList: [port2] }).catch((error: unknown) => port.emit('message', { type: 'error', error: { message: (error as Error).message } }));
+    this.pool.run(task, { transferList: [port2] }).catch((error: unknown) => port.emit('message', { type: 'error', error: { message: (error as Error).message } }));
     return new Promise((resolve, reject) => {
       let onEvent: ((message: FromGeneration) => void) | undefined;
       port.on('message', (message: FromGeneration) => {
