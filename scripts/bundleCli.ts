@@ -65,6 +65,8 @@ await esbuild.build({
   plugins: [keepFileUrls(outDir)],
   logLevel: 'warning',
   legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
   banner: { js: bannerLines.join('\n') },
 });
 writeManifest(outDir, entry, {});

@@ -70,6 +70,8 @@ const result = await esbuild.build({
   metafile: true,
   logLevel: 'warning',
   legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
   banner: {
     js: [
       ...bannerLines,
