@@ -4,10 +4,13 @@
 // appliance does on every boot after its first: the remembered binary test, for one, applies). Prints
 // its table; writes nothing (bench/RESULTS.md is the lead's to update).
 //
-//   node --import tsx bench/startup.ts [--quick] [--baseline <path to another build's main.js>]
+//   node --import tsx bench/startup.ts [--quick] [--baseline <path to another build's main.js>] [--settled-s N]
 //
 // --baseline measures a second build the same way, alternated with this one (e.g. the main
 // checkout's dist/apps/cli/main.js), so a change is compared with what it replaces in one run.
+// --settled-s N (default 20; 0 skips it) reads the RSS again N s after ready: what a server that
+// sits idle holds once V8 has shrunk its young generation and flushed unused bytecode, which it
+// does some seconds into idleness, not 500 ms after start-up.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +40,9 @@ const baselineCli = baselineIndex > 0 ? path.resolve(process.argv[baselineIndex 
 const samples = quick ? 3 : 7;
 /** RSS is read this long after /readyz first answered 200 (as foundation.ts does). */
 const rssSettleMs = 500;
+const settledIndex = process.argv.indexOf('--settled-s');
+const settledMs = (settledIndex > 0 ? Number(process.argv[settledIndex + 1]) : 20) * 1000;
+if (!Number.isFinite(settledMs) || settledMs < 0) throw new Error('--settled-s takes a number of seconds (0 skips the settled RSS)');
 /** Not faster: on 2 cores the polling would itself slow the start-up it measures. */
 const pollMs = 20;
 
@@ -53,6 +59,8 @@ interface ServeSample {
    *  node-llama-cpp forks) until ready. */
   cpuMs: number;
   idleRssMB: number;
+  /** RSS settledMs after ready; undefined when not measured. */
+  settledRssMB: number | undefined;
 }
 
 /** Polls `url` until `done(status, body)` holds; resolves with performance.now() at that answer. */
@@ -99,13 +107,20 @@ async function serveSample(cli: string, dataDir: string): Promise<ServeSample> {
     });
     const cpuMs = cpuWithChildrenMs(child.pid!);
     await sleep(rssSettleMs);
+    const idleRssMB = rssMB(child.pid!);
+    let settledRssMB: number | undefined;
+    if (settledMs > 0) {
+      await sleep(settledMs - rssSettleMs);
+      settledRssMB = rssMB(child.pid!);
+    }
     return {
       listeningMs: listeningAt - spawnedAt,
       healthzMs: healthzAt - spawnedAt,
       warmingMs: warmingAt === undefined ? undefined : warmingAt - spawnedAt,
       readyMs: readyAt - spawnedAt,
       cpuMs,
-      idleRssMB: rssMB(child.pid!),
+      idleRssMB,
+      settledRssMB,
     };
   } finally {
     await stopChild(child);
@@ -137,6 +152,7 @@ function summarizeBuild(runs: ServeSample[]) {
     ready: summarize(runs.map((run) => run.readyMs)),
     cpu: summarize(runs.map((run) => run.cpuMs)),
     rss: summarize(runs.map((run) => run.idleRssMB)),
+    settledRss: settledMs > 0 ? summarize(runs.map((run) => run.settledRssMB!)) : undefined,
   };
 }
 
@@ -193,6 +209,15 @@ async function main(): Promise<void> {
       summaries.map((s) => `${(s.rss.median / bare.rss.median).toFixed(2)}×`).join(' / '),
       '≤ 120 MB',
     ],
+    ...(settledMs > 0
+      ? [[
+          `RSS idle, ${settledMs / 1000} s after ready (peer: idle \`node\`, ${(rssSettleMs * 2) / 1000} s)`,
+          ...summaries.map((s) => fmt(s.settledRss!, ' MB')),
+          fmt(bare.rss, ' MB'),
+          summaries.map((s) => `${(s.settledRss!.median / bare.rss.median).toFixed(2)}×`).join(' / '),
+          '≤ 120 MB',
+        ]]
+      : []),
   ];
   process.stdout.write(`\n${textTable(header, rows)}\n\n`);
   process.stdout.write(`median (min–max) of ${samples} cold starts each; MB = 10⁶ bytes; load average (1/5/15 min) before: ${loadBefore}, after: ${loadLine()}\n`);
