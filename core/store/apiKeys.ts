@@ -28,7 +28,7 @@ export interface ApiKeyRecord extends KeyLimits {
   cache: boolean;
 }
 
-interface ApiKeyRow {
+export interface ApiKeyRow {
   id: string;
   name: string;
   prefix: string;
@@ -48,13 +48,32 @@ interface ApiKeyRow {
   cache: number;
 }
 
-function fromRow(row: ApiKeyRow): ApiKeyRecord {
+export function fromRow(row: ApiKeyRow): ApiKeyRecord {
   return { ...camelCaseRow(row), models: JSON.parse(row.models) as string[], disabled: row.disabled === 1, cache: row.cache === 1 } as ApiKeyRecord;
 }
 
-function toRow(key: ApiKeyRecord): ApiKeyRow {
+export function toRow(key: ApiKeyRecord): ApiKeyRow {
   return { ...snakeCaseRow(key), models: JSON.stringify(key.models), disabled: key.disabled ? 1 : 0, cache: key.cache ? 1 : 0 } as ApiKeyRow;
 }
+
+/** The table's statements, in SQL both engines run (PostgreSQL's repository numbers the `?` and
+ *  `@name` parameters: core/store/postgres/sql.ts). */
+export const apiKeySql = {
+  byHash: 'SELECT * FROM api_keys WHERE secret_hash = ?',
+  byId: 'SELECT * FROM api_keys WHERE id = ?',
+  all: 'SELECT * FROM api_keys ORDER BY created_at, id',
+  upsert: `
+    INSERT INTO api_keys (id, name, prefix, secret_hash, scope, models, rpm, tpm, max_concurrent, daily_tokens,
+      monthly_tokens, expires_at, created_at, last_used_at, disabled, revoked_at, cache)
+    VALUES (@id, @name, @prefix, @secret_hash, @scope, @models, @rpm, @tpm, @max_concurrent, @daily_tokens,
+      @monthly_tokens, @expires_at, @created_at, @last_used_at, @disabled, @revoked_at, @cache)
+    ON CONFLICT (id) DO UPDATE SET name = excluded.name, prefix = excluded.prefix, secret_hash = excluded.secret_hash,
+      scope = excluded.scope, models = excluded.models, rpm = excluded.rpm, tpm = excluded.tpm,
+      max_concurrent = excluded.max_concurrent, daily_tokens = excluded.daily_tokens,
+      monthly_tokens = excluded.monthly_tokens, expires_at = excluded.expires_at, disabled = excluded.disabled,
+      revoked_at = excluded.revoked_at, cache = excluded.cache`,
+  touch: 'UPDATE api_keys SET last_used_at = ? WHERE id = ?',
+} as const;
 
 /** The api_keys table. `saveCount` and `dataVersion()` tell a cache of keys (KeyService keeps
  *  one) whether the table may have changed since it last looked: the first moves with every save
@@ -70,20 +89,11 @@ export class ApiKeyRepository {
   private readonly touchStatement;
 
   constructor(db: Db) {
-    this.byHash = db.prepare<[string], ApiKeyRow>('SELECT * FROM api_keys WHERE secret_hash = ?');
-    this.byId = db.prepare<[string], ApiKeyRow>('SELECT * FROM api_keys WHERE id = ?');
-    this.all = db.prepare<[], ApiKeyRow>('SELECT * FROM api_keys ORDER BY created_at, id');
-    this.upsertStatement = db.prepare(`
-      INSERT INTO api_keys (id, name, prefix, secret_hash, scope, models, rpm, tpm, max_concurrent, daily_tokens,
-        monthly_tokens, expires_at, created_at, last_used_at, disabled, revoked_at, cache)
-      VALUES (@id, @name, @prefix, @secret_hash, @scope, @models, @rpm, @tpm, @max_concurrent, @daily_tokens,
-        @monthly_tokens, @expires_at, @created_at, @last_used_at, @disabled, @revoked_at, @cache)
-      ON CONFLICT (id) DO UPDATE SET name = excluded.name, prefix = excluded.prefix, secret_hash = excluded.secret_hash,
-        scope = excluded.scope, models = excluded.models, rpm = excluded.rpm, tpm = excluded.tpm,
-        max_concurrent = excluded.max_concurrent, daily_tokens = excluded.daily_tokens,
-        monthly_tokens = excluded.monthly_tokens, expires_at = excluded.expires_at, disabled = excluded.disabled,
-        revoked_at = excluded.revoked_at, cache = excluded.cache`);
-    this.touchStatement = db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?');
+    this.byHash = db.prepare<[string], ApiKeyRow>(apiKeySql.byHash);
+    this.byId = db.prepare<[string], ApiKeyRow>(apiKeySql.byId);
+    this.all = db.prepare<[], ApiKeyRow>(apiKeySql.all);
+    this.upsertStatement = db.prepare(apiKeySql.upsert);
+    this.touchStatement = db.prepare(apiKeySql.touch);
     this.dataVersionStatement = db.prepare<[], number>('PRAGMA data_version').pluck();
   }
 

@@ -1,0 +1,55 @@
+// The repositories' SQL is written once, with better-sqlite3's parameters: `?` (in order) and
+// `@name` (from an object). PostgreSQL numbers its parameters ($1, $2, …): this converts a
+// statement once and remembers it. The statements hold no `?` or `@` inside string literals.
+import type pg from 'pg';
+
+interface Converted {
+  text: string;
+  /** For `@name` statements, the object property behind each $n; empty for `?` statements. */
+  names: string[];
+}
+
+const converted = new Map<string, Converted>();
+
+function convert(sql: string): Converted {
+  let result = converted.get(sql);
+  if (result) return result;
+  const names: string[] = [];
+  let positionals = 0;
+  const text = sql.replace(/\?|@([A-Za-z_][A-Za-z0-9_]*)/g, (match, name: string | undefined) => {
+    if (name === undefined) return `$${++positionals}`;
+    const index = names.indexOf(name);
+    return `$${index >= 0 ? index + 1 : names.push(name)}`;
+  });
+  if (positionals > 0 && names.length > 0) throw new Error(`A statement mixes ? and @name parameters: ${sql}`);
+  converted.set(sql, (result = { text, names }));
+  return result;
+}
+
+/** Runs `sql` (better-sqlite3's parameter style) on PostgreSQL with `parameters`: an array for `?`,
+ *  an object for `@name`. */
+export async function query<Row extends pg.QueryResultRow>(
+  client: pg.Pool | pg.ClientBase,
+  sql: string,
+  parameters: readonly unknown[] | Readonly<Record<string, unknown>> = [],
+): Promise<Row[]> {
+  const { text, names } = convert(sql);
+  const values = Array.isArray(parameters) ? parameters : names.map((name) => (parameters as Record<string, unknown>)[name]);
+  return (await client.query<Row>(text, values as unknown[])).rows;
+}
+
+/** Runs `work` in one transaction on one connection of `pool`. */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
