@@ -64,8 +64,18 @@ function toRow(store: VectorStoreRecord): VectorStoreRow {
   };
 }
 
+/** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
+export interface VectorStoreStore {
+  save(store: VectorStoreRecord): Promise<void>;
+  find(id: string): Promise<VectorStoreRecord | undefined>;
+  findByName(name: string): Promise<VectorStoreRecord | undefined>;
+  list(page: PageRequest): Promise<PageOf<VectorStoreRecord>>;
+  touch(id: string, at: number): Promise<void>;
+  delete(id: string): Promise<boolean>;
+}
+
 /** The vector_stores table (their chunks live in the vector index, their files in vector_store_files). */
-export class VectorStoreRepository {
+export class VectorStoreRepository implements VectorStoreStore {
   private readonly upsertStatement;
   private readonly byId;
   private readonly byName;
@@ -89,31 +99,46 @@ export class VectorStoreRepository {
   }
 
   /** Inserts, or updates the fields a client may change (name, description, metadata, expiry). */
-  save(store: VectorStoreRecord): void {
+  async save(store: VectorStoreRecord): Promise<void> {
+    return this.saveSync(store);
+  }
+
+  /** save, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  saveSync(store: VectorStoreRecord): void {
     this.upsertStatement.run(toRow(store));
   }
 
-  find(id: string): VectorStoreRecord | undefined {
+  async find(id: string): Promise<VectorStoreRecord | undefined> {
     const row = this.byId.get(id);
     return row && fromRow(row);
   }
 
   /** The oldest store of this name (names need not be unique; the CLI addresses stores by name). */
-  findByName(name: string): VectorStoreRecord | undefined {
+  async findByName(name: string): Promise<VectorStoreRecord | undefined> {
     const row = this.byName.get(name);
     return row && fromRow(row);
   }
 
-  list(page: PageRequest): PageOf<VectorStoreRecord> {
+  async list(page: PageRequest): Promise<PageOf<VectorStoreRecord>> {
     const result = this.pages.page(page);
     return { items: result.items.map(fromRow), hasMore: result.hasMore };
   }
 
-  touch(id: string, at: number): void {
+  async touch(id: string, at: number): Promise<void> {
+    return this.touchSync(id, at);
+  }
+
+  /** touch, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  touchSync(id: string, at: number): void {
     this.touchStatement.run(at, id);
   }
 
-  delete(id: string): boolean {
+  async delete(id: string): Promise<boolean> {
+    return this.deleteSync(id);
+  }
+
+  /** delete, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  deleteSync(id: string): boolean {
     return this.deleteStatement.run(id).changes > 0;
   }
 }
