@@ -18,6 +18,10 @@ function newKeyId(): string {
   return `key_${randomBytes(12).toString('base64url')}`;
 }
 
+function keyNotFound(id: string): never {
+  throw new ApiError('LLMSVC_ERR_NOT_FOUND', `No API key has the id '${id}'. List the keys with GET /admin/v1/keys or 'llmsvc keys list'.`, 'id');
+}
+
 /** A key as the admin API and the CLI show it: everything but the hash. */
 export function keyView(key: ApiKeyRecord) {
   return {
@@ -142,14 +146,17 @@ export class KeyService {
   }
 
   async get(id: string): Promise<ApiKeyRecord> {
-    const key = await this.store.apiKeys.find(id);
-    if (!key) throw new ApiError('LLMSVC_ERR_NOT_FOUND', `No API key has the id '${id}'. List the keys with GET /admin/v1/keys or 'llmsvc keys list'.`, 'id');
-    return key;
+    return (await this.store.apiKeys.find(id)) ?? keyNotFound(id);
   }
 
-  async update(id: string, patch: UpdateKeyInput): Promise<ApiKeyRecord> {
-    const key = await this.get(id);
-    const changed: ApiKeyRecord = {
+  /** Reads, changes and saves a key in one step of the store, so that two changes of one key
+   *  that arrive together (admin API, CLI) both apply. */
+  private async modify(id: string, change: (key: ApiKeyRecord) => ApiKeyRecord): Promise<ApiKeyRecord> {
+    return (await this.store.apiKeys.modify(id, change)) ?? keyNotFound(id);
+  }
+
+  update(id: string, patch: UpdateKeyInput): Promise<ApiKeyRecord> {
+    return this.modify(id, (key) => ({
       ...key,
       name: patch.name ?? key.name,
       models: patch.models ?? key.models,
@@ -161,26 +168,21 @@ export class KeyService {
       maxConcurrent: patch.max_concurrent === undefined ? key.maxConcurrent : patch.max_concurrent,
       dailyTokens: patch.daily_tokens === undefined ? key.dailyTokens : patch.daily_tokens,
       monthlyTokens: patch.monthly_tokens === undefined ? key.monthlyTokens : patch.monthly_tokens,
-    };
-    await this.store.apiKeys.save(changed);
-    return changed;
+    }));
   }
 
   /** Revoked keys stay in the table (their usage history refers to them) but never authenticate again. */
-  async revoke(id: string): Promise<ApiKeyRecord> {
-    const key = await this.get(id);
-    const revoked = { ...key, revokedAt: key.revokedAt ?? this.clock() };
-    await this.store.apiKeys.save(revoked);
-    return revoked;
+  revoke(id: string): Promise<ApiKeyRecord> {
+    return this.modify(id, (key) => ({ ...key, revokedAt: key.revokedAt ?? this.clock() }));
   }
 
   /** A new secret for the same key (same id, limits and usage); the old secret stops working. */
   async rotate(id: string): Promise<{ key: ApiKeyRecord; secret: string }> {
-    const key = await this.get(id);
-    if (key.revokedAt !== null) throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `Key '${id}' is revoked; create a new key instead.`, 'id');
     const secret = generateSecret();
-    const rotated = { ...key, prefix: displayPrefix(secret), secretHash: hashSecret(secret) };
-    await this.store.apiKeys.save(rotated);
+    const rotated = await this.modify(id, (key) => {
+      if (key.revokedAt !== null) throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `Key '${id}' is revoked; create a new key instead.`, 'id');
+      return { ...key, prefix: displayPrefix(secret), secretHash: hashSecret(secret) };
+    });
     return { key: rotated, secret };
   }
 

@@ -135,14 +135,14 @@ export class VectorStoreService {
   }
 
   async updateStore(id: string, request: UpdateVectorStoreRequest) {
-    const record = await this.requireStore(id);
-    const updated: VectorStoreRecord = {
+    // Read and saved in one step: two updates of different fields that arrive together both apply.
+    const updated = await this.store.vectorStores.modify(id, (record) => ({
       ...record,
       name: request.name === undefined || request.name === null ? record.name : request.name,
       metadata: request.metadata === undefined ? record.metadata : request.metadata,
       expiresAfterDays: request.expires_after === undefined ? record.expiresAfterDays : (request.expires_after?.days ?? null),
-    };
-    await this.store.vectorStores.save(updated);
+    }));
+    if (!updated) throw notFound('vector store', id);
     return this.storeObject(updated);
   }
 

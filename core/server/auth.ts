@@ -73,7 +73,7 @@ export interface SessionAuth {
 
 const publicRoutes = new Set(['/healthz', '/readyz']);
 const noRelease = () => {};
-/** What the limiters are given for a key without a quota (they never call it for one). */
+/** What the limiters are given when they will not ask (no quota, or no tokens reserved). */
 const noQuotaUsage = (): QuotaUsage => ({ day: 0, month: 0, msUntilDayEnds: 0, msUntilMonthEnds: 0 });
 
 /** The secret from `Authorization: Bearer …` (OpenAI SDKs) or `x-api-key` (Anthropic SDK); or, for
@@ -141,10 +141,11 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
       msUntilMonthEnds: msUntilNextUtcMonth(now),
     };
   };
-  /** Runs `use` with the key's quota usage: at once for a key without a quota (the limiters ask
-   *  for usage only when the key has one), after reading it otherwise. */
-  function withQuotaUsage<T>(key: ApiKeyRecord, use: (quota: () => QuotaUsage) => T | Promise<T>): T | Promise<T> {
-    if (!hasTokenQuota(key)) return use(noQuotaUsage);
+  /** Runs `use` with the key's quota usage: at once when no tokens are reserved (`reserves`
+   *  false) or the key has no quota (the limiters ask for usage only then), after reading it
+   *  otherwise. */
+  function withQuotaUsage<T>(key: ApiKeyRecord, reserves: boolean, use: (quota: () => QuotaUsage) => T | Promise<T>): T | Promise<T> {
+    if (!reserves || !hasTokenQuota(key)) return use(noQuotaUsage);
     return readQuotaUsage(key).then((usage) => use(() => usage));
   }
 
@@ -230,7 +231,8 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
     }
     const admission: Admission = { release: noRelease, reservations: [], ended: false };
     request.admission = admission;
-    const admitted = withQuotaUsage(key, (quota) => limiter.admit(key, consumesTokens(request) ? 0 : undefined, quota));
+    const reserves = consumesTokens(request);
+    const admitted = withQuotaUsage(key, reserves, (quota) => limiter.admit(key, reserves ? 0 : undefined, quota));
     if (admitted instanceof Promise) return admitted.then((result) => admit(request, reply, key, admission, result));
     admit(request, reply, key, admission, admitted);
   }
@@ -242,7 +244,7 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
     if (admission.ended) admitted.release();
     if (admitted.reservation) addReservation(admission, admitted.reservation);
     request.reserveTokens = (tokens) => {
-      const reservation = withQuotaUsage(key, (quota) => limiter.reserve(key, tokens, quota));
+      const reservation = withQuotaUsage(key, true, (quota) => limiter.reserve(key, tokens, quota));
       if (reservation instanceof Promise) return reservation.then((granted) => addReservation(admission, granted));
       addReservation(admission, reservation);
     };

@@ -68,6 +68,10 @@ export interface ApiKeyStore {
   find(id: string): Promise<ApiKeyRecord | undefined>;
   list(): Promise<ApiKeyRecord[]>;
   save(key: ApiKeyRecord): Promise<void>;
+  /** Reads the key, applies `change` and saves the result, atomically (two changes of one key
+   *  that arrive together both apply). Undefined when there is no such key; what `change` throws
+   *  is thrown, and nothing is saved. */
+  modify(id: string, change: (key: ApiKeyRecord) => ApiKeyRecord): Promise<ApiKeyRecord | undefined>;
   touch(id: string, at: number): Promise<void>;
 }
 
@@ -83,6 +87,7 @@ export class ApiKeyRepository implements ApiKeyStore {
   private readonly all;
   private readonly upsertStatement;
   private readonly touchStatement;
+  private readonly modifyTransaction;
 
   constructor(db: Db) {
     this.byHash = db.prepare<[string], ApiKeyRow>('SELECT * FROM api_keys WHERE secret_hash = ?');
@@ -100,6 +105,14 @@ export class ApiKeyRepository implements ApiKeyStore {
         revoked_at = excluded.revoked_at, cache = excluded.cache`);
     this.touchStatement = db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?');
     this.dataVersionStatement = db.prepare<[], number>('PRAGMA data_version').pluck();
+    this.modifyTransaction = db.transaction((id: string, change: (key: ApiKeyRecord) => ApiKeyRecord) => {
+      const row = this.byId.get(id);
+      if (!row) return undefined;
+      const changed = change(fromRow(row));
+      this.saves++;
+      this.upsertStatement.run(toRow(changed));
+      return changed;
+    });
   }
 
   /** Saves through this repository (SQLite's data_version does not move for a connection's own commits). */
@@ -130,6 +143,10 @@ export class ApiKeyRepository implements ApiKeyStore {
   async save(key: ApiKeyRecord): Promise<void> {
     this.saves++;
     this.upsertStatement.run(toRow(key));
+  }
+
+  async modify(id: string, change: (key: ApiKeyRecord) => ApiKeyRecord): Promise<ApiKeyRecord | undefined> {
+    return this.modifyTransaction(id, change);
   }
 
   async touch(id: string, at: number): Promise<void> {

@@ -67,6 +67,9 @@ function toRow(store: VectorStoreRecord): VectorStoreRow {
 /** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
 export interface VectorStoreStore {
   save(store: VectorStoreRecord): Promise<void>;
+  /** Reads the store, applies `change` and saves the result, atomically. Undefined when there is
+   *  no such store. */
+  modify(id: string, change: (store: VectorStoreRecord) => VectorStoreRecord): Promise<VectorStoreRecord | undefined>;
   find(id: string): Promise<VectorStoreRecord | undefined>;
   findByName(name: string): Promise<VectorStoreRecord | undefined>;
   list(page: PageRequest): Promise<PageOf<VectorStoreRecord>>;
@@ -82,6 +85,7 @@ export class VectorStoreRepository implements VectorStoreStore {
   private readonly deleteStatement;
   private readonly touchStatement;
   private readonly pages;
+  private readonly modifyTransaction;
 
   constructor(db: Db) {
     this.upsertStatement = db.prepare(`
@@ -96,6 +100,17 @@ export class VectorStoreRepository implements VectorStoreStore {
     this.deleteStatement = db.prepare<[string]>('DELETE FROM vector_stores WHERE id = ?');
     this.touchStatement = db.prepare<[number, string]>('UPDATE vector_stores SET last_active_at = ? WHERE id = ?');
     this.pages = new Paginator<VectorStoreRow>(db, { table: 'vector_stores', idColumn: 'id', columns: '*', scope: '1 = 1' });
+    this.modifyTransaction = db.transaction((id: string, change: (store: VectorStoreRecord) => VectorStoreRecord) => {
+      const row = this.byId.get(id);
+      if (!row) return undefined;
+      const changed = change(fromRow(row));
+      this.upsertStatement.run(toRow(changed));
+      return changed;
+    });
+  }
+
+  async modify(id: string, change: (store: VectorStoreRecord) => VectorStoreRecord): Promise<VectorStoreRecord | undefined> {
+    return this.modifyTransaction(id, change);
   }
 
   /** Inserts, or updates the fields a client may change (name, description, metadata, expiry). */
