@@ -91,6 +91,17 @@ describe('the key cache', () => {
     await refused(server, rotated.secret, 'LLMSVC_ERR_INVALID_API_KEY');
   });
 
+  test('two changes of one key that arrive together both apply (each is one read-and-save step)', async () => {
+    const { server } = twoConnections();
+    const { key } = await server.create(input());
+    await Promise.all([server.update(key.id, { rpm: 11 }), server.update(key.id, { tpm: 22 }), server.update(key.id, { name: 'renamed' })]);
+    const changed = await server.get(key.id);
+    assert.deepEqual([changed.rpm, changed.tpm, changed.name], [11, 22, 'renamed']);
+    await Promise.all([server.revoke(key.id), server.update(key.id, { disabled: true })]);
+    const revoked = await server.get(key.id);
+    assert.ok(revoked.revokedAt !== null && revoked.disabled, 'the revocation is not undone by the update that read the key before it');
+  });
+
   test('expiry needs no change: a cached key expires on time', async () => {
     const { server } = twoConnections();
     const { secret } = await server.create(input({ expires_at: now + 1000 }));
