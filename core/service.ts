@@ -97,7 +97,7 @@ export class Service {
     const clock = options.clock ?? systemClock;
     const store = Store.open(config.data_dir, { onLedgerError: (error, lost) => logger.error({ err: error, lost }, 'could not write the request log and usage') });
     const keys = new KeyService(store, clock);
-    const adminKeyFile = config.auth ? keys.ensureAdminKey(config.admin_key, adminKeyFileIn(config.data_dir)) : undefined;
+    const adminKeyFile = config.auth ? await keys.ensureAdminKey(config.admin_key, adminKeyFileIn(config.data_dir)) : undefined;
     const metrics = createMetrics();
     const cluster = options.cluster;
     // The cluster's modules load only in a worker of `serve --workers N`, not on every start.
@@ -105,7 +105,7 @@ export class Service {
     const countedInPrimary = cluster && !limitsInRedis(config);
     const limiter =
       countedInPrimary
-        ? new (await import('./cluster/ipcRateLimiter.js')).IpcRateLimiter(cluster.channel, { flushUsage: () => store.ledger.flush() })
+        ? new (await import('./cluster/ipcRateLimiter.js')).IpcRateLimiter(cluster.channel, { flushUsage: () => store.ledger.flushSync() })
         : await createRateLimiter(config, clock, logger);
     // Failed authentications are counted where the limits are: the primary, Redis or here.
     const authThrottle =

@@ -232,7 +232,7 @@ describe('jobs', () => {
     // A key allowed three requests a minute (upload, create, one line): the batch's first line
     // runs, the next ones wait for the window (the key's batch pauses), so the batch stays in
     // progress at 1 of 3 until cancelled. The admin client reads it back.
-    const slow = server.service.keys.create({ name: 'admin-api-batch', scope: 'user', models: [tinyModelId], rpm: 3, cache: false, expires_at: null });
+    const slow = await server.service.keys.create({ name: 'admin-api-batch', scope: 'user', models: [tinyModelId], rpm: 3, cache: false, expires_at: null });
     const slowClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: slow.secret, maxRetries: 0 });
     const lines = [1, 2, 3].map((seed) => JSON.stringify({ custom_id: `line-${seed}`, method: 'POST', url: '/v1/chat/completions', body: { model: tinyModelId, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, temperature: 0, seed } }));
     const input = await slowClient.files.create({ file: await toFile(Buffer.from(lines.join('\n') + '\n'), 'batch.jsonl'), purpose: 'batch' });

@@ -347,10 +347,10 @@ describe('operations', () => {
     const stream = client.messages.stream(params, { headers: { 'x-request-id': 'anthropic-log-2' } });
     await stream.finalMessage();
     await client.messages.countTokens({ model: tinyModelId, messages: params.messages }, { headers: { 'x-request-id': 'anthropic-log-3' } });
-    const rowOf = (id: string) => server.service.store.requestLog.recent(500).find((entry) => entry.id === id);
-    assert.ok(await waitFor(() => ['anthropic-log-1', 'anthropic-log-2', 'anthropic-log-3'].every((id) => rowOf(id))));
+    const rowOf = async (id: string) => (await server.service.store.requestLog.recent(500)).find((entry) => entry.id === id);
+    assert.ok(await waitFor(async () => (await Promise.all(['anthropic-log-1', 'anthropic-log-2', 'anthropic-log-3'].map(rowOf))).every(Boolean)));
     for (const [id, stream] of [['anthropic-log-1', false], ['anthropic-log-2', true]] as const) {
-      const row = rowOf(id)!;
+      const row = (await rowOf(id))!;
       assert.equal(row.route, '/v1/messages');
       assert.equal(row.status, 200);
       assert.equal(row.model, tinyModelId);
@@ -359,7 +359,7 @@ describe('operations', () => {
       assert.equal(row.completionTokens, 4);
       assert.ok(row.ttftMs! > 0 && row.ttftMs! <= row.latencyMs);
     }
-    const counted = rowOf('anthropic-log-3')!;
+    const counted = (await rowOf('anthropic-log-3'))!;
     assert.equal(counted.route, '/v1/messages/count_tokens');
     assert.equal(counted.model, tinyModelId);
     assert.ok(!counted.promptTokens && !counted.completionTokens, 'counting generates nothing');

@@ -441,8 +441,8 @@ describe('operations', () => {
 
   test('the request log holds one row per API request, without prompt text by default', async () => {
     await client.chat.completions.create({ model: tinyModelId, messages: [{ role: 'user', content: 'secret prompt words' }], max_tokens: 2, seed: 2 }, { headers: { 'x-request-id': 'logged-1' } });
-    assert.ok(await waitFor(() => server.service.store.requestLog.recent(500).some((entry) => entry.id === 'logged-1')));
-    const row = server.service.store.requestLog.recent(500).find((entry) => entry.id === 'logged-1');
+    assert.ok(await waitFor(async () => (await server.service.store.requestLog.recent(500)).some((entry) => entry.id === 'logged-1')));
+    const row = (await server.service.store.requestLog.recent(500)).find((entry) => entry.id === 'logged-1');
     assert.ok(row, 'the request was logged');
     assert.equal(row.route, '/v1/chat/completions');
     assert.equal(row.status, 200);
@@ -452,7 +452,7 @@ describe('operations', () => {
     assert.ok(row.latencyMs > 0);
     assert.ok(row.ttftMs! > 0 && row.ttftMs! <= row.latencyMs);
     assert.equal(row.promptText, null);
-    const failed = server.service.store.requestLog.recent(500).find((entry) => entry.status === 404 && entry.errorCode === 'LLMSVC_ERR_MODEL_NOT_FOUND');
+    const failed = (await server.service.store.requestLog.recent(500)).find((entry) => entry.status === 404 && entry.errorCode === 'LLMSVC_ERR_MODEL_NOT_FOUND');
     assert.ok(failed, 'errors are logged with their code');
     assert.ok(!server.logs().includes('secret prompt words'), 'no prompt text in the logs');
   });
@@ -500,7 +500,7 @@ describe('operations', () => {
     // The server notices, aborts the generation and frees the sequence.
     const active = async () => (await server.service.runtimeStats()).models[tinyModelId]?.active;
     assert.ok(await waitFor(async () => (await active()) === 0));
-    const row = server.service.store.requestLog.recent(50).find((entry) => entry.errorCode === 'client_closed_request');
+    const row = (await server.service.store.requestLog.recent(50)).find((entry) => entry.errorCode === 'client_closed_request');
     assert.ok(row, 'the dropped stream is logged as closed by the client');
     // Every sequence is free, so a request on each completes.
     const results = await Promise.all(

@@ -328,7 +328,7 @@ describe('limits', () => {
     assert.equal(byModel[tinyModelId].prompt_tokens, a.usage!.prompt_tokens + b.usage!.prompt_tokens + e.usage.prompt_tokens);
     assert.equal(byModel[tinyModelId].completion_tokens, 4 + 5);
     assert.equal(byModel.missing.errors, 1);
-    const row = server.service.store.requestLog.recent(5).find((entry) => entry.model === 'missing');
+    const row = (await server.service.store.requestLog.recent(5)).find((entry) => entry.model === 'missing');
     assert.equal(row?.keyId, id, 'the request log names the key');
   });
 });

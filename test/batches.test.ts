@@ -53,7 +53,7 @@ describe('OpenAI Batch API', () => {
   after(() => server.stop());
 
   test('a 20-line batch with bad lines completes with exact counts; output and error files validate against OpenAI’s schemas', async () => {
-    const user = server.service.keys.create({ name: 'batcher', scope: 'user', models: [tinyModelId, 'missing-model'], cache: false, expires_at: null });
+    const user = await server.service.keys.create({ name: 'batcher', scope: 'user', models: [tinyModelId, 'missing-model'], cache: false, expires_at: null });
     const userClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: user.secret, maxRetries: 0 });
     const lines: unknown[] = [];
     for (let index = 0; index < 17; index++) lines.push({ custom_id: `ok-${index}`, method: 'POST', url: '/v1/chat/completions', body: chatBody(`Say ${index}`, index) });
@@ -99,12 +99,12 @@ describe('OpenAI Batch API', () => {
     assert.equal(outputFile.purpose, 'batch_output');
 
     // Usage is the key's, as for live requests: 17 successful chat requests were accounted.
-    server.service.store.ledger.flush();
-    const usage = server.service.store.usage.tokensBetween(user.key.id, '2000-01-01', '2999-12-31');
+    await server.service.store.ledger.flush();
+    const usage = await server.service.store.usage.tokensBetween(user.key.id, '2000-01-01', '2999-12-31');
     assert.ok(usage > 0, 'the batch’s tokens count against the submitting key');
 
     // The admin API's job list (GET /admin/v1/jobs) shows batches in the jobs' shape.
-    const job = listBatchJobs(server.service.store).find((entry) => entry.id === created.id)!;
+    const job = (await listBatchJobs(server.service.store)).find((entry) => entry.id === created.id)!;
     assert.deepEqual(
       { kind: job.kind, state: job.state, done: job.progress_done, total: job.progress_total, error: job.error },
       { kind: 'batch', state: 'completed', done: 20, total: 20, error: null },
@@ -216,7 +216,7 @@ describe('OpenAI Batch API', () => {
     // What one line costs (the same prompt length for every line), measured with the admin key.
     const probe = await client.chat.completions.create(chatBody('Quota 0', 0) as never);
     const perLine = probe.usage!.prompt_tokens + 4; // the reservation: prompt plus max_tokens
-    const user = server.service.keys.create({ name: 'small-quota', scope: 'user', models: ['*'], daily_tokens: 3 * perLine, cache: false, expires_at: null });
+    const user = await server.service.keys.create({ name: 'small-quota', scope: 'user', models: ['*'], daily_tokens: 3 * perLine, cache: false, expires_at: null });
     const userClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: user.secret, maxRetries: 0 });
     // 23:00 UTC: the quota resets in an hour, well within the batch's 24 h window.
     now = Math.ceil(now / 86_400_000) * 86_400_000 + 23 * 3600 * 1000;
@@ -280,7 +280,7 @@ describe('batches: routing, scheduling and crashes', () => {
         assert.equal(line.response.body.model, 'team-default');
       }
       // The upstream served them: its request log has the five chat requests.
-      upstream.service.store.ledger.flush();
+      await upstream.service.store.ledger.flush();
       const upstreamChats = upstream.service.store.db.prepare("SELECT COUNT(*) AS n FROM request_log WHERE route = '/v1/chat/completions' AND status = 200").get() as { n: number };
       assert.equal(upstreamChats.n, 5);
     } finally {

@@ -27,7 +27,7 @@ function chat(args: string[], stdin: string, env: NodeJS.ProcessEnv = {}): Promi
 }
 
 async function loggedPrompts(): Promise<{ messages: { role: string; content: string }[] }[]> {
-  server.service.store.ledger.flush();
+  await server.service.store.ledger.flush();
   const rows = server.service.store.db.prepare("SELECT prompt_text FROM request_log WHERE route = '/v1/chat/completions' AND status = 200 ORDER BY created_at").all() as { prompt_text: string }[];
   return rows.map((row) => ({ messages: JSON.parse(row.prompt_text) }));
 }

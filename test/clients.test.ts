@@ -24,10 +24,10 @@ const prompt = 'Say hello.';
 async function routesCalled(run: () => Promise<void>): Promise<string[]> {
   const { store } = server.service;
   const lastRow = () => (store.db.prepare('SELECT max(rowid) AS last FROM request_log').get() as { last: number | null }).last ?? 0;
-  store.ledger.flush();
+  await store.ledger.flush();
   const from = lastRow();
   await run();
-  store.ledger.flush();
+  await store.ledger.flush();
   const rows = store.db.prepare('SELECT route FROM request_log WHERE rowid > ? ORDER BY rowid').all(from) as { route: string }[];
   return [...new Set(rows.map((row) => row.route))];
 }

@@ -213,7 +213,7 @@ describe('admin console in chromium', () => {
   test('cancel through the Batches page (after a confirmation) cancels a running batch', async () => {
     // A key allowed three requests a minute (upload, create, one line): the batch stays in
     // progress at 1 of 3, its key paused, until it is cancelled.
-    const slow = server.service.keys.create({ name: 'console-slow-batch', scope: 'user', models: [tinyModelId], rpm: 3, cache: false, expires_at: null });
+    const slow = await server.service.keys.create({ name: 'console-slow-batch', scope: 'user', models: [tinyModelId], rpm: 3, cache: false, expires_at: null });
     const slowClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: slow.secret, maxRetries: 0 });
     const input = await slowClient.files.create({ file: await toFile(Buffer.from(batchLines(3)), 'slow-batch.jsonl'), purpose: 'batch' });
     const batch = await slowClient.batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' });

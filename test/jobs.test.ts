@@ -23,16 +23,16 @@ after(() => {
 const fast = { pollMs: 10, heartbeatMs: 10 };
 
 test('a job left running by a dead process is resumed; progress is kept on the job', async () => {
-  store.jobs.enqueue('job_dead', 'work', { n: 1 }, Date.now());
+  await store.jobs.enqueue('job_dead', 'work', { n: 1 }, Date.now());
   // A pid that is not running on this host held it.
-  store.jobs.claim(['work'], `${os.hostname()}:999999999:abc`, Date.now());
+  await store.jobs.claim(['work'], `${os.hostname()}:999999999:abc`, Date.now());
   const runs: number[] = [];
-  const runner = new JobRunner({ store, handlers: [{ kind: 'work', run: async ({ job, progress }) => (runs.push(job.attempts), progress(3, 3)) }], ...fast });
+  const runner = new JobRunner({ store, handlers: [{ kind: 'work', run: async ({ job, progress }) => (runs.push(job.attempts), await progress(3, 3)) }], ...fast });
   runner.start();
-  assert.ok(await waitFor(() => store.jobs.find('job_dead')!.state === 'done'));
+  assert.ok(await waitFor(async () => (await store.jobs.find('job_dead'))!.state === 'done'));
   await runner.stop();
   assert.deepEqual(runs, [2]);
-  const job = store.jobs.find('job_dead')!;
+  const job = (await store.jobs.find('job_dead'))!;
   assert.equal(job.progressDone, 3);
   assert.equal(job.progressTotal, 3);
 });
@@ -47,21 +47,23 @@ test('errors are retried, a permanent one fails at once and is reported to the h
       if ((job.payload as { permanent: boolean }).permanent) throw new PermanentJobError('broken input');
       if (job.attempts < 2) throw new Error('transient');
     },
-    failed: (job, message) => failures.push(`${job.id}: ${message}`),
+    failed: (job, message) => {
+      failures.push(`${job.id}: ${message}`);
+    },
   };
-  store.jobs.enqueue('job_flaky', 'flaky', { permanent: false }, Date.now());
-  store.jobs.enqueue('job_broken', 'flaky', { permanent: true }, Date.now());
+  await store.jobs.enqueue('job_flaky', 'flaky', { permanent: false }, Date.now());
+  await store.jobs.enqueue('job_broken', 'flaky', { permanent: true }, Date.now());
   const runner = new JobRunner({ store, handlers: [handler], ...fast });
   runner.start();
-  assert.ok(await waitFor(() => store.jobs.find('job_flaky')!.state === 'done' && store.jobs.find('job_broken')!.state === 'failed'));
+  assert.ok(await waitFor(async () => (await store.jobs.find('job_flaky'))!.state === 'done' && (await store.jobs.find('job_broken'))!.state === 'failed'));
   await runner.stop();
-  assert.equal(store.jobs.find('job_flaky')!.attempts, 2);
+  assert.equal((await store.jobs.find('job_flaky'))!.attempts, 2);
   assert.deepEqual(failures, ['job_broken: broken input']);
   assert.equal(calls, 3);
 });
 
 test('stopping the runner puts the running job back in the queue without counting the attempt', async () => {
-  store.jobs.enqueue('job_long', 'long', {}, Date.now());
+  await store.jobs.enqueue('job_long', 'long', {}, Date.now());
   let started = false;
   const runner = new JobRunner({
     store,
@@ -71,7 +73,7 @@ test('stopping the runner puts the running job back in the queue without countin
   runner.start();
   assert.ok(await waitFor(() => started));
   await runner.stop();
-  const job = store.jobs.find('job_long')!;
+  const job = (await store.jobs.find('job_long'))!;
   assert.equal(job.state, 'queued');
   assert.equal(job.attempts, 0);
 });

@@ -52,8 +52,8 @@ describe('the request ledger (group commit)', () => {
   test('requests that end in one turn are committed together at its end (none in the last 10 ms), their usage summed per key × model × day', async () => {
     const { store } = openStore();
     const keys = new KeyService(store, () => 1_000);
-    const a = keys.create({ name: 'a', scope: 'user', models: ['*'], cache: false }).key;
-    const b = keys.create({ name: 'b', scope: 'user', models: ['*'], cache: false }).key;
+    const a = (await keys.create({ name: 'a', scope: 'user', models: ['*'], cache: false })).key;
+    const b = (await keys.create({ name: 'b', scope: 'user', models: ['*'], cache: false })).key;
     store.ledger.record(finished('r1', a.id, 'm', [10, 5], false, 5_000));
     store.ledger.record(finished('r2', a.id, 'm', [7, 3], true, 6_000));
     store.ledger.record(finished('r3', a.id, 'other', [1, 1]));
@@ -61,30 +61,30 @@ describe('the request ledger (group commit)', () => {
     assert.equal(logCount(store), 0, 'nothing is written inside the turn');
     await nextTurn();
     assert.equal(logCount(store), 4);
-    const rows = store.usage.range(null, '2026-11-26', '2026-11-26');
+    const rows = await store.usage.range(null, '2026-11-26', '2026-11-26');
     const row = (keyId: string, model: string) => rows.find((r) => r.keyId === keyId && r.model === model);
     assert.deepEqual(row(a.id, 'm'), { keyId: a.id, model: 'm', day: '2026-11-26', requests: 2, promptTokens: 17, completionTokens: 8, errors: 1 });
     assert.equal(row(a.id, 'other')?.requests, 1);
     assert.equal(row(b.id, 'm')?.promptTokens, 2);
     assert.equal(rows.length, 3);
-    assert.equal(store.apiKeys.find(a.id)?.lastUsedAt, 6_000, 'the latest use of the turn is the key’s last use');
+    assert.equal((await store.apiKeys.find(a.id))?.lastUsedAt, 6_000, 'the latest use of the turn is the key’s last use');
     // Within 10 ms of that commit, the next one waits for the rest of the 10 ms, then adds to the same row.
     store.ledger.record(finished('r5', a.id, 'm', [1, 1]));
     await sleep(commitWindowMs);
-    assert.equal(store.usage.range(a.id, '2026-11-26', '2026-11-26').find((r) => r.model === 'm')?.requests, 3);
+    assert.equal((await store.usage.range(a.id, '2026-11-26', '2026-11-26')).find((r) => r.model === 'm')?.requests, 3);
   });
 
-  test('flush() writes at once (quota checks and the admin usage route read after it), and dispose() writes the last turn', () => {
+  test('flush() writes at once (quota checks and the admin usage route read after it), and dispose() writes the last turn', async () => {
     const { store, dataDir } = openStore();
     store.ledger.record(finished('r1', 'k1', 'm', [3, 4]));
-    store.ledger.flush();
-    assert.equal(store.usage.tokensBetween('k1', '2026-11-26', '2026-11-26'), 7);
+    await store.ledger.flush();
+    assert.equal(await store.usage.tokensBetween('k1', '2026-11-26', '2026-11-26'), 7);
     store.ledger.record(finished('r2', 'k1', 'm', [1, 0]));
     store.dispose();
     const reopened = Store.open(dataDir);
     after(() => reopened.dispose());
     assert.equal(logCount(reopened), 2);
-    assert.equal(reopened.usage.tokensBetween('k1', '2026-11-26', '2026-11-26'), 8);
+    assert.equal(await reopened.usage.tokensBetween('k1', '2026-11-26', '2026-11-26'), 8);
   });
 
   test('a turn that cannot be written is reported, with how many requests it held, and the next turn is written', async () => {

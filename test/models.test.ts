@@ -59,8 +59,8 @@ test('log_prompts stores the prompt text in the request log', async () => {
       { model: 'llama-2-tiny-random', messages: [{ role: 'user', content: 'remember this prompt' }], max_tokens: 1 },
       { headers: { 'x-request-id': 'with-prompt' } },
     );
-    assert.ok(await waitFor(() => server.service.store.requestLog.recent(10).some((row) => row.id === 'with-prompt')));
-    const row = server.service.store.requestLog.recent(10).find((entry) => entry.id === 'with-prompt')!;
+    assert.ok(await waitFor(async () => (await server.service.store.requestLog.recent(10)).some((row) => row.id === 'with-prompt')));
+    const row = (await server.service.store.requestLog.recent(10)).find((entry) => entry.id === 'with-prompt')!;
     assert.match(row.promptText ?? '', /remember this prompt/);
   } finally {
     await server.stop();

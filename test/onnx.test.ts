@@ -266,7 +266,7 @@ describe('ONNX models served over HTTP', () => {
       assert.equal(attached.status, 'completed');
       const hits = await client.vectorStores.search(store.id, { query: 'apples', ranking_options: { ranker: 'vector' } as never });
       assert.equal(hits.data[0]?.file_id, file.id);
-      const record = server.service.store.vectorStores.find(store.id);
+      const record = await server.service.store.vectorStores.find(store.id);
       assert.equal(record?.embeddingModel, 'mini-embed');
       assert.equal(record?.dimensions, 32);
     } finally {

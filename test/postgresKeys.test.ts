@@ -90,6 +90,12 @@ describe('API keys on PostgreSQL across nodes', () => {
     await heardWithin1s(node1, node1Seen);
     assert.deepEqual(await node1.keys.find(key.id), revoked);
 
+    // Changes of one key from both nodes at once all apply (the row is locked from read to save).
+    const changes = Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? node1 : node2).keys.modify(key.id, (current) => ({ ...current, rpm: current.rpm! + 1 })));
+    await Promise.all(changes);
+    assert.equal((await node1.keys.find(key.id))!.rpm, 110);
+    assert.equal(await node1.keys.modify('no_such_key', (current) => current), undefined);
+
     await node1.keys.touch(key.id, Date.UTC(2026, 11, 6, 4));
     assert.equal((await node2.keys.find(key.id))!.lastUsedAt, Date.UTC(2026, 11, 6, 4));
     assert.equal(await node2.keys.findByHash('no such hash'), undefined);

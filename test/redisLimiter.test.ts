@@ -43,8 +43,8 @@ async function createSharedKey(servers: TestServer[], body: Record<string, unkno
   const response = await authedFetch(`${servers[0]!.url}/admin/v1/keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'shared', ...body }) });
   assert.equal(response.status, 201, await response.clone().text());
   const { id, key } = (await response.json()) as { id: string; key: string };
-  const record = servers[0]!.service.keys.get(id);
-  for (const server of servers.slice(1)) server.service.store.apiKeys.save(record);
+  const record = await servers[0]!.service.keys.get(id);
+  for (const server of servers.slice(1)) await server.service.store.apiKeys.save(record);
   return { record, secret: key };
 }
 
@@ -98,7 +98,7 @@ describe('Redis limiter across three llmsvc nodes', () => {
     // The same key on a node with the in-process limiter: the same 429, header for header.
     const memory = await startTestServer({});
     try {
-      memory.service.store.apiKeys.save(record);
+      await memory.service.store.apiKeys.save(record);
       const local = await Promise.all(Array.from({ length: 101 }, () => fetch(`${memory.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })));
       const localLimited = local.find((response) => response.status === 429)!;
       assert.ok(localLimited, 'the in-process limiter refused the 101st');

@@ -135,7 +135,7 @@ describe('translation to the chat pipeline', () => {
 });
 
 describe('the responses table', () => {
-  test('a stored response, its key and its context survive closing and reopening the database; delete removes it', () => {
+  test('a stored response, its key and its context survive closing and reopening the database; delete removes it', async () => {
     const dataDir = tempDir();
     const stored = {
       id: 'resp_kept',
@@ -147,16 +147,16 @@ describe('the responses table', () => {
       inputCount: 1,
     };
     const first = Store.open(dataDir);
-    first.responses.insert(stored);
-    first.responses.insert({ ...stored, id: 'resp_open', keyId: undefined });
+    await first.responses.insert(stored);
+    await first.responses.insert({ ...stored, id: 'resp_open', keyId: undefined });
     first.dispose();
     const second = Store.open(dataDir);
     try {
-      assert.deepEqual(second.responses.find('resp_kept'), stored);
-      assert.equal(second.responses.find('resp_open')?.keyId, undefined, 'auth off: no key');
-      assert.equal(second.responses.delete('resp_kept'), true);
-      assert.equal(second.responses.find('resp_kept'), undefined);
-      assert.equal(second.responses.delete('resp_kept'), false);
+      assert.deepEqual(await second.responses.find('resp_kept'), stored);
+      assert.equal((await second.responses.find('resp_open'))?.keyId, undefined, 'auth off: no key');
+      assert.equal(await second.responses.delete('resp_kept'), true);
+      assert.equal(await second.responses.find('resp_kept'), undefined);
+      assert.equal(await second.responses.delete('resp_kept'), false);
     } finally {
       second.dispose();
       fs.rmSync(dataDir, { recursive: true, force: true });
@@ -502,7 +502,7 @@ describe('stored responses', () => {
 
   test('the request log and usage account a response as they do a chat completion', async () => {
     const created = await client.responses.create({ model: tinyModelId, input: 'Count.', ...seeded } as OpenAI.Responses.ResponseCreateParamsNonStreaming);
-    server.service.store.ledger.flush();
+    await server.service.store.ledger.flush();
     const row = server.service.store.db
       .prepare("SELECT route, model, prompt_tokens, completion_tokens, status FROM request_log WHERE route = '/v1/responses' ORDER BY rowid DESC LIMIT 1")
       .get() as Record<string, unknown>;

@@ -107,7 +107,7 @@ test('Jobs and Requests: the ingestion job, and the request log tail with a stat
 test('Jobs: a running batch with its progress bar; c asks first, then cancels it through the admin API', async () => {
   // A key allowed three requests a minute (upload, create, one line): the batch stays in
   // progress at 1 of 3, its key paused, until it is cancelled.
-  const slow = server.service.keys.create({ name: 'top-slow-batch', scope: 'user', models: [tinyModelId], rpm: 3, cache: false, expires_at: null });
+  const slow = await server.service.keys.create({ name: 'top-slow-batch', scope: 'user', models: [tinyModelId], rpm: 3, cache: false, expires_at: null });
   const slowClient = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: slow.secret, maxRetries: 0 });
   const lines = [1, 2, 3].map((seed) => JSON.stringify({ custom_id: `line-${seed}`, method: 'POST', url: '/v1/chat/completions', body: { model: tinyModelId, messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, temperature: 0, seed } }));
   const input = await slowClient.files.create({ file: await toFile(Buffer.from(lines.join('\n') + '\n'), 'top-batch.jsonl'), purpose: 'batch' });

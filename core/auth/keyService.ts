@@ -18,6 +18,10 @@ function newKeyId(): string {
   return `key_${randomBytes(12).toString('base64url')}`;
 }
 
+function keyNotFound(id: string): never {
+  throw new ApiError('LLMSVC_ERR_NOT_FOUND', `No API key has the id '${id}'. List the keys with GET /admin/v1/keys or 'llmsvc keys list'.`, 'id');
+}
+
 /** A key as the admin API and the CLI show it: everything but the hash. */
 export function keyView(key: ApiKeyRecord) {
   return {
@@ -74,25 +78,31 @@ export class KeyService {
     return this.store.apiKeys.dataVersion();
   }
 
-  /** The key with this secret hash: from the cache while the keys have not changed. */
-  private findByHash(hash: string): ApiKeyRecord | undefined {
-    const repository = this.store.apiKeys;
-    const saveCount = repository.saveCount;
+  /** The key with this secret hash from the cache, after dropping the cache if the keys may have
+   *  changed; undefined when it is not cached (unknown secrets are not cached). */
+  private cachedByHash(hash: string): ApiKeyRecord | undefined {
+    const saveCount = this.store.apiKeys.saveCount;
     const dataVersion = this.versionReadThisTurn ? this.cachedDataVersion : this.readDataVersion();
     if (saveCount !== this.cachedSaveCount || dataVersion !== this.cachedDataVersion) {
       this.byHash.clear();
       this.cachedSaveCount = saveCount;
       this.cachedDataVersion = dataVersion;
     }
-    let key = this.byHash.get(hash);
-    if (key === undefined) {
-      // Unknown secrets are not cached: garbage keys must not grow the map.
-      key = repository.findByHash(hash);
-      if (key) {
-        // One object serves many requests: frozen, so no request can change it for the next.
-        Object.freeze(key.models);
-        this.byHash.set(hash, Object.freeze(key));
-      }
+    return this.byHash.get(hash);
+  }
+
+  /** Reads a key the cache does not hold, and caches it unless the keys changed while it was read
+   *  (a save, or the cache dropped by another lookup meanwhile), so a stale key is never cached. */
+  private async loadByHash(hash: string): Promise<ApiKeyRecord | undefined> {
+    const saveCount = this.cachedSaveCount;
+    const dataVersion = this.cachedDataVersion;
+    const key = await this.store.apiKeys.findByHash(hash);
+    if (!key) return undefined;
+    // One object serves many requests: frozen, so no request can change it for the next.
+    Object.freeze(key.models);
+    Object.freeze(key);
+    if (saveCount === this.cachedSaveCount && dataVersion === this.cachedDataVersion && saveCount === this.store.apiKeys.saveCount) {
+      this.byHash.set(hash, key);
     }
     return key;
   }
@@ -106,7 +116,7 @@ export class KeyService {
     return true;
   }
 
-  create(input: CreateKeyInput): { key: ApiKeyRecord; secret: string } {
+  async create(input: CreateKeyInput): Promise<{ key: ApiKeyRecord; secret: string }> {
     const secret = generateSecret();
     const key: ApiKeyRecord = {
       id: newKeyId(),
@@ -127,23 +137,26 @@ export class KeyService {
       revokedAt: null,
       cache: input.cache,
     };
-    this.store.apiKeys.save(key);
+    await this.store.apiKeys.save(key);
     return { key, secret };
   }
 
-  list(): ApiKeyRecord[] {
+  list(): Promise<ApiKeyRecord[]> {
     return this.store.apiKeys.list();
   }
 
-  get(id: string): ApiKeyRecord {
-    const key = this.store.apiKeys.find(id);
-    if (!key) throw new ApiError('LLMSVC_ERR_NOT_FOUND', `No API key has the id '${id}'. List the keys with GET /admin/v1/keys or 'llmsvc keys list'.`, 'id');
-    return key;
+  async get(id: string): Promise<ApiKeyRecord> {
+    return (await this.store.apiKeys.find(id)) ?? keyNotFound(id);
   }
 
-  update(id: string, patch: UpdateKeyInput): ApiKeyRecord {
-    const key = this.get(id);
-    const changed: ApiKeyRecord = {
+  /** Reads, changes and saves a key in one step of the store, so that two changes of one key
+   *  that arrive together (admin API, CLI) both apply. */
+  private async modify(id: string, change: (key: ApiKeyRecord) => ApiKeyRecord): Promise<ApiKeyRecord> {
+    return (await this.store.apiKeys.modify(id, change)) ?? keyNotFound(id);
+  }
+
+  update(id: string, patch: UpdateKeyInput): Promise<ApiKeyRecord> {
+    return this.modify(id, (key) => ({
       ...key,
       name: patch.name ?? key.name,
       models: patch.models ?? key.models,
@@ -155,33 +168,35 @@ export class KeyService {
       maxConcurrent: patch.max_concurrent === undefined ? key.maxConcurrent : patch.max_concurrent,
       dailyTokens: patch.daily_tokens === undefined ? key.dailyTokens : patch.daily_tokens,
       monthlyTokens: patch.monthly_tokens === undefined ? key.monthlyTokens : patch.monthly_tokens,
-    };
-    this.store.apiKeys.save(changed);
-    return changed;
+    }));
   }
 
   /** Revoked keys stay in the table (their usage history refers to them) but never authenticate again. */
-  revoke(id: string): ApiKeyRecord {
-    const key = this.get(id);
-    const revoked = { ...key, revokedAt: key.revokedAt ?? this.clock() };
-    this.store.apiKeys.save(revoked);
-    return revoked;
+  revoke(id: string): Promise<ApiKeyRecord> {
+    return this.modify(id, (key) => ({ ...key, revokedAt: key.revokedAt ?? this.clock() }));
   }
 
   /** A new secret for the same key (same id, limits and usage); the old secret stops working. */
-  rotate(id: string): { key: ApiKeyRecord; secret: string } {
-    const key = this.get(id);
-    if (key.revokedAt !== null) throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `Key '${id}' is revoked; create a new key instead.`, 'id');
+  async rotate(id: string): Promise<{ key: ApiKeyRecord; secret: string }> {
     const secret = generateSecret();
-    const rotated = { ...key, prefix: displayPrefix(secret), secretHash: hashSecret(secret) };
-    this.store.apiKeys.save(rotated);
+    const rotated = await this.modify(id, (key) => {
+      if (key.revokedAt !== null) throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `Key '${id}' is revoked; create a new key instead.`, 'id');
+      return { ...key, prefix: displayPrefix(secret), secretHash: hashSecret(secret) };
+    });
     return { key: rotated, secret };
   }
 
-  /** The key a secret belongs to, or the 401 that says why not. */
-  authenticate(secret: string): ApiKeyRecord {
+  /** The key a secret belongs to, or the 401 that says why not. A key in the cache is answered
+   *  synchronously (the common case: no promise, no microtask); one read from the store, as a
+   *  promise. */
+  authenticate(secret: string): ApiKeyRecord | Promise<ApiKeyRecord> {
     const hash = hashSecret(secret);
-    const key = this.findByHash(hash);
+    const cached = this.cachedByHash(hash);
+    if (cached) return this.checkPresented(cached, hash);
+    return this.loadByHash(hash).then((key) => this.checkPresented(key, hash));
+  }
+
+  private checkPresented(key: ApiKeyRecord | undefined, hash: string): ApiKeyRecord {
     // The lookup is by hash of a high-entropy secret; the constant-time compare keeps the check
     // free of timing differences even so.
     if (!key || !hashesEqual(key.secretHash, hash)) {
@@ -192,8 +207,8 @@ export class KeyService {
 
   /** The key of a batch line, by id (its secret is not stored): usable only while it would
    *  authenticate, so revoking or disabling a key stops its batches' lines too. */
-  usableById(id: string): ApiKeyRecord {
-    const key = this.store.apiKeys.find(id);
+  async usableById(id: string): Promise<ApiKeyRecord> {
+    const key = await this.store.apiKeys.find(id);
     if (!key) throw new ApiError('LLMSVC_ERR_INVALID_API_KEY', 'The API key that submitted this batch no longer exists. Submit the batch again with a valid key.');
     return this.requireUsable(key);
   }
@@ -210,26 +225,26 @@ export class KeyService {
   /** The admin key at start-up: the configured secret (LLMSVC_ADMIN_KEY) if given, replacing the
    *  stored one; else, on first start, a new one written to `keyFile` (mode 0600). Returns the
    *  file written, if any. The secret itself is never printed or logged. */
-  ensureAdminKey(configuredSecret: string | undefined, keyFile: string): string | undefined {
-    const existing = this.store.apiKeys.find(adminKeyId);
+  async ensureAdminKey(configuredSecret: string | undefined, keyFile: string): Promise<string | undefined> {
+    const existing = await this.store.apiKeys.find(adminKeyId);
     if (configuredSecret) {
       const hash = hashSecret(configuredSecret);
       if (!existing || existing.secretHash !== hash || existing.revokedAt !== null) {
-        this.saveAdminKey(configuredSecret, existing);
+        await this.saveAdminKey(configuredSecret, existing);
       }
       return undefined;
     }
     if (existing && existing.revokedAt === null) return undefined;
     const secret = generateSecret();
-    this.saveAdminKey(secret, existing);
+    await this.saveAdminKey(secret, existing);
     fs.mkdirSync(path.dirname(keyFile), { recursive: true });
     fs.writeFileSync(keyFile, `${secret}\n`, { mode: 0o600 });
     fs.chmodSync(keyFile, 0o600); // writeFileSync's mode only applies when it creates the file
     return keyFile;
   }
 
-  private saveAdminKey(secret: string, existing: ApiKeyRecord | undefined): void {
-    this.store.apiKeys.save({
+  private saveAdminKey(secret: string, existing: ApiKeyRecord | undefined): Promise<void> {
+    return this.store.apiKeys.save({
       id: adminKeyId,
       name: 'admin',
       prefix: displayPrefix(secret),

@@ -18,7 +18,7 @@ export async function finalizeBatch(store: Store, contents: FileContents, batch:
   const files: FileRecord[] = [];
   const keys: string[] = [];
   if (batch.api === 'openai') {
-    const counts = store.batches.counts(batch.id);
+    const counts = await store.batches.counts(batch.id);
     const write = async (filename: string, wanted: (line: BatchLineRecord) => boolean) => {
       const stored: StoredBlob = await contents.write(Readable.from(outputLines(store, batch.id, wanted)));
       files.push({ id: newRagId('file', '-'), filename, bytes: stored.bytes, purpose: 'batch_output', createdAt: seconds, sha256: stored.sha256 });
@@ -30,14 +30,15 @@ export async function finalizeBatch(store: Store, contents: FileContents, batch:
   }
   // Guarded by the status it was finalized from: a cancel that came in meanwhile wins (the batch
   // is finalized again as cancelled), and the blobs written for this attempt are dropped.
+  const { batches: batchTable, files: fileTable } = store.sqlite;
   const recorded = store.db.transaction(() => {
-    if (!store.batches.update(batch.id, patch, now, [], batch.status)) return false;
-    files.forEach((file, index) => store.files.insert(file, keys[index]!));
+    if (!batchTable.updateSync(batch.id, patch, now, [], batch.status)) return false;
+    files.forEach((file, index) => fileTable.insertSync(file, keys[index]!));
     return true;
   })();
   if (!recorded) for (const key of keys) await contents.release(key).catch(() => {});
 }
 
-function* outputLines(store: Store, batchId: string, wanted: (line: BatchLineRecord) => boolean): Generator<string> {
-  for (const line of store.batches.lines(batchId)) if (wanted(line)) yield openaiOutputLine(line) + '\n';
+async function* outputLines(store: Store, batchId: string, wanted: (line: BatchLineRecord) => boolean): AsyncGenerator<string> {
+  for await (const line of store.batches.lines(batchId)) if (wanted(line)) yield openaiOutputLine(line) + '\n';
 }

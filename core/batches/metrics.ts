@@ -20,10 +20,10 @@ export function createBatchMetrics(registry: Registry) {
       recent.push(Date.now());
     },
     /** Reads the tables' figures (called by the worker on each pass). */
-    observe(store: Store) {
-      const counts = new Map(store.batches.statusCounts().map((row) => [row.status, row.n]));
+    async observe(store: Store) {
+      const counts = new Map((await store.batches.statusCounts()).map((row) => [row.status, row.n]));
       for (const status of statuses) batches.set({ status }, counts.get(status) ?? 0);
-      queueDepth.set(store.batches.queueDepth());
+      queueDepth.set(await store.batches.queueDepth());
       const now = Date.now();
       recent = recent.filter((at) => at > now - windowMs);
       linesPerSecond.set(recent.length / (windowMs / 1000));

@@ -60,41 +60,41 @@ export class BatchService {
 
   // ---- OpenAI
 
-  createOpenAi(request: z.output<typeof createOpenAiBatchSchema>, caller: BatchCaller) {
-    const file = this.store.files.find(request.input_file_id);
+  async createOpenAi(request: z.output<typeof createOpenAiBatchSchema>, caller: BatchCaller) {
+    const file = await this.store.files.find(request.input_file_id);
     if (!file) throw new ApiError('LLMSVC_ERR_NOT_FOUND', `No file found with id '${request.input_file_id}'. Upload the input with POST /v1/files (purpose=batch).`, 'input_file_id');
     if (file.purpose !== 'batch') {
       throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `File ${file.id} has purpose '${file.purpose}'; a batch's input file must be uploaded with purpose 'batch'.`, 'input_file_id');
     }
     const batch = this.newRecord('openai', caller, request.endpoint, { inputFileId: file.id, metadata: request.metadata ?? null, status: 'validating' });
-    this.store.batches.create(batch);
+    await this.store.batches.create(batch);
     this.worker.wake();
     return this.openAiObject(batch.id);
   }
 
-  retrieveOpenAi(id: string, caller: BatchCaller) {
-    this.require('openai', id, caller);
+  async retrieveOpenAi(id: string, caller: BatchCaller) {
+    await this.require('openai', id, caller);
     return this.openAiObject(id);
   }
 
-  listOpenAi(page: PageRequest, caller: BatchCaller) {
-    const result = this.store.batches.list('openai', page, caller.admin ? null : caller.keyId);
-    const data = result.items.map((batch) => openaiBatchObject(batch, this.store.batches.counts(batch.id)));
+  async listOpenAi(page: PageRequest, caller: BatchCaller) {
+    const result = await this.store.batches.list('openai', page, caller.admin ? null : caller.keyId);
+    const data = await Promise.all(result.items.map(async (batch) => openaiBatchObject(batch, await this.store.batches.counts(batch.id))));
     return { object: 'list' as const, data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: result.hasMore };
   }
 
-  cancelOpenAi(id: string, caller: BatchCaller) {
-    this.cancel(this.require('openai', id, caller));
+  async cancelOpenAi(id: string, caller: BatchCaller) {
+    await this.cancel(await this.require('openai', id, caller));
     return this.openAiObject(id);
   }
 
-  private openAiObject(id: string) {
-    return openaiBatchObject(this.store.batches.find(id)!, this.store.batches.counts(id));
+  private async openAiObject(id: string) {
+    return openaiBatchObject((await this.store.batches.find(id))!, await this.store.batches.counts(id));
   }
 
   // ---- Anthropic
 
-  createAnthropic(request: z.output<typeof createAnthropicBatchSchema>, caller: BatchCaller, baseUrl: string) {
+  async createAnthropic(request: z.output<typeof createAnthropicBatchSchema>, caller: BatchCaller, baseUrl: string) {
     if (request.requests.length > this.maxLines) {
       throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `A batch holds at most ${this.maxLines} requests; this one has ${request.requests.length}. Split it.`, 'requests');
     }
@@ -107,47 +107,51 @@ export class BatchService {
       return { line: index + 1, customId: entry.custom_id, model: entry.params.model, body: JSON.stringify(entry.params) };
     });
     const batch = this.newRecord('anthropic', caller, '/v1/messages', { inputFileId: null, metadata: null, status: 'in_progress' });
-    this.store.batches.create({ ...batch, inProgressAt: batch.createdAt }, lines);
+    await this.store.batches.create({ ...batch, inProgressAt: batch.createdAt }, lines);
     this.worker.wake();
     return this.anthropicObject(batch.id, baseUrl);
   }
 
-  retrieveAnthropic(id: string, caller: BatchCaller, baseUrl: string) {
-    this.require('anthropic', id, caller);
+  async retrieveAnthropic(id: string, caller: BatchCaller, baseUrl: string) {
+    await this.require('anthropic', id, caller);
     return this.anthropicObject(id, baseUrl);
   }
 
-  listAnthropic(page: PageRequest, caller: BatchCaller, baseUrl: string) {
-    const result = this.store.batches.list('anthropic', page, caller.admin ? null : caller.keyId);
-    const data = result.items.map((batch) => anthropicBatchObject(batch, this.store.batches.counts(batch.id), baseUrl));
+  async listAnthropic(page: PageRequest, caller: BatchCaller, baseUrl: string) {
+    const result = await this.store.batches.list('anthropic', page, caller.admin ? null : caller.keyId);
+    const data = await Promise.all(result.items.map(async (batch) => anthropicBatchObject(batch, await this.store.batches.counts(batch.id), baseUrl)));
     return { data, has_more: result.hasMore, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
   }
 
-  cancelAnthropic(id: string, caller: BatchCaller, baseUrl: string) {
-    this.cancel(this.require('anthropic', id, caller));
+  async cancelAnthropic(id: string, caller: BatchCaller, baseUrl: string) {
+    await this.cancel(await this.require('anthropic', id, caller));
     return this.anthropicObject(id, baseUrl);
   }
 
-  /** The results JSONL, a line at a time; only once the batch has ended. */
-  *anthropicResults(id: string, caller: BatchCaller): Generator<string> {
-    const batch = this.require('anthropic', id, caller);
+  /** The results JSONL, a line at a time; only once the batch has ended (checked before the
+   *  lines are returned, so that the error comes before a 200 is sent). */
+  async anthropicResults(id: string, caller: BatchCaller): Promise<AsyncIterable<string>> {
+    const batch = await this.require('anthropic', id, caller);
     if (!isEnded(batch)) {
       throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `Message batch ${id} is still ${batch.status === 'cancelling' ? 'canceling' : 'in progress'}; its results are ready once processing_status is 'ended'.`, 'id');
     }
-    for (const line of this.store.batches.lines(id)) yield anthropicResultLine(line) + '\n';
+    const lines = this.store.batches.lines(id);
+    return (async function* () {
+      for await (const line of lines) yield anthropicResultLine(line) + '\n';
+    })();
   }
 
-  deleteAnthropic(id: string, caller: BatchCaller) {
-    const batch = this.require('anthropic', id, caller);
+  async deleteAnthropic(id: string, caller: BatchCaller) {
+    const batch = await this.require('anthropic', id, caller);
     if (!isEnded(batch)) {
       throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `Message batch ${id} is still processing; cancel it and wait until it has ended before deleting it.`, 'id');
     }
-    this.store.batches.delete(id);
+    await this.store.batches.delete(id);
     return { id, type: 'message_batch_deleted' as const };
   }
 
-  private anthropicObject(id: string, baseUrl: string) {
-    return anthropicBatchObject(this.store.batches.find(id)!, this.store.batches.counts(id), baseUrl);
+  private async anthropicObject(id: string, baseUrl: string) {
+    return anthropicBatchObject((await this.store.batches.find(id))!, await this.store.batches.counts(id), baseUrl);
   }
 
   // ---- shared
@@ -170,27 +174,32 @@ export class BatchService {
   }
 
   /** Cancelling: no new line starts from now on; the worker cancels the pending ones and ends the
-   *  batch once its running lines are done. A batch that has ended stays as it is. */
-  private cancel(batch: BatchRecord): void {
-    if (batch.status === 'validating' || batch.status === 'in_progress') {
-      const now = this.clock();
-      this.store.batches.update(batch.id, { status: 'cancelling', cancellingAt: Math.floor(now / 1000) }, now);
-      this.worker.wake();
-    } else if (batch.status !== 'cancelling') {
-      throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `Batch ${batch.id} is ${batch.status}; only a validating or in-progress batch can be cancelled.`, 'id');
+   *  batch once its running lines are done. A batch that has ended stays as it is. The update is
+   *  guarded by the status that was read: the worker may have moved the batch on since (e.g. to
+   *  finalizing), and then the batch is read again and judged by its new status. */
+  private async cancel(batch: BatchRecord): Promise<void> {
+    for (let current: BatchRecord | undefined = batch; current; current = await this.store.batches.find(batch.id)) {
+      if (current.status === 'validating' || current.status === 'in_progress') {
+        const now = this.clock();
+        if (!(await this.store.batches.update(current.id, { status: 'cancelling', cancellingAt: Math.floor(now / 1000) }, now, [], current.status))) continue;
+        this.worker.wake();
+      } else if (current.status !== 'cancelling') {
+        throw new ApiError('LLMSVC_ERR_INVALID_PARAM', `Batch ${current.id} is ${current.status}; only a validating or in-progress batch can be cancelled.`, 'id');
+      }
+      return;
     }
   }
 
   /** The admin API's cancel (POST /admin/v1/jobs/{id}/cancel): the same cancel as the public
    *  routes, for a batch of either API, as an admin. */
-  cancelById(id: string): void {
-    const batch = this.store.batches.find(id);
+  async cancelById(id: string): Promise<void> {
+    const batch = await this.store.batches.find(id);
     if (!batch) throw notFound('batch', id);
-    this.cancel(batch);
+    await this.cancel(batch);
   }
 
-  private require(api: BatchApi, id: string, caller: BatchCaller): BatchRecord {
-    const batch = this.store.batches.find(id);
+  private async require(api: BatchApi, id: string, caller: BatchCaller): Promise<BatchRecord> {
+    const batch = await this.store.batches.find(id);
     if (!batch || batch.api !== api || (!caller.admin && batch.keyId !== caller.keyId)) throw notFound(api === 'openai' ? 'batch' : 'message batch', id);
     return batch;
   }
@@ -203,10 +212,10 @@ function isEnded(batch: BatchRecord): boolean {
 /** Batch jobs in the admin API's job shape (GET /admin/v1/jobs lists them beside other jobs),
  *  newest first; `active`: those with work left, oldest first (for the stats snapshot). The extra fields
  *  tell a UI where the results are: the output/error files (OpenAI) or the results route (Anthropic). */
-export function listBatchJobs(store: Store, options: { limit?: number; active?: boolean } = {}) {
-  const batches = options.active ? store.batches.active() : store.batches.all().slice(0, options.limit);
-  return batches.map((batch) => {
-    const counts = store.batches.counts(batch.id);
+export async function listBatchJobs(store: Store, options: { limit?: number; active?: boolean } = {}) {
+  const batches = options.active ? await store.batches.active() : (await store.batches.all()).slice(0, options.limit);
+  return Promise.all(batches.map(async (batch) => {
+    const counts = await store.batches.counts(batch.id);
     return {
       id: batch.id,
       kind: 'batch' as const,
@@ -223,7 +232,7 @@ export function listBatchJobs(store: Store, options: { limit?: number; active?: 
       error_file_id: batch.errorFileId,
       results_url: batch.api === 'anthropic' && isEnded(batch) ? `/v1/messages/batches/${batch.id}/results` : null,
     };
-  });
+  }));
 }
 
-export type BatchJob = ReturnType<typeof listBatchJobs>[number];
+export type BatchJob = Awaited<ReturnType<typeof listBatchJobs>>[number];

@@ -104,7 +104,7 @@ export class BatchWorker {
   private async run(): Promise<void> {
     while (!this.stopping) {
       try {
-        this.tick();
+        await this.tick();
       } catch (error) {
         this.options.log?.error({ err: error }, 'batch worker error');
       }
@@ -114,12 +114,12 @@ export class BatchWorker {
     }
   }
 
-  /** One pass over the batches with work left. */
-  tick(): void {
+  /** One pass over the batches with work left. Passes do not overlap (the loop awaits each). */
+  async tick(): Promise<void> {
     const { store, clock } = this.options;
     const now = clock();
     const startable: { batch: BatchRecord; lines: BatchLineRecord[] }[] = [];
-    for (const batch of store.batches.active()) {
+    for (const batch of await store.batches.active()) {
       if (this.stopping) return;
       if (this.busy.has(batch.id)) continue;
       switch (batch.status) {
@@ -130,18 +130,18 @@ export class BatchWorker {
           this.finalize(batch, 'completed');
           break;
         case 'cancelling':
-          store.batches.closePending(batch.id, 'canceled', now, this.runningLineNumbers(batch.id));
+          await store.batches.closePending(batch.id, 'canceled', now, this.runningLineNumbers(batch.id));
           if (this.runningLines(batch.id) === 0) this.finalize(batch, 'cancelled');
           break;
         case 'in_progress': {
-          const lines = this.advance(batch, now);
+          const lines = await this.advance(batch, now);
           if (lines.length > 0) startable.push({ batch, lines });
           break;
         }
       }
     }
     this.startRoundRobin(startable);
-    this.options.metrics?.observe(store);
+    await this.options.metrics?.observe(store);
   }
 
   private validate(batch: BatchRecord, now: number): void {
@@ -149,11 +149,11 @@ export class BatchWorker {
       const { store, contents } = this.options;
       const seconds = Math.floor(now / 1000);
       // Lines of a validation a crash interrupted.
-      store.batches.deleteLines(batch.id);
+      await store.batches.deleteLines(batch.id);
       const stream = batch.inputFileId === null ? undefined : await contents.stream(batch.inputFileId);
       if (!stream) {
         const errors = [{ code: 'file_not_found', line: null, message: `The input file ${batch.inputFileId} was deleted before the batch started.`, param: 'input_file_id' }];
-        store.batches.update(batch.id, { status: 'failed', errors, failedAt: seconds }, now, [], 'validating');
+        await store.batches.update(batch.id, { status: 'failed', errors, failedAt: seconds }, now, [], 'validating');
         return;
       }
       // Read and inserted a chunk at a time while the batch is still validating: the file is never
@@ -164,16 +164,16 @@ export class BatchWorker {
         const line = validator.add(text);
         if (line && !validator.failed) chunk.push(line);
         if (chunk.length >= 500) {
-          if (!validator.failed) store.batches.insertLines(batch.id, chunk);
+          if (!validator.failed) await store.batches.insertLines(batch.id, chunk);
           chunk = [];
         }
       }
       const errors = validator.finish();
       if (errors.length > 0) {
-        if (store.batches.update(batch.id, { status: 'failed', errors, failedAt: seconds }, now, [], 'validating')) store.batches.deleteLines(batch.id);
+        if (await store.batches.update(batch.id, { status: 'failed', errors, failedAt: seconds }, now, [], 'validating')) await store.batches.deleteLines(batch.id);
       } else {
         // Unless cancelled meanwhile: then the lines inserted so far are cancelled with the batch.
-        store.batches.update(batch.id, { status: 'in_progress', inProgressAt: seconds }, now, chunk, 'validating');
+        await store.batches.update(batch.id, { status: 'in_progress', inProgressAt: seconds }, now, chunk, 'validating');
       }
     });
   }
@@ -192,10 +192,10 @@ export class BatchWorker {
   }
 
   /** Expires or finalizes a running batch, or returns the lines it could start now. */
-  private advance(batch: BatchRecord, now: number): BatchLineRecord[] {
+  private async advance(batch: BatchRecord, now: number): Promise<BatchLineRecord[]> {
     const { store } = this.options;
     if (now >= batch.expiresAt * 1000) {
-      store.batches.closePending(batch.id, 'expired', now, this.runningLineNumbers(batch.id));
+      await store.batches.closePending(batch.id, 'expired', now, this.runningLineNumbers(batch.id));
       if (this.runningLines(batch.id) === 0) this.finalize(batch, 'expired');
       return [];
     }
@@ -204,17 +204,20 @@ export class BatchWorker {
     // No more of this batch's lines can start than the per-model limit leaves it.
     const room = (this.options.linesInFlightPerModel ?? defaultLinesInFlightPerModel) - running.size;
     if (room <= 0) return [];
-    let candidates = store.batches.pending(batch.id, this.readCursor.get(batch.id) ?? 0, room);
-    if (candidates.length === 0 && running.size === 0 && this.readCursor.has(batch.id)) {
+    // The lines running before the read: one of them may finish (and leave `running`) while the
+    // read is awaited, and must not be started again from a read that still saw it pending.
+    const runningAtRead = new Set(running);
+    let candidates = await store.batches.pending(batch.id, this.readCursor.get(batch.id) ?? 0, room);
+    if (candidates.length === 0 && runningAtRead.size === 0 && this.readCursor.has(batch.id)) {
       // Nothing after the cursor and nothing running: read from the start before calling it done.
       this.readCursor.delete(batch.id);
-      candidates = store.batches.pending(batch.id, 0, room);
+      candidates = await store.batches.pending(batch.id, 0, room);
     }
-    if (candidates.length === 0 && running.size === 0) {
+    if (candidates.length === 0 && runningAtRead.size === 0) {
       this.finalize(batch, 'completed');
       return [];
     }
-    return candidates.filter((line) => !running.has(line.line));
+    return candidates.filter((line) => !runningAtRead.has(line.line) && !running.has(line.line));
   }
 
   /** Starts lines while their models have batch capacity left, one batch's line at a time in
@@ -277,7 +280,7 @@ export class BatchWorker {
     }
     const succeeded = response.statusCode >= 200 && response.statusCode < 300;
     const usage = succeeded ? tokenUsage(response.body) : { prompt: null, completion: null };
-    const recorded = store.batches.finishLine(batch.id, line.line, {
+    const recorded = await store.batches.finishLine(batch.id, line.line, {
       state: succeeded ? 'succeeded' : 'errored',
       statusCode: response.statusCode,
       requestId: response.requestId,
@@ -293,13 +296,15 @@ export class BatchWorker {
   private finalize(batch: BatchRecord, status: 'completed' | 'cancelled' | 'expired'): void {
     const { store, clock, contents } = this.options;
     const now = clock();
-    if (status === 'completed' && batch.api === 'openai' && batch.status !== 'finalizing') {
-      // OpenAI's life cycle shows finalizing while the output files are written.
-      store.batches.update(batch.id, { status: 'finalizing', finalizingAt: Math.floor(now / 1000) }, now);
-    }
     this.pausedUntil.delete(batch.id);
     this.readCursor.delete(batch.id);
-    this.inBackground(batch.id, () => finalizeBatch(store, contents, store.batches.find(batch.id)!, status, now));
+    this.inBackground(batch.id, async () => {
+      if (status === 'completed' && batch.api === 'openai' && batch.status !== 'finalizing') {
+        // OpenAI's life cycle shows finalizing while the output files are written.
+        await store.batches.update(batch.id, { status: 'finalizing', finalizingAt: Math.floor(now / 1000) }, now);
+      }
+      await finalizeBatch(store, contents, (await store.batches.find(batch.id))!, status, now);
+    });
   }
 }
 

@@ -11,7 +11,7 @@ export function ingestionHandler(deps: IngestionDeps): JobHandler {
       if (outcome.status === 'failed') throw new PermanentJobError(outcome.error.message);
     },
     failed(job, message) {
-      recordIngestionFailure(deps, job.id, job.payload as IngestionPayload, { code: 'server_error', message: `Indexing failed: ${message}` });
+      return recordIngestionFailure(deps, job.id, job.payload as IngestionPayload, { code: 'server_error', message: `Indexing failed: ${message}` });
     },
   };
 }

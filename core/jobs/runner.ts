@@ -7,7 +7,7 @@ export interface JobContext {
   /** Aborted when the runner stops; the job is then queued again, not failed. */
   signal: AbortSignal;
   /** Records progress on the job (readable by anyone with the data dir, e.g. the CLI). */
-  progress(done: number, total: number): void;
+  progress(done: number, total: number): Promise<void>;
 }
 
 export interface JobHandler {
@@ -15,7 +15,7 @@ export interface JobHandler {
   run(context: JobContext): Promise<void>;
   /** The job failed for good (a permanent error, or too many attempts): record it wherever the
    *  job's owner looks (e.g. a vector store file's last_error). */
-  failed?(job: JobRecord, message: string): void;
+  failed?(job: JobRecord, message: string): void | Promise<void>;
 }
 
 /** An error that retrying cannot fix. */
@@ -83,8 +83,8 @@ export class JobRunner {
   private async run(): Promise<void> {
     while (!this.stopping) {
       try {
-        this.recoverAbandoned();
-        const job = this.options.store.jobs.claim(this.kinds, this.owner, this.now());
+        await this.recoverAbandoned();
+        const job = await this.options.store.jobs.claim(this.kinds, this.owner, this.now());
         if (job) await this.execute(job);
         else await this.idle();
       } catch (error) {
@@ -95,22 +95,22 @@ export class JobRunner {
     }
   }
 
-  private idle(): Promise<void> {
-    const due = this.options.store.jobs.nextDue(this.kinds);
+  private async idle(): Promise<void> {
+    const due = await this.options.store.jobs.nextDue(this.kinds);
     const wait = due === undefined ? this.pollMs : Math.max(0, Math.min(this.pollMs, due - this.now()));
     const sleep = wakeableSleep(wait);
     this.wakeUp = sleep.wake;
     return sleep.done;
   }
 
-  private recoverAbandoned(): void {
+  private async recoverAbandoned(): Promise<void> {
     const { jobs } = this.options.store;
     const now = this.now();
-    for (const job of jobs.running()) {
+    for (const job of await jobs.running()) {
       if (!this.handlers.has(job.kind) || !isAbandoned(job, this.owner, now, this.leaseMs)) continue;
       if (job.attempts >= this.maxAttempts) {
-        this.fail(job, `The job was interrupted ${job.attempts} times (the process running it stopped); giving up.`);
-      } else if (jobs.requeue(job.id, job.owner, { runAfter: now, countAttempt: true, now })) {
+        await this.fail(job, `The job was interrupted ${job.attempts} times (the process running it stopped); giving up.`);
+      } else if (await jobs.requeue(job.id, job.owner, { runAfter: now, countAttempt: true, now })) {
         this.options.log?.warn({ job: job.id, kind: job.kind, owner: job.owner }, 'resuming a job left running by a stopped process');
       }
     }
@@ -121,24 +121,26 @@ export class JobRunner {
     const handler = this.handlers.get(job.kind)!;
     const controller = new AbortController();
     this.current = controller;
-    const heartbeat = setInterval(() => jobs.heartbeat(job.id, this.owner, this.now()), this.heartbeatMs);
+    const heartbeat = setInterval(() => {
+      jobs.heartbeat(job.id, this.owner, this.now()).catch((error: unknown) => this.options.log?.error({ err: error, job: job.id }, 'could not record a job heartbeat'));
+    }, this.heartbeatMs);
     try {
       await handler.run({
         job,
         signal: controller.signal,
         progress: (done, total) => jobs.progress(job.id, done, total, this.now()),
       });
-      jobs.finish(job.id, 'done', null, this.now());
+      await jobs.finish(job.id, 'done', null, this.now());
     } catch (error) {
       const message = (error as Error).message ?? String(error);
       if (controller.signal.aborted && this.stopping) {
-        jobs.requeue(job.id, this.owner, { runAfter: 0, countAttempt: false, now: this.now() });
+        await jobs.requeue(job.id, this.owner, { runAfter: 0, countAttempt: false, now: this.now() });
       } else if (error instanceof PermanentJobError || job.attempts >= this.maxAttempts) {
-        this.fail(job, message);
+        await this.fail(job, message);
       } else {
         const backoffMs = 1000 * 2 ** (job.attempts - 1);
         this.options.log?.warn({ job: job.id, kind: job.kind, attempt: job.attempts, err: error }, 'job failed; retrying');
-        jobs.requeue(job.id, this.owner, { runAfter: this.now() + backoffMs, countAttempt: true, error: message, now: this.now() });
+        await jobs.requeue(job.id, this.owner, { runAfter: this.now() + backoffMs, countAttempt: true, error: message, now: this.now() });
       }
     } finally {
       clearInterval(heartbeat);
@@ -146,10 +148,10 @@ export class JobRunner {
     }
   }
 
-  private fail(job: JobRecord, message: string): void {
-    this.options.store.jobs.finish(job.id, 'failed', message, this.now());
+  private async fail(job: JobRecord, message: string): Promise<void> {
+    await this.options.store.jobs.finish(job.id, 'failed', message, this.now());
     try {
-      this.handlers.get(job.kind)?.failed?.(job, message);
+      await this.handlers.get(job.kind)?.failed?.(job, message);
     } catch (error) {
       this.options.log?.error({ err: error, job: job.id }, 'could not record a failed job');
     }

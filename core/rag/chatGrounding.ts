@@ -52,7 +52,7 @@ export async function retrieveCitations(
   const query = lastUserText(messages);
   const found = await Promise.all(
     options.vector_store_ids.map(async (storeId) => {
-      checkStoreModel(vectorStores.getStoreRecord(storeId).embeddingModel);
+      checkStoreModel((await vectorStores.getStoreRecord(storeId)).embeddingModel);
       const { hits } = await vectorStores.findChunks(
         storeId,
         { query, max_num_results: options.max_num_results, filters: options.filters, ranking_options: options.ranking_options },

@@ -47,41 +47,43 @@ export class FileService {
       createdAt: Math.floor(this.now() / 1000),
       sha256: stored.sha256,
     };
-    this.store.files.insert(record, stored.key);
+    await this.store.files.insert(record, stored.key);
     return fileObject(record);
   }
 
-  list(page: PageRequest, purpose?: string) {
-    const result = this.store.files.list(page, purpose);
+  async list(page: PageRequest, purpose?: string) {
+    const result = await this.store.files.list(page, purpose);
     return listObject({ items: result.items.map(fileObject), hasMore: result.hasMore });
   }
 
-  get(id: string) {
-    return fileObject(this.require(id));
+  async get(id: string) {
+    return fileObject(await this.require(id));
   }
 
   /** The file's content, streamed from the blob store. */
   async content(id: string): Promise<{ file: FileRecord; content: Readable }> {
-    const file = this.require(id);
+    const file = await this.require(id);
     return { file, content: (await this.contents.stream(id))! };
   }
 
   /** Deletes a file, and removes it (and its chunks) from every vector store that holds it. */
   async delete(id: string) {
-    this.require(id);
-    const blobKey = this.store.files.blobKey(id);
-    this.store.db.transaction(() => {
-      this.vectorStores.forgetFile(id);
-      this.store.files.delete(id);
+    await this.require(id);
+    const blobKey = await this.store.files.blobKey(id);
+    const queued = this.store.db.transaction(() => {
+      const detached = this.vectorStores.forgetFileInTransaction(id);
+      this.store.sqlite.files.deleteSync(id);
+      return detached;
     })();
+    if (queued) this.vectorStores.jobQueued();
     // After the row: a crash in between leaves an unused blob, never a file without its content.
     // So does a store that cannot be reached now (S3 down): the file is deleted all the same.
     await this.contents.release(blobKey).catch(() => {});
     return { id, object: 'file' as const, deleted: true };
   }
 
-  private require(id: string): FileRecord {
-    const file = this.store.files.find(id);
+  private async require(id: string): Promise<FileRecord> {
+    const file = await this.store.files.find(id);
     if (!file) throw notFound('file', id);
     return file;
   }

@@ -27,7 +27,7 @@ export interface IngestionRun {
   payload: IngestionPayload;
   signal: AbortSignal;
   /** Chunks embedded so far, of all; stored on the job. */
-  progress(done: number, total: number): void;
+  progress(done: number, total: number): Promise<void>;
 }
 
 export type IngestionOutcome = { status: 'completed' | 'skipped' } | { status: 'failed'; error: FileError };
@@ -40,11 +40,11 @@ export type IngestionOutcome = { status: 'completed' | 'skipped' } | { status: '
 export async function ingestFile(deps: IngestionDeps, run: IngestionRun): Promise<IngestionOutcome> {
   const { store } = deps;
   const { vectorStoreId, fileId } = run.payload;
-  const target = store.vectorStoreFiles.find(vectorStoreId, fileId);
-  const vectorStore = store.vectorStores.find(vectorStoreId);
+  const target = await store.vectorStoreFiles.find(vectorStoreId, fileId);
+  const vectorStore = await store.vectorStores.find(vectorStoreId);
   // Detached, replaced by a duplicate, or the store deleted while the job waited: nothing to do.
   if (!vectorStore || !target || target.status !== 'in_progress' || target.duplicateOf !== null) return finish(deps, run, { status: 'skipped' });
-  const file = store.files.find(fileId);
+  const file = await store.files.find(fileId);
   const content = file && (await deps.readFile(fileId));
   if (!file || !content) return fail(deps, run, { code: 'invalid_file', message: `File ${fileId} was deleted before it was indexed.` });
 
@@ -57,13 +57,13 @@ export async function ingestFile(deps: IngestionDeps, run: IngestionRun): Promis
   }
   if (texts.length === 0) return fail(deps, run, { code: 'invalid_file', message: `File '${file.filename}' has no text to index.` });
 
-  const embeddings = store.ingestEmbeddings.load(run.jobId);
+  const embeddings = await store.ingestEmbeddings.load(run.jobId);
   // Saved embeddings from a run that chunked differently (another llmsvc version) cannot be reused.
   if ([...embeddings.keys()].some((index) => index >= texts.length)) {
-    store.ingestEmbeddings.clear(run.jobId);
+    await store.ingestEmbeddings.clear(run.jobId);
     embeddings.clear();
   }
-  run.progress(embeddings.size, texts.length);
+  await run.progress(embeddings.size, texts.length);
   const missing = texts.map((_, index) => index).filter((index) => !embeddings.has(index));
   const batchSize = deps.batchSize ?? 16;
   for (let start = 0; start < missing.length; start += batchSize) {
@@ -77,14 +77,17 @@ export async function ingestFile(deps: IngestionDeps, run: IngestionRun): Promis
         message: `Model '${vectorStore.embeddingModel}' made ${wrong.length}-dimension embeddings; this store holds ${vectorStore.dimensions}-dimension ones. Restore the model, or index the file in a new store.`,
       });
     }
+    const saved = store.sqlite.ingestEmbeddings;
     store.db.transaction(() => {
       batch.forEach((chunkIndex, position) => {
         const embedding = Float32Array.from(result.vectors[position]!);
         embeddings.set(chunkIndex, embedding);
-        store.ingestEmbeddings.save(run.jobId, chunkIndex, embedding);
+        saved.saveSync(run.jobId, chunkIndex, embedding);
       });
-      run.progress(embeddings.size, texts.length);
     })();
+    // After the batch's commit (the job's progress is for display; a crash between the two only
+    // shows less progress than was saved).
+    await run.progress(embeddings.size, texts.length);
   }
   run.signal.throwIfAborted();
 
@@ -92,40 +95,42 @@ export async function ingestFile(deps: IngestionDeps, run: IngestionRun): Promis
   const usageBytes = chunks.reduce((sum, chunk) => sum + Buffer.byteLength(chunk.text) + chunk.embedding.byteLength, 0);
   const committed = store.db.transaction(() => {
     // Re-read: the file may have been detached, or its attributes changed, while it was embedded.
-    const current = store.vectorStoreFiles.find(vectorStoreId, fileId);
+    const current = store.sqlite.vectorStoreFiles.findSync(vectorStoreId, fileId);
     if (!current || current.status !== 'in_progress' || current.duplicateOf !== null) return false;
     deps.index.putFile(vectorStoreId, fileId, current.attributes ?? {}, chunks);
     settle(store, { ...current, status: 'completed', lastError: null, usageBytes });
-    store.ingestEmbeddings.clear(run.jobId);
+    store.sqlite.ingestEmbeddings.clearSync(run.jobId);
     return true;
   })();
   return committed ? { status: 'completed' } : finish(deps, run, { status: 'skipped' });
 }
 
 /** Records that a file could not be indexed (the job failed for good), unless it is no longer in progress. */
-export function recordIngestionFailure(deps: Pick<IngestionDeps, 'store'>, jobId: string, payload: IngestionPayload, error: FileError): void {
+export async function recordIngestionFailure(deps: Pick<IngestionDeps, 'store'>, jobId: string, payload: IngestionPayload, error: FileError): Promise<void> {
   const { store } = deps;
   store.db.transaction(() => {
-    const current = store.vectorStoreFiles.find(payload.vectorStoreId, payload.fileId);
+    const current = store.sqlite.vectorStoreFiles.findSync(payload.vectorStoreId, payload.fileId);
     if (current && current.status === 'in_progress' && current.duplicateOf === null) settle(store, { ...current, status: 'failed', lastError: error });
-    store.ingestEmbeddings.clear(jobId);
+    store.sqlite.ingestEmbeddings.clearSync(jobId);
   })();
 }
 
-function fail(deps: IngestionDeps, run: IngestionRun, error: FileError): IngestionOutcome {
-  recordIngestionFailure(deps, run.jobId, run.payload, error);
+async function fail(deps: IngestionDeps, run: IngestionRun, error: FileError): Promise<IngestionOutcome> {
+  await recordIngestionFailure(deps, run.jobId, run.payload, error);
   return { status: 'failed', error };
 }
 
-function finish(deps: IngestionDeps, run: IngestionRun, outcome: IngestionOutcome): IngestionOutcome {
-  deps.store.ingestEmbeddings.clear(run.jobId);
+async function finish(deps: IngestionDeps, run: IngestionRun, outcome: IngestionOutcome): Promise<IngestionOutcome> {
+  await deps.store.ingestEmbeddings.clear(run.jobId);
   return outcome;
 }
 
-/** Saves a file's final status, and the same status for the files that share its content. */
+/** Saves a file's final status, and the same status for the files that share its content.
+ *  Inside a SQLite transaction (synchronous). */
 function settle(store: Store, record: VectorStoreFileRecord): void {
-  store.vectorStoreFiles.save(record);
-  for (const duplicate of store.vectorStoreFiles.duplicates(record.vectorStoreId, record.fileId)) {
-    store.vectorStoreFiles.save({ ...duplicate, status: record.status, lastError: record.lastError });
+  const files = store.sqlite.vectorStoreFiles;
+  files.saveSync(record);
+  for (const duplicate of files.duplicatesSync(record.vectorStoreId, record.fileId)) {
+    files.saveSync({ ...duplicate, status: record.status, lastError: record.lastError });
   }
 }

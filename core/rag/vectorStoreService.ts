@@ -73,7 +73,7 @@ export class VectorStoreService {
 
   async createStore(request: CreateVectorStoreRequest): Promise<ReturnType<typeof vectorStoreObject>> {
     const model = this.resolveEmbeddingModel(request.embedding_model);
-    const files = (request.file_ids ?? []).map((id) => this.requireFile(id, 'file_ids'));
+    const files = await Promise.all((request.file_ids ?? []).map((id) => this.requireFile(id, 'file_ids')));
     files.forEach((file) => this.requireSupported(file, 'file_ids'));
     // One embedding tells the model's dimension, and that the model exists, before anything is written.
     const probe = await this.deps.embed(model, ['dimension probe']);
@@ -99,7 +99,7 @@ export class VectorStoreService {
       createdAt: now,
     };
     this.store.db.transaction(() => {
-      this.store.vectorStores.save(record);
+      this.store.sqlite.vectorStores.saveSync(record);
       this.deps.index.create(record.id, {
         dimensions,
         quantization: request.quantization ?? 'none',
@@ -111,13 +111,13 @@ export class VectorStoreService {
     return this.storeObject(record);
   }
 
-  listStores(page: PageRequest) {
-    const result = this.store.vectorStores.list(page);
-    return listObject({ items: result.items.map((record) => this.storeObject(record)), hasMore: result.hasMore });
+  async listStores(page: PageRequest) {
+    const result = await this.store.vectorStores.list(page);
+    return listObject({ items: await Promise.all(result.items.map((record) => this.storeObject(record))), hasMore: result.hasMore });
   }
 
-  getStore(id: string) {
-    return this.storeObject(this.requireStore(id));
+  async getStore(id: string) {
+    return this.storeObject(await this.requireStore(id));
   }
 
   /** Whether files of this name can be attached (by extension, as OpenAI decides). */
@@ -125,31 +125,31 @@ export class VectorStoreService {
     return this.deps.documents.supports(filename);
   }
 
-  getStoreRecord(id: string): VectorStoreRecord {
+  getStoreRecord(id: string): Promise<VectorStoreRecord> {
     return this.requireStore(id);
   }
 
   /** The store of this name (the CLI addresses stores by name). */
-  findStoreByName(name: string): VectorStoreRecord | undefined {
+  findStoreByName(name: string): Promise<VectorStoreRecord | undefined> {
     return this.store.vectorStores.findByName(name);
   }
 
-  updateStore(id: string, request: UpdateVectorStoreRequest) {
-    const record = this.requireStore(id);
-    const updated: VectorStoreRecord = {
+  async updateStore(id: string, request: UpdateVectorStoreRequest) {
+    // Read and saved in one step: two updates of different fields that arrive together both apply.
+    const updated = await this.store.vectorStores.modify(id, (record) => ({
       ...record,
       name: request.name === undefined || request.name === null ? record.name : request.name,
       metadata: request.metadata === undefined ? record.metadata : request.metadata,
       expiresAfterDays: request.expires_after === undefined ? record.expiresAfterDays : (request.expires_after?.days ?? null),
-    };
-    this.store.vectorStores.save(updated);
+    }));
+    if (!updated) throw notFound('vector store', id);
     return this.storeObject(updated);
   }
 
-  deleteStore(id: string) {
-    this.requireStore(id);
+  async deleteStore(id: string) {
+    await this.requireStore(id);
     this.store.db.transaction(() => {
-      this.store.vectorStores.delete(id); // its files go with it (ON DELETE CASCADE)
+      this.store.sqlite.vectorStores.deleteSync(id); // its files go with it (ON DELETE CASCADE)
       this.deps.index.drop(id);
     })();
     return { id, object: 'vector_store.deleted' as const, deleted: true };
@@ -158,37 +158,43 @@ export class VectorStoreService {
   /** Attaches a file; indexing continues in a job. Attaching a file that is already in the store
    *  returns it as it is (retrying one that failed); content the store already holds under another
    *  file is not indexed twice (see attach). */
-  attachFile(storeId: string, request: CreateVectorStoreFileRequest) {
-    const record = this.requireStore(storeId);
-    const file = this.requireFile(request.file_id, 'file_id');
+  async attachFile(storeId: string, request: CreateVectorStoreFileRequest) {
+    const record = await this.requireStore(storeId);
+    const file = await this.requireFile(request.file_id, 'file_id');
     this.requireSupported(file, 'file_id');
-    const existing = this.store.vectorStoreFiles.find(storeId, file.id);
-    if (existing && (existing.status === 'in_progress' || existing.status === 'completed')) return vectorStoreFileObject(existing);
-    const attached = this.store.db.transaction(() => {
-      if (existing) this.store.vectorStoreFiles.delete(storeId, file.id);
-      this.store.vectorStores.touch(storeId, this.nowSeconds());
-      return this.attach(record, file, request.attributes ?? null, request.chunking_strategy ?? record.chunkingStrategy);
+    const files = this.store.sqlite.vectorStoreFiles;
+    // The check for an existing attachment and the attach are one transaction: two attaches of the
+    // same file that arrive together must not both index it.
+    const { attached, queued } = this.store.db.transaction(() => {
+      const existing = files.findSync(storeId, file.id);
+      if (existing && (existing.status === 'in_progress' || existing.status === 'completed')) return { attached: existing, queued: false };
+      if (existing) files.deleteSync(storeId, file.id);
+      this.store.sqlite.vectorStores.touchSync(storeId, this.nowSeconds());
+      return { attached: this.attach(record, file, request.attributes ?? null, request.chunking_strategy ?? record.chunkingStrategy), queued: true };
     })();
-    this.deps.onJobQueued?.();
+    if (queued) this.deps.onJobQueued?.();
     return vectorStoreFileObject(attached);
   }
 
-  listStoreFiles(storeId: string, page: PageRequest, status?: VectorStoreFileStatus) {
-    this.requireStore(storeId);
-    const result = this.store.vectorStoreFiles.list(storeId, page, status);
+  async listStoreFiles(storeId: string, page: PageRequest, status?: VectorStoreFileStatus) {
+    await this.requireStore(storeId);
+    const result = await this.store.vectorStoreFiles.list(storeId, page, status);
     return listObject({ items: result.items.map(vectorStoreFileObject), hasMore: result.hasMore });
   }
 
-  getStoreFile(storeId: string, fileId: string) {
-    this.requireStore(storeId);
-    return vectorStoreFileObject(this.requireStoreFile(storeId, fileId));
+  async getStoreFile(storeId: string, fileId: string) {
+    await this.requireStore(storeId);
+    return vectorStoreFileObject(await this.requireStoreFile(storeId, fileId));
   }
 
-  updateStoreFile(storeId: string, fileId: string, attributes: VectorStoreFileRecord['attributes']) {
-    this.requireStore(storeId);
+  async updateStoreFile(storeId: string, fileId: string, attributes: VectorStoreFileRecord['attributes']) {
+    await this.requireStore(storeId);
+    const files = this.store.sqlite.vectorStoreFiles;
     const updated = this.store.db.transaction(() => {
-      const record = { ...this.requireStoreFile(storeId, fileId), attributes };
-      this.store.vectorStoreFiles.save(record);
+      const found = files.findSync(storeId, fileId);
+      if (!found) throw notFound('file in vector store ' + storeId, fileId);
+      const record = { ...found, attributes };
+      files.saveSync(record);
       // Chunks not yet in the index get the new attributes when the ingestion job commits.
       if (record.status === 'completed' && record.duplicateOf === null) this.deps.index.setAttributes(storeId, fileId, attributes ?? {});
       return record;
@@ -196,21 +202,25 @@ export class VectorStoreService {
     return vectorStoreFileObject(updated);
   }
 
-  detachFile(storeId: string, fileId: string) {
-    this.requireStore(storeId);
-    this.requireStoreFile(storeId, fileId);
+  async detachFile(storeId: string, fileId: string) {
+    await this.requireStore(storeId);
+    await this.requireStoreFile(storeId, fileId);
     const queued = this.store.db.transaction(() => this.detach(storeId, fileId))();
     if (queued) this.deps.onJobQueued?.();
     return { id: fileId, object: 'vector_store.file.deleted' as const, deleted: true };
   }
 
-  /** Removes a deleted file from every store that holds it. */
-  forgetFile(fileId: string): void {
+  /** Removes a deleted file from every store that holds it, inside the caller's SQLite
+   *  transaction (synchronous); returns whether a job was queued (then call jobQueued after the commit). */
+  forgetFileInTransaction(fileId: string): boolean {
     let queued = false;
-    this.store.db.transaction(() => {
-      for (const storeId of this.store.vectorStoreFiles.storesHolding(fileId)) queued = this.detach(storeId, fileId) || queued;
-    })();
-    if (queued) this.deps.onJobQueued?.();
+    for (const storeId of this.store.sqlite.vectorStoreFiles.storesHoldingSync(fileId)) queued = this.detach(storeId, fileId) || queued;
+    return queued;
+  }
+
+  /** Tells the job runner that ingestion work was queued. */
+  jobQueued(): void {
+    this.deps.onJobQueued?.();
   }
 
   /** Searches a store. Returns the page and what embedding the query cost (for usage accounting). */
@@ -236,7 +246,7 @@ export class VectorStoreService {
   /** The chunks of a store that best match a query, with their files' names: what search pages
    *  and retrieval-augmented chat are made of. */
   async findChunks(storeId: string, request: SearchRequest, signal?: AbortSignal) {
-    const record = this.requireStore(storeId);
+    const record = await this.requireStore(storeId);
     const queries = typeof request.query === 'string' ? [request.query] : request.query;
     const text = queries.join('\n');
     const mode = searchModeOf(request.ranking_options?.ranker);
@@ -263,19 +273,16 @@ export class VectorStoreService {
       scoreThreshold: request.ranking_options?.score_threshold,
       filter,
     });
-    this.store.vectorStores.touch(storeId, this.nowSeconds());
+    await this.store.vectorStores.touch(storeId, this.nowSeconds());
     const filenames = new Map<string, string>();
-    const filenameOf = (fileId: string) => {
-      if (!filenames.has(fileId)) filenames.set(fileId, this.store.files.find(fileId)?.filename ?? '');
-      return filenames.get(fileId)!;
-    };
-    return { hits: hits.map((hit) => ({ ...hit, filename: filenameOf(hit.fileId) })), model: record.embeddingModel, promptTokens };
+    for (const hit of hits) if (!filenames.has(hit.fileId)) filenames.set(hit.fileId, (await this.store.files.find(hit.fileId))?.filename ?? '');
+    return { hits: hits.map((hit) => ({ ...hit, filename: filenames.get(hit.fileId)! })), model: record.embeddingModel, promptTokens };
   }
 
   /** A store file record: indexed by a job, or (same content as a file the store already indexes)
    *  served by that file's chunks, with its status. Call inside a transaction. */
   private attach(record: VectorStoreRecord, file: FileRecord, attributes: VectorStoreFileRecord['attributes'], chunking: ChunkingParams): VectorStoreFileRecord {
-    const original = this.store.vectorStoreFiles.findIndexedContent(record.id, file.sha256);
+    const original = this.store.sqlite.vectorStoreFiles.findIndexedContentSync(record.id, file.sha256);
     const attached: VectorStoreFileRecord = {
       vectorStoreId: record.id,
       fileId: file.id,
@@ -288,7 +295,7 @@ export class VectorStoreService {
       usageBytes: 0,
       createdAt: this.nowSeconds(),
     };
-    this.store.vectorStoreFiles.save(attached);
+    this.store.sqlite.vectorStoreFiles.saveSync(attached);
     if (!original) this.enqueueIngestion(record.id, file.id);
     return attached;
   }
@@ -297,42 +304,44 @@ export class VectorStoreService {
    *  shared its content, the first of them is indexed in its place. Call inside a transaction;
    *  returns whether a job was queued. */
   private detach(storeId: string, fileId: string): boolean {
-    const removed = this.store.vectorStoreFiles.find(storeId, fileId);
+    const files = this.store.sqlite.vectorStoreFiles;
+    const removed = files.findSync(storeId, fileId);
     if (!removed) return false;
-    this.store.vectorStoreFiles.delete(storeId, fileId);
+    files.deleteSync(storeId, fileId);
     if (removed.duplicateOf !== null) return false;
     this.deps.index.removeFile(storeId, fileId);
-    const [heir, ...others] = this.store.vectorStoreFiles.duplicates(storeId, fileId);
+    const [heir, ...others] = files.duplicatesSync(storeId, fileId);
     if (!heir) return false;
-    this.store.vectorStoreFiles.save({ ...heir, duplicateOf: null, status: 'in_progress', lastError: null });
-    for (const other of others) this.store.vectorStoreFiles.save({ ...other, duplicateOf: heir.fileId, status: 'in_progress', lastError: null });
+    files.saveSync({ ...heir, duplicateOf: null, status: 'in_progress', lastError: null });
+    for (const other of others) files.saveSync({ ...other, duplicateOf: heir.fileId, status: 'in_progress', lastError: null });
     this.enqueueIngestion(storeId, heir.fileId);
     return true;
   }
 
+  /** Inside a SQLite transaction (synchronous). */
   private enqueueIngestion(vectorStoreId: string, fileId: string): void {
     const payload: IngestionPayload = { vectorStoreId, fileId };
-    this.store.jobs.enqueue(newRagId('job', '_'), ingestionJobKind, payload, this.now());
+    this.store.sqlite.jobs.enqueueSync(newRagId('job', '_'), ingestionJobKind, payload, this.now());
   }
 
-  private storeObject(record: VectorStoreRecord) {
-    return vectorStoreObject(record, this.store.vectorStoreFiles.counts(record.id), this.nowSeconds());
+  private async storeObject(record: VectorStoreRecord) {
+    return vectorStoreObject(record, await this.store.vectorStoreFiles.counts(record.id), this.nowSeconds());
   }
 
-  private requireStore(id: string): VectorStoreRecord {
-    const record = this.store.vectorStores.find(id);
+  private async requireStore(id: string): Promise<VectorStoreRecord> {
+    const record = await this.store.vectorStores.find(id);
     if (!record) throw notFound('vector store', id);
     return record;
   }
 
-  private requireStoreFile(storeId: string, fileId: string): VectorStoreFileRecord {
-    const record = this.store.vectorStoreFiles.find(storeId, fileId);
+  private async requireStoreFile(storeId: string, fileId: string): Promise<VectorStoreFileRecord> {
+    const record = await this.store.vectorStoreFiles.find(storeId, fileId);
     if (!record) throw notFound('file in vector store ' + storeId, fileId);
     return record;
   }
 
-  private requireFile(id: string, param: string): FileRecord {
-    const file = this.store.files.find(id);
+  private async requireFile(id: string, param: string): Promise<FileRecord> {
+    const file = await this.store.files.find(id);
     if (!file) throw notFound('file', id, param);
     return file;
   }

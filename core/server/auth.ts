@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   formatReset,
   hashSecret,
+  hasTokenQuota,
   modelAllowed,
   msUntilNextUtcDay,
   msUntilNextUtcMonth,
@@ -9,6 +10,7 @@ import {
   utcMonthStartDay,
   type Clock,
   type Admitted,
+  type QuotaUsage,
   type FailureThrottle,
   type KeyService,
   type RateLimiter,
@@ -16,7 +18,7 @@ import {
 } from '../auth/index.js';
 import type { Config } from '../config/index.js';
 import { ApiError } from '../errors/index.js';
-import type { ApiKeyRecord, RequestLedger, Store } from '../store/index.js';
+import type { ApiKeyRecord, RequestLedgerStore, Store } from '../store/index.js';
 import type { InternalCaller } from './batchLines.js';
 import type { RequestContext } from './requestContext.js';
 import type { Tracing } from '../tracing/index.js';
@@ -47,7 +49,7 @@ export interface AuthDeps {
   config: Config;
   store: Store;
   /** Flushed before a quota check, so the check sees every request that has ended. */
-  ledger: RequestLedger;
+  ledger: RequestLedgerStore;
   keys: KeyService;
   clock: Clock;
   limiter: RateLimiter;
@@ -66,11 +68,13 @@ export interface SessionAuth {
   /** The console's page and sign-in routes, which need no key. */
   isPublic(request: FastifyRequest): boolean;
   /** The key behind the request's session cookie (CSRF checked on changes), or undefined. */
-  authenticate(request: FastifyRequest): ApiKeyRecord | undefined;
+  authenticate(request: FastifyRequest): Promise<ApiKeyRecord | undefined>;
 }
 
 const publicRoutes = new Set(['/healthz', '/readyz']);
 const noRelease = () => {};
+/** What the limiters are given when they will not ask (no quota, or no tokens reserved). */
+const noQuotaUsage = (): QuotaUsage => ({ day: 0, month: 0, msUntilDayEnds: 0, msUntilMonthEnds: 0 });
 
 /** The secret from `Authorization: Bearer …` (OpenAI SDKs) or `x-api-key` (Anthropic SDK); or, for
  *  an Authorization header of another form (the raw key, another scheme), what is wrong with it. */
@@ -83,6 +87,13 @@ function presentedSecret(request: FastifyRequest): { secret?: string; malformed?
     if (typeof apiKey !== 'string' || apiKey.length === 0) return { malformed: describeMalformedAuthorization(authorization) };
   }
   return typeof apiKey === 'string' && apiKey.length > 0 ? { secret: apiKey } : {};
+}
+
+function missingKeyError(): ApiError {
+  return new ApiError(
+    'LLMSVC_ERR_MISSING_API_KEY',
+    "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' (OpenAI SDKs) or 'x-api-key: <key>' (Anthropic SDK); the operator creates keys with 'llmsvc keys create'.",
+  );
 }
 
 /** HTTP authentication schemes a client may send by mistake; only these are named back (a value
@@ -117,17 +128,26 @@ function requestedModel(request: FastifyRequest): string | undefined {
 export function installAuth(app: FastifyInstance, context: RequestContext, deps: AuthDeps): void {
   const { config, store, keys, clock, ledger, limiter, throttle } = deps;
   const metricsTokenHash = config.metrics_token ? hashSecret(config.metrics_token) : undefined;
-  const quotaUsage = (key: ApiKeyRecord) => () => {
-    ledger.flush();
+  /** The key's day and month usage, every ended request included. Read before the limiter is
+   *  asked (which takes it synchronously), and only for a key with a quota. */
+  const readQuotaUsage = async (key: ApiKeyRecord): Promise<QuotaUsage> => {
+    await ledger.flush();
     const now = clock();
     const today = utcDay(now);
     return {
-      day: store.usage.tokensBetween(key.id, today, today),
-      month: store.usage.tokensBetween(key.id, utcMonthStartDay(now), today),
+      day: await store.usage.tokensBetween(key.id, today, today),
+      month: await store.usage.tokensBetween(key.id, utcMonthStartDay(now), today),
       msUntilDayEnds: msUntilNextUtcDay(now),
       msUntilMonthEnds: msUntilNextUtcMonth(now),
     };
   };
+  /** Runs `use` with the key's quota usage: at once when no tokens are reserved (`reserves`
+   *  false) or the key has no quota (the limiters ask for usage only then), after reading it
+   *  otherwise. */
+  function withQuotaUsage<T>(key: ApiKeyRecord, reserves: boolean, use: (quota: () => QuotaUsage) => T | Promise<T>): T | Promise<T> {
+    if (!reserves || !hasTokenQuota(key)) return use(noQuotaUsage);
+    return readQuotaUsage(key).then((usage) => use(() => usage));
+  }
 
   app.decorateRequest('apiKey', undefined);
   app.decorateRequest('reserveTokens', function (this: FastifyRequest) {});
@@ -170,21 +190,7 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
     const batchKeyId = deps.internal?.batchKeyOf(request);
     const { secret, malformed } = batchKeyId === undefined ? presentedSecret(request) : {};
     if (path === '/metrics' && secret && metricsTokenHash && hashSecret(secret) === metricsTokenHash) return;
-    let key: ApiKeyRecord;
-    try {
-      // No key header at all: the console's session cookie may stand for one.
-      const sessionKey = batchKeyId === undefined && !secret && !malformed ? deps.sessions?.authenticate(request) : undefined;
-      if (batchKeyId !== undefined) key = keys.usableById(batchKeyId);
-      // A key was sent, but not as 'Bearer <key>': say what is wrong rather than "no key".
-      else if (malformed) throw new ApiError('LLMSVC_ERR_INVALID_API_KEY', malformed);
-      else if (sessionKey) key = sessionKey;
-      else if (!secret) {
-        throw new ApiError(
-          'LLMSVC_ERR_MISSING_API_KEY',
-          "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' (OpenAI SDKs) or 'x-api-key: <key>' (Anthropic SDK); the operator creates keys with 'llmsvc keys create'.",
-        );
-      } else key = keys.authenticate(secret);
-    } catch (error) {
+    const refuse = (error: unknown): never | Promise<never> => {
       // A batch line of a revoked key is not a failed login from an address.
       if (batchKeyId !== undefined) throw error;
       const waitMs = throttle.recordFailure(request.ip);
@@ -192,7 +198,31 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
       return waitMs.then((wait) => {
         throw authFailure(request.ip, error, wait);
       });
+    };
+    let key: ApiKeyRecord | Promise<ApiKeyRecord>;
+    try {
+      if (batchKeyId !== undefined) key = keys.usableById(batchKeyId);
+      // A key was sent, but not as 'Bearer <key>': say what is wrong rather than "no key".
+      else if (malformed) throw new ApiError('LLMSVC_ERR_INVALID_API_KEY', malformed);
+      else if (!secret) {
+        // No key header at all: the console's session cookie may stand for one.
+        const sessions = deps.sessions;
+        if (!sessions) throw missingKeyError();
+        key = sessions.authenticate(request).then((sessionKey) => {
+          if (!sessionKey) throw missingKeyError();
+          return sessionKey;
+        });
+      } else key = keys.authenticate(secret);
+    } catch (error) {
+      return refuse(error);
     }
+    // A key the cache held is checked in this turn; one read from the store, when it arrives.
+    if (key instanceof Promise) return key.then((found) => authorizeKey(request, reply, path, found), refuse);
+    return authorizeKey(request, reply, path, key);
+  }
+
+  /** Scope, then admission by the limiter, for an authenticated key. */
+  function authorizeKey(request: FastifyRequest, reply: FastifyReply, path: string, key: ApiKeyRecord): void | Promise<void> {
     request.apiKey = key;
     // From here on the request counts in the key's usage, refused or not.
     const adminOnly = path.startsWith('/admin/') || path === '/metrics';
@@ -201,7 +231,8 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
     }
     const admission: Admission = { release: noRelease, reservations: [], ended: false };
     request.admission = admission;
-    const admitted = limiter.admit(key, consumesTokens(request) ? 0 : undefined, quotaUsage(key));
+    const reserves = consumesTokens(request);
+    const admitted = withQuotaUsage(key, reserves, (quota) => limiter.admit(key, reserves ? 0 : undefined, quota));
     if (admitted instanceof Promise) return admitted.then((result) => admit(request, reply, key, admission, result));
     admit(request, reply, key, admission, admitted);
   }
@@ -213,7 +244,7 @@ export function installAuth(app: FastifyInstance, context: RequestContext, deps:
     if (admission.ended) admitted.release();
     if (admitted.reservation) addReservation(admission, admitted.reservation);
     request.reserveTokens = (tokens) => {
-      const reservation = limiter.reserve(key, tokens, quotaUsage(key));
+      const reservation = withQuotaUsage(key, true, (quota) => limiter.reserve(key, tokens, quota));
       if (reservation instanceof Promise) return reservation.then((granted) => addReservation(admission, granted));
       addReservation(admission, reservation);
     };

@@ -1,13 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { utcDay, type Clock, type KeyService } from '../auth/index.js';
 import type { Metrics } from '../metrics/index.js';
-import type { RequestLedger, RequestLogEntry, UsageRecord } from '../store/index.js';
+import type { RequestLedgerStore, RequestLogEntry, UsageRecord } from '../store/index.js';
 import type { LiveStats } from './liveStats.js';
 import type { RequestContext } from './requestContext.js';
 
 export interface ObservabilityDeps {
   metrics: Metrics;
-  ledger: RequestLedger;
+  ledger: RequestLedgerStore;
   logPrompts: boolean;
   /** The usage day of a request (injected so tests can cross a UTC day boundary). */
   clock: Clock;

@@ -16,9 +16,9 @@ export class FileContents {
 
   /** The file's content as a stream, or undefined if there is no such file. */
   async stream(id: string): Promise<Readable | undefined> {
-    const key = this.store.files.blobKey(id);
+    const key = await this.store.files.blobKey(id);
     if (key === undefined) return undefined;
-    if (key === null) return Readable.from([this.store.files.legacyContent(id) ?? Buffer.alloc(0)]);
+    if (key === null) return Readable.from([(await this.store.files.legacyContent(id)) ?? Buffer.alloc(0)]);
     return this.blobs.get(key);
   }
 
@@ -33,7 +33,7 @@ export class FileContents {
 
   /** Deletes a blob no file uses any more (call after the file's row is gone). */
   async release(key: string | null | undefined): Promise<void> {
-    if (key && !this.store.files.blobInUse(key)) await this.blobs.delete(key);
+    if (key && !(await this.store.files.blobInUse(key))) await this.blobs.delete(key);
   }
 
   /** Moves contents still kept in SQLite rows (files uploaded before the blob store) into the
@@ -43,12 +43,12 @@ export class FileContents {
   async moveLegacyContents(): Promise<number> {
     let moved = 0;
     for (;;) {
-      const ids = this.store.files.legacyIds(16);
+      const ids = await this.store.files.legacyIds(16);
       if (ids.length === 0) return moved;
       for (const id of ids) {
-        const content = this.store.files.legacyContent(id) ?? Buffer.alloc(0);
+        const content = (await this.store.files.legacyContent(id)) ?? Buffer.alloc(0);
         const stored = await this.blobs.put(Readable.from([content]));
-        this.store.files.moveToBlob(id, stored.key);
+        await this.store.files.moveToBlob(id, stored.key);
         moved++;
       }
     }

@@ -75,11 +75,30 @@ export const apiKeySql = {
   touch: 'UPDATE api_keys SET last_used_at = ? WHERE id = ?',
 } as const;
 
+/** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
+export interface ApiKeyStore {
+  /** Saves through this store: a cache of keys drops its entries when this moves. Synchronous,
+   *  as it is read on every request (a cache hit must cost no I/O). */
+  readonly saveCount: number;
+  /** A number that changes whenever another connection has committed (see ApiKeyRepository);
+   *  synchronous and cheap, read at most once per event-loop turn by KeyService. */
+  dataVersion(): number;
+  findByHash(secretHash: string): Promise<ApiKeyRecord | undefined>;
+  find(id: string): Promise<ApiKeyRecord | undefined>;
+  list(): Promise<ApiKeyRecord[]>;
+  save(key: ApiKeyRecord): Promise<void>;
+  /** Reads the key, applies `change` and saves the result, atomically (two changes of one key
+   *  that arrive together both apply). Undefined when there is no such key; what `change` throws
+   *  is thrown, and nothing is saved. */
+  modify(id: string, change: (key: ApiKeyRecord) => ApiKeyRecord): Promise<ApiKeyRecord | undefined>;
+  touch(id: string, at: number): Promise<void>;
+}
+
 /** The api_keys table. `saveCount` and `dataVersion()` tell a cache of keys (KeyService keeps
  *  one) whether the table may have changed since it last looked: the first moves with every save
  *  through this repository, the second with every commit by another connection to the same file
  *  (the CLI, from another process). */
-export class ApiKeyRepository {
+export class ApiKeyRepository implements ApiKeyStore {
   private readonly byHash;
   private readonly dataVersionStatement;
   private saves = 0;
@@ -87,6 +106,7 @@ export class ApiKeyRepository {
   private readonly all;
   private readonly upsertStatement;
   private readonly touchStatement;
+  private readonly modifyTransaction;
 
   constructor(db: Db) {
     this.byHash = db.prepare<[string], ApiKeyRow>(apiKeySql.byHash);
@@ -95,6 +115,14 @@ export class ApiKeyRepository {
     this.upsertStatement = db.prepare(apiKeySql.upsert);
     this.touchStatement = db.prepare(apiKeySql.touch);
     this.dataVersionStatement = db.prepare<[], number>('PRAGMA data_version').pluck();
+    this.modifyTransaction = db.transaction((id: string, change: (key: ApiKeyRecord) => ApiKeyRecord) => {
+      const row = this.byId.get(id);
+      if (!row) return undefined;
+      const changed = change(fromRow(row));
+      this.saves++;
+      this.upsertStatement.run(toRow(changed));
+      return changed;
+    });
   }
 
   /** Saves through this repository (SQLite's data_version does not move for a connection's own commits). */
@@ -108,26 +136,35 @@ export class ApiKeyRepository {
     return this.dataVersionStatement.get()!;
   }
 
-  findByHash(secretHash: string): ApiKeyRecord | undefined {
+  async findByHash(secretHash: string): Promise<ApiKeyRecord | undefined> {
     const row = this.byHash.get(secretHash);
     return row && fromRow(row);
   }
 
-  find(id: string): ApiKeyRecord | undefined {
+  async find(id: string): Promise<ApiKeyRecord | undefined> {
     const row = this.byId.get(id);
     return row && fromRow(row);
   }
 
-  list(): ApiKeyRecord[] {
+  async list(): Promise<ApiKeyRecord[]> {
     return this.all.all().map(fromRow);
   }
 
-  save(key: ApiKeyRecord): void {
+  async save(key: ApiKeyRecord): Promise<void> {
     this.saves++;
     this.upsertStatement.run(toRow(key));
   }
 
-  touch(id: string, at: number): void {
+  async modify(id: string, change: (key: ApiKeyRecord) => ApiKeyRecord): Promise<ApiKeyRecord | undefined> {
+    return this.modifyTransaction(id, change);
+  }
+
+  async touch(id: string, at: number): Promise<void> {
+    return this.touchSync(id, at);
+  }
+
+  /** touch, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  touchSync(id: string, at: number): void {
     this.touchStatement.run(at, id);
   }
 }

@@ -182,8 +182,29 @@ const patchColumns: Record<keyof BatchPatch, string> = {
   cancelledAt: 'cancelled_at',
 };
 
+/** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
+export interface BatchStore {
+  create(batch: Omit<BatchRecord, 'errors' | 'outputFileId' | 'errorFileId' | 'finalizingAt' | 'completedAt' | 'failedAt' | 'expiredAt' | 'cancellingAt' | 'cancelledAt'>, lines?: readonly NewBatchLine[]): Promise<void>;
+  find(id: string): Promise<BatchRecord | undefined>;
+  active(): Promise<BatchRecord[]>;
+  all(): Promise<BatchRecord[]>;
+  list(api: BatchApi, page: PageRequest, keyId: string | null): Promise<PageOf<BatchRecord>>;
+  update(id: string, patch: BatchPatch, now: number, lines?: readonly NewBatchLine[], onlyIf?: BatchStatus): Promise<boolean>;
+  insertLines(batchId: string, lines: readonly NewBatchLine[]): Promise<void>;
+  deleteLines(batchId: string): Promise<void>;
+  counts(batchId: string): Promise<LineCounts>;
+  pending(batchId: string, afterLine: number, limit: number): Promise<BatchLineRecord[]>;
+  finishLine(batchId: string, line: number, result: LineResult): Promise<boolean>;
+  closePending(batchId: string, state: 'canceled' | 'expired', now: number, running?: readonly number[]): Promise<number>;
+  lines(batchId: string, pageSize?: number): AsyncIterable<BatchLineRecord>;
+  allLines(batchId: string): Promise<BatchLineRecord[]>;
+  delete(id: string): Promise<boolean>;
+  statusCounts(): Promise<{ status: BatchStatus; n: number }[]>;
+  queueDepth(): Promise<number>;
+}
+
 /** The batches and batch_lines tables: batch jobs, and one row per request with its result. */
-export class BatchRepository {
+export class BatchRepository implements BatchStore {
   private readonly insertBatch;
   private readonly insertLine;
   private readonly byId;
@@ -237,28 +258,28 @@ export class BatchRepository {
   }
 
   /** A new batch, with its lines when they are known (Anthropic's come in the request). */
-  create(batch: Omit<BatchRecord, 'errors' | 'outputFileId' | 'errorFileId' | 'finalizingAt' | 'completedAt' | 'failedAt' | 'expiredAt' | 'cancellingAt' | 'cancelledAt'>, lines: readonly NewBatchLine[] = []): void {
+  async create(batch: Omit<BatchRecord, 'errors' | 'outputFileId' | 'errorFileId' | 'finalizingAt' | 'completedAt' | 'failedAt' | 'expiredAt' | 'cancellingAt' | 'cancelledAt'>, lines: readonly NewBatchLine[] = []): Promise<void> {
     this.db.transaction(() => {
       this.insertBatch.run({ ...batch, metadata: batch.metadata === null ? null : JSON.stringify(batch.metadata) });
       for (const line of lines) this.insertLine.run({ batchId: batch.id, ...line });
     })();
   }
 
-  find(id: string): BatchRecord | undefined {
+  async find(id: string): Promise<BatchRecord | undefined> {
     const row = this.byId.get(id);
     return row && fromRow(row);
   }
 
   /** Batches with work left: validating, running, finalizing or cancelling, oldest first. */
-  active(): BatchRecord[] {
+  async active(): Promise<BatchRecord[]> {
     return this.activeStatement.all().map(fromRow);
   }
 
-  all(): BatchRecord[] {
+  async all(): Promise<BatchRecord[]> {
     return this.allStatement.all().map(fromRow);
   }
 
-  list(api: BatchApi, page: PageRequest, keyId: string | null): PageOf<BatchRecord> {
+  async list(api: BatchApi, page: PageRequest, keyId: string | null): Promise<PageOf<BatchRecord>> {
     const result = this.pages.page(page, { api, keyId });
     return { items: result.items.map(fromRow), hasMore: result.hasMore };
   }
@@ -266,7 +287,12 @@ export class BatchRepository {
   /** Applies a status change (and its timestamps); with `lines`, also inserts the batch's lines,
    *  in the same transaction. With `onlyIf`, nothing changes unless the batch still has that
    *  status (a cancel may have come in meanwhile); returns whether it changed. */
-  update(id: string, patch: BatchPatch, now: number, lines: readonly NewBatchLine[] = [], onlyIf?: BatchStatus): boolean {
+  async update(id: string, patch: BatchPatch, now: number, lines: readonly NewBatchLine[] = [], onlyIf?: BatchStatus): Promise<boolean> {
+    return this.updateSync(id, patch, now, lines, onlyIf);
+  }
+
+  /** update, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  updateSync(id: string, patch: BatchPatch, now: number, lines: readonly NewBatchLine[] = [], onlyIf?: BatchStatus): boolean {
     const entries = Object.entries(patch) as [keyof BatchPatch, unknown][];
     const sets = entries.map(([key]) => `${patchColumns[key]} = @${key}`);
     const values = Object.fromEntries(entries.map(([key, value]) => [key, key === 'errors' && value !== null ? JSON.stringify(value) : value]));
@@ -280,18 +306,18 @@ export class BatchRepository {
   }
 
   /** Adds lines to a batch still validating (a large file is inserted a chunk at a time). */
-  insertLines(batchId: string, lines: readonly NewBatchLine[]): void {
+  async insertLines(batchId: string, lines: readonly NewBatchLine[]): Promise<void> {
     this.db.transaction(() => {
       for (const line of lines) this.insertLine.run({ batchId, ...line });
     })();
   }
 
   /** Removes a batch's lines: a validation that failed, or one a crash interrupted. */
-  deleteLines(batchId: string): void {
+  async deleteLines(batchId: string): Promise<void> {
     this.deleteLinesStatement.run(batchId);
   }
 
-  counts(batchId: string): LineCounts {
+  async counts(batchId: string): Promise<LineCounts> {
     const counts: LineCounts = { pending: 0, succeeded: 0, errored: 0, canceled: 0, expired: 0, total: 0 };
     for (const row of this.countsStatement.all(batchId)) {
       counts[row.state] = row.n;
@@ -301,23 +327,23 @@ export class BatchRepository {
   }
 
   /** Up to `limit` pending lines after line `afterLine`, in file order. */
-  pending(batchId: string, afterLine: number, limit: number): BatchLineRecord[] {
+  async pending(batchId: string, afterLine: number, limit: number): Promise<BatchLineRecord[]> {
     return this.pendingStatement.all(batchId, afterLine, limit).map(lineFromRow);
   }
 
   /** Records a line's result and its done-state in one statement; false if it was already done. */
-  finishLine(batchId: string, line: number, result: LineResult): boolean {
+  async finishLine(batchId: string, line: number, result: LineResult): Promise<boolean> {
     return this.finishLineStatement.run({ batchId, line, ...result }).changes > 0;
   }
 
   /** Every line still pending becomes `state` (cancelled or expired), but for the lines running
    *  now (`running`), whose results are recorded when they finish. */
-  closePending(batchId: string, state: 'canceled' | 'expired', now: number, running: readonly number[] = []): number {
+  async closePending(batchId: string, state: 'canceled' | 'expired', now: number, running: readonly number[] = []): Promise<number> {
     return this.closePendingStatement.run(state, now, batchId, JSON.stringify(running)).changes;
   }
 
   /** Lines in file order, a page at a time (the results are read without holding them all). */
-  *lines(batchId: string, pageSize = 1000): Generator<BatchLineRecord> {
+  async *lines(batchId: string, pageSize = 1000): AsyncGenerator<BatchLineRecord> {
     let after = 0;
     for (;;) {
       const rows = this.finishedLinesStatement.all(batchId, after, pageSize);
@@ -327,20 +353,20 @@ export class BatchRepository {
     }
   }
 
-  allLines(batchId: string): BatchLineRecord[] {
+  async allLines(batchId: string): Promise<BatchLineRecord[]> {
     return this.allLinesStatement.all(batchId).map(lineFromRow);
   }
 
-  delete(id: string): boolean {
+  async delete(id: string): Promise<boolean> {
     return this.deleteStatement.run(id).changes > 0;
   }
 
-  statusCounts(): { status: BatchStatus; n: number }[] {
+  async statusCounts(): Promise<{ status: BatchStatus; n: number }[]> {
     return this.statusCountsStatement.all();
   }
 
   /** Lines waiting to run across every running batch. */
-  queueDepth(): number {
+  async queueDepth(): Promise<number> {
     return this.pendingTotalStatement.get()!.n;
   }
 }

@@ -26,9 +26,22 @@ function fromRow(row: FileRow): FileRecord {
   return { id: row.id, filename: row.filename, bytes: row.bytes, purpose: row.purpose, createdAt: row.created_at, sha256: row.sha256 };
 }
 
+/** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
+export interface FileStore {
+  insert(file: FileRecord, blobKey: string): Promise<void>;
+  blobKey(id: string): Promise<string | null | undefined>;
+  blobInUse(key: string): Promise<boolean>;
+  legacyIds(limit: number): Promise<string[]>;
+  legacyContent(id: string): Promise<Buffer | undefined>;
+  moveToBlob(id: string, blobKey: string): Promise<void>;
+  find(id: string): Promise<FileRecord | undefined>;
+  list(page: PageRequest, purpose?: string): Promise<PageOf<FileRecord>>;
+  delete(id: string): Promise<boolean>;
+}
+
 /** The files table: uploads and where their content is (a key of the blob store; rows from
  *  before the blob store hold it in a BLOB until it is moved). */
-export class FileRepository {
+export class FileRepository implements FileStore {
   private readonly insertStatement;
   private readonly byId;
   private readonly contentById;
@@ -54,45 +67,55 @@ export class FileRepository {
   }
 
   /** A file whose content is in the blob store under `blobKey`. */
-  insert(file: FileRecord, blobKey: string): void {
+  async insert(file: FileRecord, blobKey: string): Promise<void> {
+    return this.insertSync(file, blobKey);
+  }
+
+  /** insert, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  insertSync(file: FileRecord, blobKey: string): void {
     this.insertStatement.run({ ...file, blobKey });
   }
 
-  blobKey(id: string): string | null | undefined {
+  async blobKey(id: string): Promise<string | null | undefined> {
     return this.blobKeyById.get(id)?.blob_key;
   }
 
   /** Whether any file still uses this blob (the data dir stores equal contents once). */
-  blobInUse(key: string): boolean {
+  async blobInUse(key: string): Promise<boolean> {
     return this.blobUsers.get(key) !== undefined;
   }
 
   /** Files whose content is still in their row (from before the blob store), a few at a time. */
-  legacyIds(limit: number): string[] {
+  async legacyIds(limit: number): Promise<string[]> {
     return this.legacyStatement.all(limit).map((row) => row.id);
   }
 
   /** The content of a row written before the blob store. */
-  legacyContent(id: string): Buffer | undefined {
+  async legacyContent(id: string): Promise<Buffer | undefined> {
     return this.contentById.get(id)?.content;
   }
 
   /** The row's content has been copied to the blob store: point at it, and drop the copy in SQLite. */
-  moveToBlob(id: string, blobKey: string): void {
+  async moveToBlob(id: string, blobKey: string): Promise<void> {
     this.moveStatement.run(blobKey, id);
   }
 
-  find(id: string): FileRecord | undefined {
+  async find(id: string): Promise<FileRecord | undefined> {
     const row = this.byId.get(id);
     return row && fromRow(row);
   }
 
-  list(page: PageRequest, purpose?: string): PageOf<FileRecord> {
+  async list(page: PageRequest, purpose?: string): Promise<PageOf<FileRecord>> {
     const result = this.pages.page(page, { purpose: purpose ?? null });
     return { items: result.items.map(fromRow), hasMore: result.hasMore };
   }
 
-  delete(id: string): boolean {
+  async delete(id: string): Promise<boolean> {
+    return this.deleteSync(id);
+  }
+
+  /** delete, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  deleteSync(id: string): boolean {
     return this.deleteStatement.run(id).changes > 0;
   }
 }

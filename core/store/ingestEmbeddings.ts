@@ -1,8 +1,15 @@
 import type { Db } from './database.js';
 
+/** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
+export interface IngestEmbeddingStore {
+  save(jobId: string, chunkIndex: number, embedding: Float32Array): Promise<void>;
+  load(jobId: string): Promise<Map<number, Float32Array>>;
+  clear(jobId: string): Promise<void>;
+}
+
 /** Embeddings an ingestion job has made so far, kept so that a restarted job embeds only the rest.
  *  They are never searchable: the finished file reaches the vector index in one transaction. */
-export class IngestEmbeddingRepository {
+export class IngestEmbeddingRepository implements IngestEmbeddingStore {
   private readonly insertStatement;
   private readonly forJob;
   private readonly clearStatement;
@@ -17,11 +24,16 @@ export class IngestEmbeddingRepository {
     this.clearStatement = db.prepare<[string]>('DELETE FROM ingest_embeddings WHERE job_id = ?');
   }
 
-  save(jobId: string, chunkIndex: number, embedding: Float32Array): void {
+  async save(jobId: string, chunkIndex: number, embedding: Float32Array): Promise<void> {
+    return this.saveSync(jobId, chunkIndex, embedding);
+  }
+
+  /** save, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  saveSync(jobId: string, chunkIndex: number, embedding: Float32Array): void {
     this.insertStatement.run(jobId, chunkIndex, Buffer.from(embedding.buffer, embedding.byteOffset, embedding.byteLength));
   }
 
-  load(jobId: string): Map<number, Float32Array> {
+  async load(jobId: string): Promise<Map<number, Float32Array>> {
     const saved = new Map<number, Float32Array>();
     for (const row of this.forJob.all(jobId)) {
       // Copy: the Buffer may not be 4-byte aligned for a Float32Array view.
@@ -31,7 +43,12 @@ export class IngestEmbeddingRepository {
     return saved;
   }
 
-  clear(jobId: string): void {
+  async clear(jobId: string): Promise<void> {
+    return this.clearSync(jobId);
+  }
+
+  /** clear, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  clearSync(jobId: string): void {
     this.clearStatement.run(jobId);
   }
 }

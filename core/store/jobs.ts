@@ -55,9 +55,25 @@ function fromRow(row: JobRow): JobRecord {
   };
 }
 
+/** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
+export interface JobStore {
+  enqueue(id: string, kind: string, payload: unknown, now: number): Promise<void>;
+  find(id: string): Promise<JobRecord | undefined>;
+  claim(kinds: readonly string[], owner: string, now: number): Promise<JobRecord | undefined>;
+  active(kind: string): Promise<JobRecord[]>;
+  list(limit: number): Promise<JobRecord[]>;
+  unfinished(): Promise<JobRecord[]>;
+  running(): Promise<JobRecord[]>;
+  heartbeat(id: string, owner: string, now: number): Promise<void>;
+  progress(id: string, done: number, total: number, now: number): Promise<void>;
+  finish(id: string, state: 'done' | 'failed', error: string | null, now: number): Promise<void>;
+  requeue(id: string, owner: string | null, options: { runAfter: number; countAttempt: boolean; error?: string; now: number }): Promise<boolean>;
+  nextDue(kinds: readonly string[]): Promise<number | undefined>;
+}
+
 /** The jobs table: a durable queue shared by every process on the data dir. Claiming is one
  *  UPDATE, so two runners (the server and a CLI) never take the same job. */
-export class JobRepository {
+export class JobRepository implements JobStore {
   private readonly insertStatement;
   private readonly byId;
   private readonly claimStatement;
@@ -101,55 +117,60 @@ export class JobRepository {
     );
   }
 
-  enqueue(id: string, kind: string, payload: unknown, now: number): void {
+  async enqueue(id: string, kind: string, payload: unknown, now: number): Promise<void> {
+    return this.enqueueSync(id, kind, payload, now);
+  }
+
+  /** enqueue, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  enqueueSync(id: string, kind: string, payload: unknown, now: number): void {
     this.insertStatement.run({ id, kind, payload: JSON.stringify(payload), now });
   }
 
-  find(id: string): JobRecord | undefined {
+  async find(id: string): Promise<JobRecord | undefined> {
     const row = this.byId.get(id);
     return row && fromRow(row);
   }
 
   /** Takes the oldest queued job of these kinds that is due, or undefined. */
-  claim(kinds: readonly string[], owner: string, now: number): JobRecord | undefined {
+  async claim(kinds: readonly string[], owner: string, now: number): Promise<JobRecord | undefined> {
     const row = this.claimStatement.get({ owner, now, kinds: JSON.stringify(kinds) });
     return row && fromRow(row);
   }
 
   /** Queued and running jobs of a kind (for progress displays). */
-  active(kind: string): JobRecord[] {
+  async active(kind: string): Promise<JobRecord[]> {
     return this.activeStatement.all(kind).map(fromRow);
   }
 
   /** The newest jobs of every kind, newest first (the admin API). */
-  list(limit: number): JobRecord[] {
+  async list(limit: number): Promise<JobRecord[]> {
     return this.listStatement.all(limit).map(fromRow);
   }
 
   /** Queued and running jobs of every kind, oldest first. */
-  unfinished(): JobRecord[] {
+  async unfinished(): Promise<JobRecord[]> {
     return this.unfinishedStatement.all().map(fromRow);
   }
 
-  running(): JobRecord[] {
+  async running(): Promise<JobRecord[]> {
     return this.runningStatement.all().map(fromRow);
   }
 
-  heartbeat(id: string, owner: string, now: number): void {
+  async heartbeat(id: string, owner: string, now: number): Promise<void> {
     this.heartbeatStatement.run({ id, owner, now });
   }
 
-  progress(id: string, done: number, total: number, now: number): void {
+  async progress(id: string, done: number, total: number, now: number): Promise<void> {
     this.progressStatement.run({ id, done, total, now });
   }
 
-  finish(id: string, state: 'done' | 'failed', error: string | null, now: number): void {
+  async finish(id: string, state: 'done' | 'failed', error: string | null, now: number): Promise<void> {
     this.finishStatement.run({ id, state, error, now });
   }
 
   /** Puts a running job back in the queue, if `owner` still holds it. `countAttempt: false` for a
    *  job stopped by a shutdown, which was no fault of the job. */
-  requeue(id: string, owner: string | null, options: { runAfter: number; countAttempt: boolean; error?: string; now: number }): boolean {
+  async requeue(id: string, owner: string | null, options: { runAfter: number; countAttempt: boolean; error?: string; now: number }): Promise<boolean> {
     return (
       this.requeueStatement.run({
         id,
@@ -163,7 +184,7 @@ export class JobRepository {
   }
 
   /** When the next queued job of these kinds is due (unix ms), if any is queued. */
-  nextDue(kinds: readonly string[]): number | undefined {
+  async nextDue(kinds: readonly string[]): Promise<number | undefined> {
     return this.nextRunStatement.get(JSON.stringify(kinds))?.at ?? undefined;
   }
 }

@@ -3,7 +3,8 @@ import type { Db } from './database.js';
 import type { RequestLogEntry, RequestLogRepository } from './requestLog.js';
 import type { UsageRecord, UsageRepository } from './usage.js';
 
-export interface LedgerStore {
+/** The SQLite repositories the ledger writes through, in one synchronous transaction. */
+export interface LedgerTables {
   db: Db;
   requestLog: RequestLogRepository;
   usage: UsageRepository;
@@ -16,6 +17,15 @@ export interface LedgerEntry {
   log: RequestLogEntry;
   usage?: UsageRecord | undefined;
   touchAt?: number | undefined;
+}
+
+/** The ledger as callers see it. `record` returns at once (the write happens later, batched);
+ *  `flush` writes everything recorded so far and resolves once it is written. */
+export interface RequestLedgerStore {
+  record(entry: LedgerEntry): void;
+  flush(): Promise<void>;
+  /** The same, synchronously: for Store.dispose at shutdown, which must not wait on a promise. */
+  flushSync(): void;
 }
 
 /** At most one commit per this many ms: under load the requests that end within it share one. */
@@ -35,8 +45,8 @@ const maxPending = 256;
  *  windows are lost on any restart anyway); a clean stop loses nothing (Store.dispose flushes).
  *
  *  Readers that must see every finished request (quota checks, the admin usage route) call
- *  `flush()` first. */
-export class RequestLedger {
+ *  `flush()` first; Store.dispose calls `flushSync()`. */
+export class RequestLedger implements RequestLedgerStore {
   private pending: LedgerEntry[] = [];
   private scheduledTurn: NodeJS.Immediate | undefined;
   private scheduledTimer: NodeJS.Timeout | undefined;
@@ -46,14 +56,14 @@ export class RequestLedger {
   /** `onWriteError`: told when a commit fails (e.g. a full disk); its entries are dropped, as
    *  retrying a write that failed once would fail every commit after. */
   constructor(
-    { db, requestLog, usage, apiKeys }: LedgerStore,
+    { db, requestLog, usage, apiKeys }: LedgerTables,
     private readonly onWriteError: (error: unknown, lost: number) => void,
   ) {
     this.commit = db.transaction((entries: readonly LedgerEntry[]) => {
       const totals = new Map<string, UsageRecord & { requests: number; errors: number }>();
       const touches = new Map<string, number>();
       for (const entry of entries) {
-        requestLog.insert(entry.log);
+        requestLog.insertSync(entry.log);
         const used = entry.usage;
         if (!used) continue;
         const bucket = `${used.keyId}\u0000${used.model}\u0000${used.day}`;
@@ -68,8 +78,8 @@ export class RequestLedger {
         }
         if (entry.touchAt !== undefined) touches.set(used.keyId, Math.max(entry.touchAt, touches.get(used.keyId) ?? 0));
       }
-      for (const total of totals.values()) usage.add(total, total.requests, total.errors);
-      for (const [keyId, at] of touches) apiKeys.touch(keyId, at);
+      for (const total of totals.values()) usage.addSync(total, total.requests, total.errors);
+      for (const [keyId, at] of touches) apiKeys.touchSync(keyId, at);
     });
   }
 
@@ -77,15 +87,20 @@ export class RequestLedger {
    *  the last commit under load. */
   record(entry: LedgerEntry): void {
     this.pending.push(entry);
-    if (this.pending.length >= maxPending) return this.flush();
+    if (this.pending.length >= maxPending) return this.flushSync();
     if (this.scheduledTurn || this.scheduledTimer) return;
     const wait = this.lastCommitAt + commitIntervalMs - performance.now();
-    if (wait > 0) this.scheduledTimer = setTimeout(() => this.flush(), wait);
-    else this.scheduledTurn = setImmediate(() => this.flush());
+    if (wait > 0) this.scheduledTimer = setTimeout(() => this.flushSync(), wait);
+    else this.scheduledTurn = setImmediate(() => this.flushSync());
+  }
+
+  /** Writes everything recorded so far (a write error goes to onWriteError, as for a scheduled commit). */
+  async flush(): Promise<void> {
+    this.flushSync();
   }
 
   /** Writes everything recorded so far, now. */
-  flush(): void {
+  flushSync(): void {
     clearImmediate(this.scheduledTurn);
     clearTimeout(this.scheduledTimer);
     this.scheduledTurn = this.scheduledTimer = undefined;

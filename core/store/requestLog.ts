@@ -51,8 +51,15 @@ function fromRow(row: RequestLogRow): RequestLogEntry {
   return { ...camelCaseRow(row), stream: row.stream === 1 } as RequestLogEntry;
 }
 
+/** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
+export interface RequestLogStore {
+  query(query: RequestLogQuery): Promise<(RequestLogEntry & { seq: number })[]>;
+  insert(entry: RequestLogEntry): Promise<void>;
+  recent(limit?: number): Promise<RequestLogEntry[]>;
+}
+
 /** The request log: one row per API request, written when the response ends. */
-export class RequestLogRepository {
+export class RequestLogRepository implements RequestLogStore {
   private readonly insertStatement;
   private readonly recentStatement;
   private readonly queryStatement;
@@ -78,7 +85,7 @@ export class RequestLogRepository {
   }
 
   /** Rows matching the filters, newest first, each with its cursor (`seq`). */
-  query(query: RequestLogQuery): (RequestLogEntry & { seq: number })[] {
+  async query(query: RequestLogQuery): Promise<(RequestLogEntry & { seq: number })[]> {
     const [statusLow, statusHigh] = query.status === undefined ? [null, null] : typeof query.status === 'number' ? [query.status, query.status] : query.status;
     const rows = this.queryStatement.all({
       after: query.after ?? null,
@@ -96,7 +103,12 @@ export class RequestLogRepository {
   }
 
   /** Positional parameters: no object is copied or walked by name on this per-request path. */
-  insert(entry: RequestLogEntry): void {
+  async insert(entry: RequestLogEntry): Promise<void> {
+    return this.insertSync(entry);
+  }
+
+  /** insert, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  insertSync(entry: RequestLogEntry): void {
     this.insertStatement.run(
       entry.id,
       entry.createdAt,
@@ -115,7 +127,7 @@ export class RequestLogRepository {
     );
   }
 
-  recent(limit = 100): RequestLogEntry[] {
+  async recent(limit = 100): Promise<RequestLogEntry[]> {
     return this.recentStatement.all(limit).map(fromRow);
   }
 }

@@ -39,8 +39,15 @@ function fromRow(row: ResponseRow): StoredResponse {
   };
 }
 
+/** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
+export interface ResponseStore {
+  insert(stored: StoredResponse): Promise<void>;
+  find(id: string): Promise<StoredResponse | undefined>;
+  delete(id: string): Promise<boolean>;
+}
+
 /** The responses table. */
-export class ResponseRepository {
+export class ResponseRepository implements ResponseStore {
   private readonly insertStatement;
   private readonly byId;
   private readonly deleteStatement;
@@ -53,7 +60,7 @@ export class ResponseRepository {
     this.deleteStatement = db.prepare<[string]>('DELETE FROM responses WHERE id = ?');
   }
 
-  insert(stored: StoredResponse): void {
+  async insert(stored: StoredResponse): Promise<void> {
     this.insertStatement.run({
       id: stored.id,
       key_id: stored.keyId ?? null,
@@ -65,12 +72,12 @@ export class ResponseRepository {
     });
   }
 
-  find(id: string): StoredResponse | undefined {
+  async find(id: string): Promise<StoredResponse | undefined> {
     const row = this.byId.get(id);
     return row && fromRow(row);
   }
 
-  delete(id: string): boolean {
+  async delete(id: string): Promise<boolean> {
     return this.deleteStatement.run(id).changes > 0;
   }
 }

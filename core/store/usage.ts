@@ -20,9 +20,16 @@ export interface UsageRecord {
   error: boolean;
 }
 
+/** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
+export interface UsageStore {
+  add(record: UsageRecord, requests?: number, errors?: number): Promise<void>;
+  tokensBetween(keyId: string, fromDay: string, toDay: string): Promise<number>;
+  range(keyId: string | null, fromDay: string, toDay: string): Promise<UsageRow[]>;
+}
+
 /** Usage per key × model × UTC day. Requests add to their row in one upsert (atomic); the
  *  RequestLedger sums the requests that end in one event-loop turn into one upsert per row. */
-export class UsageRepository {
+export class UsageRepository implements UsageStore {
   private readonly addStatement;
   private readonly tokensSince;
   private readonly rangeStatement;
@@ -45,16 +52,21 @@ export class UsageRepository {
   }
 
   /** Adds `requests` requests' use (`errors` of them failed; by default the one record's). */
-  add(record: UsageRecord, requests = 1, errors = record.error ? 1 : 0): void {
+  async add(record: UsageRecord, requests = 1, errors = record.error ? 1 : 0): Promise<void> {
+    return this.addSync(record, requests, errors);
+  }
+
+  /** add, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  addSync(record: UsageRecord, requests = 1, errors = record.error ? 1 : 0): void {
     this.addStatement.run(record.keyId, record.model, record.day, requests, record.promptTokens, record.completionTokens, errors);
   }
 
   /** Tokens (prompt + completion) a key used on the days from `fromDay` to `toDay`, inclusive. */
-  tokensBetween(keyId: string, fromDay: string, toDay: string): number {
+  async tokensBetween(keyId: string, fromDay: string, toDay: string): Promise<number> {
     return this.tokensSince.get(keyId, fromDay, toDay)?.tokens ?? 0;
   }
 
-  range(keyId: string | null, fromDay: string, toDay: string): UsageRow[] {
+  async range(keyId: string | null, fromDay: string, toDay: string): Promise<UsageRow[]> {
     return this.rangeStatement.all({ keyId, from: fromDay, to: toDay }).map((row) => camelCaseRow(row) as unknown as UsageRow);
   }
 }

@@ -80,8 +80,20 @@ function toRow(file: VectorStoreFileRecord): VectorStoreFileRow {
   };
 }
 
+/** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
+export interface VectorStoreFileStore {
+  save(file: VectorStoreFileRecord): Promise<void>;
+  find(vectorStoreId: string, fileId: string): Promise<VectorStoreFileRecord | undefined>;
+  findIndexedContent(vectorStoreId: string, sha256: string): Promise<VectorStoreFileRecord | undefined>;
+  duplicates(vectorStoreId: string, fileId: string): Promise<VectorStoreFileRecord[]>;
+  storesHolding(fileId: string): Promise<string[]>;
+  list(vectorStoreId: string, page: PageRequest, status?: VectorStoreFileStatus): Promise<PageOf<VectorStoreFileRecord>>;
+  counts(vectorStoreId: string): Promise<FileCounts & { usageBytes: number }>;
+  delete(vectorStoreId: string, fileId: string): Promise<boolean>;
+}
+
 /** The vector_store_files table: which file is in which store, and how its indexing went. */
-export class VectorStoreFileRepository {
+export class VectorStoreFileRepository implements VectorStoreFileStore {
   private readonly upsertStatement;
   private readonly byKey;
   private readonly byContent;
@@ -121,41 +133,71 @@ export class VectorStoreFileRepository {
     });
   }
 
-  save(file: VectorStoreFileRecord): void {
+  async save(file: VectorStoreFileRecord): Promise<void> {
+    return this.saveSync(file);
+  }
+
+  /** save, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  saveSync(file: VectorStoreFileRecord): void {
     this.upsertStatement.run(toRow(file));
   }
 
-  find(vectorStoreId: string, fileId: string): VectorStoreFileRecord | undefined {
+  async find(vectorStoreId: string, fileId: string): Promise<VectorStoreFileRecord | undefined> {
+    return this.findSync(vectorStoreId, fileId);
+  }
+
+  /** find, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  findSync(vectorStoreId: string, fileId: string): VectorStoreFileRecord | undefined {
     const row = this.byKey.get(vectorStoreId, fileId);
     return row && fromRow(row);
   }
 
   /** The file of this store, indexed or being indexed, that holds this content's chunks. */
-  findIndexedContent(vectorStoreId: string, sha256: string): VectorStoreFileRecord | undefined {
+  async findIndexedContent(vectorStoreId: string, sha256: string): Promise<VectorStoreFileRecord | undefined> {
+    return this.findIndexedContentSync(vectorStoreId, sha256);
+  }
+
+  /** findIndexedContent, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  findIndexedContentSync(vectorStoreId: string, sha256: string): VectorStoreFileRecord | undefined {
     const row = this.byContent.get(vectorStoreId, sha256);
     return row && fromRow(row);
   }
 
-  duplicates(vectorStoreId: string, fileId: string): VectorStoreFileRecord[] {
+  async duplicates(vectorStoreId: string, fileId: string): Promise<VectorStoreFileRecord[]> {
+    return this.duplicatesSync(vectorStoreId, fileId);
+  }
+
+  /** duplicates, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  duplicatesSync(vectorStoreId: string, fileId: string): VectorStoreFileRecord[] {
     return this.duplicatesOf.all(vectorStoreId, fileId).map(fromRow);
   }
 
-  storesHolding(fileId: string): string[] {
+  async storesHolding(fileId: string): Promise<string[]> {
+    return this.storesHoldingSync(fileId);
+  }
+
+  /** storesHolding, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  storesHoldingSync(fileId: string): string[] {
     return this.storesOfFile.all(fileId).map((row) => row.vector_store_id);
   }
 
-  list(vectorStoreId: string, page: PageRequest, status?: VectorStoreFileStatus): PageOf<VectorStoreFileRecord> {
+  async list(vectorStoreId: string, page: PageRequest, status?: VectorStoreFileStatus): Promise<PageOf<VectorStoreFileRecord>> {
     const result = this.pages.page(page, { storeId: vectorStoreId, status: status ?? null });
     return { items: result.items.map(fromRow), hasMore: result.hasMore };
   }
 
   /** Files by status, and the bytes their chunks use. */
-  counts(vectorStoreId: string): FileCounts & { usageBytes: number } {
+  async counts(vectorStoreId: string): Promise<FileCounts & { usageBytes: number }> {
     const { usage_bytes: usageBytes, ...counts } = this.countsStatement.get(vectorStoreId)!;
     return { ...counts, usageBytes };
   }
 
-  delete(vectorStoreId: string, fileId: string): boolean {
+  async delete(vectorStoreId: string, fileId: string): Promise<boolean> {
+    return this.deleteSync(vectorStoreId, fileId);
+  }
+
+  /** delete, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  deleteSync(vectorStoreId: string, fileId: string): boolean {
     return this.deleteStatement.run(vectorStoreId, fileId).changes > 0;
   }
 }

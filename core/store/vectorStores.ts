@@ -64,14 +64,28 @@ function toRow(store: VectorStoreRecord): VectorStoreRow {
   };
 }
 
+/** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
+export interface VectorStoreStore {
+  save(store: VectorStoreRecord): Promise<void>;
+  /** Reads the store, applies `change` and saves the result, atomically. Undefined when there is
+   *  no such store. */
+  modify(id: string, change: (store: VectorStoreRecord) => VectorStoreRecord): Promise<VectorStoreRecord | undefined>;
+  find(id: string): Promise<VectorStoreRecord | undefined>;
+  findByName(name: string): Promise<VectorStoreRecord | undefined>;
+  list(page: PageRequest): Promise<PageOf<VectorStoreRecord>>;
+  touch(id: string, at: number): Promise<void>;
+  delete(id: string): Promise<boolean>;
+}
+
 /** The vector_stores table (their chunks live in the vector index, their files in vector_store_files). */
-export class VectorStoreRepository {
+export class VectorStoreRepository implements VectorStoreStore {
   private readonly upsertStatement;
   private readonly byId;
   private readonly byName;
   private readonly deleteStatement;
   private readonly touchStatement;
   private readonly pages;
+  private readonly modifyTransaction;
 
   constructor(db: Db) {
     this.upsertStatement = db.prepare(`
@@ -86,34 +100,60 @@ export class VectorStoreRepository {
     this.deleteStatement = db.prepare<[string]>('DELETE FROM vector_stores WHERE id = ?');
     this.touchStatement = db.prepare<[number, string]>('UPDATE vector_stores SET last_active_at = ? WHERE id = ?');
     this.pages = new Paginator<VectorStoreRow>(db, { table: 'vector_stores', idColumn: 'id', columns: '*', scope: '1 = 1' });
+    this.modifyTransaction = db.transaction((id: string, change: (store: VectorStoreRecord) => VectorStoreRecord) => {
+      const row = this.byId.get(id);
+      if (!row) return undefined;
+      const changed = change(fromRow(row));
+      this.upsertStatement.run(toRow(changed));
+      return changed;
+    });
+  }
+
+  async modify(id: string, change: (store: VectorStoreRecord) => VectorStoreRecord): Promise<VectorStoreRecord | undefined> {
+    return this.modifyTransaction(id, change);
   }
 
   /** Inserts, or updates the fields a client may change (name, description, metadata, expiry). */
-  save(store: VectorStoreRecord): void {
+  async save(store: VectorStoreRecord): Promise<void> {
+    return this.saveSync(store);
+  }
+
+  /** save, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  saveSync(store: VectorStoreRecord): void {
     this.upsertStatement.run(toRow(store));
   }
 
-  find(id: string): VectorStoreRecord | undefined {
+  async find(id: string): Promise<VectorStoreRecord | undefined> {
     const row = this.byId.get(id);
     return row && fromRow(row);
   }
 
   /** The oldest store of this name (names need not be unique; the CLI addresses stores by name). */
-  findByName(name: string): VectorStoreRecord | undefined {
+  async findByName(name: string): Promise<VectorStoreRecord | undefined> {
     const row = this.byName.get(name);
     return row && fromRow(row);
   }
 
-  list(page: PageRequest): PageOf<VectorStoreRecord> {
+  async list(page: PageRequest): Promise<PageOf<VectorStoreRecord>> {
     const result = this.pages.page(page);
     return { items: result.items.map(fromRow), hasMore: result.hasMore };
   }
 
-  touch(id: string, at: number): void {
+  async touch(id: string, at: number): Promise<void> {
+    return this.touchSync(id, at);
+  }
+
+  /** touch, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  touchSync(id: string, at: number): void {
     this.touchStatement.run(at, id);
   }
 
-  delete(id: string): boolean {
+  async delete(id: string): Promise<boolean> {
+    return this.deleteSync(id);
+  }
+
+  /** delete, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
+  deleteSync(id: string): boolean {
     return this.deleteStatement.run(id).changes > 0;
   }
 }

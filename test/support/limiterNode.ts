@@ -5,6 +5,6 @@ import type { ApiKeyRecord } from '../../core/store/index.js';
 import { startTestServer } from './server.js';
 
 const server = await startTestServer(JSON.parse(process.env.LLMSVC_TEST_NODE_SETTINGS ?? '{}'));
-for (const key of JSON.parse(process.env.LLMSVC_TEST_NODE_KEYS ?? '[]') as ApiKeyRecord[]) server.service.store.apiKeys.save(key);
+for (const key of JSON.parse(process.env.LLMSVC_TEST_NODE_KEYS ?? '[]') as ApiKeyRecord[]) await server.service.store.apiKeys.save(key);
 console.log(`node listening on ${server.url}`);
 process.on('SIGTERM', () => void server.stop().then(() => process.exit(0)));

@@ -14,11 +14,11 @@ interface StoreFlags {
 
 /** Opens the data dir's database directly, so the verbs work with or without a running server
  *  (SQLite's WAL mode lets both write). */
-function withKeys<T>(flags: StoreFlags, work: (keys: KeyService, store: Store) => T): T {
+async function withKeys<T>(flags: StoreFlags, work: (keys: KeyService, store: Store) => Promise<T>): Promise<T> {
   const config = loadConfig({ flags: { data_dir: flags.dataDir } });
   const store = Store.open(config.data_dir);
   try {
-    return work(new KeyService(store, systemClock), store);
+    return await work(new KeyService(store, systemClock), store);
   } finally {
     store.dispose();
   }
@@ -97,36 +97,36 @@ export function registerGovernance(program: Command): void {
     .option('--cache', "cache answers to this key's requests even when sampling is random (temperature above 0, no seed)")
     .action((flags: StoreFlags & LimitFlags & { name: string; scope: string; cache?: boolean }) => {
       const input = parseBody(createKeySchema, { name: flags.name, scope: flags.scope, cache: flags.cache === true, ...definedOnly(limitFields(flags)) });
-      withKeys(flags, (service) => {
-        const { key, secret } = service.create(input);
+      return withKeys(flags, async (service) => {
+        const { key, secret } = await service.create(input);
         print(flags, { ...keyView(key), key: secret }, `${formatTable([keyView(key)], keyColumns)}\nSecret (shown once, store it now): ${secret}\n`);
       });
     });
 
   withStoreOptions(keys.command('list').description('List keys')).action((flags: StoreFlags) =>
-    withKeys(flags, (service) => {
-      const views = service.list().map(keyView);
+    withKeys(flags, async (service) => {
+      const views = (await service.list()).map(keyView);
       print(flags, views, formatTable(views, keyColumns));
     }),
   );
 
   withStoreOptions(keys.command('show <id>').description('Show one key')).action((id: string, flags: StoreFlags) =>
-    withKeys(flags, (service) => {
-      const view = keyView(service.get(id));
+    withKeys(flags, async (service) => {
+      const view = keyView(await service.get(id));
       print(flags, view, formatTable([view], keyColumns));
     }),
   );
 
   withStoreOptions(keys.command('revoke <id>').description('Revoke a key: it stops working at once')).action((id: string, flags: StoreFlags) =>
-    withKeys(flags, (service) => {
-      const view = keyView(service.revoke(id));
+    withKeys(flags, async (service) => {
+      const view = keyView(await service.revoke(id));
       print(flags, view, `Revoked ${view.id} (${view.name}).\n`);
     }),
   );
 
   withStoreOptions(keys.command('rotate <id>').description('Give a key a new secret; the old one stops working')).action((id: string, flags: StoreFlags) =>
-    withKeys(flags, (service) => {
-      const { key, secret } = service.rotate(id);
+    withKeys(flags, async (service) => {
+      const { key, secret } = await service.rotate(id);
       print(flags, { ...keyView(key), key: secret }, `Rotated ${key.id} (${key.name}).\nNew secret (shown once, store it now): ${secret}\n`);
     }),
   );
@@ -136,8 +136,8 @@ export function registerGovernance(program: Command): void {
     .option('--cache <on>', "true: cache answers to this key's requests even when sampling is random; false: only deterministic ones")
     .action((id: string, flags: StoreFlags & LimitFlags & { cache?: string }) => {
       const patch = parseBody(updateKeySchema, definedOnly({ ...limitFields(flags), cache: booleanValue(flags.cache) }));
-      withKeys(flags, (service) => {
-        const view = keyView(service.update(id, patch));
+      return withKeys(flags, async (service) => {
+        const view = keyView(await service.update(id, patch));
         print(flags, view, formatTable([view], keyColumns));
       });
     });
@@ -147,8 +147,8 @@ export function registerGovernance(program: Command): void {
     .option('--from <day>', 'first day, YYYY-MM-DD (default: all)')
     .option('--to <day>', 'last day, YYYY-MM-DD (default: today)')
     .action((flags: StoreFlags & { key?: string; from?: string; to?: string }) =>
-      withKeys(flags, (_service, store) => {
-        const rows = store.usage.range(flags.key ?? null, flags.from ?? '0000-01-01', flags.to ?? utcDay(Date.now()));
+      withKeys(flags, async (_service, store) => {
+        const rows = await store.usage.range(flags.key ?? null, flags.from ?? '0000-01-01', flags.to ?? utcDay(Date.now()));
         const views = rows.map((row) => ({
           day: row.day,
           key_id: row.keyId,

@@ -24,7 +24,7 @@ export function registerMigrate(program: Command): void {
     .description("Bring the data dir's database to this llmsvc's schema and create the admin key file if there is no admin key (install.sh runs it); refuses a database newer than this llmsvc")
     .option('--check', 'only check that this llmsvc can open the database (exit 1 if the database is newer)')
     .option('--json', 'print the result as JSON')
-    .action((flags: CommonFlags & { check?: boolean }) => {
+    .action(async (flags: CommonFlags & { check?: boolean }) => {
       const config = configFrom(flags);
       const latest = migrations.at(-1)?.version ?? 0;
       const before = databaseSchema(config.data_dir);
@@ -43,7 +43,7 @@ export function registerMigrate(program: Command): void {
       const store = Store.open(config.data_dir);
       let keyFile: string | undefined;
       try {
-        keyFile = new KeyService(store, systemClock).ensureAdminKey(config.admin_key, adminKeyFile(config.data_dir));
+        keyFile = await new KeyService(store, systemClock).ensureAdminKey(config.admin_key, adminKeyFile(config.data_dir));
       } finally {
         store.dispose();
       }

@@ -79,20 +79,20 @@ async function withRetrieval<T>(flags: RagFlags, work: (retrieval: Retrieval, st
 }
 
 /** The store's files that `rag ingest` added, by the path it recorded in their attributes. */
-function filesByPath(store: Store, storeId: string): Map<string, VectorStoreFileRecord> {
+async function filesByPath(store: Store, storeId: string): Promise<Map<string, VectorStoreFileRecord>> {
   const byPath = new Map<string, VectorStoreFileRecord>();
-  for (let page = store.vectorStoreFiles.list(storeId, { limit: 100, order: 'asc' }); ; ) {
+  for (let page = await store.vectorStoreFiles.list(storeId, { limit: 100, order: 'asc' }); ; ) {
     for (const file of page.items) if (typeof file.attributes?.path === 'string') byPath.set(file.attributes.path, file);
     if (!page.hasMore) return byPath;
-    page = store.vectorStoreFiles.list(storeId, { limit: 100, order: 'asc', after: page.items.at(-1)!.fileId });
+    page = await store.vectorStoreFiles.list(storeId, { limit: 100, order: 'asc', after: page.items.at(-1)!.fileId });
   }
 }
 
 /** Files of the store still being indexed, and how far their jobs got (a fraction per file). */
-function progressOf(store: Store, storeId: string, fileIds: string[]): { finished: number; partial: number } {
-  const finished = fileIds.filter((id) => store.vectorStoreFiles.find(storeId, id)?.status !== 'in_progress').length;
-  const partial = store.jobs
-    .active(ingestionJobKind)
+async function progressOf(store: Store, storeId: string, fileIds: string[]): Promise<{ finished: number; partial: number }> {
+  let finished = 0;
+  for (const id of fileIds) if ((await store.vectorStoreFiles.find(storeId, id))?.status !== 'in_progress') finished++;
+  const partial = (await store.jobs.active(ingestionJobKind))
     .filter((job) => (job.payload as IngestionPayload).vectorStoreId === storeId && job.progressTotal)
     .reduce((sum, job) => sum + job.progressDone / job.progressTotal!, 0);
   return { finished, partial };
@@ -101,11 +101,11 @@ function progressOf(store: Store, storeId: string, fileIds: string[]): { finishe
 async function ingest(paths: string[], flags: RagFlags & { store: string; embeddingModel?: string }): Promise<void> {
   await withRetrieval(flags, async ({ vectorStores, files, runner }, store) => {
     const vectorStore =
-      vectorStores.findStoreByName(flags.store) ?? vectorStores.getStoreRecord((await vectorStores.createStore({ name: flags.store, embedding_model: flags.embeddingModel })).id);
+      (await vectorStores.findStoreByName(flags.store)) ?? (await vectorStores.getStoreRecord((await vectorStores.createStore({ name: flags.store, embedding_model: flags.embeddingModel })).id));
     const all = walkFiles(paths);
     const supported = all.filter(({ file }) => vectorStores.supportsFile(file));
     for (const { file } of all.filter((found) => !supported.includes(found))) process.stderr.write(`skipped (type not supported): ${file}\n`);
-    const previous = filesByPath(store, vectorStore.id);
+    const previous = await filesByPath(store, vectorStore.id);
     const fileIds: string[] = [];
     let unchanged = 0;
     for (const { file, relative } of supported) {
@@ -124,9 +124,9 @@ async function ingest(paths: string[], flags: RagFlags & { store: string; embedd
       if (before) await files.delete(before.fileId);
       // The file's name only: citations and search results show it to every user of the store.
       const uploaded = await files.upload({ filename: path.basename(file), purpose: 'assistants', content });
-      const attached = vectorStores.attachFile(vectorStore.id, { file_id: uploaded.id, attributes: { path: relative } });
+      const attached = await vectorStores.attachFile(vectorStore.id, { file_id: uploaded.id, attributes: { path: relative } });
       // Content the store already holds is not indexed again: drop the new upload.
-      if (attached.status === 'completed' && store.vectorStoreFiles.find(vectorStore.id, uploaded.id)?.duplicateOf) {
+      if (attached.status === 'completed' && (await store.vectorStoreFiles.find(vectorStore.id, uploaded.id))?.duplicateOf) {
         await files.delete(uploaded.id);
         unchanged++;
         continue;
@@ -136,33 +136,33 @@ async function ingest(paths: string[], flags: RagFlags & { store: string; embedd
     runner.start();
     const bar = progressBar(`indexing ${fileIds.length} file(s) into '${flags.store}'`);
     for (;;) {
-      const { finished, partial } = progressOf(store, vectorStore.id, fileIds);
+      const { finished, partial } = await progressOf(store, vectorStore.id, fileIds);
       bar.update(finished + partial, fileIds.length);
       if (finished === fileIds.length) break;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     bar.done();
-    const results = fileIds.map((id) => store.vectorStoreFiles.find(vectorStore.id, id)!);
+    const results = await Promise.all(fileIds.map(async (id) => (await store.vectorStoreFiles.find(vectorStore.id, id))!));
     const failed = results.filter((file) => file.status === 'failed');
-    for (const file of failed) process.stderr.write(`failed: ${store.files.find(file.fileId)?.filename}: ${file.lastError?.message}\n`);
+    for (const file of failed) process.stderr.write(`failed: ${(await store.files.find(file.fileId))?.filename}: ${file.lastError?.message}\n`);
     const summary = { vector_store_id: vectorStore.id, name: vectorStore.name, indexed: results.length - failed.length, failed: failed.length, unchanged };
     process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : `${vectorStore.id} '${vectorStore.name}': ${summary.indexed} indexed, ${summary.failed} failed, ${unchanged} unchanged\n`);
     if (failed.length > 0) process.exitCode = 1;
   });
 }
 
-function listStores(flags: RagFlags): void {
+async function listStores(flags: RagFlags): Promise<void> {
   const config = loadConfig({ flags: { data_dir: flags.dataDir } });
   const store = Store.open(config.data_dir);
   try {
     const rows = [];
-    for (let page = store.vectorStores.list({ limit: 100, order: 'asc' }); ; ) {
+    for (let page = await store.vectorStores.list({ limit: 100, order: 'asc' }); ; ) {
       for (const record of page.items) {
-        const counts = store.vectorStoreFiles.counts(record.id);
+        const counts = await store.vectorStoreFiles.counts(record.id);
         rows.push({ id: record.id, name: record.name, embedding_model: record.embeddingModel, dimensions: record.dimensions, files: counts.total, completed: counts.completed, in_progress: counts.in_progress, failed: counts.failed, usage_bytes: counts.usageBytes });
       }
       if (!page.hasMore) break;
-      page = store.vectorStores.list({ limit: 100, order: 'asc', after: page.items.at(-1)!.id });
+      page = await store.vectorStores.list({ limit: 100, order: 'asc', after: page.items.at(-1)!.id });
     }
     process.stdout.write(flags.json ? `${JSON.stringify(rows, null, 2)}\n` : rows.length === 0 ? "No vector stores. Create one with 'llmsvc rag ingest PATH --store NAME'.\n" : formatTable(rows, Object.keys(rows[0]!)));
   } finally {

@@ -140,7 +140,7 @@ async function serveAsPrimary(config: Config, workers: number, logger: Logger, f
   const store = Store.open(config.data_dir);
   let createdKeyFile: string | undefined;
   try {
-    if (config.auth) createdKeyFile = new KeyService(store, systemClock).ensureAdminKey(config.admin_key, adminKeyFile(config.data_dir));
+    if (config.auth) createdKeyFile = await new KeyService(store, systemClock).ensureAdminKey(config.admin_key, adminKeyFile(config.data_dir));
   } finally {
     store.dispose();
   }

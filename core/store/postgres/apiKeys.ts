@@ -1,11 +1,11 @@
 import type pg from 'pg';
-import { apiKeySql, fromRow, toRow, type ApiKeyRecord, type ApiKeyRow } from '../apiKeys.js';
+import { apiKeySql, fromRow, toRow, type ApiKeyRecord, type ApiKeyRow, type ApiKeyStore } from '../apiKeys.js';
 import { announceChangeSql, type PostgresChangeFeed } from './changeFeed.js';
 import { inTransaction, query } from './sql.js';
 
 /** The api_keys table on PostgreSQL: the same statements and rows as SQLite's repository. A save
  *  is announced to every node (PostgresChangeFeed), whose key caches then drop what they hold. */
-export class PostgresApiKeyRepository {
+export class PostgresApiKeyRepository implements ApiKeyStore {
   private saves = 0;
 
   constructor(
@@ -39,10 +39,25 @@ export class PostgresApiKeyRepository {
 
   async save(key: ApiKeyRecord): Promise<void> {
     this.saves++;
-    await inTransaction(this.pool, async (client) => {
-      await query(client, apiKeySql.upsert, toRow(key) as unknown as Record<string, unknown>);
-      await query(client, announceChangeSql, ['api_keys']);
+    await inTransaction(this.pool, (client) => this.saveIn(client, key));
+  }
+
+  /** The row stays locked from the read to the save, so changes of one key from several nodes
+   *  apply one after another, each to what the one before saved. */
+  async modify(id: string, change: (key: ApiKeyRecord) => ApiKeyRecord): Promise<ApiKeyRecord | undefined> {
+    return inTransaction(this.pool, async (client) => {
+      const [row] = await query<ApiKeyRow>(client, `${apiKeySql.byId} FOR UPDATE`, [id]);
+      if (!row) return undefined;
+      const changed = change(fromRow(row));
+      this.saves++;
+      await this.saveIn(client, changed);
+      return changed;
     });
+  }
+
+  private async saveIn(client: pg.PoolClient, key: ApiKeyRecord): Promise<void> {
+    await query(client, apiKeySql.upsert, toRow(key) as unknown as Record<string, unknown>);
+    await query(client, announceChangeSql, ['api_keys']);
   }
 
   /** Not announced: last_used_at is for people reading the list, which reads the table. */

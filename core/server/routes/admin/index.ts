@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Clock, KeyService } from '../../../auth/index.js';
-import type { RequestLedger, Store } from '../../../store/index.js';
+import type { RequestLedgerStore, Store } from '../../../store/index.js';
 import type { LiveStats } from '../../liveStats.js';
 import { registerJobRoutes } from './jobs.js';
 import { registerKeyRoutes } from './keys.js';
@@ -17,7 +17,7 @@ export type { StatsSnapshot } from './stats.js';
 export interface AdminDeps {
   keys: KeyService;
   store: Store;
-  ledger: RequestLedger;
+  ledger: RequestLedgerStore;
   clock: Clock;
   live: LiveStats;
   /** The windows of every HTTP worker of the box, merged (`serve --workers N`). */

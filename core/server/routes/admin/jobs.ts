@@ -18,7 +18,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: { store: Store; ca
   app.get('/admin/v1/jobs', { config: routeDocs({ tags: ['admin'], summary: 'Durable jobs (ingestions, batches), newest first', query: jobsQuerySchema }) }, async (request) => {
     const query = parseBody(jobsQuerySchema, request.query ?? {});
     // Both lists are newest first and at most `limit` long: merge them and keep the newest.
-    const jobs = [...store.jobs.list(query.limit).map(jobView), ...listBatchJobs(store, { limit: query.limit })];
+    const jobs = [...(await store.jobs.list(query.limit)).map(jobView), ...(await listBatchJobs(store, { limit: query.limit }))];
     jobs.sort((a, b) => b.created_at - a.created_at);
     return { object: 'list', data: jobs.slice(0, query.limit) };
   });
@@ -27,9 +27,9 @@ export function registerJobRoutes(app: FastifyInstance, deps: { store: Store; ca
     '/admin/v1/jobs/:id/cancel',
     { config: routeDocs({ tags: ['admin'], summary: 'Cancel a job (kinds that can be cancelled)', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } }) },
     async (request) => {
-      const batch = store.batches.find(request.params.id);
+      const batch = await store.batches.find(request.params.id);
       if (batch) return cancelBatch(batch.id);
-      const job = store.jobs.find(request.params.id);
+      const job = await store.jobs.find(request.params.id);
       if (!job) throw new ApiError('LLMSVC_ERR_NOT_FOUND', `No job with id '${request.params.id}'. GET /admin/v1/jobs lists the jobs.`, 'id');
       const cancel = cancellers.get(job.kind);
       if (!cancel) {
@@ -40,19 +40,19 @@ export function registerJobRoutes(app: FastifyInstance, deps: { store: Store; ca
         );
       }
       if (job.state === 'done' || job.state === 'failed') return jobView(job);
-      cancel(job.id);
-      return jobView(store.jobs.find(job.id) ?? job);
+      await cancel(job.id);
+      return jobView((await store.jobs.find(job.id)) ?? job);
     },
   );
 
   /** Batches live in their own table; they are cancelled through the BatchService (the canceller
    *  registered for the 'batch' kind), as POST /v1/batches/{id}/cancel does. */
-  function cancelBatch(id: string) {
-    const view = () => listBatchJobs(store).find((job) => job.id === id)!;
+  async function cancelBatch(id: string) {
+    const view = async () => (await listBatchJobs(store)).find((job) => job.id === id)!;
     const cancel = cancellers.get(batchJobKind);
     if (!cancel) throw new ApiError('LLMSVC_ERR_JOB_NOT_CANCELLABLE', `Batch ${id} cannot be cancelled from the admin API on this server; use POST /v1/batches/{id}/cancel.`, 'id');
-    const before = view();
-    if (!batchEnded.has(before.state)) cancel(id);
+    const before = await view();
+    if (!batchEnded.has(before.state)) await cancel(id);
     return view();
   }
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { createKeySchema, keyView, updateKeySchema, utcDay, type Clock, type KeyService } from '../../../auth/index.js';
-import type { RequestLedger, Store } from '../../../store/index.js';
+import type { RequestLedgerStore, Store } from '../../../store/index.js';
 import { routeDocs } from '../../openapi.js';
 import { parseBody } from '../../validation.js';
 import type { AdminKey } from './wire.js';
@@ -15,20 +15,20 @@ const idParams = { type: 'object', properties: { id: { type: 'string', descripti
 const tags = ['admin'];
 
 /** Keys (create, list, get, update, revoke, rotate) and usage. */
-export function registerKeyRoutes(app: FastifyInstance, deps: { keys: KeyService; store: Store; ledger: RequestLedger; clock: Clock }): void {
+export function registerKeyRoutes(app: FastifyInstance, deps: { keys: KeyService; store: Store; ledger: RequestLedgerStore; clock: Clock }): void {
   const { keys, store, ledger, clock } = deps;
 
   app.post('/admin/v1/keys', { config: routeDocs({ tags, summary: 'Create a key (the secret is in this response only)', body: createKeySchema }) }, async (request, reply) => {
     const input = parseBody(createKeySchema, request.body);
-    const { key, secret } = keys.create(input);
+    const { key, secret } = await keys.create(input);
     // The secret is in this response once and nowhere else: only its hash is stored.
     return reply.status(201).send({ ...keyView(key), key: secret });
   });
 
-  app.get('/admin/v1/keys', { config: routeDocs({ tags, summary: 'List keys' }) }, async () => ({ object: 'list', data: keys.list().map(keyView) }));
+  app.get('/admin/v1/keys', { config: routeDocs({ tags, summary: 'List keys' }) }, async () => ({ object: 'list', data: (await keys.list()).map(keyView) }));
 
   app.get<{ Params: { id: string } }>('/admin/v1/keys/:id', { config: routeDocs({ tags, summary: 'One key', params: idParams }) }, async (request) =>
-    keyView(keys.get(request.params.id)),
+    keyView(await keys.get(request.params.id)),
   );
 
   app.patch<{ Params: { id: string } }>(
@@ -36,12 +36,12 @@ export function registerKeyRoutes(app: FastifyInstance, deps: { keys: KeyService
     { config: routeDocs({ tags, summary: 'Change a key’s name, limits, quotas or models', params: idParams, body: updateKeySchema }) },
     async (request) => {
       const patch = parseBody(updateKeySchema, request.body);
-      return keyView(keys.update(request.params.id, patch));
+      return keyView(await keys.update(request.params.id, patch));
     },
   );
 
   app.delete<{ Params: { id: string } }>('/admin/v1/keys/:id', { config: routeDocs({ tags, summary: 'Revoke a key', params: idParams }) }, async (request) => ({
-    ...keyView(keys.revoke(request.params.id)),
+    ...keyView(await keys.revoke(request.params.id)),
     deleted: true,
   }));
 
@@ -49,7 +49,7 @@ export function registerKeyRoutes(app: FastifyInstance, deps: { keys: KeyService
     '/admin/v1/keys/:id/rotate',
     { config: routeDocs({ tags, summary: 'Replace a key’s secret (the new one is in this response only)', params: idParams }) },
     async (request) => {
-      const { key, secret } = keys.rotate(request.params.id);
+      const { key, secret } = await keys.rotate(request.params.id);
       return { ...keyView(key), key: secret };
     },
   );
@@ -57,8 +57,8 @@ export function registerKeyRoutes(app: FastifyInstance, deps: { keys: KeyService
   app.get('/admin/v1/usage', { config: routeDocs({ tags, summary: 'Usage per key, model and UTC day', query: usageQuerySchema }) }, async (request) => {
     const query = parseBody(usageQuerySchema, request.query ?? {});
     const today = utcDay(clock());
-    ledger.flush(); // every request that has ended, not only those of past event-loop turns
-    const rows = store.usage.range(query.key_id ?? null, query.from ?? '0000-01-01', query.to ?? today);
+    await ledger.flush(); // every request that has ended, not only those of past event-loop turns
+    const rows = await store.usage.range(query.key_id ?? null, query.from ?? '0000-01-01', query.to ?? today);
     return {
       object: 'list',
       data: rows.map((row) => ({

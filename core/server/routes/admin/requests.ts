@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { RequestLedger, Store } from '../../../store/index.js';
+import type { RequestLedgerStore, Store } from '../../../store/index.js';
 import { routeDocs } from '../../openapi.js';
 import { parseBody } from '../../validation.js';
 
@@ -20,10 +20,10 @@ export const requestsQuerySchema = z
   .strict();
 
 /** GET /admin/v1/requests: the request log, newest first, filtered, with cursor pagination. */
-export function registerRequestRoutes(app: FastifyInstance, deps: { store: Store; ledger: RequestLedger }): void {
+export function registerRequestRoutes(app: FastifyInstance, deps: { store: Store; ledger: RequestLedgerStore }): void {
   app.get('/admin/v1/requests', { config: routeDocs({ tags: ['admin'], summary: 'The request log, newest first', query: requestsQuerySchema }) }, async (request) => {
     const query = parseBody(requestsQuerySchema, request.query ?? {});
-    deps.ledger.flush(); // every request that has ended, not only those of past event-loop turns
+    await deps.ledger.flush(); // every request that has ended, not only those of past event-loop turns
     let status: number | [number, number] | undefined;
     if (query.status?.endsWith('xx')) {
       const low = Number(query.status[0]) * 100;
@@ -31,7 +31,7 @@ export function registerRequestRoutes(app: FastifyInstance, deps: { store: Store
     } else if (query.status) {
       status = Number(query.status);
     }
-    const rows = deps.store.requestLog.query({
+    const rows = await deps.store.requestLog.query({
       keyId: query.key_id,
       model: query.model,
       status,

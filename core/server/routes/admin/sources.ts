@@ -33,4 +33,4 @@ export interface UpstreamState {
 
 /** Stops a job of one kind; registered per cancellable kind (ingestions are not: they end on
  *  their own, and a file is removed from a vector store through the OpenAI API instead). */
-export type JobCanceller = (id: string) => void;
+export type JobCanceller = (id: string) => void | Promise<void>;

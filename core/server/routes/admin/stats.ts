@@ -36,10 +36,12 @@ export function jobView(job: JobRecord): AdminJob {
 /** Builds the /stats snapshot: the rolling windows (memory), the runtime thread's figures
  *  (cached, see RuntimeStatsCache), the circuit breakers, and the unfinished jobs and batches (indexed
  *  queries at most once a second, whatever the number of clients). */
+type JobSummary = { id: string; kind: string; state: string; progress_done: number; progress_total: number | null };
+
 export class StatsSnapshots {
   private readonly version = packageVersion();
   private readonly startedAt = performance.now();
-  private jobs: { id: string; kind: string; state: string; progress_done: number; progress_total: number | null }[] = [];
+  private jobs: JobSummary[] = [];
   private jobsAt = 0;
 
   constructor(private readonly deps: StatsDeps) {}
@@ -47,10 +49,10 @@ export class StatsSnapshots {
   async snapshot(): Promise<StatsSnapshot> {
     const now = Date.now();
     const [runtime, live] = await Promise.all([this.deps.runtime.get(now), this.deps.liveAcrossWorkers?.(this.deps.live) ?? this.deps.live]);
-    return this.compose(runtime, live, now);
+    return this.compose(runtime, live, now, await this.unfinishedJobs(now));
   }
 
-  private compose(runtime: RuntimeSnapshot, live: LiveStats, now: number): StatsSnapshot {
+  private compose(runtime: RuntimeSnapshot, live: LiveStats, now: number, jobs: JobSummary[]): StatsSnapshot {
     const files = this.deps.models?.files() ?? [];
     return {
       object: 'stats' as const,
@@ -80,14 +82,14 @@ export class StatsSnapshots {
       }),
       totals: live.totals(),
       upstreams: this.deps.upstreams(),
-      jobs: this.unfinishedJobs(now).map(({ id, kind, state, progress_done, progress_total }) => ({ id, kind, state, progress_done, progress_total })),
+      jobs: jobs.map(({ id, kind, state, progress_done, progress_total }) => ({ id, kind, state, progress_done, progress_total })),
     };
   }
 
-  private unfinishedJobs(now: number) {
+  private async unfinishedJobs(now: number) {
     if (now - this.jobsAt >= 1000) {
       // Batches with work left (validating, in progress, finalizing, cancelling) count as running.
-      this.jobs = [...this.deps.store.jobs.unfinished().map(jobView), ...listBatchJobs(this.deps.store, { active: true })];
+      this.jobs = [...(await this.deps.store.jobs.unfinished()).map(jobView), ...(await listBatchJobs(this.deps.store, { active: true }))];
       this.jobsAt = now;
     }
     return this.jobs;

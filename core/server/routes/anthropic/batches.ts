@@ -31,12 +31,7 @@ export function registerAnthropicBatches(app: FastifyInstance, batches: BatchSer
   app.delete<{ Params: { id: string } }>('/v1/messages/batches/:id', async (request) => batches.deleteAnthropic(request.params.id, batchCaller(request)));
   app.post<{ Params: { id: string } }>('/v1/messages/batches/:id/cancel', async (request) => batches.cancelAnthropic(request.params.id, batchCaller(request), baseUrl(request)));
   app.get<{ Params: { id: string } }>('/v1/messages/batches/:id/results', async (request, reply) => {
-    const lines = batches.anthropicResults(request.params.id, batchCaller(request));
-    const first = lines.next(); // errors (not found, not ended) before the 200 is sent
-    const rest = Readable.from((function* () {
-      if (!first.done) yield first.value;
-      yield* lines;
-    })());
+    const rest = Readable.from(await batches.anthropicResults(request.params.id, batchCaller(request))); // errors (not found, not ended) before the 200 is sent
     return reply.type('application/x-jsonl').send(rest);
   });
 }

@@ -109,7 +109,7 @@ export function registerConsole(app: FastifyInstance, deps: ConsoleDeps): void {
     const { key: secret } = parseBody(signInSchema, request.body);
     let key;
     try {
-      key = keys.authenticate(secret);
+      key = await keys.authenticate(secret);
       if (key.scope !== 'admin') throw new ApiError('LLMSVC_ERR_SCOPE_NOT_ALLOWED', `This key's scope is '${key.scope}'; the console needs an admin key (the one in <data-dir>/admin.key, or LLMSVC_ADMIN_KEY).`);
     } catch (error) {
       const waitMs = await throttle.recordFailure(signInScope + request.ip);

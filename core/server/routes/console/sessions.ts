@@ -76,10 +76,10 @@ export class ConsoleSessions {
   /** The key a request's session stands for (CSRF checked on changes), or undefined without a
    *  live session; the 401 of a revoked, disabled or expired key comes from KeyService. Used by
    *  the auth hook when the request has no API key header. */
-  authenticate(request: FastifyRequest): ApiKeyRecord | undefined {
+  async authenticate(request: FastifyRequest): Promise<ApiKeyRecord | undefined> {
     const session = this.find(request);
     if (!session) return undefined;
-    const key = this.keys.get(session.keyId);
+    const key = await this.keys.get(session.keyId);
     if (key.revokedAt !== null || key.disabled || (key.expiresAt !== null && key.expiresAt <= this.clock()) || key.scope !== 'admin') {
       this.end(session.idHash);
       return undefined;

@@ -57,7 +57,7 @@ export function registerVectorStores(app: FastifyInstance, vectorStores: VectorS
 
   app.post<StoreParams>('/v1/vector_stores/:id/search', async (request) => {
     const body = parseBody(searchSchema, request.body);
-    requireModelAllowed(request, vectorStores.getStoreRecord(request.params.id).embeddingModel);
+    requireModelAllowed(request, (await vectorStores.getStoreRecord(request.params.id)).embeddingModel);
     const result = await vectorStores.search(request.params.id, body, request.abortSignal);
     request.accounting.model = result.model;
     request.accounting.promptTokens = result.promptTokens;

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ChatRequest, FinishReason, Provider } from '../../../../providers/index.js';
-import type { ResponseRepository } from '../../../../store/index.js';
+import type { ResponseStore } from '../../../../store/index.js';
 import { sendGeneration } from '../../../cacheControl.js';
 import { newId, unixSeconds } from '../../../ids.js';
 import { runChoices } from '../../../runChoices.js';
@@ -40,13 +40,13 @@ async function generate(
 
 /** OpenAI's Responses API over the chat pipeline: POST /v1/responses (streaming or not),
  *  GET/DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items. */
-export function registerResponses(app: FastifyInstance, provider: Provider, repository: ResponseRepository): void {
+export function registerResponses(app: FastifyInstance, provider: Provider, repository: ResponseStore): void {
   app.post('/v1/responses', async (request, reply) => {
     const body = parseBody(createResponseSchema, request.body);
     request.accounting.model = body.model;
     request.accounting.stream = body.stream === true;
     request.accounting.prompt = { instructions: body.instructions, input: body.input };
-    const previous = body.previous_response_id ? requirePrevious(repository, body.previous_response_id, request) : undefined;
+    const previous = body.previous_response_id ? await requirePrevious(repository, body.previous_response_id, request) : undefined;
     const input = inputItems(body.input).map(toStoredItem);
     const history = previous ? historyOf(previous) : [];
     const context = [...history, ...input];
@@ -54,13 +54,13 @@ export function registerResponses(app: FastifyInstance, provider: Provider, repo
     const chatRequest = toChatRequest(body, context, request);
     const envelope: ResponseEnvelope = { id: newId('resp', '_'), createdAt: unixSeconds(), body, store: body.store ?? true };
     // Stored before the client hears that it is done, so a follow-up can name it at once.
-    const keep = (response: ResponseObject) => {
-      if (envelope.store) saveResponse(repository, request, response, context, input.length);
+    const keep = async (response: ResponseObject) => {
+      if (envelope.store) await saveResponse(repository, request, response, context, input.length);
       return response;
     };
 
     if (!body.stream) {
-      const response = keep(await generate(request, provider, chatRequest, envelope, {}));
+      const response = await keep(await generate(request, provider, chatRequest, envelope, {}));
       return sendGeneration(request, reply, response);
     }
 
@@ -72,7 +72,7 @@ export function registerResponses(app: FastifyInstance, provider: Provider, repo
           onStart: () => stream.start(inProgress()),
           listener: stream.listener,
         });
-        stream.end(keep(response));
+        stream.end(await keep(response));
       },
       (error) => responseObject(envelope, { status: 'failed', output: [], usage: null, error: { code: responseErrorCode(error.status), message: error.message } }),
     );
@@ -80,21 +80,21 @@ export function registerResponses(app: FastifyInstance, provider: Provider, repo
   });
 
   app.get<{ Params: { id: string } }>('/v1/responses/:id', async (request) => {
-    const stored = findReadable(repository, request.params.id, request);
+    const stored = await findReadable(repository, request.params.id, request);
     if (!stored) throw responseNotFound(request.params.id);
     return stored.response;
   });
 
   app.delete<{ Params: { id: string } }>('/v1/responses/:id', async (request) => {
-    const stored = findReadable(repository, request.params.id, request);
+    const stored = await findReadable(repository, request.params.id, request);
     if (!stored) throw responseNotFound(request.params.id);
-    repository.delete(stored.id);
+    await repository.delete(stored.id);
     return { id: stored.id, object: 'response', deleted: true };
   });
 
   app.get<{ Params: { id: string } }>('/v1/responses/:id/input_items', async (request) => {
     const query = parseBody(inputItemsQuerySchema, request.query);
-    const stored = findReadable(repository, request.params.id, request);
+    const stored = await findReadable(repository, request.params.id, request);
     if (!stored) throw responseNotFound(request.params.id);
     return inputItemsPage(stored, query);
   });

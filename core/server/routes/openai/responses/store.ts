@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../../../../errors/index.js';
-import type { ResponseRepository, StoredResponse } from '../../../../store/index.js';
+import type { ResponseStore, StoredResponse } from '../../../../store/index.js';
 import { newId } from '../../../ids.js';
 import type { InputItem } from './schema.js';
 import type { ResponseObject } from './output.js';
@@ -17,8 +17,8 @@ function readable(stored: StoredResponse, request: FastifyRequest): boolean {
   return key === undefined || key.scope === 'admin' || stored.keyId === key.id;
 }
 
-export function findReadable(repository: ResponseRepository, id: string, request: FastifyRequest): StoredResponse | undefined {
-  const stored = repository.find(id);
+export async function findReadable(repository: ResponseStore, id: string, request: FastifyRequest): Promise<StoredResponse | undefined> {
+  const stored = await repository.find(id);
   return stored && readable(stored, request) ? stored : undefined;
 }
 
@@ -32,8 +32,8 @@ export function responseNotFound(id: string): ApiError {
 }
 
 /** The response previous_response_id names, or OpenAI's 404 for it. */
-export function requirePrevious(repository: ResponseRepository, id: string, request: FastifyRequest): StoredResponse {
-  const stored = findReadable(repository, id, request);
+export async function requirePrevious(repository: ResponseStore, id: string, request: FastifyRequest): Promise<StoredResponse> {
+  const stored = await findReadable(repository, id, request);
   if (stored) return stored;
   throw new ApiError(
     'LLMSVC_ERR_PREVIOUS_RESPONSE_NOT_FOUND',
@@ -68,8 +68,8 @@ export function toStoredItem(item: InputItem): Item {
   }
 }
 
-export function saveResponse(repository: ResponseRepository, request: FastifyRequest, response: ResponseObject, context: Item[], inputCount: number): void {
-  repository.insert({
+export function saveResponse(repository: ResponseStore, request: FastifyRequest, response: ResponseObject, context: Item[], inputCount: number): Promise<void> {
+  return repository.insert({
     id: response.id,
     ...(request.apiKey ? { keyId: request.apiKey.id } : {}),
     createdAt: response.created_at,
