@@ -17,7 +17,7 @@ export interface StoredResponse {
   inputCount: number;
 }
 
-interface ResponseRow {
+export interface ResponseRow {
   id: string;
   key_id: string | null;
   created_at: number;
@@ -27,7 +27,7 @@ interface ResponseRow {
   input_count: number;
 }
 
-function fromRow(row: ResponseRow): StoredResponse {
+export function fromRow(row: ResponseRow): StoredResponse {
   return {
     id: row.id,
     ...(row.key_id === null ? {} : { keyId: row.key_id }),
@@ -38,6 +38,27 @@ function fromRow(row: ResponseRow): StoredResponse {
     inputCount: row.input_count,
   };
 }
+
+export function toRow(stored: StoredResponse): ResponseRow {
+  return {
+    id: stored.id,
+    key_id: stored.keyId ?? null,
+    created_at: stored.createdAt,
+    model: stored.model,
+    response: JSON.stringify(stored.response),
+    context: JSON.stringify(stored.context),
+    input_count: stored.inputCount,
+  };
+}
+
+/** The table's statements, in SQL both engines run (see core/store/postgres/sql.ts). */
+export const responseSql = {
+  insert: `
+    INSERT INTO responses (id, key_id, created_at, model, response, context, input_count)
+    VALUES (@id, @key_id, @created_at, @model, @response, @context, @input_count)`,
+  byId: 'SELECT id, key_id, created_at, model, response, context, input_count FROM responses WHERE id = ?',
+  delete: 'DELETE FROM responses WHERE id = ?',
+} as const;
 
 /** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
 export interface ResponseStore {
@@ -53,23 +74,13 @@ export class ResponseRepository implements ResponseStore {
   private readonly deleteStatement;
 
   constructor(db: Db) {
-    this.insertStatement = db.prepare(`
-      INSERT INTO responses (id, key_id, created_at, model, response, context, input_count)
-      VALUES (@id, @key_id, @created_at, @model, @response, @context, @input_count)`);
-    this.byId = db.prepare<[string], ResponseRow>('SELECT id, key_id, created_at, model, response, context, input_count FROM responses WHERE id = ?');
-    this.deleteStatement = db.prepare<[string]>('DELETE FROM responses WHERE id = ?');
+    this.insertStatement = db.prepare(responseSql.insert);
+    this.byId = db.prepare<[string], ResponseRow>(responseSql.byId);
+    this.deleteStatement = db.prepare<[string]>(responseSql.delete);
   }
 
   async insert(stored: StoredResponse): Promise<void> {
-    this.insertStatement.run({
-      id: stored.id,
-      key_id: stored.keyId ?? null,
-      created_at: stored.createdAt,
-      model: stored.model,
-      response: JSON.stringify(stored.response),
-      context: JSON.stringify(stored.context),
-      input_count: stored.inputCount,
-    });
+    this.insertStatement.run(toRow(stored));
   }
 
   async find(id: string): Promise<StoredResponse | undefined> {

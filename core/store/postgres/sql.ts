@@ -26,16 +26,23 @@ function convert(sql: string): Converted {
   return result;
 }
 
-/** Runs `sql` (better-sqlite3's parameter style) on PostgreSQL with `parameters`: an array for `?`,
- *  an object for `@name`. */
-export async function query<Row extends pg.QueryResultRow>(
-  client: pg.Pool | pg.ClientBase,
-  sql: string,
-  parameters: readonly unknown[] | Readonly<Record<string, unknown>> = [],
-): Promise<Row[]> {
+type Parameters = readonly unknown[] | Readonly<Record<string, unknown>>;
+
+async function run<Row extends pg.QueryResultRow>(client: pg.Pool | pg.ClientBase, sql: string, parameters: Parameters): Promise<pg.QueryResult<Row>> {
   const { text, names } = convert(sql);
   const values = Array.isArray(parameters) ? parameters : names.map((name) => (parameters as Record<string, unknown>)[name]);
-  return (await client.query<Row>(text, values as unknown[])).rows;
+  return client.query<Row>(text, values as unknown[]);
+}
+
+/** Runs `sql` (better-sqlite3's parameter style) on PostgreSQL with `parameters`: an array for `?`,
+ *  an object for `@name`; its rows. */
+export async function query<Row extends pg.QueryResultRow>(client: pg.Pool | pg.ClientBase, sql: string, parameters: Parameters = []): Promise<Row[]> {
+  return (await run<Row>(client, sql, parameters)).rows;
+}
+
+/** Runs a statement that changes rows, as `query`; how many it changed (better-sqlite3's `changes`). */
+export async function execute(client: pg.Pool | pg.ClientBase, sql: string, parameters: Parameters = []): Promise<number> {
+  return (await run(client, sql, parameters)).rowCount ?? 0;
 }
 
 /** Runs `work` in one transaction on one connection of `pool`. */

@@ -1,0 +1,127 @@
+// The same operations on the SQLite and the PostgreSQL implementation of a store interface give
+// the same results (core/store/ and core/store/postgres/): one contract, run against both engines.
+// Real SQLite file, real PostgreSQL (started by the test unless LLMSVC_TEST_DATABASE_URL names one).
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type pg from 'pg';
+import { ApiKeyRepository, openDatabase, ResponseRepository, type ApiKeyRecord, type Db, type StoredResponse } from '../core/store/index.js';
+import type { ApiKeyStore } from '../core/store/apiKeys.js';
+import type { ResponseStore } from '../core/store/responses.js';
+import { PostgresApiKeyRepository } from '../core/store/postgres/apiKeys.js';
+import { PostgresChangeFeed } from '../core/store/postgres/changeFeed.js';
+import { openPostgresPool } from '../core/store/postgres/pool.js';
+import { PostgresResponseRepository } from '../core/store/postgres/responses.js';
+import { createDatabase, startPostgres, type PostgresServer } from './support/postgres.js';
+import { tempDir } from './support/server.js';
+
+interface Engine {
+  name: string;
+  apiKeys: ApiKeyStore;
+  responses: ResponseStore;
+}
+
+let server: PostgresServer | undefined;
+let sqlite: Db;
+let pool: pg.Pool;
+let feed: PostgresChangeFeed;
+const engines: Engine[] = [];
+
+function key(id: string, createdAt: number): ApiKeyRecord {
+  return {
+    id,
+    name: `Ünïcode key ${id} 🔑`,
+    prefix: 'sk-llm-abcd',
+    secretHash: `hash-${id}`,
+    scope: id === 'key_admin' ? 'admin' : 'user',
+    models: ['*'],
+    rpm: null,
+    tpm: 10_000,
+    maxConcurrent: null,
+    dailyTokens: 1,
+    monthlyTokens: null,
+    expiresAt: null,
+    createdAt,
+    lastUsedAt: null,
+    disabled: true,
+    revokedAt: null,
+    cache: false,
+  };
+}
+
+/** Runs `check` against each engine and returns what each gave; the results must be equal. */
+async function onBothEngines<T>(check: (engine: Engine) => Promise<T>): Promise<T> {
+  const [onSqlite, onPostgres] = [await check(engines[0]!), await check(engines[1]!)];
+  assert.deepEqual(onPostgres, onSqlite, 'PostgreSQL gave what SQLite gave');
+  return onSqlite;
+}
+
+describe('store interfaces: SQLite and PostgreSQL give the same results', () => {
+  before(async () => {
+    sqlite = openDatabase(path.join(tempDir(), 'llmsvc.sqlite'));
+    const serverUrl = process.env.LLMSVC_TEST_DATABASE_URL ?? (server = await startPostgres()).url;
+    const url = await createDatabase(serverUrl, `llmsvc_engines_${process.pid}`);
+    pool = await openPostgresPool(url, () => undefined, 4);
+    feed = await PostgresChangeFeed.open(url, () => undefined);
+    engines.push(
+      { name: 'sqlite', apiKeys: new ApiKeyRepository(sqlite), responses: new ResponseRepository(sqlite) },
+      { name: 'postgres', apiKeys: new PostgresApiKeyRepository(pool, feed), responses: new PostgresResponseRepository(pool) },
+    );
+  });
+  after(async () => {
+    sqlite.close();
+    await feed.close();
+    await pool.end();
+    await server?.stop();
+  });
+
+  test('API keys: save, find by hash and id, list in creation order, modify, touch', async () => {
+    const listed = await onBothEngines(async ({ apiKeys }) => {
+      // Saved out of order; two share a creation time (then ordered by id).
+      for (const record of [key('key_b', 2000), key('key_c', 1000), key('key_a', 2000)]) await apiKeys.save(record);
+      const modified = await apiKeys.modify('key_c', (current) => ({ ...current, revokedAt: 3000, models: ['tiny', 'small*'] }));
+      await apiKeys.touch('key_a', Date.UTC(2035, 0, 1));
+      return {
+        list: await apiKeys.list(),
+        byHash: await apiKeys.findByHash('hash-key_b'),
+        byId: await apiKeys.find('key_c'),
+        modified,
+        missing: [await apiKeys.find('nope'), await apiKeys.findByHash('nope'), await apiKeys.modify('nope', (current) => current)],
+        saveCount: apiKeys.saveCount,
+      };
+    });
+    assert.deepEqual(listed.list.map((record) => record.id), ['key_c', 'key_a', 'key_b']);
+    assert.equal(listed.list[1]!.lastUsedAt, Date.UTC(2035, 0, 1));
+    assert.deepEqual(listed.byId, { ...key('key_c', 1000), revokedAt: 3000, models: ['tiny', 'small*'] });
+    assert.deepEqual(listed.missing, [undefined, undefined, undefined]);
+    assert.equal(listed.saveCount, 4);
+  });
+
+  test('stored responses: insert, find (JSON as stored, keyId only when set), delete once', async () => {
+    const stored: StoredResponse = {
+      id: 'resp_1',
+      keyId: 'key_a',
+      createdAt: 1_796_000_000,
+      model: 'tiny',
+      response: { id: 'resp_1', object: 'response', output: [{ type: 'message', content: [{ type: 'output_text', text: 'héllo 👋 "quoted" \\ back' }] }] },
+      context: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'héllo' }],
+      inputCount: 1,
+    };
+    const { keyId: _, ...withoutKey } = { ...stored, id: 'resp_2' };
+    const results = await onBothEngines(async ({ responses }) => {
+      await responses.insert(stored);
+      await responses.insert(withoutKey);
+      return {
+        found: await responses.find('resp_1'),
+        foundWithoutKey: await responses.find('resp_2'),
+        deleted: [await responses.delete('resp_1'), await responses.delete('resp_1')],
+        afterDelete: await responses.find('resp_1'),
+      };
+    });
+    assert.deepEqual(results.found, stored);
+    assert.deepEqual(results.foundWithoutKey, withoutKey);
+    assert.equal('keyId' in results.foundWithoutKey!, false);
+    assert.deepEqual(results.deleted, [true, false]);
+    assert.equal(results.afterDelete, undefined);
+  });
+});
