@@ -51,7 +51,7 @@ function sqliteShapes(db: Db): Map<string, TableShape> {
 async function postgresShapes(client: pg.ClientBase): Promise<Map<string, TableShape>> {
   const columns = await client.query<{ table_name: string; column_name: string; data_type: string; is_nullable: string }>(
     `SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns
-     WHERE table_schema = 'public' AND table_name <> 'llmsvc_schema_version' ORDER BY table_name, ordinal_position`,
+     WHERE table_schema = 'public' AND table_name <> 'llmsvc_schema_version' AND column_name <> 'rowid' ORDER BY table_name, ordinal_position`,
   );
   const primaryKeys = await client.query<{ table_name: string; column_name: string }>(
     `SELECT t.relname AS table_name, a.attname AS column_name FROM pg_index i
@@ -74,7 +74,9 @@ async function postgresShapes(client: pg.ClientBase): Promise<Map<string, TableS
   for (const row of constraints.rows) {
     const shape = shapes.get(row.table_name)!;
     if (row.type === 'u') {
-      shape.unique.push(/^UNIQUE \((.+)\)$/.exec(row.definition)![1]!);
+      // SQLite's rowid is implicit; PostgreSQL's is a UNIQUE identity column (checked below).
+      const columns = /^UNIQUE \((.+)\)$/.exec(row.definition)![1]!;
+      if (columns !== 'rowid') shape.unique.push(columns);
       continue;
     }
     // "FOREIGN KEY (job_id) REFERENCES jobs(id) ON DELETE CASCADE" in SQLite's pragma's terms.
@@ -141,6 +143,23 @@ describe('PostgreSQL schema from the SQLite migrations', () => {
     } finally {
       db.close();
     }
+  });
+
+  test('every table has a rowid in insertion order, as in SQLite, also the one a migration copied', async () => {
+    const pool = await freshDatabase();
+    await migratePostgres(pool);
+    const withRowid = await pool.query<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'rowid' AND is_identity = 'YES' ORDER BY table_name`,
+    );
+    const tables = await pool.query<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'llmsvc_schema_version' ORDER BY table_name`,
+    );
+    assert.deepEqual(withRowid.rows, tables.rows);
+    for (const id of ['c', 'a', 'b']) {
+      await pool.query(`INSERT INTO request_log (id, created_at, route, method, status, latency_ms) VALUES ($1, 1, '/v1/models', 'GET', 200, 1)`, [id]);
+    }
+    const inOrder = await pool.query<{ id: string }>('SELECT id FROM request_log ORDER BY rowid');
+    assert.deepEqual(inOrder.rows.map((row) => row.id), ['c', 'a', 'b']);
   });
 
   test('the columns hold what SQLite holds: unix ms past 2^31, 8-byte floats, bytes; CHECK constraints hold', async () => {

@@ -56,12 +56,16 @@ export function toRow(key: ApiKeyRecord): ApiKeyRow {
   return { ...snakeCaseRow(key), models: JSON.stringify(key.models), disabled: key.disabled ? 1 : 0, cache: key.cache ? 1 : 0 } as ApiKeyRow;
 }
 
+/** The row's columns, named (PostgreSQL's tables also have a rowid column). */
+const columns =
+  'id, name, prefix, secret_hash, scope, models, rpm, tpm, max_concurrent, daily_tokens, monthly_tokens, expires_at, created_at, last_used_at, disabled, revoked_at, cache';
+
 /** The table's statements, in SQL both engines run (PostgreSQL's repository numbers the `?` and
  *  `@name` parameters: core/store/postgres/sql.ts). */
 export const apiKeySql = {
-  byHash: 'SELECT * FROM api_keys WHERE secret_hash = ?',
-  byId: 'SELECT * FROM api_keys WHERE id = ?',
-  all: 'SELECT * FROM api_keys ORDER BY created_at, id',
+  byHash: `SELECT ${columns} FROM api_keys WHERE secret_hash = ?`,
+  byId: `SELECT ${columns} FROM api_keys WHERE id = ?`,
+  all: `SELECT ${columns} FROM api_keys ORDER BY created_at, id`,
   upsert: `
     INSERT INTO api_keys (id, name, prefix, secret_hash, scope, models, rpm, tpm, max_concurrent, daily_tokens,
       monthly_tokens, expires_at, created_at, last_used_at, disabled, revoked_at, cache)

@@ -12,7 +12,7 @@ const versionTable = 'llmsvc_schema_version';
 const migrationLockKey = 0x6c6c6d737663;
 
 /** SQLite's spellings in the migrations and PostgreSQL's for the same meaning. The migrations use
- *  only these SQLite-specific words; a new one needs a rule here (the schema test compares the
+ *  only these SQLite-specific forms; a new one needs a rule here (the schema test compares the
  *  two engines' tables column by column). */
 const translations: readonly [RegExp, string][] = [
   // SQLite's INTEGER holds 64 bits (unix ms timestamps, token counts); PostgreSQL's holds 32.
@@ -20,9 +20,9 @@ const translations: readonly [RegExp, string][] = [
   // SQLite's REAL is an 8-byte float; PostgreSQL's REAL is 4 bytes.
   [/\bREAL\b/g, 'DOUBLE PRECISION'],
   [/\bBLOB\b/g, 'BYTEA'],
-  // A table's physical row order: SQLite's rowid, PostgreSQL's ctid (the tables a migration
-  // copies in that order are only ever appended to).
-  [/\browid\b/g, 'ctid'],
+  // Every SQLite table has a rowid: insertion order, which listings page by (created_at has
+  // one-second ties) and one migration copies by. PostgreSQL's tables get it as a column.
+  [/\bCREATE TABLE (\w+) \(/g, 'CREATE TABLE $1 (\n        rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,'],
 ];
 
 /** A migration's SQLite text as PostgreSQL runs it. */
