@@ -5,11 +5,13 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
-import { ApiKeyRepository, openDatabase, ResponseRepository, type ApiKeyRecord, type Db, type StoredResponse } from '../core/store/index.js';
+import { ApiKeyRepository, FileRepository, openDatabase, ResponseRepository, type ApiKeyRecord, type Db, type FileRecord, type StoredResponse } from '../core/store/index.js';
 import type { ApiKeyStore } from '../core/store/apiKeys.js';
+import type { FileStore } from '../core/store/files.js';
 import type { ResponseStore } from '../core/store/responses.js';
 import { PostgresApiKeyRepository } from '../core/store/postgres/apiKeys.js';
 import { PostgresChangeFeed } from '../core/store/postgres/changeFeed.js';
+import { PostgresFileRepository } from '../core/store/postgres/files.js';
 import { openPostgresPool } from '../core/store/postgres/pool.js';
 import { PostgresResponseRepository } from '../core/store/postgres/responses.js';
 import { createDatabase, startPostgres, type PostgresServer } from './support/postgres.js';
@@ -19,6 +21,7 @@ interface Engine {
   name: string;
   apiKeys: ApiKeyStore;
   responses: ResponseStore;
+  files: FileStore;
 }
 
 let server: PostgresServer | undefined;
@@ -64,8 +67,13 @@ describe('store interfaces: SQLite and PostgreSQL give the same results', () => 
     pool = await openPostgresPool(url, () => undefined, 4);
     feed = await PostgresChangeFeed.open(url, () => undefined);
     engines.push(
-      { name: 'sqlite', apiKeys: new ApiKeyRepository(sqlite), responses: new ResponseRepository(sqlite) },
-      { name: 'postgres', apiKeys: new PostgresApiKeyRepository(pool, feed), responses: new PostgresResponseRepository(pool) },
+      { name: 'sqlite', apiKeys: new ApiKeyRepository(sqlite), responses: new ResponseRepository(sqlite), files: new FileRepository(sqlite) },
+      {
+        name: 'postgres',
+        apiKeys: new PostgresApiKeyRepository(pool, feed),
+        responses: new PostgresResponseRepository(pool),
+        files: new PostgresFileRepository(pool),
+      },
     );
   });
   after(async () => {
@@ -123,5 +131,38 @@ describe('store interfaces: SQLite and PostgreSQL give the same results', () => 
     assert.equal('keyId' in results.foundWithoutKey!, false);
     assert.deepEqual(results.deleted, [true, false]);
     assert.equal(results.afterDelete, undefined);
+  });
+
+  test('files: insert, find, pages both ways from cursors with and without a purpose, blob keys, delete', async () => {
+    const file = (n: number, purpose: string): FileRecord => ({ id: `file-${n}`, filename: `f${n}.jsonl`, bytes: n * 100, purpose, createdAt: 1_796_000_000, sha256: `sha-${n}` });
+    const results = await onBothEngines(async ({ files }) => {
+      for (let n = 1; n <= 5; n++) await files.insert(file(n, n % 2 === 0 ? 'batch' : 'assistants'), `blob-${n <= 2 ? 'shared' : n}`);
+      const ids = (page: { items: FileRecord[]; hasMore: boolean }) => ({ ids: page.items.map((item) => item.id), hasMore: page.hasMore });
+      const pages = {
+        firstAsc: ids(await files.list({ limit: 2, order: 'asc' })),
+        afterAsc: ids(await files.list({ limit: 2, order: 'asc', after: 'file-2' })),
+        firstDesc: ids(await files.list({ limit: 2, order: 'desc' })),
+        beforeDesc: ids(await files.list({ limit: 2, order: 'desc', before: 'file-2' })),
+        batchOnly: ids(await files.list({ limit: 10, order: 'desc' }, 'batch')),
+      };
+      const found = await files.find('file-3');
+      const sharedInUse = await files.blobInUse('blob-shared');
+      await files.moveToBlob('file-1', 'blob-moved');
+      const moved = await files.blobKey('file-1');
+      const deleted = [await files.delete('file-2'), await files.delete('file-2')];
+      return { pages, found, sharedInUse, moved, deleted, missing: [await files.blobKey('file-2'), await files.blobInUse('nope'), await files.legacyIds(10)] };
+    });
+    assert.deepEqual(results.pages, {
+      firstAsc: { ids: ['file-1', 'file-2'], hasMore: true },
+      afterAsc: { ids: ['file-3', 'file-4'], hasMore: true },
+      firstDesc: { ids: ['file-5', 'file-4'], hasMore: true },
+      beforeDesc: { ids: ['file-4', 'file-3'], hasMore: true },
+      batchOnly: { ids: ['file-4', 'file-2'], hasMore: false },
+    });
+    assert.deepEqual(results.found, file(3, 'assistants'));
+    assert.equal(results.sharedInUse, true);
+    assert.equal(results.moved, 'blob-moved');
+    assert.deepEqual(results.deleted, [true, false]);
+    assert.deepEqual(results.missing, [undefined, false, []]);
   });
 });

@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import { Paginator, type PageOf, type PageRequest } from './pagination.js';
+import { Paginator, type PagedTable, type PageOf, type PageRequest } from './pagination.js';
 
 export interface FileRecord {
   id: string;
@@ -11,7 +11,7 @@ export interface FileRecord {
   sha256: string;
 }
 
-interface FileRow {
+export interface FileRow {
   id: string;
   filename: string;
   bytes: number;
@@ -22,8 +22,39 @@ interface FileRow {
 
 const columns = 'id, filename, bytes, purpose, created_at, sha256';
 
-function fromRow(row: FileRow): FileRecord {
+export function fromRow(row: FileRow): FileRecord {
   return { id: row.id, filename: row.filename, bytes: row.bytes, purpose: row.purpose, createdAt: row.created_at, sha256: row.sha256 };
+}
+
+/** The content column of a row whose content is in the blob store (a parameter rather than a
+ *  literal: SQLite spells an empty blob X'', PostgreSQL '\\x'). */
+export const noContent = Buffer.alloc(0);
+
+/** The table's statements, in SQL both engines run (see core/store/postgres/sql.ts). */
+export const fileSql = {
+  insert: `
+    INSERT INTO files (id, filename, bytes, purpose, created_at, sha256, content, blob_key)
+    VALUES (@id, @filename, @bytes, @purpose, @createdAt, @sha256, @noContent, @blobKey)`,
+  blobKeyById: 'SELECT blob_key FROM files WHERE id = ?',
+  blobUsers: 'SELECT id FROM files WHERE blob_key = ? LIMIT 1',
+  legacy: 'SELECT id FROM files WHERE blob_key IS NULL LIMIT ?',
+  moveToBlob: 'UPDATE files SET blob_key = ?, content = ? WHERE id = ?',
+  byId: `SELECT ${columns} FROM files WHERE id = ?`,
+  contentById: 'SELECT content FROM files WHERE id = ?',
+  delete: 'DELETE FROM files WHERE id = ?',
+} as const;
+
+/** (CAST: PostgreSQL cannot tell the type of a parameter only tested for NULL.) */
+export const filePages: PagedTable = { table: 'files', idColumn: 'id', columns, scope: '(CAST(@purpose AS TEXT) IS NULL OR purpose = @purpose)' };
+
+/** list's scope parameters. */
+export function filePageParams(purpose: string | undefined): Record<string, unknown> {
+  return { purpose: purpose ?? null };
+}
+
+/** insert's parameters. */
+export function fileInsertParams(file: FileRecord, blobKey: string): Record<string, unknown> {
+  return { ...file, blobKey, noContent };
 }
 
 /** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
@@ -53,17 +84,15 @@ export class FileRepository implements FileStore {
   private readonly pages;
 
   constructor(db: Db) {
-    this.insertStatement = db.prepare(`
-      INSERT INTO files (id, filename, bytes, purpose, created_at, sha256, content, blob_key)
-      VALUES (@id, @filename, @bytes, @purpose, @createdAt, @sha256, X'', @blobKey)`);
-    this.blobKeyById = db.prepare<[string], { blob_key: string | null }>('SELECT blob_key FROM files WHERE id = ?');
-    this.blobUsers = db.prepare<[string], { id: string }>('SELECT id FROM files WHERE blob_key = ? LIMIT 1');
-    this.legacyStatement = db.prepare<[number], { id: string }>('SELECT id FROM files WHERE blob_key IS NULL LIMIT ?');
-    this.moveStatement = db.prepare<[string, string]>("UPDATE files SET blob_key = ?, content = X'' WHERE id = ?");
-    this.byId = db.prepare<[string], FileRow>(`SELECT ${columns} FROM files WHERE id = ?`);
-    this.contentById = db.prepare<[string], { content: Buffer }>('SELECT content FROM files WHERE id = ?');
-    this.deleteStatement = db.prepare<[string]>('DELETE FROM files WHERE id = ?');
-    this.pages = new Paginator<FileRow>(db, { table: 'files', idColumn: 'id', columns, scope: '(@purpose IS NULL OR purpose = @purpose)' });
+    this.insertStatement = db.prepare(fileSql.insert);
+    this.blobKeyById = db.prepare<[string], { blob_key: string | null }>(fileSql.blobKeyById);
+    this.blobUsers = db.prepare<[string], { id: string }>(fileSql.blobUsers);
+    this.legacyStatement = db.prepare<[number], { id: string }>(fileSql.legacy);
+    this.moveStatement = db.prepare(fileSql.moveToBlob);
+    this.byId = db.prepare<[string], FileRow>(fileSql.byId);
+    this.contentById = db.prepare<[string], { content: Buffer }>(fileSql.contentById);
+    this.deleteStatement = db.prepare<[string]>(fileSql.delete);
+    this.pages = new Paginator<FileRow>(db, filePages);
   }
 
   /** A file whose content is in the blob store under `blobKey`. */
@@ -73,7 +102,7 @@ export class FileRepository implements FileStore {
 
   /** insert, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
   insertSync(file: FileRecord, blobKey: string): void {
-    this.insertStatement.run({ ...file, blobKey });
+    this.insertStatement.run(fileInsertParams(file, blobKey));
   }
 
   async blobKey(id: string): Promise<string | null | undefined> {
@@ -97,7 +126,7 @@ export class FileRepository implements FileStore {
 
   /** The row's content has been copied to the blob store: point at it, and drop the copy in SQLite. */
   async moveToBlob(id: string, blobKey: string): Promise<void> {
-    this.moveStatement.run(blobKey, id);
+    this.moveStatement.run(blobKey, noContent, id);
   }
 
   async find(id: string): Promise<FileRecord | undefined> {
@@ -106,7 +135,7 @@ export class FileRepository implements FileStore {
   }
 
   async list(page: PageRequest, purpose?: string): Promise<PageOf<FileRecord>> {
-    const result = this.pages.page(page, { purpose: purpose ?? null });
+    const result = this.pages.page(page, filePageParams(purpose));
     return { items: result.items.map(fromRow), hasMore: result.hasMore };
   }
 

@@ -22,6 +22,27 @@ export interface PagedTable {
   scope: string;
 }
 
+/** The statement and parameters that read one page of `spec` (one row more than asked, to tell
+ *  whether more follow): SQL both engines run (PostgreSQL's tables have rowid as a column). */
+export function pageQuery(spec: PagedTable, request: PageRequest, params: Record<string, unknown>): { sql: string; parameters: Record<string, unknown> } {
+  const backwards = request.before !== undefined && request.after === undefined;
+  const descending = (request.order === 'desc') !== backwards;
+  const cursor = backwards ? request.before : request.after;
+  const { table, idColumn, columns, scope } = spec;
+  const cursorClause = cursor === undefined ? '' : `AND rowid ${descending ? '<' : '>'} (SELECT rowid FROM ${table} WHERE ${scope} AND ${idColumn} = @cursor)`;
+  return {
+    sql: `SELECT ${columns} FROM ${table} WHERE ${scope} ${cursorClause} ORDER BY rowid ${descending ? 'DESC' : 'ASC'} LIMIT @limit`,
+    parameters: { ...params, ...(cursor === undefined ? {} : { cursor }), limit: request.limit + 1 },
+  };
+}
+
+/** The page that `rows` (read with pageQuery's statement) make. */
+export function toPage<Row>(rows: Row[], request: PageRequest): PageOf<Row> {
+  const backwards = request.before !== undefined && request.after === undefined;
+  const items = rows.slice(0, request.limit);
+  return { items: backwards ? items.reverse() : items, hasMore: rows.length > request.limit };
+}
+
 /** Pages through a table in insertion order (rowid): created_at has one-second ties, rowid none. */
 export class Paginator<Row> {
   private readonly statements = new Map<string, ReturnType<Db['prepare']>>();
@@ -32,20 +53,9 @@ export class Paginator<Row> {
   ) {}
 
   page(request: PageRequest, params: Record<string, unknown> = {}): PageOf<Row> {
-    const backwards = request.before !== undefined && request.after === undefined;
-    const descending = (request.order === 'desc') !== backwards;
-    const cursor = backwards ? request.before : request.after;
-    const key = `${descending}:${cursor !== undefined}`;
-    let statement = this.statements.get(key);
-    if (!statement) {
-      const { table, idColumn, columns, scope } = this.spec;
-      const cursorClause = cursor === undefined ? '' : `AND rowid ${descending ? '<' : '>'} (SELECT rowid FROM ${table} WHERE ${scope} AND ${idColumn} = @cursor)`;
-      statement = this.db.prepare(`SELECT ${columns} FROM ${table} WHERE ${scope} ${cursorClause} ORDER BY rowid ${descending ? 'DESC' : 'ASC'} LIMIT @limit`);
-      this.statements.set(key, statement);
-    }
-    const rows = statement.all({ ...params, ...(cursor === undefined ? {} : { cursor }), limit: request.limit + 1 }) as Row[];
-    const hasMore = rows.length > request.limit;
-    const items = rows.slice(0, request.limit);
-    return { items: backwards ? items.reverse() : items, hasMore };
+    const { sql, parameters } = pageQuery(this.spec, request, params);
+    let statement = this.statements.get(sql);
+    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return toPage(statement.all(parameters) as Row[], request);
   }
 }
