@@ -5,15 +5,31 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
-import { ApiKeyRepository, FileRepository, openDatabase, ResponseRepository, type ApiKeyRecord, type Db, type FileRecord, type StoredResponse } from '../core/store/index.js';
+import {
+  ApiKeyRepository,
+  FileRepository,
+  openDatabase,
+  RequestLogRepository,
+  ResponseRepository,
+  UsageRepository,
+  type ApiKeyRecord,
+  type Db,
+  type FileRecord,
+  type RequestLogEntry,
+  type StoredResponse,
+} from '../core/store/index.js';
 import type { ApiKeyStore } from '../core/store/apiKeys.js';
 import type { FileStore } from '../core/store/files.js';
+import type { RequestLogStore } from '../core/store/requestLog.js';
 import type { ResponseStore } from '../core/store/responses.js';
+import type { UsageStore } from '../core/store/usage.js';
 import { PostgresApiKeyRepository } from '../core/store/postgres/apiKeys.js';
 import { PostgresChangeFeed } from '../core/store/postgres/changeFeed.js';
 import { PostgresFileRepository } from '../core/store/postgres/files.js';
 import { openPostgresPool } from '../core/store/postgres/pool.js';
+import { PostgresRequestLogRepository } from '../core/store/postgres/requestLog.js';
 import { PostgresResponseRepository } from '../core/store/postgres/responses.js';
+import { PostgresUsageRepository } from '../core/store/postgres/usage.js';
 import { createDatabase, startPostgres, type PostgresServer } from './support/postgres.js';
 import { tempDir } from './support/server.js';
 
@@ -22,6 +38,8 @@ interface Engine {
   apiKeys: ApiKeyStore;
   responses: ResponseStore;
   files: FileStore;
+  usage: UsageStore;
+  requestLog: RequestLogStore;
 }
 
 let server: PostgresServer | undefined;
@@ -67,12 +85,21 @@ describe('store interfaces: SQLite and PostgreSQL give the same results', () => 
     pool = await openPostgresPool(url, () => undefined, 4);
     feed = await PostgresChangeFeed.open(url, () => undefined);
     engines.push(
-      { name: 'sqlite', apiKeys: new ApiKeyRepository(sqlite), responses: new ResponseRepository(sqlite), files: new FileRepository(sqlite) },
+      {
+        name: 'sqlite',
+        apiKeys: new ApiKeyRepository(sqlite),
+        responses: new ResponseRepository(sqlite),
+        files: new FileRepository(sqlite),
+        usage: new UsageRepository(sqlite),
+        requestLog: new RequestLogRepository(sqlite),
+      },
       {
         name: 'postgres',
         apiKeys: new PostgresApiKeyRepository(pool, feed),
         responses: new PostgresResponseRepository(pool),
         files: new PostgresFileRepository(pool),
+        usage: new PostgresUsageRepository(pool),
+        requestLog: new PostgresRequestLogRepository(pool),
       },
     );
   });
@@ -164,5 +191,63 @@ describe('store interfaces: SQLite and PostgreSQL give the same results', () => 
     assert.equal(results.moved, 'blob-moved');
     assert.deepEqual(results.deleted, [true, false]);
     assert.deepEqual(results.missing, [undefined, false, []]);
+  });
+
+  test('usage: upserts add up per key, model and day; token sums over a range; rows for one key or all', async () => {
+    const results = await onBothEngines(async ({ usage }) => {
+      const day = (d: number) => `2026-12-0${d}`;
+      await usage.add({ keyId: 'key_a', model: 'tiny', day: day(1), promptTokens: 10, completionTokens: 5, error: false });
+      await usage.add({ keyId: 'key_a', model: 'tiny', day: day(1), promptTokens: 3_000_000_000, completionTokens: 7, error: true });
+      await usage.add({ keyId: 'key_a', model: 'small', day: day(2), promptTokens: 1, completionTokens: 1, error: false }, 4, 2);
+      await usage.add({ keyId: 'key_b', model: 'tiny', day: day(3), promptTokens: 100, completionTokens: 0, error: false });
+      return {
+        tokens: [await usage.tokensBetween('key_a', day(1), day(2)), await usage.tokensBetween('key_a', day(2), day(9)), await usage.tokensBetween('nobody', day(1), day(9))],
+        keyA: await usage.range('key_a', day(1), day(9)),
+        all: await usage.range(null, day(2), day(3)),
+      };
+    });
+    assert.deepEqual(results.tokens, [3_000_000_024, 2, 0]);
+    assert.deepEqual(results.keyA[0], { keyId: 'key_a', model: 'tiny', day: '2026-12-01', requests: 2, promptTokens: 3_000_000_010, completionTokens: 12, errors: 1 });
+    assert.deepEqual(results.keyA[1], { keyId: 'key_a', model: 'small', day: '2026-12-02', requests: 4, promptTokens: 1, completionTokens: 1, errors: 2 });
+    assert.deepEqual(results.all.map((row) => `${row.keyId}/${row.day}`), ['key_a/2026-12-02', 'key_b/2026-12-03']);
+  });
+
+  test('request log: insert, recent newest first, filtered pages by key, model, status class and time, from a cursor', async () => {
+    const entry = (n: number, overrides: Partial<RequestLogEntry> = {}): RequestLogEntry => ({
+      id: `req-${n}`,
+      createdAt: Date.UTC(2026, 11, 6, 3, 0, n),
+      route: '/v1/chat/completions',
+      method: 'POST',
+      model: n % 2 === 0 ? 'tiny' : 'small',
+      status: n % 3 === 0 ? 429 : 200,
+      promptTokens: n,
+      completionTokens: n % 3 === 0 ? null : 2 * n,
+      latencyMs: n + 0.25,
+      ttftMs: n % 3 === 0 ? null : n / 8,
+      stream: n % 2 === 1,
+      errorCode: n % 3 === 0 ? 'rate_limit_exceeded' : null,
+      promptText: n === 1 ? 'héllo 👋' : null,
+      keyId: n <= 4 ? 'key_a' : 'key_b',
+      ...overrides,
+    });
+    const results = await onBothEngines(async ({ requestLog }) => {
+      for (let n = 1; n <= 6; n++) await requestLog.insert(entry(n));
+      const seqless = (rows: (RequestLogEntry & { seq: number })[]) => rows.map(({ seq: _, ...row }) => row);
+      const firstPage = await requestLog.query({ limit: 2 });
+      return {
+        recent: await requestLog.recent(3),
+        firstPage: seqless(firstPage),
+        nextPage: seqless(await requestLog.query({ limit: 2, after: firstPage.at(-1)!.seq })),
+        byKeyAndModel: seqless(await requestLog.query({ keyId: 'key_a', model: 'tiny', limit: 10 })),
+        clientErrors: seqless(await requestLog.query({ status: [400, 499], limit: 10 })),
+        exactStatus: seqless(await requestLog.query({ status: 200, since: Date.UTC(2026, 11, 6, 3, 0, 4), limit: 10 })),
+      };
+    });
+    assert.deepEqual(results.recent, [entry(6), entry(5), entry(4)]);
+    assert.deepEqual(results.firstPage, [entry(6), entry(5)]);
+    assert.deepEqual(results.nextPage, [entry(4), entry(3)]);
+    assert.deepEqual(results.byKeyAndModel, [entry(4), entry(2)]);
+    assert.deepEqual(results.clientErrors, [entry(6), entry(3)]);
+    assert.deepEqual(results.exactStatus, [entry(5), entry(4)]);
   });
 });

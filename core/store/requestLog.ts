@@ -18,7 +18,7 @@ export interface RequestLogEntry {
   keyId: string | null;
 }
 
-interface RequestLogRow {
+export interface RequestLogRow {
   id: string;
   created_at: number;
   route: string;
@@ -47,8 +47,59 @@ export interface RequestLogQuery {
   limit: number;
 }
 
-function fromRow(row: RequestLogRow): RequestLogEntry {
+export function fromRow(row: RequestLogRow): RequestLogEntry {
   return { ...camelCaseRow(row), stream: row.stream === 1 } as RequestLogEntry;
+}
+
+const columns = 'id, created_at, route, method, model, status, prompt_tokens, completion_tokens, latency_ms, ttft_ms, stream, error_code, prompt_text, key_id';
+
+/** The table's statements, in SQL both engines run (see core/store/postgres/sql.ts). */
+export const requestLogSql = {
+  insert: `INSERT INTO request_log (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  recent: `SELECT ${columns} FROM request_log ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+  // One statement for every combination of filters: a NULL parameter turns its filter off (the
+  // CASTs let PostgreSQL type a parameter only tested for NULL). Rows are in arrival order
+  // (rowid), so the rowid is the cursor.
+  query: `
+    SELECT rowid AS seq, ${columns} FROM request_log
+    WHERE (CAST(@after AS BIGINT) IS NULL OR rowid < @after)
+      AND (CAST(@keyId AS TEXT) IS NULL OR key_id = @keyId)
+      AND (CAST(@model AS TEXT) IS NULL OR model = @model)
+      AND (CAST(@statusLow AS BIGINT) IS NULL OR status BETWEEN @statusLow AND @statusHigh)
+      AND (CAST(@since AS BIGINT) IS NULL OR created_at >= @since)
+    ORDER BY rowid DESC LIMIT @limit`,
+} as const;
+
+/** insert's parameters, positional: no object is walked by name on this per-request path. */
+export function requestLogInsertParams(entry: RequestLogEntry): unknown[] {
+  return [
+    entry.id,
+    entry.createdAt,
+    entry.route,
+    entry.method,
+    entry.model,
+    entry.status,
+    entry.promptTokens,
+    entry.completionTokens,
+    entry.latencyMs,
+    entry.ttftMs,
+    entry.stream ? 1 : 0,
+    entry.errorCode,
+    entry.promptText,
+    entry.keyId,
+  ];
+}
+
+/** query's parameters. */
+export function requestLogQueryParams(query: RequestLogQuery): Record<string, string | number | null> {
+  const [statusLow, statusHigh] = query.status === undefined ? [null, null] : typeof query.status === 'number' ? [query.status, query.status] : query.status;
+  return { after: query.after ?? null, keyId: query.keyId ?? null, model: query.model ?? null, statusLow, statusHigh, since: query.since ?? null, limit: query.limit };
+}
+
+/** A row of `query` as callers see it. */
+export function queriedFromRow(row: RequestLogRow & { seq: number }): RequestLogEntry & { seq: number } {
+  const { seq, ...rest } = row;
+  return { ...fromRow(rest), seq };
 }
 
 /** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
@@ -65,66 +116,23 @@ export class RequestLogRepository implements RequestLogStore {
   private readonly queryStatement;
 
   constructor(db: Db) {
-    this.insertStatement = db.prepare(`
-      INSERT INTO request_log (id, created_at, route, method, model, status, prompt_tokens,
-        completion_tokens, latency_ms, ttft_ms, stream, error_code, prompt_text, key_id)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.recentStatement = db.prepare<[number], RequestLogRow>(
-      'SELECT * FROM request_log ORDER BY created_at DESC, rowid DESC LIMIT ?',
-    );
-    // One statement for every combination of filters: a NULL parameter turns its filter off.
-    // Rows are in arrival order (rowid), so the rowid is the cursor.
-    this.queryStatement = db.prepare<Record<string, string | number | null>, RequestLogRow & { seq: number }>(`
-      SELECT rowid AS seq, * FROM request_log
-      WHERE (@after IS NULL OR rowid < @after)
-        AND (@keyId IS NULL OR key_id = @keyId)
-        AND (@model IS NULL OR model = @model)
-        AND (@statusLow IS NULL OR status BETWEEN @statusLow AND @statusHigh)
-        AND (@since IS NULL OR created_at >= @since)
-      ORDER BY rowid DESC LIMIT @limit`);
+    this.insertStatement = db.prepare(requestLogSql.insert);
+    this.recentStatement = db.prepare<[number], RequestLogRow>(requestLogSql.recent);
+    this.queryStatement = db.prepare<Record<string, string | number | null>, RequestLogRow & { seq: number }>(requestLogSql.query);
   }
 
   /** Rows matching the filters, newest first, each with its cursor (`seq`). */
   async query(query: RequestLogQuery): Promise<(RequestLogEntry & { seq: number })[]> {
-    const [statusLow, statusHigh] = query.status === undefined ? [null, null] : typeof query.status === 'number' ? [query.status, query.status] : query.status;
-    const rows = this.queryStatement.all({
-      after: query.after ?? null,
-      keyId: query.keyId ?? null,
-      model: query.model ?? null,
-      statusLow,
-      statusHigh,
-      since: query.since ?? null,
-      limit: query.limit,
-    });
-    return rows.map((row) => {
-      const { seq, ...rest } = row;
-      return { ...fromRow(rest), seq };
-    });
+    return this.queryStatement.all(requestLogQueryParams(query)).map(queriedFromRow);
   }
 
-  /** Positional parameters: no object is copied or walked by name on this per-request path. */
   async insert(entry: RequestLogEntry): Promise<void> {
     return this.insertSync(entry);
   }
 
   /** insert, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
   insertSync(entry: RequestLogEntry): void {
-    this.insertStatement.run(
-      entry.id,
-      entry.createdAt,
-      entry.route,
-      entry.method,
-      entry.model,
-      entry.status,
-      entry.promptTokens,
-      entry.completionTokens,
-      entry.latencyMs,
-      entry.ttftMs,
-      entry.stream ? 1 : 0,
-      entry.errorCode,
-      entry.promptText,
-      entry.keyId,
-    );
+    this.insertStatement.run(...requestLogInsertParams(entry));
   }
 
   async recent(limit = 100): Promise<RequestLogEntry[]> {

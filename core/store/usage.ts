@@ -20,6 +20,34 @@ export interface UsageRecord {
   error: boolean;
 }
 
+/** The table's statements, in SQL both engines run (see core/store/postgres/sql.ts). The CASTs
+ *  let PostgreSQL type a parameter only tested for NULL, and keep a SUM a BIGINT (PostgreSQL's
+ *  SUM of BIGINTs is NUMERIC). */
+export const usageSql = {
+  add: `
+    INSERT INTO usage_daily (key_id, model, day, requests, prompt_tokens, completion_tokens, errors)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (key_id, model, day) DO UPDATE SET requests = usage_daily.requests + excluded.requests,
+      prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,
+      completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,
+      errors = usage_daily.errors + excluded.errors`,
+  tokensBetween: 'SELECT CAST(SUM(prompt_tokens + completion_tokens) AS BIGINT) AS tokens FROM usage_daily WHERE key_id = ? AND day >= ? AND day <= ?',
+  range: `
+    SELECT key_id, model, day, requests, prompt_tokens, completion_tokens, errors FROM usage_daily
+    WHERE (CAST(@keyId AS TEXT) IS NULL OR key_id = @keyId) AND day >= @from AND day <= @to
+    ORDER BY day, key_id, model`,
+} as const;
+
+/** add's parameters. */
+export function usageAddParams(record: UsageRecord, requests: number, errors: number): unknown[] {
+  return [record.keyId, record.model, record.day, requests, record.promptTokens, record.completionTokens, errors];
+}
+
+/** A row of `range` as callers see it. */
+export function usageFromRow(row: Record<string, string | number>): UsageRow {
+  return camelCaseRow(row) as unknown as UsageRow;
+}
+
 /** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
 export interface UsageStore {
   add(record: UsageRecord, requests?: number, errors?: number): Promise<void>;
@@ -35,20 +63,9 @@ export class UsageRepository implements UsageStore {
   private readonly rangeStatement;
 
   constructor(db: Db) {
-    this.addStatement = db.prepare(`
-      INSERT INTO usage_daily (key_id, model, day, requests, prompt_tokens, completion_tokens, errors)
-      VALUES (?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (key_id, model, day) DO UPDATE SET requests = requests + excluded.requests,
-        prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-        completion_tokens = completion_tokens + excluded.completion_tokens,
-        errors = errors + excluded.errors`);
-    this.tokensSince = db.prepare<[string, string, string], { tokens: number | null }>(
-      'SELECT SUM(prompt_tokens + completion_tokens) AS tokens FROM usage_daily WHERE key_id = ? AND day >= ? AND day <= ?',
-    );
-    this.rangeStatement = db.prepare<{ keyId: string | null; from: string; to: string }, Record<string, string | number>>(`
-      SELECT key_id, model, day, requests, prompt_tokens, completion_tokens, errors FROM usage_daily
-      WHERE (@keyId IS NULL OR key_id = @keyId) AND day >= @from AND day <= @to
-      ORDER BY day, key_id, model`);
+    this.addStatement = db.prepare(usageSql.add);
+    this.tokensSince = db.prepare<[string, string, string], { tokens: number | null }>(usageSql.tokensBetween);
+    this.rangeStatement = db.prepare<{ keyId: string | null; from: string; to: string }, Record<string, string | number>>(usageSql.range);
   }
 
   /** Adds `requests` requests' use (`errors` of them failed; by default the one record's). */
@@ -58,7 +75,7 @@ export class UsageRepository implements UsageStore {
 
   /** add, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
   addSync(record: UsageRecord, requests = 1, errors = record.error ? 1 : 0): void {
-    this.addStatement.run(record.keyId, record.model, record.day, requests, record.promptTokens, record.completionTokens, errors);
+    this.addStatement.run(...usageAddParams(record, requests, errors));
   }
 
   /** Tokens (prompt + completion) a key used on the days from `fromDay` to `toDay`, inclusive. */
@@ -67,6 +84,6 @@ export class UsageRepository implements UsageStore {
   }
 
   async range(keyId: string | null, fromDay: string, toDay: string): Promise<UsageRow[]> {
-    return this.rangeStatement.all({ keyId, from: fromDay, to: toDay }).map((row) => camelCaseRow(row) as unknown as UsageRow);
+    return this.rangeStatement.all({ keyId, from: fromDay, to: toDay }).map(usageFromRow);
   }
 }
