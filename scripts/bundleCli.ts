@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
-import { bannerLines, dist, keepFileUrls, root, writeManifest } from './bundleSupport.js';
+import { bannerLines, dist, keepFileUrls, root, sharedBuildOptions, writeManifest } from './bundleSupport.js';
 
 const entry = path.join(dist, 'apps/cli/cli.js');
 const outDir = path.join(dist, 'cli-bundle');
@@ -54,19 +54,12 @@ fs.rmSync(outDir, { recursive: true, force: true });
 await esbuild.build({
   entryPoints: [entry],
   outdir: outDir,
+  ...sharedBuildOptions,
   // Chunks next to the entry: keepFileUrls computes each file's URL from the folder it lands in.
   chunkNames: 'chunk-[hash]',
-  bundle: true,
   splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
   external,
   plugins: [keepFileUrls(outDir)],
-  logLevel: 'warning',
-  legalComments: 'none',
-  minifyWhitespace: true,
-  minifySyntax: true,
   banner: { js: bannerLines.join('\n') },
 });
 writeManifest(outDir, entry, {});

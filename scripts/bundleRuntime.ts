@@ -21,7 +21,7 @@ import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { nodeLlamaCppInternals } from '../core/runtimes/llama/nodeLlamaCppInternals.js';
 import { installedNodeLlamaCppVersion, nodeLlamaCppIndexPath, nodeLlamaCppRoot as findNodeLlamaCppRoot } from '../core/runtimes/llama/nodeLlamaCppPackage.js';
-import { bannerLines, dist, keepFileUrls, root, writeManifest } from './bundleSupport.js';
+import { bannerLines, dist, keepFileUrls, root, sharedBuildOptions, writeManifest } from './bundleSupport.js';
 
 const entry = path.join(dist, 'core/providers/llama/worker/host.js');
 const outDir = path.join(dist, 'runtime-bundle');
@@ -58,20 +58,13 @@ fs.rmSync(outDir, { recursive: true, force: true });
 const result = await esbuild.build({
   entryPoints: { host: entry, testBindingBinary: bindingTest },
   outdir: outDir,
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
+  ...sharedBuildOptions,
   // Native addons, the prebuilt llama.cpp packages node-llama-cpp imports by name, and Electron
   // (node-llama-cpp forks its binary test through it when it runs inside Electron).
   external: ['*.node', '@node-llama-cpp/*', '@reflink/*', 'electron'],
   // staticInternals first: esbuild uses the first onLoad that answers.
   plugins: [staticInternals, keepFileUrls(outDir, [{ dir: nodeLlamaCppRoot, fileUrlFunction: '__llmsvcNodeLlamaCppFile' }], new Map([[bindingTest, bindingTestUrl]]))],
   metafile: true,
-  logLevel: 'warning',
-  legalComments: 'none',
-  minifyWhitespace: true,
-  minifySyntax: true,
   banner: {
     js: [
       ...bannerLines,

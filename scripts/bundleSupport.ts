@@ -1,5 +1,5 @@
-// What the two start-up bundles (bundleRuntime.ts, bundleCli.ts) share: where things are, an
-// esbuild plugin that keeps every file's own URL, and the manifest that says what a bundle was
+// What the two start-up bundles (bundleRuntime.ts, bundleCli.ts) share: where things are, their
+// common esbuild options, an esbuild plugin that keeps every file's own URL, and the manifest that says what a bundle was
 // made from (core/startupBundle.ts reads it before loading one).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -45,6 +45,21 @@ export function keepFileUrls(
     },
   };
 }
+
+/** The esbuild options of both bundles: ESM for the oldest Node llmsvc supports, minified for
+ *  whitespace and syntax only. V8 keeps every script's source in memory (for lazy compilation),
+ *  so smaller source is less RSS; identifiers stay, so stack traces still name functions (and the
+ *  dispatch patch can still recognise node-llama-cpp's loop by its source). */
+export const sharedBuildOptions = {
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+  legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
+} as const satisfies esbuild.BuildOptions;
 
 /** The first lines of every output file: require() for the CommonJS dependencies' use of Node's
  *  own modules, and what keepFileUrls' replacements call. */
