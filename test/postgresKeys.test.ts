@@ -9,7 +9,7 @@ import type { ApiKeyRecord } from '../core/store/index.js';
 import { PostgresApiKeyRepository } from '../core/store/postgres/apiKeys.js';
 import { PostgresChangeFeed } from '../core/store/postgres/changeFeed.js';
 import { openPostgresPool } from '../core/store/postgres/pool.js';
-import { createDatabase, startPostgres, type PostgresServer } from './support/postgres.js';
+import { createDatabase, testPostgres, type PostgresServer } from './support/postgres.js';
 
 interface Node {
   pool: pg.Pool;
@@ -64,8 +64,8 @@ async function heardWithin1s(node: Node, seen: number): Promise<number> {
 
 describe('API keys on PostgreSQL across nodes', () => {
   before(async () => {
-    const serverUrl = process.env.LLMSVC_TEST_DATABASE_URL ?? (server = await startPostgres()).url;
-    databaseUrl = await createDatabase(serverUrl, `llmsvc_keys_${process.pid}`);
+    server = await testPostgres();
+    databaseUrl = await createDatabase(server.url, `llmsvc_keys_${process.pid}`);
   });
   after(async () => {
     for (const node of nodes) {

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { migrations } from '../core/store/migrations.js';
 import { migratePostgres, postgresSchemaVersion } from '../core/store/postgres/migrate.js';
 import { openDatabase, type Db } from '../core/store/index.js';
-import { createDatabase, startPostgres, type PostgresServer } from './support/postgres.js';
+import { createDatabase, testPostgres, type PostgresServer } from './support/postgres.js';
 import { tempDir } from './support/server.js';
 
 const latest = migrations.at(-1)!.version;
@@ -91,7 +91,6 @@ async function postgresShapes(client: pg.ClientBase): Promise<Map<string, TableS
 }
 
 let server: PostgresServer | undefined;
-let serverUrl: string;
 let databases = 0;
 const pools: pg.Pool[] = [];
 
@@ -106,13 +105,12 @@ function testPool(url: string): pg.Pool {
 
 /** A pool on a new, empty database. */
 async function freshDatabase(): Promise<pg.Pool> {
-  return testPool(await createDatabase(serverUrl, `llmsvc_schema_${process.pid}_${++databases}`));
+  return testPool(await createDatabase(server!.url, `llmsvc_schema_${process.pid}_${++databases}`));
 }
 
 describe('PostgreSQL schema from the SQLite migrations', () => {
   before(async () => {
-    const given = process.env.LLMSVC_TEST_DATABASE_URL;
-    serverUrl = given ?? (server = await startPostgres()).url;
+    server = await testPostgres();
   });
   after(async () => {
     await Promise.all(pools.map((pool) => pool.end()));

@@ -30,7 +30,7 @@ import { openPostgresPool } from '../core/store/postgres/pool.js';
 import { PostgresRequestLogRepository } from '../core/store/postgres/requestLog.js';
 import { PostgresResponseRepository } from '../core/store/postgres/responses.js';
 import { PostgresUsageRepository } from '../core/store/postgres/usage.js';
-import { createDatabase, startPostgres, type PostgresServer } from './support/postgres.js';
+import { createDatabase, testPostgres, type PostgresServer } from './support/postgres.js';
 import { tempDir } from './support/server.js';
 
 interface Engine {
@@ -80,8 +80,8 @@ async function onBothEngines<T>(check: (engine: Engine) => Promise<T>): Promise<
 describe('store interfaces: SQLite and PostgreSQL give the same results', () => {
   before(async () => {
     sqlite = openDatabase(path.join(tempDir(), 'llmsvc.sqlite'));
-    const serverUrl = process.env.LLMSVC_TEST_DATABASE_URL ?? (server = await startPostgres()).url;
-    const url = await createDatabase(serverUrl, `llmsvc_engines_${process.pid}`);
+    server = await testPostgres();
+    const url = await createDatabase(server.url, `llmsvc_engines_${process.pid}`);
     pool = await openPostgresPool(url, () => undefined, 4);
     feed = await PostgresChangeFeed.open(url, () => undefined);
     engines.push(

@@ -63,6 +63,13 @@ export async function startPostgres(): Promise<PostgresServer> {
   };
 }
 
+/** The server the PostgreSQL tests use: the one LLMSVC_TEST_DATABASE_URL names (left running),
+ *  else one of their own (startPostgres). */
+export async function testPostgres(): Promise<PostgresServer> {
+  const given = process.env.LLMSVC_TEST_DATABASE_URL;
+  return given ? { url: given, stop: async () => undefined } : startPostgres();
+}
+
 /** A new, empty database on the server at `serverUrl`; its URL. */
 export async function createDatabase(serverUrl: string, name: string): Promise<string> {
   const client = new pg.Client({ connectionString: serverUrl });
