@@ -132,7 +132,7 @@ export class RequestLogRepository implements RequestLogStore {
 
   /** insert, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
   insertSync(entry: RequestLogEntry): void {
-    this.insertStatement.run(...requestLogInsertParams(entry));
+    this.insertStatement.run(requestLogInsertParams(entry));
   }
 
   async recent(limit = 100): Promise<RequestLogEntry[]> {

@@ -75,7 +75,7 @@ export class UsageRepository implements UsageStore {
 
   /** add, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
   addSync(record: UsageRecord, requests = 1, errors = record.error ? 1 : 0): void {
-    this.addStatement.run(...usageAddParams(record, requests, errors));
+    this.addStatement.run(usageAddParams(record, requests, errors));
   }
 
   /** Tokens (prompt + completion) a key used on the days from `fromDay` to `toDay`, inclusive. */
