@@ -22,10 +22,15 @@ export interface PagedTable {
   scope: string;
 }
 
+/** A `before` cursor alone reads the other way (then the page is turned back). */
+function readsBackwards(request: PageRequest): boolean {
+  return request.before !== undefined && request.after === undefined;
+}
+
 /** The statement and parameters that read one page of `spec` (one row more than asked, to tell
  *  whether more follow): SQL both engines run (PostgreSQL's tables have rowid as a column). */
 export function pageQuery(spec: PagedTable, request: PageRequest, params: Record<string, unknown>): { sql: string; parameters: Record<string, unknown> } {
-  const backwards = request.before !== undefined && request.after === undefined;
+  const backwards = readsBackwards(request);
   const descending = (request.order === 'desc') !== backwards;
   const cursor = backwards ? request.before : request.after;
   const { table, idColumn, columns, scope } = spec;
@@ -38,9 +43,8 @@ export function pageQuery(spec: PagedTable, request: PageRequest, params: Record
 
 /** The page that `rows` (read with pageQuery's statement) make. */
 export function toPage<Row>(rows: Row[], request: PageRequest): PageOf<Row> {
-  const backwards = request.before !== undefined && request.after === undefined;
   const items = rows.slice(0, request.limit);
-  return { items: backwards ? items.reverse() : items, hasMore: rows.length > request.limit };
+  return { items: readsBackwards(request) ? items.reverse() : items, hasMore: rows.length > request.limit };
 }
 
 /** Pages through a table in insertion order (rowid): created_at has one-second ties, rowid none. */
