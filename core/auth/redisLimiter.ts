@@ -65,7 +65,6 @@ export class RedisRateLimiter implements RateLimiter {
     const timeout = options.commandTimeoutMs ?? 2000;
     const client = await createRedisClient(options.url, 'llmsvc-limiter', timeout);
     const limiter = new RedisRateLimiter(client, options);
-    // Until Redis answers, limited requests get the 503.
     await connectWithin(client, timeout, limiter.logFailure);
     return limiter;
   }
