@@ -1,7 +1,11 @@
 // The repositories' SQL is written once, with better-sqlite3's parameters: `?` (in order) and
 // `@name` (from an object). PostgreSQL numbers its parameters ($1, $2, …): this converts a
 // statement once and remembers it. The statements hold no `?` or `@` inside string literals.
-import type pg from 'pg';
+import pg from 'pg';
+
+/** Where a repository runs its statements: the pool (each statement on its own, or in a transaction
+ *  of its own), or one client inside a transaction that Store.transaction opened. */
+export type Executor = pg.Pool | pg.PoolClient;
 
 interface Converted {
   text: string;
@@ -59,4 +63,11 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
   } finally {
     client.release();
   }
+}
+
+/** Runs `work` in a transaction: a new one on a pool, or the caller's when `executor` is a client
+ *  already inside one (a repository method that needs several statements to be atomic then joins
+ *  the store-wide transaction instead of opening a second connection). */
+export async function atomically<T>(executor: Executor, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return executor instanceof pg.Pool ? inTransaction(executor, work) : work(executor);
 }
