@@ -2,18 +2,14 @@
 // the same results (core/store/ and core/store/postgres/): one contract, run against both engines.
 // Real SQLite file, real PostgreSQL (started by the test unless LLMSVC_TEST_DATABASE_URL names one).
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type pg from 'pg';
 import {
   ApiKeyRepository,
   FileRepository,
-  openDatabase,
   RequestLogRepository,
   ResponseRepository,
   UsageRepository,
   type ApiKeyRecord,
-  type Db,
   type FileRecord,
   type RequestLogEntry,
   type StoredResponse,
@@ -26,12 +22,10 @@ import type { UsageStore } from '../core/store/usage.js';
 import { PostgresApiKeyRepository } from '../core/store/postgres/apiKeys.js';
 import { PostgresChangeFeed } from '../core/store/postgres/changeFeed.js';
 import { PostgresFileRepository } from '../core/store/postgres/files.js';
-import { openPostgresPool } from '../core/store/postgres/pool.js';
 import { PostgresRequestLogRepository } from '../core/store/postgres/requestLog.js';
 import { PostgresResponseRepository } from '../core/store/postgres/responses.js';
 import { PostgresUsageRepository } from '../core/store/postgres/usage.js';
-import { createDatabase, testPostgres, type PostgresServer } from './support/postgres.js';
-import { tempDir } from './support/server.js';
+import { openBothEngines, sameOnBothEngines, type BothEngines } from './support/bothEngines.js';
 
 interface Engine {
   name: string;
@@ -42,11 +36,9 @@ interface Engine {
   requestLog: RequestLogStore;
 }
 
-let server: PostgresServer | undefined;
-let sqlite: Db;
-let pool: pg.Pool;
+let both: BothEngines;
 let feed: PostgresChangeFeed;
-const engines: Engine[] = [];
+let engines: [Engine, Engine];
 
 function key(id: string, createdAt: number): ApiKeyRecord {
   return {
@@ -70,21 +62,16 @@ function key(id: string, createdAt: number): ApiKeyRecord {
   };
 }
 
-/** Runs `check` against each engine and returns what each gave; the results must be equal. */
-async function onBothEngines<T>(check: (engine: Engine) => Promise<T>): Promise<T> {
-  const [onSqlite, onPostgres] = [await check(engines[0]!), await check(engines[1]!)];
-  assert.deepEqual(onPostgres, onSqlite, 'PostgreSQL gave what SQLite gave');
-  return onSqlite;
+function onBothEngines<T>(check: (engine: Engine) => Promise<T>): Promise<T> {
+  return sameOnBothEngines(engines, check);
 }
 
 describe('store interfaces: SQLite and PostgreSQL give the same results', () => {
   before(async () => {
-    sqlite = openDatabase(path.join(tempDir(), 'llmsvc.sqlite'));
-    server = await testPostgres();
-    const url = await createDatabase(server.url, `llmsvc_engines_${process.pid}`);
-    pool = await openPostgresPool(url, () => undefined, 4);
-    feed = await PostgresChangeFeed.open(url, () => undefined);
-    engines.push(
+    both = await openBothEngines('llmsvc_engines');
+    const { sqlite, pool } = both;
+    feed = await PostgresChangeFeed.open(both.url, () => undefined);
+    engines = [
       {
         name: 'sqlite',
         apiKeys: new ApiKeyRepository(sqlite),
@@ -101,13 +88,11 @@ describe('store interfaces: SQLite and PostgreSQL give the same results', () => 
         usage: new PostgresUsageRepository(pool),
         requestLog: new PostgresRequestLogRepository(pool),
       },
-    );
+    ];
   });
   after(async () => {
-    sqlite.close();
     await feed.close();
-    await pool.end();
-    await server?.stop();
+    await both.close();
   });
 
   test('API keys: save, find by hash and id, list in creation order, modify, touch', async () => {
