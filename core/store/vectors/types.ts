@@ -73,3 +73,22 @@ export interface VectorIndex {
   search(storeId: string, query: SearchQuery): SearchHit[];
   chunkCount(storeId: string): number;
 }
+
+/** The index's writes, as the services make them inside Store.transaction on either engine: they
+ *  commit or roll back with the transaction's other writes. */
+export interface VectorIndexWriter {
+  create(storeId: string, options: IndexOptions): Promise<void>;
+  drop(storeId: string): Promise<void>;
+  /** Replaces any chunks the file already has in this store. */
+  putFile(storeId: string, fileId: string, attributes: Attributes, chunks: ChunkInput[]): Promise<void>;
+  removeFile(storeId: string, fileId: string): Promise<void>;
+  setAttributes(storeId: string, fileId: string, attributes: Attributes): Promise<void>;
+}
+
+/** The index's reads, on either engine. On PostgreSQL a read first brings this node's copy of the
+ *  store up to date, so it sees every write committed before it started, whichever node made it. */
+export interface VectorIndexReader {
+  options(storeId: string): Promise<IndexOptions | undefined>;
+  search(storeId: string, query: SearchQuery): Promise<SearchHit[]>;
+  chunkCount(storeId: string): Promise<number>;
+}
