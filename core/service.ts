@@ -23,7 +23,7 @@ import { createLocalProviders, localModelControl, runtimeLogTo, type LocalProvid
 import { createRouter, type Router } from './routing/index.js';
 import { buildServer } from './server/index.js';
 import { createBlobStore, FileContents } from './storage/index.js';
-import { Store } from './store/index.js';
+import { openStore, type Store } from './store/index.js';
 import { startTracing, type Tracing } from './tracing/index.js';
 
 export interface StartOptions {
@@ -95,7 +95,7 @@ export class Service {
     }
     const logger = options.logger ?? createLogger(config.log_level, options.logDestination);
     const clock = options.clock ?? systemClock;
-    const store = Store.open(config.data_dir, { onLedgerError: (error, lost) => logger.error({ err: error, lost }, 'could not write the request log and usage') });
+    const store = await openStore({ dataDir: config.data_dir }, { onLedgerError: (error, lost) => logger.error({ err: error, lost }, 'could not write the request log and usage') });
     const keys = new KeyService(store, clock);
     const adminKeyFile = config.auth ? await keys.ensureAdminKey(config.admin_key, adminKeyFileIn(config.data_dir)) : undefined;
     const metrics = createMetrics();
@@ -105,7 +105,7 @@ export class Service {
     const countedInPrimary = cluster && !limitsInRedis(config);
     const limiter =
       countedInPrimary
-        ? new (await import('./cluster/ipcRateLimiter.js')).IpcRateLimiter(cluster.channel, { flushUsage: () => store.ledger.flushSync() })
+        ? new (await import('./cluster/ipcRateLimiter.js')).IpcRateLimiter(cluster.channel, { flushUsage: () => void store.ledger.flush() })
         : await createRateLimiter(config, clock, logger);
     // Failed authentications are counted where the limits are: the primary, Redis or here.
     const authThrottle =
@@ -172,7 +172,7 @@ export class Service {
       await limiter.dispose();
       await authThrottle.dispose();
       await tracing?.shutdown();
-      store.dispose();
+      await store.close();
       throw listenFailure(error, config);
     }
     const address = app.server.address();
@@ -207,7 +207,7 @@ export class Service {
       await this.authThrottle.dispose();
       // The last spans (this request's included) go out before the process ends.
       await this.tracing?.shutdown().catch((error: unknown) => this.logger.warn({ err: error }, 'could not export the last traces'));
-      this.store.dispose();
+      await this.store.close();
       this.logger.info('stopped');
       this.logger.flush();
     })();

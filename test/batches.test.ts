@@ -9,7 +9,7 @@ import type { Batch } from 'openai/resources/batches';
 import { listBatchJobs } from '../core/batches/index.js';
 import { schemaErrors } from './support/openapi.js';
 import { cliPath, startServe } from './support/cli.js';
-import { startTestServer, tempDir, testAdminKey, testModelsDir, tinyModelId, type TestServer } from './support/server.js';
+import { sqliteDbOf, startTestServer, tempDir, testAdminKey, testModelsDir, tinyModelId, type TestServer } from './support/server.js';
 import { waitFor } from './support/wait.js';
 
 // The OpenAI Batch API through the official SDK, against a real server and the tiny model.
@@ -281,7 +281,7 @@ describe('batches: routing, scheduling and crashes', () => {
       }
       // The upstream served them: its request log has the five chat requests.
       await upstream.service.store.ledger.flush();
-      const upstreamChats = upstream.service.store.db.prepare("SELECT COUNT(*) AS n FROM request_log WHERE route = '/v1/chat/completions' AND status = 200").get() as { n: number };
+      const upstreamChats = sqliteDbOf(upstream.service.store).prepare("SELECT COUNT(*) AS n FROM request_log WHERE route = '/v1/chat/completions' AND status = 200").get() as { n: number };
       assert.equal(upstreamChats.n, 5);
     } finally {
       await gateway.stop();
@@ -303,7 +303,7 @@ describe('batches: routing, scheduling and crashes', () => {
       const sentAt = Date.now();
       await client.chat.completions.create({ ...chatBody('interactive', 3), max_tokens: 2 } as never);
       const answeredAt = Date.now();
-      const finishedMeanwhile = server.service.store.db
+      const finishedMeanwhile = sqliteDbOf(server.service.store)
         .prepare('SELECT COUNT(*) AS n FROM batch_lines WHERE batch_id = ? AND finished_at > ? AND finished_at <= ?')
         .get(created.id, sentAt, answeredAt) as { n: number };
       // At most the line that held the sequence when it arrived (and one recorded a moment late).

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { cliPath } from './support/cli.js';
-import { startTestServer, tempDir, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
+import { sqliteDbOf, startTestServer, tempDir, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
 
 // `llmsvc chat` against a real server, driven as a script drives it: prompts piped on stdin.
 
@@ -28,7 +28,7 @@ function chat(args: string[], stdin: string, env: NodeJS.ProcessEnv = {}): Promi
 
 async function loggedPrompts(): Promise<{ messages: { role: string; content: string }[] }[]> {
   await server.service.store.ledger.flush();
-  const rows = server.service.store.db.prepare("SELECT prompt_text FROM request_log WHERE route = '/v1/chat/completions' AND status = 200 ORDER BY created_at").all() as { prompt_text: string }[];
+  const rows = sqliteDbOf(server.service.store).prepare("SELECT prompt_text FROM request_log WHERE route = '/v1/chat/completions' AND status = 200 ORDER BY created_at").all() as { prompt_text: string }[];
   return rows.map((row) => ({ messages: JSON.parse(row.prompt_text) }));
 }
 

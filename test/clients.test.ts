@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { createOpenAI } from '@ai-sdk/openai';
 import { ChatOpenAI } from '@langchain/openai';
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
-import { authedFetch, startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
+import { authedFetch, sqliteDbOf, startTestServer, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
 
 // Popular client libraries, used as their documentation says, unchanged but for the base URL and
 // key, against llmsvc on the tiny model: the Vercel AI SDK (its default provider calls the
@@ -23,12 +23,13 @@ const prompt = 'Say hello.';
 /** The routes of the requests the server logged while `run` ran: proof of which API a library called. */
 async function routesCalled(run: () => Promise<void>): Promise<string[]> {
   const { store } = server.service;
-  const lastRow = () => (store.db.prepare('SELECT max(rowid) AS last FROM request_log').get() as { last: number | null }).last ?? 0;
+  const db = sqliteDbOf(store);
+  const lastRow = () => (db.prepare('SELECT max(rowid) AS last FROM request_log').get() as { last: number | null }).last ?? 0;
   await store.ledger.flush();
   const from = lastRow();
   await run();
   await store.ledger.flush();
-  const rows = store.db.prepare('SELECT route FROM request_log WHERE rowid > ? ORDER BY rowid').all(from) as { route: string }[];
+  const rows = db.prepare('SELECT route FROM request_log WHERE rowid > ? ORDER BY rowid').all(from) as { route: string }[];
   return [...new Set(rows.map((row) => row.route))];
 }
 

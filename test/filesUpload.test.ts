@@ -5,9 +5,9 @@ import path from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import OpenAI, { toFile } from 'openai';
-import { Store } from '../core/store/index.js';
+import { SqliteStore } from '../core/store/index.js';
 import { startS3, s3Credentials } from './support/s3rver.js';
-import { authedFetch, startTestServer, tempDir, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
+import { authedFetch, sqliteDbOf, startTestServer, tempDir, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
 import { waitFor } from './support/wait.js';
 
 const boundary = 'llmsvc-test-boundary';
@@ -92,7 +92,7 @@ describe('file contents in the blob store', () => {
 
   test('contents kept in SQLite by an older version move to the blob store at start', async () => {
     const dataDir = tempDir();
-    const store = Store.open(dataDir);
+    const store = SqliteStore.open(dataDir);
     store.db
       .prepare("INSERT INTO files (id, filename, bytes, purpose, created_at, sha256, content) VALUES ('file-legacy', 'old.txt', 11, 'assistants', 1700000000, ?, ?)")
       .run(createHash('sha256').update('legacy text').digest('hex'), Buffer.from('legacy text'));
@@ -101,7 +101,7 @@ describe('file contents in the blob store', () => {
     try {
       const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: testAdminKey, maxRetries: 0 });
       assert.equal(await (await client.files.content('file-legacy')).text(), 'legacy text');
-      const row = server.service.store.db.prepare("SELECT blob_key, length(content) AS stored FROM files WHERE id = 'file-legacy'").get() as { blob_key: string; stored: number };
+      const row = sqliteDbOf(server.service.store).prepare("SELECT blob_key, length(content) AS stored FROM files WHERE id = 'file-legacy'").get() as { blob_key: string; stored: number };
       assert.equal(row.blob_key, createHash('sha256').update('legacy text').digest('hex'));
       assert.equal(row.stored, 0, 'the copy in SQLite is gone');
     } finally {

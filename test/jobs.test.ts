@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { after, before, test } from 'node:test';
 import { JobRunner, PermanentJobError, type JobHandler } from '../core/jobs/index.js';
-import { Store } from '../core/store/index.js';
+import { SqliteStore } from '../core/store/index.js';
 import { tempDir } from './support/server.js';
 import { waitFor } from './support/wait.js';
 
@@ -13,7 +13,7 @@ let dir: string;
 let store: Store;
 before(() => {
   dir = tempDir();
-  store = Store.open(dir);
+  store = SqliteStore.open(dir);
 });
 after(() => {
   store.dispose();

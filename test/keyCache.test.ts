@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { KeyService } from '../core/auth/index.js';
-import { Store } from '../core/store/index.js';
+import { SqliteStore } from '../core/store/index.js';
 import { tempDir } from './support/server.js';
 
 const dirs: string[] = [];
@@ -18,8 +18,8 @@ const clock = () => now;
 function twoConnections() {
   const dataDir = tempDir();
   dirs.push(dataDir);
-  const serverStore = Store.open(dataDir);
-  const cliStore = Store.open(dataDir);
+  const serverStore = SqliteStore.open(dataDir);
+  const cliStore = SqliteStore.open(dataDir);
   after(() => {
     serverStore.dispose();
     cliStore.dispose();
@@ -116,8 +116,8 @@ describe('the key cache', () => {
     assert.equal((await server.authenticate(secret)).id, key.id);
     const script = `
       import { KeyService } from ${JSON.stringify(path.resolve(import.meta.dirname, '../core/auth/index.ts'))};
-      import { Store } from ${JSON.stringify(path.resolve(import.meta.dirname, '../core/store/index.ts'))};
-      const store = Store.open(${JSON.stringify(dataDir)});
+      import { SqliteStore } from ${JSON.stringify(path.resolve(import.meta.dirname, '../core/store/index.ts'))};
+      const store = SqliteStore.open(${JSON.stringify(dataDir)});
       await new KeyService(store, Date.now).revoke(${JSON.stringify(key.id)});
       store.dispose();`;
     const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });

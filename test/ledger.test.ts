@@ -5,17 +5,17 @@ import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promi
 import { KeyService } from '../core/auth/index.js';
 import path from 'node:path';
 import { Database } from '../core/store/sqlite.js';
-import { openDatabase, schemaVersion, Store, type LedgerEntry } from '../core/store/index.js';
+import { openDatabase, schemaVersion, SqliteStore, type LedgerEntry } from '../core/store/index.js';
 import { migrations } from '../core/store/migrations.js';
 import { tempDir } from './support/server.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
-function openStore(options: Parameters<typeof Store.open>[1] = {}): { store: Store; dataDir: string } {
+function openStore(options: Parameters<typeof SqliteStore.open>[1] = {}): { store: SqliteStore; dataDir: string } {
   const dataDir = tempDir();
   dirs.push(dataDir);
-  const store = Store.open(dataDir, options);
+  const store = SqliteStore.open(dataDir, options);
   after(() => store.dispose());
   return { store, dataDir };
 }
@@ -46,7 +46,7 @@ function finished(id: string, keyId: string, model: string, tokens: [number, num
 /** Longer than the ledger's 10 ms between commits. */
 const commitWindowMs = 30;
 
-const logCount = (store: Store) => store.db.prepare('SELECT COUNT(*) FROM request_log').pluck().get() as number;
+const logCount = (store: SqliteStore) => store.db.prepare('SELECT COUNT(*) FROM request_log').pluck().get() as number;
 
 describe('the request ledger (group commit)', () => {
   test('requests that end in one turn are committed together at its end (none in the last 10 ms), their usage summed per key × model × day', async () => {
@@ -81,7 +81,7 @@ describe('the request ledger (group commit)', () => {
     assert.equal(await store.usage.tokensBetween('k1', '2026-11-26', '2026-11-26'), 7);
     store.ledger.record(finished('r2', 'k1', 'm', [1, 0]));
     store.dispose();
-    const reopened = Store.open(dataDir);
+    const reopened = SqliteStore.open(dataDir);
     after(() => reopened.dispose());
     assert.equal(logCount(reopened), 2);
     assert.equal(await reopened.usage.tokensBetween('k1', '2026-11-26', '2026-11-26'), 8);

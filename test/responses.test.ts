@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
-import { Store } from '../core/store/index.js';
+import { SqliteStore } from '../core/store/index.js';
 import { toChatMessages } from '../core/server/routes/openai/responses/translate.js';
 import { inputItemsPage } from '../core/server/routes/openai/responses/store.js';
 import { responseEventErrors, schemaErrors } from './support/openapi.js';
 import { faults, startFaultProxy, type FaultProxy } from './support/faultProxy.js';
-import { authedFetch, startTestServer, tempDir, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
+import { authedFetch, sqliteDbOf, startTestServer, tempDir, testAdminKey, tinyModelId, type TestServer } from './support/server.js';
 
 // The Responses API (POST /v1/responses and the stored-response routes) through the official
 // openai SDK, on the tiny local model and on routed upstream models: a second llmsvc on loopback
@@ -146,11 +146,11 @@ describe('the responses table', () => {
       context: [{ id: 'msg_1', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
       inputCount: 1,
     };
-    const first = Store.open(dataDir);
+    const first = SqliteStore.open(dataDir);
     await first.responses.insert(stored);
     await first.responses.insert({ ...stored, id: 'resp_open', keyId: undefined });
     first.dispose();
-    const second = Store.open(dataDir);
+    const second = SqliteStore.open(dataDir);
     try {
       assert.deepEqual(await second.responses.find('resp_kept'), stored);
       assert.equal((await second.responses.find('resp_open'))?.keyId, undefined, 'auth off: no key');
@@ -503,7 +503,7 @@ describe('stored responses', () => {
   test('the request log and usage account a response as they do a chat completion', async () => {
     const created = await client.responses.create({ model: tinyModelId, input: 'Count.', ...seeded } as OpenAI.Responses.ResponseCreateParamsNonStreaming);
     await server.service.store.ledger.flush();
-    const row = server.service.store.db
+    const row = sqliteDbOf(server.service.store)
       .prepare("SELECT route, model, prompt_tokens, completion_tokens, status FROM request_log WHERE route = '/v1/responses' ORDER BY rowid DESC LIMIT 1")
       .get() as Record<string, unknown>;
     assert.deepEqual(row, { route: '/v1/responses', model: tinyModelId, prompt_tokens: created.usage!.input_tokens, completion_tokens: created.usage!.output_tokens, status: 200 });

@@ -11,7 +11,7 @@ import { Database } from '../core/store/sqlite.js';
 import OpenAI, { toFile } from 'openai';
 import { SqliteVectorIndex } from '../core/store/vectors/index.js';
 import { schemaErrors } from './support/openapi.js';
-import { authedFetch, startTestServer, tempDir, testAdminKey, testModelsDir, tinyModelId, type TestServer } from './support/server.js';
+import { authedFetch, sqliteDbOf, startTestServer, tempDir, testAdminKey, testModelsDir, tinyModelId, type TestServer } from './support/server.js';
 import { waitFor } from './support/wait.js';
 
 let server: TestServer;
@@ -177,7 +177,7 @@ describe('vector stores', () => {
 
   test('the same content is indexed once per store; detaching and deleting remove chunks', async () => {
     const store = await createStore('dedupe');
-    const index = new SqliteVectorIndex(server.service.store.db);
+    const index = new SqliteVectorIndex(sqliteDbOf(server.service.store));
     const text = filler('dup', 40);
     const first = await upload('one.txt', text);
     assert.equal((await attachAndPoll(store.id, first.id)).status, 'completed');

@@ -30,12 +30,11 @@ export async function finalizeBatch(store: Store, contents: FileContents, batch:
   }
   // Guarded by the status it was finalized from: a cancel that came in meanwhile wins (the batch
   // is finalized again as cancelled), and the blobs written for this attempt are dropped.
-  const { batches: batchTable, files: fileTable } = store.sqlite;
-  const recorded = store.db.transaction(() => {
-    if (!batchTable.updateSync(batch.id, patch, now, [], batch.status)) return false;
-    files.forEach((file, index) => fileTable.insertSync(file, keys[index]!));
+  const recorded = await store.transaction(async (tx) => {
+    if (!(await tx.batches.update(batch.id, patch, now, [], batch.status))) return false;
+    for (const [index, file] of files.entries()) await tx.files.insert(file, keys[index]!);
     return true;
-  })();
+  });
   if (!recorded) for (const key of keys) await contents.release(key).catch(() => {});
 }
 

@@ -1,7 +1,7 @@
 import { FileService, threadedDocumentReader, VectorStoreService, type DocumentReader, type EmbedFunction } from '../rag/index.js';
 import type { FileContents } from '../storage/index.js';
 import type { Store } from '../store/index.js';
-import { SqliteVectorIndex, type VectorIndex } from '../store/vectors/index.js';
+import type { VectorIndexReader } from '../store/vectors/index.js';
 import { ingestionHandler } from './ingestionHandler.js';
 import { JobRunner, type JobRunnerOptions } from './runner.js';
 
@@ -22,7 +22,7 @@ export interface RetrievalOptions {
 }
 
 export interface Retrieval {
-  index: VectorIndex;
+  index: VectorIndexReader;
   vectorStores: VectorStoreService;
   files: FileService;
   /** Indexes attached files; start() it where ingestion should run (the server, `llmsvc rag ingest`). */
@@ -34,14 +34,12 @@ export interface Retrieval {
 /** The Files and Vector Stores APIs and their ingestion jobs, over one store. */
 export function createRetrieval(options: RetrievalOptions): Retrieval {
   const { store, embed } = options;
-  const index = new SqliteVectorIndex(store.db);
   // Extraction and chunking run in a thread of their own unless the caller brings a reader.
   const threaded = options.documents ? undefined : threadedDocumentReader();
   const documents = options.documents ?? threaded!;
   let runner: JobRunner | undefined = undefined;
   const vectorStores = new VectorStoreService({
     store,
-    index,
     embed,
     documents,
     defaultEmbeddingModel: options.defaultEmbeddingModel,
@@ -50,7 +48,7 @@ export function createRetrieval(options: RetrievalOptions): Retrieval {
   });
   runner = new JobRunner({
     store,
-    handlers: [ingestionHandler({ store, index, embed, documents, readFile: (id) => options.contents.read(id), batchSize: options.batchSize })],
+    handlers: [ingestionHandler({ store, embed, documents, readFile: (id) => options.contents.read(id), batchSize: options.batchSize })],
     log: options.log,
     ...options.runner,
   });
@@ -58,5 +56,5 @@ export function createRetrieval(options: RetrievalOptions): Retrieval {
     await runner!.stop();
     await threaded?.dispose();
   };
-  return { index, vectorStores, files: new FileService(store, vectorStores, options.contents), runner, dispose };
+  return { index: store.vectorIndex, vectorStores, files: new FileService(store, vectorStores, options.contents), runner, dispose };
 }

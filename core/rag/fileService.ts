@@ -70,11 +70,11 @@ export class FileService {
   async delete(id: string) {
     await this.require(id);
     const blobKey = await this.store.files.blobKey(id);
-    const queued = this.store.db.transaction(() => {
-      const detached = this.vectorStores.forgetFileInTransaction(id);
-      this.store.sqlite.files.deleteSync(id);
+    const queued = await this.store.transaction(async (tx) => {
+      const detached = await this.vectorStores.forgetFileInTransaction(tx, id);
+      await tx.files.delete(id);
       return detached;
-    })();
+    });
     if (queued) this.vectorStores.jobQueued();
     // After the row: a crash in between leaves an unused blob, never a file without its content.
     // So does a store that cannot be reached now (S3 down): the file is deleted all the same.

@@ -1,5 +1,5 @@
-import type { FileError, Store, VectorStoreFileRecord } from '../store/index.js';
-import type { ChunkInput, VectorIndex } from '../store/vectors/index.js';
+import type { FileError, Store, StoreTransaction, VectorStoreFileRecord } from '../store/index.js';
+import type { ChunkInput } from '../store/vectors/index.js';
 import { UnreadableFileError, type DocumentReader } from './documents.js';
 import type { EmbedFunction } from './embedding.js';
 
@@ -13,7 +13,6 @@ export interface IngestionPayload {
 
 export interface IngestionDeps {
   store: Store;
-  index: VectorIndex;
   embed: EmbedFunction;
   documents: DocumentReader;
   /** A file's whole content (from the blob store), or undefined when the file is gone. */
@@ -77,14 +76,11 @@ export async function ingestFile(deps: IngestionDeps, run: IngestionRun): Promis
         message: `Model '${vectorStore.embeddingModel}' made ${wrong.length}-dimension embeddings; this store holds ${vectorStore.dimensions}-dimension ones. Restore the model, or index the file in a new store.`,
       });
     }
-    const saved = store.sqlite.ingestEmbeddings;
-    store.db.transaction(() => {
-      batch.forEach((chunkIndex, position) => {
-        const embedding = Float32Array.from(result.vectors[position]!);
-        embeddings.set(chunkIndex, embedding);
-        saved.saveSync(run.jobId, chunkIndex, embedding);
-      });
-    })();
+    const made = batch.map((chunkIndex, position) => ({ chunkIndex, embedding: Float32Array.from(result.vectors[position]!) }));
+    await store.transaction(async (tx) => {
+      for (const { chunkIndex, embedding } of made) await tx.ingestEmbeddings.save(run.jobId, chunkIndex, embedding);
+    });
+    for (const { chunkIndex, embedding } of made) embeddings.set(chunkIndex, embedding);
     // After the batch's commit (the job's progress is for display; a crash between the two only
     // shows less progress than was saved).
     await run.progress(embeddings.size, texts.length);
@@ -93,26 +89,26 @@ export async function ingestFile(deps: IngestionDeps, run: IngestionRun): Promis
 
   const chunks: ChunkInput[] = texts.map((text, index) => ({ index, text, embedding: embeddings.get(index)! }));
   const usageBytes = chunks.reduce((sum, chunk) => sum + Buffer.byteLength(chunk.text) + chunk.embedding.byteLength, 0);
-  const committed = store.db.transaction(() => {
+  const committed = await store.transaction(async (tx) => {
     // Re-read: the file may have been detached, or its attributes changed, while it was embedded.
-    const current = store.sqlite.vectorStoreFiles.findSync(vectorStoreId, fileId);
+    const current = await tx.vectorStoreFiles.find(vectorStoreId, fileId);
     if (!current || current.status !== 'in_progress' || current.duplicateOf !== null) return false;
-    deps.index.putFile(vectorStoreId, fileId, current.attributes ?? {}, chunks);
-    settle(store, { ...current, status: 'completed', lastError: null, usageBytes });
-    store.sqlite.ingestEmbeddings.clearSync(run.jobId);
+    await tx.vectorIndex.putFile(vectorStoreId, fileId, current.attributes ?? {}, chunks);
+    await settle(tx, { ...current, status: 'completed', lastError: null, usageBytes });
+    await tx.ingestEmbeddings.clear(run.jobId);
     return true;
-  })();
+  });
   return committed ? { status: 'completed' } : finish(deps, run, { status: 'skipped' });
 }
 
 /** Records that a file could not be indexed (the job failed for good), unless it is no longer in progress. */
 export async function recordIngestionFailure(deps: Pick<IngestionDeps, 'store'>, jobId: string, payload: IngestionPayload, error: FileError): Promise<void> {
   const { store } = deps;
-  store.db.transaction(() => {
-    const current = store.sqlite.vectorStoreFiles.findSync(payload.vectorStoreId, payload.fileId);
-    if (current && current.status === 'in_progress' && current.duplicateOf === null) settle(store, { ...current, status: 'failed', lastError: error });
-    store.sqlite.ingestEmbeddings.clearSync(jobId);
-  })();
+  await store.transaction(async (tx) => {
+    const current = await tx.vectorStoreFiles.find(payload.vectorStoreId, payload.fileId);
+    if (current && current.status === 'in_progress' && current.duplicateOf === null) await settle(tx, { ...current, status: 'failed', lastError: error });
+    await tx.ingestEmbeddings.clear(jobId);
+  });
 }
 
 async function fail(deps: IngestionDeps, run: IngestionRun, error: FileError): Promise<IngestionOutcome> {
@@ -125,12 +121,10 @@ async function finish(deps: IngestionDeps, run: IngestionRun, outcome: Ingestion
   return outcome;
 }
 
-/** Saves a file's final status, and the same status for the files that share its content.
- *  Inside a SQLite transaction (synchronous). */
-function settle(store: Store, record: VectorStoreFileRecord): void {
-  const files = store.sqlite.vectorStoreFiles;
-  files.saveSync(record);
-  for (const duplicate of files.duplicatesSync(record.vectorStoreId, record.fileId)) {
-    files.saveSync({ ...duplicate, status: record.status, lastError: record.lastError });
+/** Saves a file's final status, and the same status for the files that share its content. */
+async function settle(tx: StoreTransaction, record: VectorStoreFileRecord): Promise<void> {
+  await tx.vectorStoreFiles.save(record);
+  for (const duplicate of await tx.vectorStoreFiles.duplicates(record.vectorStoreId, record.fileId)) {
+    await tx.vectorStoreFiles.save({ ...duplicate, status: record.status, lastError: record.lastError });
   }
 }

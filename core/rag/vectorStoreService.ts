@@ -1,6 +1,6 @@
 import { ApiError } from '../errors/index.js';
-import type { ChunkingParams, FileRecord, PageRequest, Store, VectorStoreFileRecord, VectorStoreFileStatus, VectorStoreRecord } from '../store/index.js';
-import type { SearchMode, VectorIndex } from '../store/vectors/index.js';
+import type { ChunkingParams, FileRecord, PageRequest, Store, StoreTransaction, VectorStoreFileRecord, VectorStoreFileStatus, VectorStoreRecord } from '../store/index.js';
+import type { SearchMode } from '../store/vectors/index.js';
 import type { DocumentReader } from './documents.js';
 import type { EmbedFunction } from './embedding.js';
 import { toAttributeFilter } from './filters.js';
@@ -17,7 +17,6 @@ import {
 
 export interface VectorStoreServiceDeps {
   store: Store;
-  index: VectorIndex;
   embed: EmbedFunction;
   documents: DocumentReader;
   /** config.default_embedding_model. */
@@ -98,15 +97,15 @@ export class VectorStoreService {
       lastActiveAt: now,
       createdAt: now,
     };
-    this.store.db.transaction(() => {
-      this.store.sqlite.vectorStores.saveSync(record);
-      this.deps.index.create(record.id, {
+    await this.store.transaction(async (tx) => {
+      await tx.vectorStores.save(record);
+      await tx.vectorIndex.create(record.id, {
         dimensions,
         quantization: request.quantization ?? 'none',
         ...(request.partitioning ? { partitioning: request.partitioning } : {}),
       });
-      for (const file of files) this.attach(record, file, null, record.chunkingStrategy);
-    })();
+      for (const file of files) await this.attach(tx, record, file, null, record.chunkingStrategy);
+    });
     if (files.length > 0) this.deps.onJobQueued?.();
     return this.storeObject(record);
   }
@@ -148,10 +147,10 @@ export class VectorStoreService {
 
   async deleteStore(id: string) {
     await this.requireStore(id);
-    this.store.db.transaction(() => {
-      this.store.sqlite.vectorStores.deleteSync(id); // its files go with it (ON DELETE CASCADE)
-      this.deps.index.drop(id);
-    })();
+    await this.store.transaction(async (tx) => {
+      await tx.vectorStores.delete(id); // its files go with it (ON DELETE CASCADE)
+      await tx.vectorIndex.drop(id);
+    });
     return { id, object: 'vector_store.deleted' as const, deleted: true };
   }
 
@@ -162,16 +161,15 @@ export class VectorStoreService {
     const record = await this.requireStore(storeId);
     const file = await this.requireFile(request.file_id, 'file_id');
     this.requireSupported(file, 'file_id');
-    const files = this.store.sqlite.vectorStoreFiles;
     // The check for an existing attachment and the attach are one transaction: two attaches of the
     // same file that arrive together must not both index it.
-    const { attached, queued } = this.store.db.transaction(() => {
-      const existing = files.findSync(storeId, file.id);
+    const { attached, queued } = await this.store.transaction(async (tx) => {
+      const existing = await tx.vectorStoreFiles.find(storeId, file.id);
       if (existing && (existing.status === 'in_progress' || existing.status === 'completed')) return { attached: existing, queued: false };
-      if (existing) files.deleteSync(storeId, file.id);
-      this.store.sqlite.vectorStores.touchSync(storeId, this.nowSeconds());
-      return { attached: this.attach(record, file, request.attributes ?? null, request.chunking_strategy ?? record.chunkingStrategy), queued: true };
-    })();
+      if (existing) await tx.vectorStoreFiles.delete(storeId, file.id);
+      await tx.vectorStores.touch(storeId, this.nowSeconds());
+      return { attached: await this.attach(tx, record, file, request.attributes ?? null, request.chunking_strategy ?? record.chunkingStrategy), queued: true };
+    });
     if (queued) this.deps.onJobQueued?.();
     return vectorStoreFileObject(attached);
   }
@@ -189,32 +187,31 @@ export class VectorStoreService {
 
   async updateStoreFile(storeId: string, fileId: string, attributes: VectorStoreFileRecord['attributes']) {
     await this.requireStore(storeId);
-    const files = this.store.sqlite.vectorStoreFiles;
-    const updated = this.store.db.transaction(() => {
-      const found = files.findSync(storeId, fileId);
+    const updated = await this.store.transaction(async (tx) => {
+      const found = await tx.vectorStoreFiles.find(storeId, fileId);
       if (!found) throw notFound('file in vector store ' + storeId, fileId);
       const record = { ...found, attributes };
-      files.saveSync(record);
+      await tx.vectorStoreFiles.save(record);
       // Chunks not yet in the index get the new attributes when the ingestion job commits.
-      if (record.status === 'completed' && record.duplicateOf === null) this.deps.index.setAttributes(storeId, fileId, attributes ?? {});
+      if (record.status === 'completed' && record.duplicateOf === null) await tx.vectorIndex.setAttributes(storeId, fileId, attributes ?? {});
       return record;
-    })();
+    });
     return vectorStoreFileObject(updated);
   }
 
   async detachFile(storeId: string, fileId: string) {
     await this.requireStore(storeId);
     await this.requireStoreFile(storeId, fileId);
-    const queued = this.store.db.transaction(() => this.detach(storeId, fileId))();
+    const queued = await this.store.transaction((tx) => this.detach(tx, storeId, fileId));
     if (queued) this.deps.onJobQueued?.();
     return { id: fileId, object: 'vector_store.file.deleted' as const, deleted: true };
   }
 
-  /** Removes a deleted file from every store that holds it, inside the caller's SQLite
-   *  transaction (synchronous); returns whether a job was queued (then call jobQueued after the commit). */
-  forgetFileInTransaction(fileId: string): boolean {
+  /** Removes a deleted file from every store that holds it, inside the caller's transaction;
+   *  returns whether a job was queued (then call jobQueued after the commit). */
+  async forgetFileInTransaction(tx: StoreTransaction, fileId: string): Promise<boolean> {
     let queued = false;
-    for (const storeId of this.store.sqlite.vectorStoreFiles.storesHoldingSync(fileId)) queued = this.detach(storeId, fileId) || queued;
+    for (const storeId of await tx.vectorStoreFiles.storesHolding(fileId)) queued = (await this.detach(tx, storeId, fileId)) || queued;
     return queued;
   }
 
@@ -265,7 +262,7 @@ export class VectorStoreService {
         );
       }
     }
-    const hits = this.deps.index.search(storeId, {
+    const hits = await this.store.vectorIndex.search(storeId, {
       mode,
       vector,
       text,
@@ -280,9 +277,9 @@ export class VectorStoreService {
   }
 
   /** A store file record: indexed by a job, or (same content as a file the store already indexes)
-   *  served by that file's chunks, with its status. Call inside a transaction. */
-  private attach(record: VectorStoreRecord, file: FileRecord, attributes: VectorStoreFileRecord['attributes'], chunking: ChunkingParams): VectorStoreFileRecord {
-    const original = this.store.sqlite.vectorStoreFiles.findIndexedContentSync(record.id, file.sha256);
+   *  served by that file's chunks, with its status. */
+  private async attach(tx: StoreTransaction, record: VectorStoreRecord, file: FileRecord, attributes: VectorStoreFileRecord['attributes'], chunking: ChunkingParams): Promise<VectorStoreFileRecord> {
+    const original = await tx.vectorStoreFiles.findIndexedContent(record.id, file.sha256);
     const attached: VectorStoreFileRecord = {
       vectorStoreId: record.id,
       fileId: file.id,
@@ -295,33 +292,31 @@ export class VectorStoreService {
       usageBytes: 0,
       createdAt: this.nowSeconds(),
     };
-    this.store.sqlite.vectorStoreFiles.saveSync(attached);
-    if (!original) this.enqueueIngestion(record.id, file.id);
+    await tx.vectorStoreFiles.save(attached);
+    if (!original) await this.enqueueIngestion(tx, record.id, file.id);
     return attached;
   }
 
   /** Removes a file from a store and its chunks from the index. When other files of the store
-   *  shared its content, the first of them is indexed in its place. Call inside a transaction;
-   *  returns whether a job was queued. */
-  private detach(storeId: string, fileId: string): boolean {
-    const files = this.store.sqlite.vectorStoreFiles;
-    const removed = files.findSync(storeId, fileId);
+   *  shared its content, the first of them is indexed in its place. Returns whether a job was queued. */
+  private async detach(tx: StoreTransaction, storeId: string, fileId: string): Promise<boolean> {
+    const files = tx.vectorStoreFiles;
+    const removed = await files.find(storeId, fileId);
     if (!removed) return false;
-    files.deleteSync(storeId, fileId);
+    await files.delete(storeId, fileId);
     if (removed.duplicateOf !== null) return false;
-    this.deps.index.removeFile(storeId, fileId);
-    const [heir, ...others] = files.duplicatesSync(storeId, fileId);
+    await tx.vectorIndex.removeFile(storeId, fileId);
+    const [heir, ...others] = await files.duplicates(storeId, fileId);
     if (!heir) return false;
-    files.saveSync({ ...heir, duplicateOf: null, status: 'in_progress', lastError: null });
-    for (const other of others) files.saveSync({ ...other, duplicateOf: heir.fileId, status: 'in_progress', lastError: null });
-    this.enqueueIngestion(storeId, heir.fileId);
+    await files.save({ ...heir, duplicateOf: null, status: 'in_progress', lastError: null });
+    for (const other of others) await files.save({ ...other, duplicateOf: heir.fileId, status: 'in_progress', lastError: null });
+    await this.enqueueIngestion(tx, storeId, heir.fileId);
     return true;
   }
 
-  /** Inside a SQLite transaction (synchronous). */
-  private enqueueIngestion(vectorStoreId: string, fileId: string): void {
+  private async enqueueIngestion(tx: StoreTransaction, vectorStoreId: string, fileId: string): Promise<void> {
     const payload: IngestionPayload = { vectorStoreId, fileId };
-    this.store.sqlite.jobs.enqueueSync(newRagId('job', '_'), ingestionJobKind, payload, this.now());
+    await tx.jobs.enqueue(newRagId('job', '_'), ingestionJobKind, payload, this.now());
   }
 
   private async storeObject(record: VectorStoreRecord) {

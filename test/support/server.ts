@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig, type ConfigInput } from '../../core/config/index.js';
 import { Service } from '../../core/service.js';
+import { SqliteStore, type Db, type Store } from '../../core/store/index.js';
 
 /** The shared test models (read-only); LLMSVC_TEST_MODELS_DIR overrides the path. */
 export const testModelsDir = path.resolve(process.env.LLMSVC_TEST_MODELS_DIR ?? path.resolve(import.meta.dirname, '../../../shared/models'));
@@ -63,4 +64,10 @@ export async function startTestServer(
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The SQLite file behind a server's store, for tests that look at rows directly. */
+export function sqliteDbOf(store: Store): Db {
+  if (!(store instanceof SqliteStore)) throw new Error(`this test reads SQLite rows, but the store is on ${store.engine}`);
+  return store.db;
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createKeySchema, keyView, KeyService, systemClock, updateKeySchema, utcDay } from '../../../core/auth/index.js';
 import { loadConfig } from '../../../core/config/index.js';
 import { parseBody } from '../../../core/server/validation.js';
-import { Store } from '../../../core/store/index.js';
+import { openStore, type Store } from '../../../core/store/index.js';
 import { formatTable } from '../table.js';
 
 const keyColumns = ['id', 'name', 'prefix', 'scope', 'models', 'rpm', 'tpm', 'max_concurrent', 'daily_tokens', 'monthly_tokens', 'expires_at', 'cache', 'disabled', 'revoked'];
@@ -16,11 +16,11 @@ interface StoreFlags {
  *  (SQLite's WAL mode lets both write). */
 async function withKeys<T>(flags: StoreFlags, work: (keys: KeyService, store: Store) => Promise<T>): Promise<T> {
   const config = loadConfig({ flags: { data_dir: flags.dataDir } });
-  const store = Store.open(config.data_dir);
+  const store = await openStore({ dataDir: config.data_dir });
   try {
     return await work(new KeyService(store, systemClock), store);
   } finally {
-    store.dispose();
+    await store.close();
   }
 }
 

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { adminKeyFile, KeyService, systemClock } from '../../../core/auth/index.js';
 import { migrations } from '../../../core/store/migrations.js';
 import { Database } from '../../../core/store/sqlite.js';
-import { Store } from '../../../core/store/index.js';
+import { openStore } from '../../../core/store/index.js';
 import { configFrom, printJson, withCommonOptions, type CommonFlags } from '../lifecycle/commonFlags.js';
 
 /** The database's schema version, without opening it for writing (null: no database yet). */
@@ -40,12 +40,12 @@ export function registerMigrate(program: Command): void {
         return;
       }
       fs.mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
-      const store = Store.open(config.data_dir);
+      const store = await openStore({ dataDir: config.data_dir });
       let keyFile: string | undefined;
       try {
         keyFile = await new KeyService(store, systemClock).ensureAdminKey(config.admin_key, adminKeyFile(config.data_dir));
       } finally {
-        store.dispose();
+        await store.close();
       }
       if (flags.json) printJson({ data_dir: config.data_dir, schema_before: before, schema_version: latest, admin_key_file: keyFile ?? null });
       else {

@@ -10,7 +10,7 @@ import { createMetrics } from '../../../core/metrics/index.js';
 import { createLocalProviders } from '../../../core/providers/localProviders.js';
 import { createRouter, type Router } from '../../../core/routing/index.js';
 import { ingestionJobKind, type IngestionPayload } from '../../../core/rag/index.js';
-import { Store, type VectorStoreFileRecord } from '../../../core/store/index.js';
+import { openStore, type Store, type VectorStoreFileRecord } from '../../../core/store/index.js';
 import { progressBar } from '../progress.js';
 import { ensureDefaultModel } from './defaultModel.js';
 import { formatTable } from '../table.js';
@@ -50,7 +50,7 @@ async function withRetrieval<T>(flags: RagFlags, work: (retrieval: Retrieval, st
   const config = loadConfig({ flags: { data_dir: flags.dataDir, models_dir: flags.modelsDir } });
   // The same models as 'llmsvc serve' (on a fresh install: the built-in smoke-tiny, which embeds).
   await ensureDefaultModel(config);
-  const store = Store.open(config.data_dir);
+  const store = await openStore({ dataDir: config.data_dir });
   // The server's own router (local models and upstreams), started on first use: a re-run with
   // nothing new to index starts no runtime.
   let models: { router: Promise<Router>; firstEmbeddingModel: () => string | undefined } | undefined;
@@ -74,7 +74,7 @@ async function withRetrieval<T>(flags: RagFlags, work: (retrieval: Retrieval, st
   } finally {
     await retrieval.dispose();
     if (models) await (await models.router).dispose();
-    store.dispose();
+    await store.close();
   }
 }
 
@@ -153,7 +153,7 @@ async function ingest(paths: string[], flags: RagFlags & { store: string; embedd
 
 async function listStores(flags: RagFlags): Promise<void> {
   const config = loadConfig({ flags: { data_dir: flags.dataDir } });
-  const store = Store.open(config.data_dir);
+  const store = await openStore({ dataDir: config.data_dir });
   try {
     const rows = [];
     for (let page = await store.vectorStores.list({ limit: 100, order: 'asc' }); ; ) {
@@ -166,7 +166,7 @@ async function listStores(flags: RagFlags): Promise<void> {
     }
     process.stdout.write(flags.json ? `${JSON.stringify(rows, null, 2)}\n` : rows.length === 0 ? "No vector stores. Create one with 'llmsvc rag ingest PATH --store NAME'.\n" : formatTable(rows, Object.keys(rows[0]!)));
   } finally {
-    store.dispose();
+    await store.close();
   }
 }
 

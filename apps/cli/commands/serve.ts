@@ -130,19 +130,19 @@ async function serveOneProcess(config: Config, logger: Logger, flags: ServeFlags
 /** The primary of `serve --workers N`: prepares the database once (migrations, the admin key),
  *  forks the HTTP workers and owns what they share (core/cluster/primary.ts). */
 async function serveAsPrimary(config: Config, workers: number, logger: Logger, flags: ServeFlags): Promise<void> {
-  const [{ Store }, { KeyService, adminKeyFile, systemClock }, { ClusterPrimary }] = await Promise.all([
+  const [{ openStore }, { KeyService, adminKeyFile, systemClock }, { ClusterPrimary }] = await Promise.all([
     import('../../../core/store/index.js'),
     import('../../../core/auth/index.js'),
     import('../../../core/cluster/primary.js'),
   ]);
   // Once, before the workers open the file: N workers would otherwise race to migrate it and to
   // create N different admin keys.
-  const store = Store.open(config.data_dir);
+  const store = await openStore({ dataDir: config.data_dir });
   let createdKeyFile: string | undefined;
   try {
     if (config.auth) createdKeyFile = await new KeyService(store, systemClock).ensureAdminKey(config.admin_key, adminKeyFile(config.data_dir));
   } finally {
-    store.dispose();
+    await store.close();
   }
   if (createdKeyFile) announceAdminKey(createdKeyFile);
   const primary = new ClusterPrimary({ workers, logger, authFailureLimit: config.auth_failure_limit });

@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import {
   fromRow,
   queriedFromRow,
@@ -10,21 +9,21 @@ import {
   type RequestLogRow,
   type RequestLogStore,
 } from '../requestLog.js';
-import { execute, query } from './sql.js';
+import { execute, query, type Executor } from './sql.js';
 
 /** The request log on PostgreSQL: the same statements and rows as SQLite's repository. */
 export class PostgresRequestLogRepository implements RequestLogStore {
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(private readonly db: Executor) {}
 
   async query(filter: RequestLogQuery): Promise<(RequestLogEntry & { seq: number })[]> {
-    return (await query<RequestLogRow & { seq: number }>(this.pool, requestLogSql.query, requestLogQueryParams(filter))).map(queriedFromRow);
+    return (await query<RequestLogRow & { seq: number }>(this.db, requestLogSql.query, requestLogQueryParams(filter))).map(queriedFromRow);
   }
 
   async insert(entry: RequestLogEntry): Promise<void> {
-    await execute(this.pool, requestLogSql.insert, requestLogInsertParams(entry));
+    await execute(this.db, requestLogSql.insert, requestLogInsertParams(entry));
   }
 
   async recent(limit = 100): Promise<RequestLogEntry[]> {
-    return (await query<RequestLogRow>(this.pool, requestLogSql.recent, [limit])).map(fromRow);
+    return (await query<RequestLogRow>(this.db, requestLogSql.recent, [limit])).map(fromRow);
   }
 }

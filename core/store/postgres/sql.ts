@@ -71,3 +71,29 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
 export async function atomically<T>(executor: Executor, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   return executor instanceof pg.Pool ? inTransaction(executor, work) : work(executor);
 }
+
+/** SQLSTATEs of a transaction PostgreSQL aborted because another one ran alongside it. */
+const retryableStates = new Set(['40001' /* serialization_failure */, '40P01' /* deadlock_detected */]);
+
+/** Runs `work` in a SERIALIZABLE transaction, again from the start (up to `attempts` times) when
+ *  PostgreSQL aborts it for a concurrent one. The result is as if every such transaction ran one
+ *  after another, as SQLite runs them: a read-then-write (is this file attached yet? then attach
+ *  it) needs no locks of its own. So `work` must have no effect outside the transaction. */
+export async function serializably<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, attempts = 20): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (attempt >= attempts || !retryableStates.has((error as { code?: string }).code ?? '')) throw error;
+    } finally {
+      client.release();
+    }
+    // A little jitter, so that the transactions that collided do not collide again.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 * attempt));
+  }
+}
