@@ -242,6 +242,21 @@ describe('vector index replicated through PostgreSQL', () => {
     await sameEverywhere('vs_plain', [c, b, a]);
   });
 
+  test('an apply that fails midway leaves nothing of its entry behind; the next read applies it once', async () => {
+    const d = openNode('node-d');
+    const entries = (await lastSeq('vs_ivf'))!;
+    // A crash in the middle of applying entry 9 (a put, after its chunks went in): the entry's
+    // chunks and its applied seq are one local transaction.
+    d.db.exec(`CREATE TRIGGER crash_at_9 BEFORE UPDATE ON vector_index_applied WHEN NEW.seq = 9 BEGIN SELECT RAISE(ABORT, 'crash while applying'); END`);
+    await assert.rejects(d.index.chunkCount('vs_ivf'), /crash while applying/);
+    assert.equal(d.index.appliedSeq('vs_ivf'), 8);
+    assert.equal(d.index.localIndex.chunkCount('vs_ivf'), 7 * 25, 'the create and the first seven puts, not the eighth');
+    d.db.exec('DROP TRIGGER crash_at_9');
+    await sameEverywhere('vs_ivf', [d]);
+    assert.equal(d.index.appliedEntries, entries, 'every entry applied once');
+    assert.deepEqual(d.index.localIndex.partitionStats('vs_ivf'), reference.partitionStats('vs_ivf'));
+  });
+
   test('a restarted node resumes from its applied seq; drop reaches every node; the id created again is a new store', async () => {
     const applied = b.index.appliedSeq('vs_ivf');
     b.db.close();
