@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import { Paginator, type PageOf, type PageRequest } from './pagination.js';
+import { Paginator, type PagedTable, type PageOf, type PageRequest } from './pagination.js';
 import type { ChunkingParams } from './vectorStores.js';
 
 export type VectorStoreFileStatus = 'in_progress' | 'completed' | 'failed' | 'cancelled';
@@ -26,7 +26,7 @@ export interface VectorStoreFileRecord {
   createdAt: number;
 }
 
-interface VectorStoreFileRow {
+export interface VectorStoreFileRow {
   vector_store_id: string;
   file_id: string;
   status: VectorStoreFileStatus;
@@ -50,7 +50,7 @@ export interface FileCounts {
 const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
 const parsed = <T>(text: string | null) => (text === null ? null : (JSON.parse(text) as T));
 
-function fromRow(row: VectorStoreFileRow): VectorStoreFileRecord {
+export function vectorStoreFileFromRow(row: VectorStoreFileRow): VectorStoreFileRecord {
   return {
     vectorStoreId: row.vector_store_id,
     fileId: row.file_id,
@@ -65,7 +65,7 @@ function fromRow(row: VectorStoreFileRow): VectorStoreFileRecord {
   };
 }
 
-function toRow(file: VectorStoreFileRecord): VectorStoreFileRow {
+export function vectorStoreFileToRow(file: VectorStoreFileRecord): VectorStoreFileRow {
   return {
     vector_store_id: file.vectorStoreId,
     file_id: file.fileId,
@@ -78,6 +78,55 @@ function toRow(file: VectorStoreFileRecord): VectorStoreFileRow {
     usage_bytes: file.usageBytes,
     created_at: file.createdAt,
   };
+}
+
+const columns = 'vector_store_id, file_id, status, last_error, attributes, chunking_strategy, content_sha256, duplicate_of, usage_bytes, created_at';
+
+/** Per-status counts as one row: SUM over CASE (PostgreSQL has no boolean sum), cast to BIGINT
+ *  (PostgreSQL's SUM of a BIGINT is a NUMERIC, which pg hands over as a string). */
+const countOf = (expression: string) => `CAST(COALESCE(SUM(${expression}), 0) AS BIGINT)`;
+const countStatus = (status: VectorStoreFileStatus) => `${countOf(`CASE WHEN status = '${status}' THEN 1 ELSE 0 END`)} AS ${status}`;
+
+/** The table's statements, in SQL both engines run (see core/store/postgres/sql.ts). Every listing
+ *  is in insertion order (rowid), so that both engines return the same order. */
+export const vectorStoreFileSql = {
+  upsert: `
+    INSERT INTO vector_store_files (${columns})
+    VALUES (@vector_store_id, @file_id, @status, @last_error, @attributes, @chunking_strategy,
+      @content_sha256, @duplicate_of, @usage_bytes, @created_at)
+    ON CONFLICT (vector_store_id, file_id) DO UPDATE SET status = excluded.status, last_error = excluded.last_error,
+      attributes = excluded.attributes, duplicate_of = excluded.duplicate_of, usage_bytes = excluded.usage_bytes`,
+  byKey: `SELECT ${columns} FROM vector_store_files WHERE vector_store_id = ? AND file_id = ?`,
+  byContent: `
+    SELECT ${columns} FROM vector_store_files WHERE vector_store_id = ? AND content_sha256 = ? AND duplicate_of IS NULL
+      AND status IN ('in_progress', 'completed') ORDER BY rowid LIMIT 1`,
+  duplicates: `SELECT ${columns} FROM vector_store_files WHERE vector_store_id = ? AND duplicate_of = ? ORDER BY rowid`,
+  storesHolding: 'SELECT vector_store_id FROM vector_store_files WHERE file_id = ? ORDER BY rowid',
+  delete: 'DELETE FROM vector_store_files WHERE vector_store_id = ? AND file_id = ?',
+  counts: `
+    SELECT ${countStatus('in_progress')}, ${countStatus('completed')}, ${countStatus('failed')}, ${countStatus('cancelled')},
+      COUNT(*) AS total, ${countOf('usage_bytes')} AS usage_bytes
+    FROM vector_store_files WHERE vector_store_id = ?`,
+} as const;
+
+/** (CAST: PostgreSQL cannot tell the type of a parameter only tested for NULL.) */
+export const vectorStoreFilePages: PagedTable = {
+  table: 'vector_store_files',
+  idColumn: 'file_id',
+  columns,
+  scope: 'vector_store_id = @storeId AND (CAST(@status AS TEXT) IS NULL OR status = @status)',
+};
+
+/** list's scope parameters. */
+export function vectorStoreFilePageParams(vectorStoreId: string, status: VectorStoreFileStatus | undefined): Record<string, unknown> {
+  return { storeId: vectorStoreId, status: status ?? null };
+}
+
+export type VectorStoreFileCountsRow = FileCounts & { usage_bytes: number };
+
+export function countsFromRow(row: VectorStoreFileCountsRow): FileCounts & { usageBytes: number } {
+  const { usage_bytes: usageBytes, ...counts } = row;
+  return { ...counts, usageBytes };
 }
 
 /** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
@@ -104,33 +153,14 @@ export class VectorStoreFileRepository implements VectorStoreFileStore {
   private readonly pages;
 
   constructor(db: Db) {
-    this.upsertStatement = db.prepare(`
-      INSERT INTO vector_store_files (vector_store_id, file_id, status, last_error, attributes, chunking_strategy,
-        content_sha256, duplicate_of, usage_bytes, created_at)
-      VALUES (@vector_store_id, @file_id, @status, @last_error, @attributes, @chunking_strategy,
-        @content_sha256, @duplicate_of, @usage_bytes, @created_at)
-      ON CONFLICT (vector_store_id, file_id) DO UPDATE SET status = excluded.status, last_error = excluded.last_error,
-        attributes = excluded.attributes, duplicate_of = excluded.duplicate_of, usage_bytes = excluded.usage_bytes`);
-    this.byKey = db.prepare<[string, string], VectorStoreFileRow>('SELECT * FROM vector_store_files WHERE vector_store_id = ? AND file_id = ?');
-    this.byContent = db.prepare<[string, string], VectorStoreFileRow>(`
-      SELECT * FROM vector_store_files WHERE vector_store_id = ? AND content_sha256 = ? AND duplicate_of IS NULL
-        AND status IN ('in_progress', 'completed') ORDER BY rowid LIMIT 1`);
-    this.duplicatesOf = db.prepare<[string, string], VectorStoreFileRow>(
-      'SELECT * FROM vector_store_files WHERE vector_store_id = ? AND duplicate_of = ? ORDER BY rowid',
-    );
-    this.storesOfFile = db.prepare<[string], { vector_store_id: string }>('SELECT vector_store_id FROM vector_store_files WHERE file_id = ?');
-    this.deleteStatement = db.prepare<[string, string]>('DELETE FROM vector_store_files WHERE vector_store_id = ? AND file_id = ?');
-    this.countsStatement = db.prepare<[string], FileCounts & { usage_bytes: number }>(`
-      SELECT COALESCE(SUM(status = 'in_progress'), 0) AS in_progress, COALESCE(SUM(status = 'completed'), 0) AS completed,
-        COALESCE(SUM(status = 'failed'), 0) AS failed, COALESCE(SUM(status = 'cancelled'), 0) AS cancelled,
-        COUNT(*) AS total, COALESCE(SUM(usage_bytes), 0) AS usage_bytes
-      FROM vector_store_files WHERE vector_store_id = ?`);
-    this.pages = new Paginator<VectorStoreFileRow>(db, {
-      table: 'vector_store_files',
-      idColumn: 'file_id',
-      columns: '*',
-      scope: 'vector_store_id = @storeId AND (@status IS NULL OR status = @status)',
-    });
+    this.upsertStatement = db.prepare(vectorStoreFileSql.upsert);
+    this.byKey = db.prepare<[string, string], VectorStoreFileRow>(vectorStoreFileSql.byKey);
+    this.byContent = db.prepare<[string, string], VectorStoreFileRow>(vectorStoreFileSql.byContent);
+    this.duplicatesOf = db.prepare<[string, string], VectorStoreFileRow>(vectorStoreFileSql.duplicates);
+    this.storesOfFile = db.prepare<[string], { vector_store_id: string }>(vectorStoreFileSql.storesHolding);
+    this.deleteStatement = db.prepare<[string, string]>(vectorStoreFileSql.delete);
+    this.countsStatement = db.prepare<[string], VectorStoreFileCountsRow>(vectorStoreFileSql.counts);
+    this.pages = new Paginator<VectorStoreFileRow>(db, vectorStoreFilePages);
   }
 
   async save(file: VectorStoreFileRecord): Promise<void> {
@@ -139,7 +169,7 @@ export class VectorStoreFileRepository implements VectorStoreFileStore {
 
   /** save, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
   saveSync(file: VectorStoreFileRecord): void {
-    this.upsertStatement.run(toRow(file));
+    this.upsertStatement.run(vectorStoreFileToRow(file));
   }
 
   async find(vectorStoreId: string, fileId: string): Promise<VectorStoreFileRecord | undefined> {
@@ -149,7 +179,7 @@ export class VectorStoreFileRepository implements VectorStoreFileStore {
   /** find, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
   findSync(vectorStoreId: string, fileId: string): VectorStoreFileRecord | undefined {
     const row = this.byKey.get(vectorStoreId, fileId);
-    return row && fromRow(row);
+    return row && vectorStoreFileFromRow(row);
   }
 
   /** The file of this store, indexed or being indexed, that holds this content's chunks. */
@@ -160,7 +190,7 @@ export class VectorStoreFileRepository implements VectorStoreFileStore {
   /** findIndexedContent, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
   findIndexedContentSync(vectorStoreId: string, sha256: string): VectorStoreFileRecord | undefined {
     const row = this.byContent.get(vectorStoreId, sha256);
-    return row && fromRow(row);
+    return row && vectorStoreFileFromRow(row);
   }
 
   async duplicates(vectorStoreId: string, fileId: string): Promise<VectorStoreFileRecord[]> {
@@ -169,7 +199,7 @@ export class VectorStoreFileRepository implements VectorStoreFileStore {
 
   /** duplicates, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
   duplicatesSync(vectorStoreId: string, fileId: string): VectorStoreFileRecord[] {
-    return this.duplicatesOf.all(vectorStoreId, fileId).map(fromRow);
+    return this.duplicatesOf.all(vectorStoreId, fileId).map(vectorStoreFileFromRow);
   }
 
   async storesHolding(fileId: string): Promise<string[]> {
@@ -182,14 +212,13 @@ export class VectorStoreFileRepository implements VectorStoreFileStore {
   }
 
   async list(vectorStoreId: string, page: PageRequest, status?: VectorStoreFileStatus): Promise<PageOf<VectorStoreFileRecord>> {
-    const result = this.pages.page(page, { storeId: vectorStoreId, status: status ?? null });
-    return { items: result.items.map(fromRow), hasMore: result.hasMore };
+    const result = this.pages.page(page, vectorStoreFilePageParams(vectorStoreId, status));
+    return { items: result.items.map(vectorStoreFileFromRow), hasMore: result.hasMore };
   }
 
   /** Files by status, and the bytes their chunks use. */
   async counts(vectorStoreId: string): Promise<FileCounts & { usageBytes: number }> {
-    const { usage_bytes: usageBytes, ...counts } = this.countsStatement.get(vectorStoreId)!;
-    return { ...counts, usageBytes };
+    return countsFromRow(this.countsStatement.get(vectorStoreId)!);
   }
 
   async delete(vectorStoreId: string, fileId: string): Promise<boolean> {

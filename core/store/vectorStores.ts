@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import { Paginator, type PageOf, type PageRequest } from './pagination.js';
+import { Paginator, type PagedTable, type PageOf, type PageRequest } from './pagination.js';
 
 /** OpenAI's static chunking parameters, in tokens. */
 export interface ChunkingParams {
@@ -21,7 +21,7 @@ export interface VectorStoreRecord {
   createdAt: number;
 }
 
-interface VectorStoreRow {
+export interface VectorStoreRow {
   id: string;
   name: string;
   description: string | null;
@@ -34,7 +34,7 @@ interface VectorStoreRow {
   created_at: number;
 }
 
-function fromRow(row: VectorStoreRow): VectorStoreRecord {
+export function vectorStoreFromRow(row: VectorStoreRow): VectorStoreRecord {
   return {
     id: row.id,
     name: row.name,
@@ -49,7 +49,7 @@ function fromRow(row: VectorStoreRow): VectorStoreRecord {
   };
 }
 
-function toRow(store: VectorStoreRecord): VectorStoreRow {
+export function vectorStoreToRow(store: VectorStoreRecord): VectorStoreRow {
   return {
     id: store.id,
     name: store.name,
@@ -63,6 +63,25 @@ function toRow(store: VectorStoreRecord): VectorStoreRow {
     created_at: store.createdAt,
   };
 }
+
+const columns =
+  'id, name, description, embedding_model, dimensions, chunking_strategy, metadata, expires_after_days, last_active_at, created_at';
+
+/** The table's statements, in SQL both engines run (see core/store/postgres/sql.ts). */
+export const vectorStoreSql = {
+  upsert: `
+    INSERT INTO vector_stores (${columns})
+    VALUES (@id, @name, @description, @embedding_model, @dimensions, @chunking_strategy, @metadata,
+      @expires_after_days, @last_active_at, @created_at)
+    ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, metadata = excluded.metadata,
+      expires_after_days = excluded.expires_after_days, last_active_at = excluded.last_active_at`,
+  byId: `SELECT ${columns} FROM vector_stores WHERE id = ?`,
+  byName: `SELECT ${columns} FROM vector_stores WHERE name = ? ORDER BY rowid LIMIT 1`,
+  delete: 'DELETE FROM vector_stores WHERE id = ?',
+  touch: 'UPDATE vector_stores SET last_active_at = ? WHERE id = ?',
+} as const;
+
+export const vectorStorePages: PagedTable = { table: 'vector_stores', idColumn: 'id', columns, scope: '1 = 1' };
 
 /** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
 export interface VectorStoreStore {
@@ -88,23 +107,17 @@ export class VectorStoreRepository implements VectorStoreStore {
   private readonly modifyTransaction;
 
   constructor(db: Db) {
-    this.upsertStatement = db.prepare(`
-      INSERT INTO vector_stores (id, name, description, embedding_model, dimensions, chunking_strategy, metadata,
-        expires_after_days, last_active_at, created_at)
-      VALUES (@id, @name, @description, @embedding_model, @dimensions, @chunking_strategy, @metadata,
-        @expires_after_days, @last_active_at, @created_at)
-      ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description, metadata = excluded.metadata,
-        expires_after_days = excluded.expires_after_days, last_active_at = excluded.last_active_at`);
-    this.byId = db.prepare<[string], VectorStoreRow>('SELECT * FROM vector_stores WHERE id = ?');
-    this.byName = db.prepare<[string], VectorStoreRow>('SELECT * FROM vector_stores WHERE name = ? ORDER BY rowid LIMIT 1');
-    this.deleteStatement = db.prepare<[string]>('DELETE FROM vector_stores WHERE id = ?');
-    this.touchStatement = db.prepare<[number, string]>('UPDATE vector_stores SET last_active_at = ? WHERE id = ?');
-    this.pages = new Paginator<VectorStoreRow>(db, { table: 'vector_stores', idColumn: 'id', columns: '*', scope: '1 = 1' });
+    this.upsertStatement = db.prepare(vectorStoreSql.upsert);
+    this.byId = db.prepare<[string], VectorStoreRow>(vectorStoreSql.byId);
+    this.byName = db.prepare<[string], VectorStoreRow>(vectorStoreSql.byName);
+    this.deleteStatement = db.prepare<[string]>(vectorStoreSql.delete);
+    this.touchStatement = db.prepare<[number, string]>(vectorStoreSql.touch);
+    this.pages = new Paginator<VectorStoreRow>(db, vectorStorePages);
     this.modifyTransaction = db.transaction((id: string, change: (store: VectorStoreRecord) => VectorStoreRecord) => {
       const row = this.byId.get(id);
       if (!row) return undefined;
-      const changed = change(fromRow(row));
-      this.upsertStatement.run(toRow(changed));
+      const changed = change(vectorStoreFromRow(row));
+      this.upsertStatement.run(vectorStoreToRow(changed));
       return changed;
     });
   }
@@ -120,23 +133,23 @@ export class VectorStoreRepository implements VectorStoreStore {
 
   /** save, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
   saveSync(store: VectorStoreRecord): void {
-    this.upsertStatement.run(toRow(store));
+    this.upsertStatement.run(vectorStoreToRow(store));
   }
 
   async find(id: string): Promise<VectorStoreRecord | undefined> {
     const row = this.byId.get(id);
-    return row && fromRow(row);
+    return row && vectorStoreFromRow(row);
   }
 
   /** The oldest store of this name (names need not be unique; the CLI addresses stores by name). */
   async findByName(name: string): Promise<VectorStoreRecord | undefined> {
     const row = this.byName.get(name);
-    return row && fromRow(row);
+    return row && vectorStoreFromRow(row);
   }
 
   async list(page: PageRequest): Promise<PageOf<VectorStoreRecord>> {
     const result = this.pages.page(page);
-    return { items: result.items.map(fromRow), hasMore: result.hasMore };
+    return { items: result.items.map(vectorStoreFromRow), hasMore: result.hasMore };
   }
 
   async touch(id: string, at: number): Promise<void> {

@@ -492,8 +492,8 @@ export function validateIndexOptions(options: IndexOptions): void {
 }
 
 /** The right length, finite, not all zeros (cosine distance to a zero vector is undefined, and
- *  sqlite-vec would rank it first). */
-function checkVector(vector: Float32Array, store: Store, what: string): void {
+ *  sqlite-vec would rank it first). Exported for writers that must refuse what the index would. */
+export function checkVector(vector: Float32Array, store: Pick<Store, 'storeId' | 'options'>, what: string): void {
   if (vector.length !== store.options.dimensions) {
     throw new ApiError(
       'LLMSVC_ERR_INVALID_PARAM',
