@@ -95,7 +95,16 @@ export class Service {
     }
     const logger = options.logger ?? createLogger(config.log_level, options.logDestination);
     const clock = options.clock ?? systemClock;
-    const store = await openStore({ dataDir: config.data_dir }, { onLedgerError: (error, lost) => logger.error({ err: error, lost }, 'could not write the request log and usage') });
+    if (config.database_url !== undefined && options.cluster && !limitsInRedis(config)) {
+      throw new ConfigError('With database_url, the workers of `serve --workers N` share their limits through Redis: set redis_url (LLMSVC_REDIS_URL), or serve with one worker.');
+    }
+    const store = await openStore(
+      { dataDir: config.data_dir, databaseUrl: config.database_url },
+      {
+        onLedgerError: (error, lost) => logger.error({ err: error, lost }, 'could not write the request log and usage'),
+        onConnectionError: (error) => logger.warn({ err: error }, 'a PostgreSQL connection was lost; reconnecting'),
+      },
+    );
     const keys = new KeyService(store, clock);
     const adminKeyFile = config.auth ? await keys.ensureAdminKey(config.admin_key, adminKeyFileIn(config.data_dir)) : undefined;
     const metrics = createMetrics();

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SqliteStore, type FileRecord, type Store } from '../core/store/index.js';
+import { PostgresStore } from '../core/store/postgres/store.js';
+import { createDatabase, testPostgres, type PostgresServer } from './support/postgres.js';
 import { tempDir } from './support/server.js';
 
 function file(id: string): FileRecord {
@@ -71,6 +73,15 @@ export function transactionContract(engine: string, open: () => Promise<Store>):
 }
 
 transactionContract('SQLite', async () => SqliteStore.open(tempDir()));
+
+let postgres: PostgresServer | undefined;
+let databases = 0;
+after(() => postgres?.stop());
+transactionContract('PostgreSQL', async () => {
+  postgres ??= await testPostgres();
+  const url = await createDatabase(postgres.url, `llmsvc_transactions_${process.pid}_${databases++}`);
+  return PostgresStore.open(url, tempDir());
+});
 
 describe('SqliteStore.transaction: one event-loop turn', () => {
   test('work that waits on I/O is refused and rolled back', async () => {

@@ -94,6 +94,10 @@ export const configSchema = z
     offline: flag.default(false),
     /** When set, upstream base URLs must be on one of these hosts (host or host:port); env: a JSON array. */
     egress_allowlist: z.preprocess(jsonFromEnv, z.array(z.string().min(1))).optional(),
+    /** PostgreSQL shared by several llmsvc nodes: keys, usage, the request log, files' metadata,
+     *  vector stores, batches and jobs live there instead of <data_dir>/llmsvc.sqlite. Several nodes
+     *  also need `redis_url` (exact limits) and an S3 `storage` (file contents). */
+    database_url: z.string().regex(/^postgres(ql)?:\/\//, 'use a postgres:// or postgresql:// URL').optional(),
     /** Redis shared by several llmsvc nodes: the response cache (instead of <data_dir>/cache.sqlite)
      *  and, unless `rate_limits` is 'memory', the rate-limit windows, concurrency slots and quota
      *  reservations (instead of this process's memory). */

@@ -12,13 +12,15 @@ export interface EchoUpstream {
 /** A stand-in for a cloud OpenAI endpoint that answers every chat completion by echoing the last
  *  user message: streamed 3 characters a chunk (so placeholders split across chunks) with usage
  *  in the last chunk, or as one chat.completion when the request does not ask for a stream. It
- *  records what it received, to check what left the machine. */
-export async function startEchoUpstream(): Promise<EchoUpstream> {
+ *  records what it received, to check what left the machine. `delayMs`: how long each answer waits
+ *  (work that must still be running when the test acts). */
+export async function startEchoUpstream(options: { delayMs?: number } = {}): Promise<EchoUpstream> {
   const received: EchoUpstream['received'] = [];
   const server = createServer((request, response) => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
+    request.on('end', () => setTimeout(() => answer(body), options.delayMs ?? 0));
+    const answer = (body: string) => {
       const parsed = JSON.parse(body) as EchoUpstream['received'][number];
       received.push(parsed);
       const text = [...parsed.messages].reverse().find((message) => message.role === 'user')?.content ?? '';
@@ -38,7 +40,7 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
       send({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
       send({ choices: [], usage });
       response.end('data: [DONE]\n\n');
-    });
+    };
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

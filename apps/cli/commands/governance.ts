@@ -16,7 +16,7 @@ interface StoreFlags {
  *  (SQLite's WAL mode lets both write). */
 async function withKeys<T>(flags: StoreFlags, work: (keys: KeyService, store: Store) => Promise<T>): Promise<T> {
   const config = loadConfig({ flags: { data_dir: flags.dataDir } });
-  const store = await openStore({ dataDir: config.data_dir });
+  const store = await openStore({ dataDir: config.data_dir, databaseUrl: config.database_url });
   try {
     return await work(new KeyService(store, systemClock), store);
   } finally {

@@ -40,7 +40,7 @@ export function registerMigrate(program: Command): void {
         return;
       }
       fs.mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
-      const store = await openStore({ dataDir: config.data_dir });
+      const store = await openStore({ dataDir: config.data_dir, databaseUrl: config.database_url });
       let keyFile: string | undefined;
       try {
         keyFile = await new KeyService(store, systemClock).ensureAdminKey(config.admin_key, adminKeyFile(config.data_dir));

@@ -50,7 +50,7 @@ async function withRetrieval<T>(flags: RagFlags, work: (retrieval: Retrieval, st
   const config = loadConfig({ flags: { data_dir: flags.dataDir, models_dir: flags.modelsDir } });
   // The same models as 'llmsvc serve' (on a fresh install: the built-in smoke-tiny, which embeds).
   await ensureDefaultModel(config);
-  const store = await openStore({ dataDir: config.data_dir });
+  const store = await openStore({ dataDir: config.data_dir, databaseUrl: config.database_url });
   // The server's own router (local models and upstreams), started on first use: a re-run with
   // nothing new to index starts no runtime.
   let models: { router: Promise<Router>; firstEmbeddingModel: () => string | undefined } | undefined;
@@ -153,7 +153,7 @@ async function ingest(paths: string[], flags: RagFlags & { store: string; embedd
 
 async function listStores(flags: RagFlags): Promise<void> {
   const config = loadConfig({ flags: { data_dir: flags.dataDir } });
-  const store = await openStore({ dataDir: config.data_dir });
+  const store = await openStore({ dataDir: config.data_dir, databaseUrl: config.database_url });
   try {
     const rows = [];
     for (let page = await store.vectorStores.list({ limit: 100, order: 'asc' }); ; ) {

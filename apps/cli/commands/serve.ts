@@ -20,6 +20,7 @@ interface ServeFlags {
   threads?: string;
   offline?: boolean;
   redisUrl?: string;
+  databaseUrl?: string;
   embeddingBatch?: boolean;
   exitWithParent?: boolean;
   workers?: string;
@@ -40,6 +41,7 @@ export function registerServe(program: Command): void {
     .option('--threads <n>', 'CPU threads for llama.cpp (env LLMSVC_THREADS; default: cores - 1)')
     .option('--offline', 'air-gapped: refuse every upstream (non-local) target (env LLMSVC_OFFLINE)')
     .option('--no-embedding-batch', 'embed the inputs of concurrent embedding requests one at a time instead of together (env LLMSVC_EMBEDDING_BATCH=false)')
+    .option('--database-url <url>', 'keep keys, usage, the request log, files, vector stores and batches in PostgreSQL, shared by several nodes (env LLMSVC_DATABASE_URL)')
     .option('--redis-url <url>', 'keep the response cache (instead of <data-dir>/cache.sqlite) and the rate limits in Redis, shared by several nodes (env LLMSVC_REDIS_URL)')
     .option(
       '--workers <n|auto>',
@@ -74,6 +76,7 @@ function serveConfig(flags: ServeFlags): Config {
       threads: flags.threads,
       offline: flags.offline,
       redis_url: flags.redisUrl,
+      database_url: flags.databaseUrl,
       // commander sets the negated flag's default (true) itself; only an explicit "off" overrides the file and env.
       embedding_batch: flags.embeddingBatch === false ? false : undefined,
       workers: flags.workers,
@@ -137,7 +140,7 @@ async function serveAsPrimary(config: Config, workers: number, logger: Logger, f
   ]);
   // Once, before the workers open the file: N workers would otherwise race to migrate it and to
   // create N different admin keys.
-  const store = await openStore({ dataDir: config.data_dir });
+  const store = await openStore({ dataDir: config.data_dir, databaseUrl: config.database_url });
   let createdKeyFile: string | undefined;
   try {
     if (config.auth) createdKeyFile = await new KeyService(store, systemClock).ensureAdminKey(config.admin_key, adminKeyFile(config.data_dir));

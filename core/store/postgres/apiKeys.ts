@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { apiKeySql, fromRow, toRow, type ApiKeyRecord, type ApiKeyRow, type ApiKeyStore } from '../apiKeys.js';
 import { announceChangeSql, type PostgresChangeFeed } from './changeFeed.js';
-import { inTransaction, query } from './sql.js';
+import { atomically, query, type Executor } from './sql.js';
 
 /** The api_keys table on PostgreSQL: the same statements and rows as SQLite's repository. A save
  *  is announced to every node (PostgresChangeFeed), whose key caches then drop what they hold. */
@@ -9,7 +9,7 @@ export class PostgresApiKeyRepository implements ApiKeyStore {
   private saves = 0;
 
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly db: Executor,
     private readonly changes: PostgresChangeFeed,
   ) {}
 
@@ -24,28 +24,28 @@ export class PostgresApiKeyRepository implements ApiKeyStore {
   }
 
   async findByHash(secretHash: string): Promise<ApiKeyRecord | undefined> {
-    const [row] = await query<ApiKeyRow>(this.pool, apiKeySql.byHash, [secretHash]);
+    const [row] = await query<ApiKeyRow>(this.db, apiKeySql.byHash, [secretHash]);
     return row && fromRow(row);
   }
 
   async find(id: string): Promise<ApiKeyRecord | undefined> {
-    const [row] = await query<ApiKeyRow>(this.pool, apiKeySql.byId, [id]);
+    const [row] = await query<ApiKeyRow>(this.db, apiKeySql.byId, [id]);
     return row && fromRow(row);
   }
 
   async list(): Promise<ApiKeyRecord[]> {
-    return (await query<ApiKeyRow>(this.pool, apiKeySql.all)).map(fromRow);
+    return (await query<ApiKeyRow>(this.db, apiKeySql.all)).map(fromRow);
   }
 
   async save(key: ApiKeyRecord): Promise<void> {
     this.saves++;
-    await inTransaction(this.pool, (client) => this.saveIn(client, key));
+    await atomically(this.db, (client) => this.saveIn(client, key));
   }
 
   /** The row stays locked from the read to the save, so changes of one key from several nodes
    *  apply one after another, each to what the one before saved. */
   async modify(id: string, change: (key: ApiKeyRecord) => ApiKeyRecord): Promise<ApiKeyRecord | undefined> {
-    return inTransaction(this.pool, async (client) => {
+    return atomically(this.db, async (client) => {
       const [row] = await query<ApiKeyRow>(client, `${apiKeySql.byId} FOR UPDATE`, [id]);
       if (!row) return undefined;
       const changed = change(fromRow(row));
@@ -62,6 +62,6 @@ export class PostgresApiKeyRepository implements ApiKeyStore {
 
   /** Not announced: last_used_at is for people reading the list, which reads the table. */
   async touch(id: string, at: number): Promise<void> {
-    await query(this.pool, apiKeySql.touch, [at, id]);
+    await query(this.db, apiKeySql.touch, [at, id]);
   }
 }
