@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import { Paginator, type PageOf, type PageRequest } from './pagination.js';
+import { Paginator, type PagedTable, type PageOf, type PageRequest } from './pagination.js';
 
 export type BatchApi = 'openai' | 'anthropic';
 export type BatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
@@ -67,7 +67,7 @@ export interface LineResult {
   finishedAt: number;
 }
 
-interface BatchRow {
+export interface BatchRow {
   id: string;
   api: BatchApi;
   key_id: string | null;
@@ -91,7 +91,7 @@ interface BatchRow {
   updated_at: number;
 }
 
-interface LineRow {
+export interface LineRow {
   batch_id: string;
   line: number;
   custom_id: string;
@@ -108,7 +108,7 @@ interface LineRow {
 const columns =
   'id, api, key_id, endpoint, input_file_id, completion_window, metadata, status, errors, output_file_id, error_file_id, created_at, in_progress_at, expires_at, finalizing_at, completed_at, failed_at, expired_at, cancelling_at, cancelled_at, updated_at';
 
-function fromRow(row: BatchRow): BatchRecord {
+export function batchFromRow(row: BatchRow): BatchRecord {
   return {
     id: row.id,
     api: row.api,
@@ -134,7 +134,7 @@ function fromRow(row: BatchRow): BatchRecord {
   };
 }
 
-function lineFromRow(row: LineRow): BatchLineRecord {
+export function lineFromRow(row: LineRow): BatchLineRecord {
   return {
     batchId: row.batch_id,
     line: row.line,
@@ -182,9 +182,86 @@ const patchColumns: Record<keyof BatchPatch, string> = {
   cancelledAt: 'cancelled_at',
 };
 
+const lineColumns = 'batch_id, line, custom_id, model, body, state, status_code, request_id, result, prompt_tokens, completion_tokens';
+
+/** The tables' statements, in SQL both engines run (see core/store/postgres/sql.ts). */
+export const batchSql = {
+  insert: `
+    INSERT INTO batches (id, api, key_id, endpoint, input_file_id, completion_window, metadata, status, created_at, in_progress_at, expires_at, updated_at)
+    VALUES (@id, @api, @keyId, @endpoint, @inputFileId, @completionWindow, @metadata, @status, @createdAt, @inProgressAt, @expiresAt, @updatedAt)`,
+  insertLine: `
+    INSERT INTO batch_lines (batch_id, line, custom_id, model, body, state) VALUES (@batchId, @line, @customId, @model, @body, 'pending')`,
+  /** insertLine for `count` lines in one statement, bound (batchId, line, customId, model, body)
+   *  per line in order (lineValues): one round trip per chunk where the database is remote. */
+  insertLines: (count: number) =>
+    `INSERT INTO batch_lines (batch_id, line, custom_id, model, body, state) VALUES ${Array.from({ length: count }, () => "(?, ?, ?, ?, ?, 'pending')").join(', ')}`,
+  byId: `SELECT ${columns} FROM batches WHERE id = ?`,
+  active: `SELECT ${columns} FROM batches WHERE status IN ('validating', 'in_progress', 'finalizing', 'cancelling') ORDER BY rowid`,
+  counts: 'SELECT state, COUNT(*) AS n FROM batch_lines WHERE batch_id = ? GROUP BY state',
+  pending: `SELECT ${lineColumns} FROM batch_lines WHERE batch_id = ? AND state = 'pending' AND line > ? ORDER BY line LIMIT ?`,
+  // The guard on state = 'pending' makes a line's result final: a second write (a line run twice
+  // across a crash and a takeover) changes nothing.
+  finishLine: `
+    UPDATE batch_lines SET state = @state, status_code = @statusCode, request_id = @requestId, result = @result,
+      prompt_tokens = @promptTokens, completion_tokens = @completionTokens, finished_at = @finishedAt
+    WHERE batch_id = @batchId AND line = @line AND state = 'pending'`,
+  /** closePending's statement, but for `runningCount` lines bound one parameter each after
+   *  (state, now, batchId) (SQLite's json_each has no PostgreSQL twin under that name). */
+  closePending: (runningCount: number) =>
+    "UPDATE batch_lines SET state = ?, finished_at = ? WHERE batch_id = ? AND state = 'pending'" +
+    (runningCount === 0 ? '' : ` AND line NOT IN (${Array.from({ length: runningCount }, () => '?').join(', ')})`),
+  linesAfter: `SELECT ${lineColumns} FROM batch_lines WHERE batch_id = ? AND line > ? ORDER BY line LIMIT ?`,
+  allLines: `SELECT ${lineColumns} FROM batch_lines WHERE batch_id = ? ORDER BY line`,
+  delete: 'DELETE FROM batches WHERE id = ?',
+  deleteLines: 'DELETE FROM batch_lines WHERE batch_id = ?',
+  all: `SELECT ${columns} FROM batches ORDER BY rowid DESC`,
+  // ORDER BY: a GROUP BY's order is the engine's choice.
+  statusCounts: 'SELECT status, COUNT(*) AS n FROM batches GROUP BY status ORDER BY status',
+  queueDepth:
+    "SELECT COUNT(*) AS n FROM batch_lines JOIN batches ON batches.id = batch_lines.batch_id WHERE batch_lines.state = 'pending' AND batches.status = 'in_progress'",
+} as const;
+
+/** (CAST: PostgreSQL cannot tell the type of a parameter only tested for NULL.) */
+export const batchPages: PagedTable = { table: 'batches', idColumn: 'id', columns, scope: 'api = @api AND (CAST(@keyId AS TEXT) IS NULL OR key_id = @keyId)' };
+
+/** The batch as insert binds it. */
+export function batchInsertParams(batch: NewBatch): Record<string, unknown> {
+  return { ...batch, metadata: batch.metadata === null ? null : JSON.stringify(batch.metadata) };
+}
+
+/** update's statement and parameters: the patch's columns and updated_at, guarded by `onlyIf`. */
+export function batchUpdate(id: string, patch: BatchPatch, now: number, onlyIf?: BatchStatus): { sql: string; parameters: Record<string, unknown> } {
+  const entries = Object.entries(patch) as [keyof BatchPatch, unknown][];
+  const sets = entries.map(([key]) => `${patchColumns[key]} = @${key}`);
+  const values = Object.fromEntries(entries.map(([key, value]) => [key, key === 'errors' && value !== null ? JSON.stringify(value) : value]));
+  const guard = onlyIf === undefined ? '' : ' AND status = @onlyIf';
+  return {
+    sql: `UPDATE batches SET ${[...sets, 'updated_at = @updatedAt'].join(', ')} WHERE id = @id${guard}`,
+    parameters: { ...values, updatedAt: now, id, ...(onlyIf === undefined ? {} : { onlyIf }) },
+  };
+}
+
+/** A new batch as create takes it. */
+export type NewBatch = Omit<BatchRecord, 'errors' | 'outputFileId' | 'errorFileId' | 'finalizingAt' | 'completedAt' | 'failedAt' | 'expiredAt' | 'cancellingAt' | 'cancelledAt'>;
+
+/** insertLines' parameters. */
+export function lineValues(batchId: string, lines: readonly NewBatchLine[]): unknown[] {
+  return lines.flatMap((line) => [batchId, line.line, line.customId, line.model, line.body]);
+}
+
+/** counts' result from its rows. */
+export function lineCounts(rows: readonly { state: BatchLineState; n: number }[]): LineCounts {
+  const counts: LineCounts = { pending: 0, succeeded: 0, errored: 0, canceled: 0, expired: 0, total: 0 };
+  for (const row of rows) {
+    counts[row.state] = row.n;
+    counts.total += row.n;
+  }
+  return counts;
+}
+
 /** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
 export interface BatchStore {
-  create(batch: Omit<BatchRecord, 'errors' | 'outputFileId' | 'errorFileId' | 'finalizingAt' | 'completedAt' | 'failedAt' | 'expiredAt' | 'cancellingAt' | 'cancelledAt'>, lines?: readonly NewBatchLine[]): Promise<void>;
+  create(batch: NewBatch, lines?: readonly NewBatchLine[]): Promise<void>;
   find(id: string): Promise<BatchRecord | undefined>;
   active(): Promise<BatchRecord[]>;
   all(): Promise<BatchRecord[]>;
@@ -212,7 +289,6 @@ export class BatchRepository implements BatchStore {
   private readonly countsStatement;
   private readonly pendingStatement;
   private readonly finishLineStatement;
-  private readonly closePendingStatement;
   private readonly finishedLinesStatement;
   private readonly allLinesStatement;
   private readonly deleteStatement;
@@ -220,68 +296,53 @@ export class BatchRepository implements BatchStore {
   private readonly allStatement;
   private readonly statusCountsStatement;
   private readonly pendingTotalStatement;
+  /** closePending's statements, per number of running lines, prepared once each. */
+  private readonly closePendingStatements = new Map<number, ReturnType<Db['prepare']>>();
   private readonly pages;
 
   constructor(private readonly db: Db) {
-    this.insertBatch = db.prepare(`
-      INSERT INTO batches (id, api, key_id, endpoint, input_file_id, completion_window, metadata, status, created_at, in_progress_at, expires_at, updated_at)
-      VALUES (@id, @api, @keyId, @endpoint, @inputFileId, @completionWindow, @metadata, @status, @createdAt, @inProgressAt, @expiresAt, @updatedAt)`);
-    this.insertLine = db.prepare(`
-      INSERT INTO batch_lines (batch_id, line, custom_id, model, body, state) VALUES (@batchId, @line, @customId, @model, @body, 'pending')`);
-    this.byId = db.prepare<[string], BatchRow>(`SELECT ${columns} FROM batches WHERE id = ?`);
-    this.activeStatement = db.prepare<[], BatchRow>(
-      `SELECT ${columns} FROM batches WHERE status IN ('validating', 'in_progress', 'finalizing', 'cancelling') ORDER BY rowid`,
-    );
-    this.countsStatement = db.prepare<[string], { state: BatchLineState; n: number }>('SELECT state, COUNT(*) AS n FROM batch_lines WHERE batch_id = ? GROUP BY state');
-    this.pendingStatement = db.prepare<[string, number, number], LineRow>(
-      "SELECT * FROM batch_lines WHERE batch_id = ? AND state = 'pending' AND line > ? ORDER BY line LIMIT ?",
-    );
-    // The guard on state = 'pending' makes a line's result final: a second write (a line run twice
-    // across a crash and a takeover) changes nothing.
-    this.finishLineStatement = db.prepare(`
-      UPDATE batch_lines SET state = @state, status_code = @statusCode, request_id = @requestId, result = @result,
-        prompt_tokens = @promptTokens, completion_tokens = @completionTokens, finished_at = @finishedAt
-      WHERE batch_id = @batchId AND line = @line AND state = 'pending'`);
-    this.closePendingStatement = db.prepare<[BatchLineState, number, string, string]>(
-      "UPDATE batch_lines SET state = ?, finished_at = ? WHERE batch_id = ? AND state = 'pending' AND line NOT IN (SELECT value FROM json_each(?))",
-    );
-    this.finishedLinesStatement = db.prepare<[string, number, number], LineRow>('SELECT * FROM batch_lines WHERE batch_id = ? AND line > ? ORDER BY line LIMIT ?');
-    this.allLinesStatement = db.prepare<[string], LineRow>('SELECT * FROM batch_lines WHERE batch_id = ? ORDER BY line');
-    this.deleteStatement = db.prepare<[string]>('DELETE FROM batches WHERE id = ?');
-    this.deleteLinesStatement = db.prepare<[string]>('DELETE FROM batch_lines WHERE batch_id = ?');
-    this.allStatement = db.prepare<[], BatchRow>(`SELECT ${columns} FROM batches ORDER BY rowid DESC`);
-    this.statusCountsStatement = db.prepare<[], { status: BatchStatus; n: number }>('SELECT status, COUNT(*) AS n FROM batches GROUP BY status');
-    this.pendingTotalStatement = db.prepare<[], { n: number }>(
-      "SELECT COUNT(*) AS n FROM batch_lines JOIN batches ON batches.id = batch_lines.batch_id WHERE batch_lines.state = 'pending' AND batches.status = 'in_progress'",
-    );
-    this.pages = new Paginator<BatchRow>(db, { table: 'batches', idColumn: 'id', columns, scope: 'api = @api AND (@keyId IS NULL OR key_id = @keyId)' });
+    this.insertBatch = db.prepare(batchSql.insert);
+    this.insertLine = db.prepare(batchSql.insertLine);
+    this.byId = db.prepare<[string], BatchRow>(batchSql.byId);
+    this.activeStatement = db.prepare<[], BatchRow>(batchSql.active);
+    this.countsStatement = db.prepare<[string], { state: BatchLineState; n: number }>(batchSql.counts);
+    this.pendingStatement = db.prepare<[string, number, number], LineRow>(batchSql.pending);
+    this.finishLineStatement = db.prepare(batchSql.finishLine);
+    this.finishedLinesStatement = db.prepare<[string, number, number], LineRow>(batchSql.linesAfter);
+    this.allLinesStatement = db.prepare<[string], LineRow>(batchSql.allLines);
+    this.deleteStatement = db.prepare<[string]>(batchSql.delete);
+    this.deleteLinesStatement = db.prepare<[string]>(batchSql.deleteLines);
+    this.allStatement = db.prepare<[], BatchRow>(batchSql.all);
+    this.statusCountsStatement = db.prepare<[], { status: BatchStatus; n: number }>(batchSql.statusCounts);
+    this.pendingTotalStatement = db.prepare<[], { n: number }>(batchSql.queueDepth);
+    this.pages = new Paginator<BatchRow>(db, batchPages);
   }
 
   /** A new batch, with its lines when they are known (Anthropic's come in the request). */
-  async create(batch: Omit<BatchRecord, 'errors' | 'outputFileId' | 'errorFileId' | 'finalizingAt' | 'completedAt' | 'failedAt' | 'expiredAt' | 'cancellingAt' | 'cancelledAt'>, lines: readonly NewBatchLine[] = []): Promise<void> {
+  async create(batch: NewBatch, lines: readonly NewBatchLine[] = []): Promise<void> {
     this.db.transaction(() => {
-      this.insertBatch.run({ ...batch, metadata: batch.metadata === null ? null : JSON.stringify(batch.metadata) });
+      this.insertBatch.run(batchInsertParams(batch));
       for (const line of lines) this.insertLine.run({ batchId: batch.id, ...line });
     })();
   }
 
   async find(id: string): Promise<BatchRecord | undefined> {
     const row = this.byId.get(id);
-    return row && fromRow(row);
+    return row && batchFromRow(row);
   }
 
   /** Batches with work left: validating, running, finalizing or cancelling, oldest first. */
   async active(): Promise<BatchRecord[]> {
-    return this.activeStatement.all().map(fromRow);
+    return this.activeStatement.all().map(batchFromRow);
   }
 
   async all(): Promise<BatchRecord[]> {
-    return this.allStatement.all().map(fromRow);
+    return this.allStatement.all().map(batchFromRow);
   }
 
   async list(api: BatchApi, page: PageRequest, keyId: string | null): Promise<PageOf<BatchRecord>> {
     const result = this.pages.page(page, { api, keyId });
-    return { items: result.items.map(fromRow), hasMore: result.hasMore };
+    return { items: result.items.map(batchFromRow), hasMore: result.hasMore };
   }
 
   /** Applies a status change (and its timestamps); with `lines`, also inserts the batch's lines,
@@ -293,13 +354,10 @@ export class BatchRepository implements BatchStore {
 
   /** update, for a caller inside a SQLite transaction (better-sqlite3 transactions are synchronous). */
   updateSync(id: string, patch: BatchPatch, now: number, lines: readonly NewBatchLine[] = [], onlyIf?: BatchStatus): boolean {
-    const entries = Object.entries(patch) as [keyof BatchPatch, unknown][];
-    const sets = entries.map(([key]) => `${patchColumns[key]} = @${key}`);
-    const values = Object.fromEntries(entries.map(([key, value]) => [key, key === 'errors' && value !== null ? JSON.stringify(value) : value]));
-    const guard = onlyIf === undefined ? '' : ' AND status = @onlyIf';
-    const statement = this.db.prepare(`UPDATE batches SET ${[...sets, 'updated_at = @updatedAt'].join(', ')} WHERE id = @id${guard}`);
+    const { sql, parameters } = batchUpdate(id, patch, now, onlyIf);
+    const statement = this.db.prepare(sql);
     return this.db.transaction(() => {
-      const changed = statement.run({ ...values, updatedAt: now, id, ...(onlyIf === undefined ? {} : { onlyIf }) }).changes > 0;
+      const changed = statement.run(parameters).changes > 0;
       if (changed) for (const line of lines) this.insertLine.run({ batchId: id, ...line });
       return changed;
     })();
@@ -318,12 +376,7 @@ export class BatchRepository implements BatchStore {
   }
 
   async counts(batchId: string): Promise<LineCounts> {
-    const counts: LineCounts = { pending: 0, succeeded: 0, errored: 0, canceled: 0, expired: 0, total: 0 };
-    for (const row of this.countsStatement.all(batchId)) {
-      counts[row.state] = row.n;
-      counts.total += row.n;
-    }
-    return counts;
+    return lineCounts(this.countsStatement.all(batchId));
   }
 
   /** Up to `limit` pending lines after line `afterLine`, in file order. */
@@ -339,7 +392,9 @@ export class BatchRepository implements BatchStore {
   /** Every line still pending becomes `state` (cancelled or expired), but for the lines running
    *  now (`running`), whose results are recorded when they finish. */
   async closePending(batchId: string, state: 'canceled' | 'expired', now: number, running: readonly number[] = []): Promise<number> {
-    return this.closePendingStatement.run(state, now, batchId, JSON.stringify(running)).changes;
+    let statement = this.closePendingStatements.get(running.length);
+    if (!statement) this.closePendingStatements.set(running.length, (statement = this.db.prepare(batchSql.closePending(running.length))));
+    return statement.run([state, now, batchId, ...running]).changes;
   }
 
   /** Lines in file order, a page at a time (the results are read without holding them all). */

@@ -21,7 +21,7 @@ export interface JobRecord {
   updatedAt: number;
 }
 
-interface JobRow {
+export interface JobRow {
   id: string;
   kind: string;
   payload: string;
@@ -37,7 +37,7 @@ interface JobRow {
   updated_at: number;
 }
 
-function fromRow(row: JobRow): JobRecord {
+export function jobFromRow(row: JobRow): JobRecord {
   return {
     id: row.id,
     kind: row.kind,
@@ -53,6 +53,56 @@ function fromRow(row: JobRow): JobRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+const columns = 'id, kind, payload, state, attempts, progress_done, progress_total, error, owner, heartbeat_at, run_after, created_at, updated_at';
+
+/** `@kind0, @kind1, …`: a list of kinds bound one parameter each (SQLite's json_each has no
+ *  PostgreSQL twin under that name, so a statement is built per list length). */
+function kindList(count: number): string {
+  return Array.from({ length: count }, (_, index) => `@kind${index}`).join(', ');
+}
+
+/** The parameters behind kindList's placeholders. */
+export function kindParams(kinds: readonly string[]): Record<string, string> {
+  return Object.fromEntries(kinds.map((kind, index) => [`kind${index}`, kind]));
+}
+
+/** The table's statements, in SQL both engines run (see core/store/postgres/sql.ts). */
+export const jobSql = {
+  insert: `
+    INSERT INTO jobs (id, kind, payload, state, created_at, updated_at) VALUES (@id, @kind, @payload, 'queued', @now, @now)`,
+  byId: `SELECT ${columns} FROM jobs WHERE id = ?`,
+  running: `SELECT ${columns} FROM jobs WHERE state = 'running'`,
+  heartbeat: "UPDATE jobs SET heartbeat_at = @now WHERE id = @id AND owner = @owner AND state = 'running'",
+  progress: 'UPDATE jobs SET progress_done = @done, progress_total = @total, heartbeat_at = @now, updated_at = @now WHERE id = @id',
+  finish: 'UPDATE jobs SET state = @state, error = @error, owner = NULL, updated_at = @now WHERE id = @id',
+  // A null-safe owner compare both engines spell alike (SQLite's `IS @owner` is PostgreSQL's IS
+  // NOT DISTINCT FROM); CAST: PostgreSQL cannot type a parameter only tested for NULL.
+  requeue: `
+    UPDATE jobs SET state = 'queued', owner = NULL, run_after = @runAfter, attempts = attempts - @attemptsBack, error = @error, updated_at = @now
+    WHERE id = @id AND state = 'running' AND (owner = @owner OR (owner IS NULL AND CAST(@owner AS TEXT) IS NULL))`,
+  active: `SELECT ${columns} FROM jobs WHERE kind = ? AND state IN ('queued', 'running') ORDER BY created_at, rowid`,
+  list: `SELECT ${columns} FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+  unfinished: `SELECT ${columns} FROM jobs WHERE state IN ('queued', 'running') ORDER BY created_at, rowid`,
+  /** When the next queued job of `kindCount` kinds (kindParams) is due. */
+  nextDue: (kindCount: number) => `SELECT MIN(run_after) AS at FROM jobs WHERE state = 'queued' AND kind IN (${kindList(kindCount)})`,
+  /** Takes the oldest due queued job of `kindCount` kinds (kindParams) in one statement. `lock` is
+   *  PostgreSQL's `FOR UPDATE SKIP LOCKED`, text SQLite cannot parse (nor needs: a write holds the
+   *  whole file, so the pick and the update are never interleaved). On PostgreSQL several nodes
+   *  claim at once: without the lock two would pick the same row, and each node skips the rows
+   *  the others are taking instead of queueing behind them. The outer `state = 'queued'` is
+   *  checked again on the row as it is when updated. */
+  claim: (kindCount: number, lock: '' | 'FOR UPDATE SKIP LOCKED') => `
+    UPDATE jobs SET state = 'running', owner = @owner, heartbeat_at = @now, attempts = attempts + 1, updated_at = @now
+    WHERE state = 'queued' AND id = (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= @now AND kind IN (${kindList(kindCount)})
+      ORDER BY created_at, rowid LIMIT 1 ${lock})
+    RETURNING ${columns}`,
+};
+
+/** requeue's parameters. */
+export function requeueParams(id: string, owner: string | null, options: { runAfter: number; countAttempt: boolean; error?: string; now: number }): Record<string, unknown> {
+  return { id, owner, runAfter: options.runAfter, attemptsBack: options.countAttempt ? 0 : 1, error: options.error ?? null, now: options.now };
 }
 
 /** What callers may do with this table: every method returns a promise, so that a database other than SQLite (PostgreSQL) can implement it. */
@@ -76,45 +126,34 @@ export interface JobStore {
 export class JobRepository implements JobStore {
   private readonly insertStatement;
   private readonly byId;
-  private readonly claimStatement;
   private readonly runningStatement;
   private readonly heartbeatStatement;
   private readonly progressStatement;
   private readonly finishStatement;
   private readonly requeueStatement;
-  private readonly nextRunStatement;
   private readonly activeStatement;
   private readonly listStatement;
   private readonly unfinishedStatement;
+  /** Statements built per number of kinds (claim, nextDue), prepared once each. */
+  private readonly byKindCount = new Map<string, ReturnType<Db['prepare']>>();
 
-  constructor(db: Db) {
-    this.insertStatement = db.prepare(`
-      INSERT INTO jobs (id, kind, payload, state, created_at, updated_at) VALUES (@id, @kind, @payload, 'queued', @now, @now)`);
-    this.byId = db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE id = ?');
-    this.claimStatement = db.prepare<{ owner: string; now: number; kinds: string }, JobRow>(`
-      UPDATE jobs SET state = 'running', owner = @owner, heartbeat_at = @now, attempts = attempts + 1, updated_at = @now
-      WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= @now AND kind IN (SELECT value FROM json_each(@kinds))
-        ORDER BY created_at, rowid LIMIT 1)
-      RETURNING *`);
-    this.runningStatement = db.prepare<[], JobRow>("SELECT * FROM jobs WHERE state = 'running'");
-    this.heartbeatStatement = db.prepare<{ id: string; owner: string; now: number }>(
-      "UPDATE jobs SET heartbeat_at = @now WHERE id = @id AND owner = @owner AND state = 'running'",
-    );
-    this.progressStatement = db.prepare<{ id: string; done: number; total: number; now: number }>(
-      'UPDATE jobs SET progress_done = @done, progress_total = @total, heartbeat_at = @now, updated_at = @now WHERE id = @id',
-    );
-    this.finishStatement = db.prepare<{ id: string; state: JobState; error: string | null; now: number }>(
-      'UPDATE jobs SET state = @state, error = @error, owner = NULL, updated_at = @now WHERE id = @id',
-    );
-    this.requeueStatement = db.prepare<{ id: string; owner: string | null; runAfter: number; attemptsBack: number; error: string | null; now: number }>(`
-      UPDATE jobs SET state = 'queued', owner = NULL, run_after = @runAfter, attempts = attempts - @attemptsBack, error = @error, updated_at = @now
-      WHERE id = @id AND state = 'running' AND owner IS @owner`);
-    this.activeStatement = db.prepare<[string], JobRow>("SELECT * FROM jobs WHERE kind = ? AND state IN ('queued', 'running') ORDER BY created_at, rowid");
-    this.listStatement = db.prepare<[number], JobRow>('SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?');
-    this.unfinishedStatement = db.prepare<[], JobRow>("SELECT * FROM jobs WHERE state IN ('queued', 'running') ORDER BY created_at, rowid");
-    this.nextRunStatement = db.prepare<[string], { at: number | null }>(
-      "SELECT MIN(run_after) AS at FROM jobs WHERE state = 'queued' AND kind IN (SELECT value FROM json_each(?))",
-    );
+  constructor(private readonly db: Db) {
+    this.insertStatement = db.prepare(jobSql.insert);
+    this.byId = db.prepare<[string], JobRow>(jobSql.byId);
+    this.runningStatement = db.prepare<[], JobRow>(jobSql.running);
+    this.heartbeatStatement = db.prepare<{ id: string; owner: string; now: number }>(jobSql.heartbeat);
+    this.progressStatement = db.prepare<{ id: string; done: number; total: number; now: number }>(jobSql.progress);
+    this.finishStatement = db.prepare<{ id: string; state: JobState; error: string | null; now: number }>(jobSql.finish);
+    this.requeueStatement = db.prepare(jobSql.requeue);
+    this.activeStatement = db.prepare<[string], JobRow>(jobSql.active);
+    this.listStatement = db.prepare<[number], JobRow>(jobSql.list);
+    this.unfinishedStatement = db.prepare<[], JobRow>(jobSql.unfinished);
+  }
+
+  private prepared(sql: string) {
+    let statement = this.byKindCount.get(sql);
+    if (!statement) this.byKindCount.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
   }
 
   async enqueue(id: string, kind: string, payload: unknown, now: number): Promise<void> {
@@ -128,32 +167,33 @@ export class JobRepository implements JobStore {
 
   async find(id: string): Promise<JobRecord | undefined> {
     const row = this.byId.get(id);
-    return row && fromRow(row);
+    return row && jobFromRow(row);
   }
 
   /** Takes the oldest queued job of these kinds that is due, or undefined. */
   async claim(kinds: readonly string[], owner: string, now: number): Promise<JobRecord | undefined> {
-    const row = this.claimStatement.get({ owner, now, kinds: JSON.stringify(kinds) });
-    return row && fromRow(row);
+    if (kinds.length === 0) return undefined;
+    const row = this.prepared(jobSql.claim(kinds.length, '')).get({ owner, now, ...kindParams(kinds) }) as JobRow | undefined;
+    return row && jobFromRow(row);
   }
 
   /** Queued and running jobs of a kind (for progress displays). */
   async active(kind: string): Promise<JobRecord[]> {
-    return this.activeStatement.all(kind).map(fromRow);
+    return this.activeStatement.all(kind).map(jobFromRow);
   }
 
   /** The newest jobs of every kind, newest first (the admin API). */
   async list(limit: number): Promise<JobRecord[]> {
-    return this.listStatement.all(limit).map(fromRow);
+    return this.listStatement.all(limit).map(jobFromRow);
   }
 
   /** Queued and running jobs of every kind, oldest first. */
   async unfinished(): Promise<JobRecord[]> {
-    return this.unfinishedStatement.all().map(fromRow);
+    return this.unfinishedStatement.all().map(jobFromRow);
   }
 
   async running(): Promise<JobRecord[]> {
-    return this.runningStatement.all().map(fromRow);
+    return this.runningStatement.all().map(jobFromRow);
   }
 
   async heartbeat(id: string, owner: string, now: number): Promise<void> {
@@ -171,20 +211,13 @@ export class JobRepository implements JobStore {
   /** Puts a running job back in the queue, if `owner` still holds it. `countAttempt: false` for a
    *  job stopped by a shutdown, which was no fault of the job. */
   async requeue(id: string, owner: string | null, options: { runAfter: number; countAttempt: boolean; error?: string; now: number }): Promise<boolean> {
-    return (
-      this.requeueStatement.run({
-        id,
-        owner,
-        runAfter: options.runAfter,
-        attemptsBack: options.countAttempt ? 0 : 1,
-        error: options.error ?? null,
-        now: options.now,
-      }).changes > 0
-    );
+    return this.requeueStatement.run(requeueParams(id, owner, options)).changes > 0;
   }
 
   /** When the next queued job of these kinds is due (unix ms), if any is queued. */
   async nextDue(kinds: readonly string[]): Promise<number | undefined> {
-    return this.nextRunStatement.get(JSON.stringify(kinds))?.at ?? undefined;
+    if (kinds.length === 0) return undefined;
+    const row = this.prepared(jobSql.nextDue(kinds.length)).get(kindParams(kinds)) as { at: number | null } | undefined;
+    return row?.at ?? undefined;
   }
 }
