@@ -2,7 +2,10 @@
 // vector stores, batches, jobs), one Redis (limits) and one S3 server (file contents): the
 // scale-out set-up of the README, with real servers and the built CLI.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { toFile } from 'openai';
@@ -12,6 +15,7 @@ import { createDatabase, testPostgres, type PostgresServer } from './support/pos
 import { startRedis, type RedisProcess } from './support/redis.js';
 import { s3Credentials, startS3, type S3Server } from './support/s3rver.js';
 import { authedFetch, tempDir, testAdminKey, testModelsDir, tinyModelId } from './support/server.js';
+import { freePort } from './support/redis.js';
 import { waitFor } from './support/wait.js';
 
 let postgres: PostgresServer;
@@ -19,6 +23,9 @@ let redis: RedisProcess | undefined;
 let redisUrl: string;
 let s3: S3Server;
 let upstream: EchoUpstream;
+/** An OTLP/HTTP receiver: the JSON bodies the nodes exported their spans in. */
+let receiver: Server;
+const exported: string[] = [];
 let nodeEnv: NodeJS.ProcessEnv;
 const nodes: ServeProcess[] = [];
 
@@ -50,12 +57,35 @@ before(async () => {
   s3 = await startS3();
   // Batch lines take a while upstream, so that a node can be killed while it holds some.
   upstream = await startEchoUpstream({ delayMs: 150 });
+  receiver = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    request.on('end', () => {
+      if (request.url === '/v1/traces') exported.push(body);
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  // Nothing listens here: the pool's dead member.
+  const deadMember = `http://127.0.0.1:${await freePort()}/v1`;
   const configFile = path.join(tempDir(), 'llmsvc.json');
   fs.writeFileSync(
     configFile,
     JSON.stringify({
-      providers: [{ id: 'echo', type: 'openai-compatible', base_url: upstream.url, resilience: { max_retries: 0 } }],
-      routes: [{ model: 'echo-model', targets: [{ provider: 'echo', model: 'echo' }] }],
+      providers: [
+        { id: 'echo', type: 'openai-compatible', base_url: upstream.url, resilience: { max_retries: 0 } },
+        {
+          id: 'pooled',
+          type: 'openai-compatible',
+          resilience: { max_retries: 1 },
+          pool: { members: [{ base_url: deadMember }, { base_url: upstream.url }], sticky_prefix_chars: 0, health_check: { interval_ms: 200, timeout_ms: 500 } },
+        },
+      ],
+      routes: [
+        { model: 'echo-model', targets: [{ provider: 'echo', model: 'echo' }] },
+        { model: 'pooled-model', targets: [{ provider: 'pooled', model: 'echo' }] },
+      ],
+      tracing: { enabled: true },
       storage: { type: 's3', bucket: s3.bucket, prefix: `scale-out-${process.pid}/`, endpoint: s3.endpoint, region: 'us-east-1', force_path_style: true },
     }),
   );
@@ -71,6 +101,7 @@ before(async () => {
     LLMSVC_LOG_LEVEL: 'warn',
     // Short leases, so that the test need not wait 30 s for a killed node's batch lines.
     LLMSVC_BATCH_LINE_LEASE_MS: '2000',
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
   };
   await Promise.all([startNode(), startNode(), startNode()]);
 });
@@ -82,7 +113,24 @@ after(async () => {
   await s3?.close();
   await redis?.stop();
   await postgres?.stop();
+  await new Promise<void>((resolve) => receiver?.close(() => resolve()));
 });
+
+interface ExportedSpan {
+  traceId: string;
+  name: string;
+  service: string;
+}
+
+function exportedSpans(): ExportedSpan[] {
+  type Resource = { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: { traceId: string; name: string }[] }[] };
+  return exported.flatMap((payload) =>
+    (JSON.parse(payload) as { resourceSpans: Resource[] }).resourceSpans.flatMap((resource) => {
+      const service = resource.resource.attributes.find((attribute) => attribute.key === 'service.name')?.value.stringValue ?? '';
+      return resource.scopeSpans.flatMap((scope) => scope.spans.map((span) => ({ traceId: span.traceId, name: span.name, service })));
+    }),
+  );
+}
 
 describe('three llmsvc nodes on one PostgreSQL, Redis and S3', () => {
   test('a key created on node 1 works on node 3; revoked on node 2, it fails on every node within a second', async () => {
@@ -113,6 +161,26 @@ describe('three llmsvc nodes on one PostgreSQL, Redis and S3', () => {
     );
     assert.equal(statuses.filter((status) => status === 200).length, 100);
     assert.equal(statuses.filter((status) => status === 429).length, 900);
+  });
+
+  test('a pool with a dead member keeps answering, and a routed request is traced with the traceparent passed upstream', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const answers = [];
+    for (let index = 0; index < 6; index++) {
+      const completion = await client(nodes[index % 3]!).chat.completions.create(
+        { model: 'pooled-model', messages: [{ role: 'user', content: `pooled ${index}` }] },
+        { headers: { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` } },
+      );
+      answers.push(completion.choices[0]!.message.content);
+    }
+    assert.deepEqual(answers, [0, 1, 2, 3, 4, 5].map((index) => `pooled ${index}`));
+    const sent = upstream.traceparents.filter((header) => header?.includes(traceId));
+    assert.equal(sent.length, 6, 'the upstream saw the caller\'s trace id on every request');
+    const traced = await waitFor(() => {
+      const names = exportedSpans().filter((span) => span.traceId === traceId).map((span) => span.name);
+      return names.includes('llmsvc.auth') && names.includes('llmsvc.upstream.attempt');
+    }, 15_000);
+    assert.ok(traced, `the nodes exported the request's spans (${[...new Set(exportedSpans().filter((span) => span.traceId === traceId).map((span) => span.name))].join(', ')})`);
   });
 
   test('a file uploaded through node 2 is read through node 3', async () => {

@@ -6,6 +6,8 @@ export interface EchoUpstream {
   url: string;
   /** The JSON bodies of the chat requests it received, in order. */
   readonly received: { messages: { role: string; content: string }[]; stream?: boolean }[];
+  /** The W3C traceparent header of each chat request, in arrival order (undefined when absent). */
+  readonly traceparents: (string | undefined)[];
   close(): Promise<void>;
 }
 
@@ -16,7 +18,15 @@ export interface EchoUpstream {
  *  (work that must still be running when the test acts). */
 export async function startEchoUpstream(options: { delayMs?: number } = {}): Promise<EchoUpstream> {
   const received: EchoUpstream['received'] = [];
+  const traceparents: EchoUpstream['traceparents'] = [];
   const server = createServer((request, response) => {
+    if (request.method === 'GET') {
+      // Its model list: what a pool's health check asks for.
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ object: 'list', data: [{ id: 'echo', object: 'model', created: 0, owned_by: 'echo' }] }));
+      return;
+    }
+    traceparents.push(request.headers.traceparent as string | undefined);
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
     request.on('end', () => setTimeout(() => answer(body), options.delayMs ?? 0));
@@ -46,6 +56,7 @@ export async function startEchoUpstream(options: { delayMs?: number } = {}): Pro
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
     received,
+    traceparents,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
