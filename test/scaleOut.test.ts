@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { toFile } from 'openai';
-import { startServe, type ServeProcess } from './support/cli.js';
+import { runCliAsync, startServe, type ServeProcess } from './support/cli.js';
 import { startEchoUpstream, type EchoUpstream } from './support/echoUpstream.js';
 import { createDatabase, testPostgres, type PostgresServer } from './support/postgres.js';
 import { startRedis, type RedisProcess } from './support/redis.js';
@@ -235,5 +235,17 @@ describe('three llmsvc nodes on one PostgreSQL, Redis and S3', () => {
     const output = (await (await client(nodes[2]!).files.content(done.output_file_id!)).text()).trim().split('\n').map((line) => JSON.parse(line) as { custom_id: string; response: { body: { choices: { message: { content: string } }[] } } });
     assert.deepEqual(output.map((line) => line.custom_id).sort(), Array.from({ length: lineCount }, (_, index) => `line-${index}`).sort(), 'each line once');
     for (const line of output) assert.equal(line.response.body.choices[0]!.message.content, `batch line ${line.custom_id.slice('line-'.length)}`);
+  });
+
+  test('migrate and backup know the data is in PostgreSQL, and never print its URL', async () => {
+    const env = { ...nodeEnv, LLMSVC_DATA_DIR: tempDir('llmsvc-cli-') };
+    const check = await runCliAsync(['migrate', '--check', '--json'], env);
+    assert.equal(check.status, 0, check.stderr);
+    const versions = JSON.parse(check.stdout) as { schema_version: number; llmsvc_schema_version: number };
+    assert.equal(versions.schema_version, versions.llmsvc_schema_version, 'the nodes migrated the shared database');
+    const backup = await runCliAsync(['backup', '--out', path.join(tempDir(), 'backup')], env);
+    assert.notEqual(backup.status, 0);
+    assert.match(backup.stderr, /keeps its data in PostgreSQL \(database_url\).*pg_dump/);
+    for (const output of [check.stdout, check.stderr, backup.stdout, backup.stderr]) assert.ok(!output.includes(nodeEnv.LLMSVC_DATABASE_URL!), 'no database URL in the output');
   });
 });

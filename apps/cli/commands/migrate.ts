@@ -5,11 +5,22 @@ import { adminKeyFile, KeyService, systemClock } from '../../../core/auth/index.
 import { migrations } from '../../../core/store/migrations.js';
 import { Database } from '../../../core/store/sqlite.js';
 import { openStore } from '../../../core/store/index.js';
+import type { Config } from '../../../core/config/index.js';
 import { configFrom, printJson, withCommonOptions, type CommonFlags } from '../lifecycle/commonFlags.js';
 
-/** The database's schema version, without opening it for writing (null: no database yet). */
-function databaseSchema(dataDir: string): number | null {
-  const file = path.join(dataDir, 'llmsvc.sqlite');
+/** The database's schema version, without migrating it (null: no database yet). */
+async function databaseSchema(config: Config): Promise<number | null> {
+  if (config.database_url !== undefined) {
+    const [{ default: pg }, { postgresSchemaVersion }] = await Promise.all([import('pg'), import('../../../core/store/postgres/migrate.js')]);
+    const client = new pg.Client({ connectionString: config.database_url });
+    await client.connect();
+    try {
+      return (await postgresSchemaVersion(client)) || null;
+    } finally {
+      await client.end();
+    }
+  }
+  const file = path.join(config.data_dir, 'llmsvc.sqlite');
   if (!fs.existsSync(file)) return null;
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
@@ -27,16 +38,18 @@ export function registerMigrate(program: Command): void {
     .action(async (flags: CommonFlags & { check?: boolean }) => {
       const config = configFrom(flags);
       const latest = migrations.at(-1)?.version ?? 0;
-      const before = databaseSchema(config.data_dir);
+      const before = await databaseSchema(config);
+      // Never the URL itself: it may hold a password.
+      const where = config.database_url === undefined ? config.data_dir : 'the PostgreSQL database of database_url';
       if (before !== null && before > latest) {
         throw new Error(
-          `The database in ${config.data_dir} has schema version ${before}, newer than this llmsvc's ${latest}: it was upgraded by a newer llmsvc. ` +
+          `The database in ${where} has schema version ${before}, newer than this llmsvc's ${latest}: it was upgraded by a newer llmsvc. ` +
             `Use that version, or restore a backup taken before the upgrade ('llmsvc restore').`,
         );
       }
       if (flags.check) {
         if (flags.json) printJson({ data_dir: config.data_dir, schema_version: before, llmsvc_schema_version: latest });
-        else process.stdout.write(`This llmsvc (schema ${latest}) can open ${config.data_dir} (schema ${before ?? 'none yet'}).\n`);
+        else process.stdout.write(`This llmsvc (schema ${latest}) can open ${where} (schema ${before ?? 'none yet'}).\n`);
         return;
       }
       fs.mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
@@ -49,7 +62,7 @@ export function registerMigrate(program: Command): void {
       }
       if (flags.json) printJson({ data_dir: config.data_dir, schema_before: before, schema_version: latest, admin_key_file: keyFile ?? null });
       else {
-        process.stdout.write(`Database in ${config.data_dir} at schema version ${latest}${before !== null && before < latest ? ` (migrated from ${before})` : ''}.\n`);
+        process.stdout.write(`Database in ${where} at schema version ${latest}${before !== null && before < latest ? ` (migrated from ${before})` : ''}.\n`);
         if (keyFile) process.stdout.write(`Created the admin key in ${keyFile} (readable only by its owner).\n`);
       }
     });

@@ -35,11 +35,19 @@ export interface BackupOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** A backup is of one box's data dir. With database_url the data lives in PostgreSQL, whose own
+ *  tools back it up consistently while every node keeps writing. */
+function refuseSharedDatabase(config: Config): void {
+  if (config.database_url === undefined) return;
+  throw new Error(`This llmsvc keeps its data in PostgreSQL (database_url), not in ${config.data_dir}: back the database up with pg_dump (or your PostgreSQL's backups), and file contents in S3 with the bucket's versioning or replication.`);
+}
+
 /** Writes the backup into a temporary sibling of `out`, then renames it: a backup dir either is
  *  complete (manifest last) or does not exist. */
 export async function createBackup(options: BackupOptions): Promise<BackupManifest> {
   const { config, out } = options;
   if (fs.existsSync(out) && fs.readdirSync(out).length > 0) throw new Error(`${out} is not empty: choose a new directory for the backup.`);
+  refuseSharedDatabase(config);
   if (!fs.existsSync(path.join(config.data_dir, 'llmsvc.sqlite'))) throw new Error(`No llmsvc database in ${config.data_dir}: check --data-dir.`);
   const work = `${out.replace(/\/+$/, '')}.partial-${process.pid}`;
   fs.rmSync(work, { recursive: true, force: true });
