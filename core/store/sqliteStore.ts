@@ -102,8 +102,12 @@ export class SqliteStore implements Store {
     const before = this.transactions;
     const run = (async () => {
       await before.catch(() => undefined);
+      // Best effort: whichever runs first of the next immediate and the next timer shows that the
+      // event loop moved on. (Begun inside an immediate, work whose I/O completes within the next
+      // millisecond could still slip past both.)
       let leftTheTurn = false;
       const turnEnded = setImmediate(() => (leftTheTurn = true));
+      const timerRan = setTimeout(() => (leftTheTurn = true), 0);
       this.db.exec('BEGIN IMMEDIATE');
       try {
         const result = await work(this);
@@ -115,6 +119,7 @@ export class SqliteStore implements Store {
         throw error;
       } finally {
         clearImmediate(turnEnded);
+        clearTimeout(timerRan);
       }
     })();
     this.transactions = run;

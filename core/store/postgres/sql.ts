@@ -49,11 +49,11 @@ export async function execute(client: pg.Pool | pg.ClientBase, sql: string, para
   return (await run(client, sql, parameters)).rowCount ?? 0;
 }
 
-/** Runs `work` in one transaction on one connection of `pool`. */
-export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/** Runs `work` in one transaction on one connection of `pool` (`begin`: the statement that opens it). */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    await client.query(begin);
     const result = await work(client);
     await client.query('COMMIT');
     return result;
@@ -81,17 +81,10 @@ const retryableStates = new Set(['40001' /* serialization_failure */, '40P01' /*
  *  it) needs no locks of its own. So `work` must have no effect outside the transaction. */
 export async function serializably<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, attempts = 20): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const client = await pool.connect();
     try {
-      await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
+      return await inTransaction(pool, work, 'BEGIN ISOLATION LEVEL SERIALIZABLE');
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
       if (attempt >= attempts || !retryableStates.has((error as { code?: string }).code ?? '')) throw error;
-    } finally {
-      client.release();
     }
     // A little jitter, so that the transactions that collided do not collide again.
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 * attempt));
