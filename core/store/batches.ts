@@ -223,12 +223,16 @@ export const batchSql = {
    *  and PostgreSQL's `FOR UPDATE SKIP LOCKED`, so that concurrent claimers each take different
    *  rows instead of waiting on (and then losing) the same ones. RETURNING's order is no order:
    *  the caller sorts. */
+  // MATERIALIZED: the picked lines are read once; as a subquery of the UPDATE, PostgreSQL may
+  // run it again (per row or per rescan), and each run of a LIMIT .. SKIP LOCKED query picks
+  // other rows, so more than `limit` lines would be claimed.
   claimLines: (lock: '' | 'FOR UPDATE SKIP LOCKED') => `
-    UPDATE batch_lines SET lease_owner = @owner, lease_until = @until
-    WHERE batch_id = @batchId AND line IN (
+    WITH picked AS MATERIALIZED (
       SELECT line FROM batch_lines
       WHERE batch_id = @batchId AND state = 'pending' AND (lease_until IS NULL OR lease_until <= @now)
       ORDER BY line LIMIT @limit ${lock})
+    UPDATE batch_lines SET lease_owner = @owner, lease_until = @until
+    WHERE batch_id = @batchId AND line IN (SELECT line FROM picked)
     RETURNING ${lineColumns}`,
   /** renewLeases' statement for `count` lines, bound (until, batchId, owner, ...lines). */
   renewLeases: (count: number) =>
