@@ -5,10 +5,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { BatchWorker, type LineExecutor } from '../core/batches/worker.js';
 import { newOwnerId } from '../core/jobs/owner.js';
-import type { FileContents } from '../core/storage/index.js';
+import { DataDirBlobStore, FileContents } from '../core/storage/index.js';
 import { BatchRepository, type BatchStore, type NewBatch, type NewBatchLine } from '../core/store/batches.js';
 import { PostgresBatchRepository } from '../core/store/postgres/batches.js';
 import { PostgresStore } from '../core/store/postgres/store.js';
@@ -206,6 +208,43 @@ describe('batch line leases', () => {
       unhang();
       await Promise.all([first.stop(), second.stop()]);
       await store.close();
+    }
+  });
+
+  test('two workers validate, run and finalize one OpenAI batch: its lines once, one output file', async () => {
+    const { store, url } = await postgresStore();
+    const { store: second } = await postgresStore(url);
+    // One blob store for both nodes (as S3 would be).
+    const blobs = new DataDirBlobStore(path.join(tempDir(), 'blobs'));
+    const input = Array.from({ length: 60 }, (_, index) => JSON.stringify({ custom_id: `c${index + 1}`, method: 'POST', url: '/v1/chat/completions', body: { model: 'm', messages: [{ role: 'user', content: String(index + 1) }] } }));
+    const stored = await new FileContents(store, blobs).write(Readable.from([input.join('\n') + '\n']));
+    const createdAt = Math.floor(Date.now() / 1000);
+    await store.files.insert({ id: 'file-input', filename: 'input.jsonl', bytes: stored.bytes, purpose: 'batch', createdAt, sha256: stored.sha256 }, stored.key);
+    const calls = new Map<string, number>();
+    const execute: LineExecutor = async (request) => {
+      const content = (JSON.parse(request.body) as { messages: { content: string }[] }).messages[0]!.content;
+      calls.set(content, (calls.get(content) ?? 0) + 1);
+      await new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 5));
+      return { statusCode: 200, body: { object: 'chat.completion', choices: [], content }, requestId: null };
+    };
+    const workers = [store, second].map((node) => new BatchWorker({ store: node, contents: new FileContents(node, blobs), execute, clock: Date.now, maxLines: 1000, pollMs: 20, leaseMs: 5000, linesInFlightPerModel: 4 }));
+    try {
+      await store.batches.create({ ...newBatch('batch_openai', 'validating'), api: 'openai', endpoint: '/v1/chat/completions', inputFileId: 'file-input', inProgressAt: null, createdAt });
+      // Both see it validating in their first pass.
+      await Promise.all(workers.map((each) => each.tick()));
+      for (const each of workers) each.start();
+      assert.ok(await waitFor(async () => (await store.batches.find('batch_openai'))?.status === 'completed', 60_000), 'the batch completed');
+      assert.equal(calls.size, 60);
+      assert.deepEqual([...calls.entries()].filter(([, n]) => n !== 1), [], 'no line sent twice');
+      const batch = (await store.batches.find('batch_openai'))!;
+      const outputs = (await store.files.list({ limit: 100, order: 'asc' }, 'batch_output')).items;
+      assert.deepEqual(outputs.map((file) => file.id), [batch.outputFileId], 'finalized once: one output file');
+      assert.equal(batch.errorFileId, null);
+      const output = (await new FileContents(store, blobs).read(batch.outputFileId!))!.toString().trim().split('\n');
+      assert.deepEqual(output.map((line) => (JSON.parse(line) as { custom_id: string }).custom_id).sort(), input.map((_, index) => `c${index + 1}`).sort());
+    } finally {
+      await Promise.all(workers.map((each) => each.stop()));
+      await Promise.all([store.close(), second.close()]);
     }
   });
 
