@@ -160,8 +160,8 @@ export class BatchWorker {
         }
       }
     } finally {
-      // Claimed lines that do not start now (no room left for their model, stopping, an error on
-      // a later batch) go back at once rather than wait out their lease.
+      // Claimed lines that do not start now (no room left for their model, or stopping) go back
+      // at once rather than wait out their lease; after an error, the ones claimed so far start.
       const unstarted = this.stopping ? startable : this.startRoundRobin(startable);
       await this.release(unstarted);
     }
