@@ -5,6 +5,7 @@ import readline from 'node:readline';
 import type { FileContents } from '../storage/index.js';
 import { InputValidator } from './validate.js';
 import { wakeableSleep } from '../jobs/wakeableSleep.js';
+import { newOwnerId, ownerProcessGone } from '../jobs/owner.js';
 
 /** One request of a batch, as the worker hands it to the server. */
 export interface LineRequest {
@@ -43,9 +44,13 @@ export interface BatchWorkerOptions {
   metrics?: BatchMetrics;
   log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   pollMs?: number;
+  /** How long a claimed line stays this worker's without a renewal (default 30 s): renewed every
+   *  third of it while the line runs; a node that dies frees its lines after it. */
+  leaseMs?: number;
 }
 
 const defaultLinesInFlightPerModel = 16;
+const defaultLeaseMs = 30_000;
 
 /** A key out of quota (or rate-limited) pauses its batch this long when the 429 gives no Retry-After. */
 const defaultPauseMs = 5_000;
@@ -54,15 +59,16 @@ const defaultPauseMs = 5_000;
  *  priority (at most `linesInFlightPerModel` lines of a model at once, across all batches),
  *  records each line's result, expires and finalizes. The queue is the batch_lines table: a line
  *  is pending until its result is written (one statement), so after a crash the lines that were
- *  running are simply pending again and run once more, and no line is ever recorded twice. */
+ *  running are simply pending again and run once more, and no line is ever recorded twice.
+ *  Several workers (one per node, on one PostgreSQL) share the queue: a worker runs only the lines
+ *  it has claimed (a lease, renewed while they run), so each line is sent once; a node that dies
+ *  loses its leases when they run out, or at once to a worker on its host that sees it gone. */
 export class BatchWorker {
+  /** Who this worker's leases name (host:pid:token). */
+  readonly owner = newOwnerId();
   private readonly inFlight = new Map<string, Set<number>>();
   private readonly inFlightByModel = new Map<string, number>();
   private readonly pausedUntil = new Map<string, number>();
-  /** Per batch, the highest line number started: a pass reads only the pending lines after it,
-   *  not again the ones in flight (each finished line wakes a pass, and lines carry their bodies).
-   *  Moved back when a line ends still pending (429, server closing), so that it is read again. */
-  private readonly readCursor = new Map<string, number>();
   private readonly running = new Set<Promise<void>>();
   /** Batches being validated or finalized now (async work on the blob store). */
   private readonly busy = new Set<string>();
@@ -70,13 +76,21 @@ export class BatchWorker {
   private stopping = false;
   private wakeUp: (() => void) | undefined;
   private readonly pollMs: number;
+  private readonly leaseMs: number;
+  private renewTimer: NodeJS.Timeout | undefined;
+  /** When (clock) the batches' lease holders were last checked for dead processes of this host. */
+  private ownersCheckedAt = -Infinity;
 
   constructor(private readonly options: BatchWorkerOptions) {
     this.pollMs = options.pollMs ?? 250;
+    this.leaseMs = options.leaseMs ?? defaultLeaseMs;
   }
 
   start(): void {
-    this.loop ??= this.run();
+    if (this.loop) return;
+    this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(1, Math.floor(this.leaseMs / 3)));
+    this.renewTimer.unref();
+    this.loop = this.run();
   }
 
   /** Something changed (a batch created or cancelled, a line done): look now. */
@@ -90,6 +104,7 @@ export class BatchWorker {
     this.wake();
     await this.loop;
     await Promise.allSettled([...this.running]);
+    clearInterval(this.renewTimer);
   }
 
   /** Lines of this batch running now. */
@@ -118,38 +133,80 @@ export class BatchWorker {
   async tick(): Promise<void> {
     const { store, clock } = this.options;
     const now = clock();
+    const checkOwners = now - this.ownersCheckedAt >= this.leaseMs / 3;
+    if (checkOwners) this.ownersCheckedAt = now;
     const startable: { batch: BatchRecord; lines: BatchLineRecord[] }[] = [];
-    for (const batch of await store.batches.active()) {
-      if (this.stopping) return;
-      if (this.busy.has(batch.id)) continue;
-      switch (batch.status) {
-        case 'validating':
-          this.validate(batch, now);
-          break;
-        case 'finalizing':
-          this.finalize(batch, 'completed');
-          break;
-        case 'cancelling':
-          await store.batches.closePending(batch.id, 'canceled', now, this.runningLineNumbers(batch.id));
-          if (this.runningLines(batch.id) === 0) this.finalize(batch, 'cancelled');
-          break;
-        case 'in_progress': {
-          const lines = await this.advance(batch, now);
-          if (lines.length > 0) startable.push({ batch, lines });
-          break;
+    try {
+      for (const batch of await store.batches.active()) {
+        if (this.stopping) break;
+        if (this.busy.has(batch.id)) continue;
+        if (checkOwners && (batch.status === 'in_progress' || batch.status === 'cancelling')) await this.releaseDeadOwners(batch.id, now);
+        switch (batch.status) {
+          case 'validating':
+            this.validate(batch, now);
+            break;
+          case 'finalizing':
+            this.finalize(batch, 'completed');
+            break;
+          case 'cancelling':
+            await store.batches.closePending(batch.id, 'canceled', now, this.runningLineNumbers(batch.id));
+            await this.finalizeWhenClosed(batch, 'cancelled');
+            break;
+          case 'in_progress': {
+            const lines = await this.advance(batch, now);
+            if (lines.length > 0) startable.push({ batch, lines });
+            break;
+          }
         }
       }
+    } finally {
+      // Claimed lines that do not start now (no room left for their model, or stopping) go back
+      // at once rather than wait out their lease; after an error, the ones claimed so far start.
+      const unstarted = this.stopping ? startable : this.startRoundRobin(startable);
+      await this.release(unstarted);
     }
-    this.startRoundRobin(startable);
     await this.options.metrics?.observe(store);
+  }
+
+  /** Releases the leases that dead processes of this host hold on the batch's lines (a server
+   *  killed and restarted): they are claimed at once instead of after the lease. */
+  private async releaseDeadOwners(batchId: string, now: number): Promise<void> {
+    const { store } = this.options;
+    for (const owner of await store.batches.leaseOwners(batchId, now)) {
+      if (owner !== this.owner && ownerProcessGone(owner)) await store.batches.releaseLines(batchId, owner);
+    }
+  }
+
+  /** Gives back the leases of claimed lines that were not started. */
+  private async release(queues: readonly { batch: BatchRecord; lines: readonly BatchLineRecord[] }[]): Promise<void> {
+    for (const { batch, lines } of queues) {
+      if (lines.length > 0) await this.options.store.batches.releaseLines(batch.id, this.owner, lines.map((line) => line.line));
+    }
+  }
+
+  /** Keeps the leases of the lines running here alive (a timer, every third of the lease). */
+  private async renewLeases(): Promise<void> {
+    const { store, clock } = this.options;
+    const until = clock() + this.leaseMs;
+    for (const [batchId, lines] of this.inFlight) {
+      await store.batches.renewLeases(batchId, this.owner, [...lines], until).catch((error: unknown) => this.options.log?.warn({ err: error, batch: batchId }, 'batch line leases not renewed'));
+    }
+  }
+
+  /** Finalizes a batch once no line of it is pending on any node: lines running elsewhere (under
+   *  a live lease) end it there, or their lease runs out and they are closed here. */
+  private async finalizeWhenClosed(batch: BatchRecord, status: 'completed' | 'cancelled' | 'expired'): Promise<void> {
+    if (this.runningLines(batch.id) > 0) return;
+    if ((await this.options.store.batches.counts(batch.id)).pending > 0) return;
+    this.finalize(batch, status);
   }
 
   private validate(batch: BatchRecord, now: number): void {
     this.inBackground(batch.id, async () => {
       const { store, contents } = this.options;
       const seconds = Math.floor(now / 1000);
-      // Lines of a validation a crash interrupted.
-      await store.batches.deleteLines(batch.id);
+      // Lines of a validation a crash interrupted, or of one running on another node now, are
+      // left in place: the same file gives the same lines, and inserting one again does nothing.
       const stream = batch.inputFileId === null ? undefined : await contents.stream(batch.inputFileId);
       if (!stream) {
         const errors = [{ code: 'file_not_found', line: null, message: `The input file ${batch.inputFileId} was deleted before the batch started.`, param: 'input_file_id' }];
@@ -170,7 +227,9 @@ export class BatchWorker {
       }
       const errors = validator.finish();
       if (errors.length > 0) {
-        if (await store.batches.update(batch.id, { status: 'failed', errors, failedAt: seconds }, now, [], 'validating')) await store.batches.deleteLines(batch.id);
+        await store.batches.update(batch.id, { status: 'failed', errors, failedAt: seconds }, now, [], 'validating');
+        // Whoever failed it: this validation's chunks may have come after the other's delete.
+        if ((await store.batches.find(batch.id))?.status === 'failed') await store.batches.deleteLines(batch.id);
       } else {
         // Unless cancelled meanwhile: then the lines inserted so far are cancelled with the batch.
         await store.batches.update(batch.id, { status: 'in_progress', inProgressAt: seconds }, now, chunk, 'validating');
@@ -191,12 +250,12 @@ export class BatchWorker {
     this.running.add(done);
   }
 
-  /** Expires or finalizes a running batch, or returns the lines it could start now. */
+  /** Expires or finalizes a running batch, or claims the lines it could start now. */
   private async advance(batch: BatchRecord, now: number): Promise<BatchLineRecord[]> {
     const { store } = this.options;
     if (now >= batch.expiresAt * 1000) {
       await store.batches.closePending(batch.id, 'expired', now, this.runningLineNumbers(batch.id));
-      if (this.runningLines(batch.id) === 0) this.finalize(batch, 'expired');
+      await this.finalizeWhenClosed(batch, 'expired');
       return [];
     }
     if ((this.pausedUntil.get(batch.id) ?? 0) > now) return [];
@@ -204,25 +263,18 @@ export class BatchWorker {
     // No more of this batch's lines can start than the per-model limit leaves it.
     const room = (this.options.linesInFlightPerModel ?? defaultLinesInFlightPerModel) - running.size;
     if (room <= 0) return [];
-    // The lines running before the read: one of them may finish (and leave `running`) while the
-    // read is awaited, and must not be started again from a read that still saw it pending.
-    const runningAtRead = new Set(running);
-    let candidates = await store.batches.pending(batch.id, this.readCursor.get(batch.id) ?? 0, room);
-    if (candidates.length === 0 && runningAtRead.size === 0 && this.readCursor.has(batch.id)) {
-      // Nothing after the cursor and nothing running: read from the start before calling it done.
-      this.readCursor.delete(batch.id);
-      candidates = await store.batches.pending(batch.id, 0, room);
-    }
-    if (candidates.length === 0 && runningAtRead.size === 0) {
-      this.finalize(batch, 'completed');
-      return [];
-    }
-    return candidates.filter((line) => !runningAtRead.has(line.line) && !running.has(line.line));
+    // Lines running here hold live leases and are not claimed again (the filter is for a lease
+    // that ran out under a stalled renewal: this worker runs the line already).
+    const claimed = (await store.batches.claimLines(batch.id, this.owner, room, now, this.leaseMs)).filter((line) => !running.has(line.line));
+    if (claimed.length === 0) await this.finalizeWhenClosed(batch, 'completed');
+    return claimed;
   }
 
   /** Starts lines while their models have batch capacity left, one batch's line at a time in
-   *  turn, so a small batch is not stuck behind a teammate's ten-thousand-line one. */
-  private startRoundRobin(queues: { batch: BatchRecord; lines: BatchLineRecord[] }[]): void {
+   *  turn, so a small batch is not stuck behind a teammate's ten-thousand-line one; returns the
+   *  lines left unstarted. */
+  private startRoundRobin(startable: { batch: BatchRecord; lines: BatchLineRecord[] }[]): { batch: BatchRecord; lines: BatchLineRecord[] }[] {
+    const queues = [...startable];
     // The batch with the fewest lines running goes first: a freed sequence goes to the batch that
     // holds the fewest, not back to the oldest.
     queues.sort((a, b) => this.runningLines(a.batch.id) - this.runningLines(b.batch.id));
@@ -238,20 +290,19 @@ export class BatchWorker {
         index++;
       }
     }
+    return startable.filter((queue) => queue.lines.length > 0);
   }
 
   private launch(batch: BatchRecord, line: BatchLineRecord): void {
     let lines = this.inFlight.get(batch.id);
     if (!lines) this.inFlight.set(batch.id, (lines = new Set()));
     lines.add(line.line);
-    this.readCursor.set(batch.id, Math.max(this.readCursor.get(batch.id) ?? 0, line.line));
     this.inFlightByModel.set(line.model, (this.inFlightByModel.get(line.model) ?? 0) + 1);
-    const work = this.runLine(batch, line).then(
-      (closed) => {
-        // Still pending: read it again on a later pass.
-        if (!closed) this.readCursor.set(batch.id, Math.min(this.readCursor.get(batch.id) ?? 0, line.line - 1));
-      },
-    ).finally(() => {
+    const work = this.runLine(batch, line).then(async (closed) => {
+      // Still pending: any worker (this one after a 429 pause) may claim it again now.
+      if (!closed) await this.options.store.batches.releaseLines(batch.id, this.owner, [line.line]);
+    }).catch((error: unknown) => this.options.log?.error({ err: error, batch: batch.id, line: line.line }, 'batch line not recorded; it runs again when its lease runs out'))
+    .finally(() => {
       lines.delete(line.line);
       if (lines.size === 0) this.inFlight.delete(batch.id);
       this.inFlightByModel.set(line.model, this.inFlightByModel.get(line.model)! - 1);
@@ -297,13 +348,18 @@ export class BatchWorker {
     const { store, clock, contents } = this.options;
     const now = clock();
     this.pausedUntil.delete(batch.id);
-    this.readCursor.delete(batch.id);
     this.inBackground(batch.id, async () => {
-      if (status === 'completed' && batch.api === 'openai' && batch.status !== 'finalizing') {
-        // OpenAI's life cycle shows finalizing while the output files are written.
-        await store.batches.update(batch.id, { status: 'finalizing', finalizingAt: Math.floor(now / 1000) }, now);
+      if (status === 'completed' && batch.api === 'openai' && batch.status === 'in_progress') {
+        // OpenAI's life cycle shows finalizing while the output files are written. Guarded: another
+        // node may have finalized it (or a cancel come in) since this one read it.
+        await store.batches.update(batch.id, { status: 'finalizing', finalizingAt: Math.floor(now / 1000) }, now, [], 'in_progress');
       }
-      await finalizeBatch(store, contents, (await store.batches.find(batch.id))!, status, now);
+      // Judged by what it is now: a batch another node has already ended is left as it is, and
+      // finalizeBatch's own update is guarded by the status read here.
+      const current = await store.batches.find(batch.id);
+      const from: Record<typeof status, BatchRecord['status'][]> = { completed: ['in_progress', 'finalizing'], cancelled: ['cancelling'], expired: ['in_progress'] };
+      if (!current || !from[status].includes(current.status)) return;
+      await finalizeBatch(store, contents, current, status, now);
     });
   }
 }

@@ -144,6 +144,10 @@ export const configSchema = z
     batch_max_sequences_per_model: z.union([z.literal('auto'), positiveInt]).default('auto'),
     /** Batch jobs: most requests in one batch (OpenAI's limit is 50,000). */
     batch_max_lines: positiveInt.max(50_000).default(50_000),
+    /** Batch jobs: how long a batch line a node has claimed stays its without a renewal (renewed
+     *  every third of it while the line runs); a node that dies mid-line frees its lines after it
+     *  (at once for a restarted server on the same host). */
+    batch_line_lease_ms: z.coerce.number().int().min(500).default(30_000),
     /** OpenTelemetry tracing (off by default): one trace per request, exported over OTLP/HTTP
      *  (JSON) to `otlp_endpoint` (the collector's base URL; /v1/traces is appended), else to
      *  OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318. `sample_ratio`: the share of new

@@ -23,7 +23,14 @@ function processAlive(pid: number): boolean {
 export function isAbandoned(job: JobRecord, self: string, now: number, leaseMs: number): boolean {
   if (job.owner === self) return false;
   if (job.owner === null || job.heartbeatAt === null || now - job.heartbeatAt > leaseMs) return true;
-  const [host, pid] = job.owner.split(':');
+  return ownerProcessGone(job.owner);
+}
+
+/** Whether an owner id (newOwnerId) names a process of this host that no longer runs: what it
+ *  holds can be taken over at once, without waiting for its lease. Only this host's processes can
+ *  be checked; another host's owner is never called gone here (its lease runs out instead). */
+export function ownerProcessGone(owner: string): boolean {
+  const [host, pid] = owner.split(':');
   const ownPid = Number(pid);
-  return host === os.hostname() && ownPid !== process.pid && Number.isInteger(ownPid) && !processAlive(ownPid);
+  return host === os.hostname() && ownPid !== process.pid && Number.isInteger(ownPid) && ownPid > 0 && !processAlive(ownPid);
 }

@@ -96,10 +96,12 @@ function batchJobs(app: FastifyInstance, deps: ServerDeps, internal: InternalCal
     execute: internal.executor(app),
     clock: deps.clock,
     maxLines: deps.config.batch_max_lines,
+    leaseMs: deps.config.batch_line_lease_ms,
     metrics: createBatchMetrics(deps.metrics.registry),
     log: deps.logger,
   });
-  // One worker per box runs batches (`serve --workers N`); the others only create them.
+  // One worker per box runs batches (`serve --workers N`); the others only create them. Boxes
+  // sharing one PostgreSQL each run one, and lease the lines they run (see BatchWorker).
   if (deps.worker?.background !== false) app.addHook('onReady', async () => worker.start());
   app.addHook('preClose', () => worker.stop());
   return new BatchService(deps.store, worker, deps.clock, deps.config.batch_max_lines);

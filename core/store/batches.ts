@@ -189,12 +189,17 @@ export const batchSql = {
   insert: `
     INSERT INTO batches (id, api, key_id, endpoint, input_file_id, completion_window, metadata, status, created_at, in_progress_at, expires_at, updated_at)
     VALUES (@id, @api, @keyId, @endpoint, @inputFileId, @completionWindow, @metadata, @status, @createdAt, @inProgressAt, @expiresAt, @updatedAt)`,
+  // ON CONFLICT DO NOTHING: validating a file is idempotent (the same file gives the same lines), so
+  // a validation that a crash interrupted, or one running on two nodes at once, adds what is missing
+  // and leaves the lines already there (perhaps already run) as they are.
   insertLine: `
-    INSERT INTO batch_lines (batch_id, line, custom_id, model, body, state) VALUES (@batchId, @line, @customId, @model, @body, 'pending')`,
+    INSERT INTO batch_lines (batch_id, line, custom_id, model, body, state) VALUES (@batchId, @line, @customId, @model, @body, 'pending')
+    ON CONFLICT (batch_id, line) DO NOTHING`,
   /** insertLine for `count` lines in one statement, bound (batchId, line, customId, model, body)
    *  per line in order (lineValues): one round trip per chunk where the database is remote. */
   insertLines: (count: number) =>
-    `INSERT INTO batch_lines (batch_id, line, custom_id, model, body, state) VALUES ${Array.from({ length: count }, () => "(?, ?, ?, ?, ?, 'pending')").join(', ')}`,
+    `INSERT INTO batch_lines (batch_id, line, custom_id, model, body, state) VALUES ${Array.from({ length: count }, () => "(?, ?, ?, ?, ?, 'pending')").join(', ')}
+    ON CONFLICT (batch_id, line) DO NOTHING`,
   byId: `SELECT ${columns} FROM batches WHERE id = ?`,
   active: `SELECT ${columns} FROM batches WHERE status IN ('validating', 'in_progress', 'finalizing', 'cancelling') ORDER BY rowid`,
   counts: 'SELECT state, COUNT(*) AS n FROM batch_lines WHERE batch_id = ? GROUP BY state',
@@ -203,13 +208,41 @@ export const batchSql = {
   // across a crash and a takeover) changes nothing.
   finishLine: `
     UPDATE batch_lines SET state = @state, status_code = @statusCode, request_id = @requestId, result = @result,
-      prompt_tokens = @promptTokens, completion_tokens = @completionTokens, finished_at = @finishedAt
+      prompt_tokens = @promptTokens, completion_tokens = @completionTokens, finished_at = @finishedAt,
+      lease_owner = NULL, lease_until = NULL
     WHERE batch_id = @batchId AND line = @line AND state = 'pending'`,
   /** closePending's statement, but for `runningCount` lines bound one parameter each after
-   *  (state, now, batchId) (SQLite's json_each has no PostgreSQL twin under that name). */
+   *  (state, now, batchId, now) (SQLite's json_each has no PostgreSQL twin under that name). A line
+   *  under a live lease runs on some node now: its result is recorded when it finishes. */
   closePending: (runningCount: number) =>
-    "UPDATE batch_lines SET state = ?, finished_at = ? WHERE batch_id = ? AND state = 'pending'" +
+    "UPDATE batch_lines SET state = ?, finished_at = ?, lease_owner = NULL, lease_until = NULL WHERE batch_id = ? AND state = 'pending'" +
+    ' AND (lease_until IS NULL OR lease_until <= ?)' +
     (runningCount === 0 ? '' : ` AND line NOT IN (${Array.from({ length: runningCount }, () => '?').join(', ')})`),
+  /** claimLines' statement: the lowest pending lines with no live lease, leased to @owner until
+   *  @until. `lock` is '' on SQLite (one writer at a time: a claim never sees another half done)
+   *  and PostgreSQL's `FOR UPDATE SKIP LOCKED`, so that concurrent claimers each take different
+   *  rows instead of waiting on (and then losing) the same ones. RETURNING's order is no order:
+   *  the caller sorts. */
+  // MATERIALIZED: the picked lines are read once; as a subquery of the UPDATE, PostgreSQL may
+  // run it again (per row or per rescan), and each run of a LIMIT .. SKIP LOCKED query picks
+  // other rows, so more than `limit` lines would be claimed.
+  claimLines: (lock: '' | 'FOR UPDATE SKIP LOCKED') => `
+    WITH picked AS MATERIALIZED (
+      SELECT line FROM batch_lines
+      WHERE batch_id = @batchId AND state = 'pending' AND (lease_until IS NULL OR lease_until <= @now)
+      ORDER BY line LIMIT @limit ${lock})
+    UPDATE batch_lines SET lease_owner = @owner, lease_until = @until
+    WHERE batch_id = @batchId AND line IN (SELECT line FROM picked)
+    RETURNING ${lineColumns}`,
+  /** renewLeases' statement for `count` lines, bound (until, batchId, owner, ...lines). */
+  renewLeases: (count: number) =>
+    `UPDATE batch_lines SET lease_until = ? WHERE batch_id = ? AND lease_owner = ? AND state = 'pending' AND line IN (${Array.from({ length: count }, () => '?').join(', ')})`,
+  /** releaseLines' statement for `count` lines (null: all the owner's), bound (batchId, owner, ...lines). */
+  releaseLines: (count: number | null) =>
+    "UPDATE batch_lines SET lease_owner = NULL, lease_until = NULL WHERE batch_id = ? AND lease_owner = ? AND state = 'pending'" +
+    (count === null ? '' : ` AND line IN (${Array.from({ length: count }, () => '?').join(', ')})`),
+  leaseOwners:
+    "SELECT DISTINCT lease_owner FROM batch_lines WHERE batch_id = ? AND state = 'pending' AND lease_owner IS NOT NULL AND lease_until > ? ORDER BY lease_owner",
   linesAfter: `SELECT ${lineColumns} FROM batch_lines WHERE batch_id = ? AND line > ? ORDER BY line LIMIT ?`,
   allLines: `SELECT ${lineColumns} FROM batch_lines WHERE batch_id = ? ORDER BY line`,
   delete: 'DELETE FROM batches WHERE id = ?',
@@ -271,6 +304,17 @@ export interface BatchStore {
   deleteLines(batchId: string): Promise<void>;
   counts(batchId: string): Promise<LineCounts>;
   pending(batchId: string, afterLine: number, limit: number): Promise<BatchLineRecord[]>;
+  /** Leases to `owner`, until now + leaseMs, up to `limit` of the lowest pending lines that no
+   *  live lease holds (never leased, released, or expired by `now`); them, in line order. Two
+   *  claimers, on any nodes, never get the same line while its lease lives. */
+  claimLines(batchId: string, owner: string, limit: number, now: number, leaseMs: number): Promise<BatchLineRecord[]>;
+  /** Moves the leases `owner` still holds on these pending lines to `until`; how many it held. */
+  renewLeases(batchId: string, owner: string, lines: readonly number[], until: number): Promise<number>;
+  /** Gives back `owner`'s leases on these lines (all its lines of the batch when omitted) that are
+   *  still pending, to be claimed again at once; how many. */
+  releaseLines(batchId: string, owner: string, lines?: readonly number[]): Promise<number>;
+  /** Who holds live leases on the batch's pending lines at `now`. */
+  leaseOwners(batchId: string, now: number): Promise<string[]>;
   finishLine(batchId: string, line: number, result: LineResult): Promise<boolean>;
   closePending(batchId: string, state: 'canceled' | 'expired', now: number, running?: readonly number[]): Promise<number>;
   lines(batchId: string, pageSize?: number): AsyncIterable<BatchLineRecord>;
@@ -298,6 +342,10 @@ export class BatchRepository implements BatchStore {
   private readonly pendingTotalStatement;
   /** closePending's statements, per number of running lines, prepared once each. */
   private readonly closePendingStatements = new Map<number, ReturnType<Db['prepare']>>();
+  private readonly claimStatement;
+  private readonly leaseOwnersStatement;
+  /** renewLeases' and releaseLines' statements, by their text. */
+  private readonly leaseStatements = new Map<string, ReturnType<Db['prepare']>>();
   private readonly pages;
 
   constructor(private readonly db: Db) {
@@ -316,6 +364,8 @@ export class BatchRepository implements BatchStore {
     this.statusCountsStatement = db.prepare<[], { status: BatchStatus; n: number }>(batchSql.statusCounts);
     this.pendingTotalStatement = db.prepare<[], { n: number }>(batchSql.queueDepth);
     this.pages = new Paginator<BatchRow>(db, batchPages);
+    this.claimStatement = db.prepare<[Record<string, unknown>], LineRow>(batchSql.claimLines(''));
+    this.leaseOwnersStatement = db.prepare<[string, number], { lease_owner: string }>(batchSql.leaseOwners);
   }
 
   /** A new batch, with its lines when they are known (Anthropic's come in the request). */
@@ -394,7 +444,32 @@ export class BatchRepository implements BatchStore {
   async closePending(batchId: string, state: 'canceled' | 'expired', now: number, running: readonly number[] = []): Promise<number> {
     let statement = this.closePendingStatements.get(running.length);
     if (!statement) this.closePendingStatements.set(running.length, (statement = this.db.prepare(batchSql.closePending(running.length))));
-    return statement.run([state, now, batchId, ...running]).changes;
+    return statement.run([state, now, batchId, now, ...running]).changes;
+  }
+
+  async claimLines(batchId: string, owner: string, limit: number, now: number, leaseMs: number): Promise<BatchLineRecord[]> {
+    const rows = this.claimStatement.all({ batchId, owner, limit, now, until: now + leaseMs });
+    return rows.sort((a, b) => a.line - b.line).map(lineFromRow);
+  }
+
+  async renewLeases(batchId: string, owner: string, lines: readonly number[], until: number): Promise<number> {
+    if (lines.length === 0) return 0;
+    return this.leaseStatement(batchSql.renewLeases(lines.length)).run([until, batchId, owner, ...lines]).changes;
+  }
+
+  async releaseLines(batchId: string, owner: string, lines?: readonly number[]): Promise<number> {
+    if (lines?.length === 0) return 0;
+    return this.leaseStatement(batchSql.releaseLines(lines?.length ?? null)).run([batchId, owner, ...(lines ?? [])]).changes;
+  }
+
+  async leaseOwners(batchId: string, now: number): Promise<string[]> {
+    return this.leaseOwnersStatement.all(batchId, now).map((row) => row.lease_owner);
+  }
+
+  private leaseStatement(sql: string): ReturnType<Db['prepare']> {
+    let statement = this.leaseStatements.get(sql);
+    if (!statement) this.leaseStatements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
   }
 
   /** Lines in file order, a page at a time (the results are read without holding them all). */

@@ -239,4 +239,19 @@ export const migrations: readonly { version: number; name: string; sql: string }
       CREATE INDEX files_blob_key ON files (blob_key);
     `,
   },
+  {
+    version: 8,
+    name: 'batch line leases (several nodes share the batch queue)',
+    sql: `
+      -- A pending line a worker has claimed: no other worker starts it until lease_until passes
+      -- (the holder renews it while the line runs) or the holder releases it. A node that dies
+      -- mid-line loses nothing: its leases run out and another node claims the lines.
+      ALTER TABLE batch_lines ADD COLUMN lease_owner TEXT;   -- host:pid:token of the worker (core/jobs/owner.ts)
+      ALTER TABLE batch_lines ADD COLUMN lease_until INTEGER; -- unix ms
+      -- Claims read a batch's pending lines in line order: with line in the index, the lines already
+      -- done are never read (batch_lines_state's (batch_id, state) is a prefix of it).
+      DROP INDEX batch_lines_state;
+      CREATE INDEX batch_lines_pending ON batch_lines (batch_id, state, line);
+    `,
+  },
 ];

@@ -90,7 +90,29 @@ export class PostgresBatchRepository implements BatchStore {
   }
 
   async closePending(batchId: string, state: 'canceled' | 'expired', now: number, running: readonly number[] = []): Promise<number> {
-    return execute(this.executor, batchSql.closePending(running.length), [state, now, batchId, ...running]);
+    return execute(this.executor, batchSql.closePending(running.length), [state, now, batchId, now, ...running]);
+  }
+
+  /** FOR UPDATE SKIP LOCKED (PostgreSQL only): concurrent claimers on several nodes each lock
+   *  different pending rows; a row another claimer holds is passed over, not waited for, and one
+   *  it has just leased fails the lease test when re-read under the lock. */
+  async claimLines(batchId: string, owner: string, limit: number, now: number, leaseMs: number): Promise<BatchLineRecord[]> {
+    const rows = await query<LineRow>(this.executor, batchSql.claimLines('FOR UPDATE SKIP LOCKED'), { batchId, owner, limit, now, until: now + leaseMs });
+    return rows.sort((a, b) => a.line - b.line).map(lineFromRow);
+  }
+
+  async renewLeases(batchId: string, owner: string, lines: readonly number[], until: number): Promise<number> {
+    if (lines.length === 0) return 0;
+    return execute(this.executor, batchSql.renewLeases(lines.length), [until, batchId, owner, ...lines]);
+  }
+
+  async releaseLines(batchId: string, owner: string, lines?: readonly number[]): Promise<number> {
+    if (lines?.length === 0) return 0;
+    return execute(this.executor, batchSql.releaseLines(lines?.length ?? null), [batchId, owner, ...(lines ?? [])]);
+  }
+
+  async leaseOwners(batchId: string, now: number): Promise<string[]> {
+    return (await query<{ lease_owner: string }>(this.executor, batchSql.leaseOwners, [batchId, now])).map((row) => row.lease_owner);
   }
 
   async *lines(batchId: string, pageSize = 1000): AsyncGenerator<BatchLineRecord> {
