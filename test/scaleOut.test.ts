@@ -235,6 +235,10 @@ describe('three llmsvc nodes on one PostgreSQL, Redis and S3', () => {
     const output = (await (await client(nodes[2]!).files.content(done.output_file_id!)).text()).trim().split('\n').map((line) => JSON.parse(line) as { custom_id: string; response: { body: { choices: { message: { content: string } }[] } } });
     assert.deepEqual(output.map((line) => line.custom_id).sort(), Array.from({ length: lineCount }, (_, index) => `line-${index}`).sort(), 'each line once');
     for (const line of output) assert.equal(line.response.body.choices[0]!.message.content, `batch line ${line.custom_id.slice('line-'.length)}`);
+    // Each node ran only the lines it claimed: a line reached the upstream twice at most when node
+    // 1 was killed while it ran it (at most 16 lines of a model at once per node).
+    const sent = upstream.received.filter((request) => request.messages[0]?.content.startsWith('batch line ')).length;
+    assert.ok(sent >= lineCount && sent <= lineCount + 16, `${sent} batch requests reached the upstream for ${lineCount} lines`);
   });
 
   test('migrate and backup know the data is in PostgreSQL, and never print its URL', async () => {
