@@ -16,7 +16,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { adminKey, assertBuilt, benchLogger, cleanUp, cliPath, drain, freePort, median, processCpuMs, projectRoot, runBenchmark, sleep, spawnTracked, textTable, waitForLine } from './support.js';
+import { treeCpuMs } from './gatewayParts.js';
+import { adminKey, assertBuilt, benchLogger, cleanUp, cliPath, drain, freePort, median, projectRoot, runBenchmark, sleep, spawnTracked, textTable, waitForLine } from './support.js';
 
 const log = benchLogger('gateway-workers');
 const argv = process.argv.slice(2);
@@ -31,25 +32,6 @@ const noLimits = argv.includes('--no-limits');
 const connections = 32;
 const messages = [{ role: 'user', content: 'Say hello.' }];
 const body = (model: string) => JSON.stringify({ model, messages, max_tokens: 16 });
-
-/** CPU ms of a process and all its descendants (a cluster primary and its workers). */
-function treeCpuMs(pid: number): number {
-  let total = 0;
-  const stack = [pid];
-  while (stack.length > 0) {
-    const current = stack.pop()!;
-    try {
-      total += processCpuMs(current);
-      for (const task of fs.readdirSync(`/proc/${current}/task`)) {
-        const children = fs.readFileSync(`/proc/${current}/task/${task}/children`, 'utf8').trim();
-        if (children) stack.push(...children.split(' ').map(Number));
-      }
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return total;
-}
 
 interface Target {
   name: string;
