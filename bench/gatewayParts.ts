@@ -23,6 +23,7 @@ import {
   percentile,
   processCpuMs,
   projectRoot,
+  reapedChildrenCpuMs,
   sleep,
   spawnTracked,
   textTable,
@@ -260,14 +261,15 @@ export async function checkAnswers(targets: Target[]): Promise<void> {
 // CPU accounting
 
 /** CPU ms of a process and all its descendants (a cluster primary and its workers, a postmaster and
- *  its backends); what exited is no longer counted. */
+ *  its backends), those that exited included once their parent has reaped them (a PostgreSQL backend
+ *  whose connection a pool closed would otherwise take its CPU out of the sum). */
 export function treeCpuMs(pid: number): number {
   let total = 0;
   const stack = [pid];
   while (stack.length > 0) {
     const current = stack.pop()!;
     try {
-      total += processCpuMs(current);
+      total += processCpuMs(current) + reapedChildrenCpuMs(current);
       for (const task of fs.readdirSync(`/proc/${current}/task`)) {
         const children = fs.readFileSync(`/proc/${current}/task/${task}/children`, 'utf8').trim();
         if (children) stack.push(...children.split(' ').map(Number));

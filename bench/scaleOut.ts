@@ -127,7 +127,7 @@ async function requestLogRows(databaseUrl: string): Promise<string> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const result = await client.query<{ count: string }>('SELECT count(*) AS count FROM request_log_v5');
+    const result = await client.query<{ count: string }>('SELECT count(*) AS count FROM request_log');
     return fmt0(Number(result.rows[0]!.count));
   } catch (error) {
     return `unknown (${(error as Error).message})`;
@@ -310,7 +310,7 @@ async function main(): Promise<void> {
     `- **Round-robin proxy**: \`bench/bareProxy.ts\` with the three nodes' ports (node:http + one undici Pool per node, taken in turn; body and Authorization passed through)`,
     `- **Portkey ${portkeyVersion}**: \`start-server.js --headless\`, \`x-portkey-provider: openai\`, \`x-portkey-custom-host\` the static upstream`,
     `- Paced runs: an open-loop client in the benchmark process sends ${pacedRate} requests/s (a 1 ms timer, ≤ 64 keep-alive connections, each request timed with process.hrtime, the first ${pacedWarmupSeconds} s not counted, sends skipped and counted when ${pacedMaxOutstanding} are in flight). Added = target − direct upstream, same round. Max throughput: autocannon at ${connections} connections`,
-    `- CPU per request: user + system time of each process tree (/proc) over a run ÷ requests completed in it. "server" is the node measured (for ${nodeCount} nodes: the sum of the three), Portkey or the upstream itself; the proxy, PostgreSQL (postmaster and its backends${ownServer ? '' : ': not measured, not started here'}) and Redis${redis.pid !== undefined ? '' : ' (not measured, not started here)'} separately`,
+    `- CPU per request: user + system time of each process tree (/proc) over a run ÷ requests completed in it. "server" is the node measured (for ${nodeCount} nodes: the sum of the three), Portkey or the upstream itself; the proxy, PostgreSQL (postmaster and its backends, reaped ones included${ownServer ? '' : ': not measured, not started here'}) and Redis${redis.pid !== undefined ? '' : ' (not measured, not started here)'} separately. Their CPU during the runs of targets that do not use them is the idle PostgreSQL nodes' background work`,
     `- Targets alternated within each round (order reversed every round) after a ${warmupSeconds} s warm-up each at ${connections} connections`,
     '',
     'Targets:',
