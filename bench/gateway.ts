@@ -10,337 +10,58 @@
 // to the upstream, Portkey's Node server, and bench/bareProxy.ts (node:http + undici and nothing
 // else: the floor of a Node gateway here). Load comes from autocannon in this process. See
 // bench/README.md.
-import { execSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
 import { summarizeProfile, topEntries } from './cpuProfile.js';
 import {
-  adminKey,
-  assertBuilt,
-  benchLogger,
-  cliPath,
-  cleanUp,
-  drain,
-  freePort,
-  markdownTable,
-  median,
-  percentile,
-  processCpuMs,
-  projectRoot,
-  runBenchmark,
-  sleep,
-  spawnTracked,
-  stopChild,
-  textTable,
-  waitForLine,
-  waitReady,
-  workDir,
-  writeResultsSection,
-} from './support.js';
+  autocannonVersion,
+  checkAnswers,
+  cli,
+  connections,
+  directTarget,
+  fmt,
+  fmt0,
+  llmsvcTarget,
+  machineLine,
+  messages,
+  orderOf,
+  paced,
+  pacedAutocannon,
+  pacedMaxOutstanding,
+  pacedWarmupSeconds,
+  portkeyTarget as portkeyTargetOf,
+  portkeyVersion,
+  range,
+  removeTempDirs,
+  saturate,
+  show,
+  startBareProxy,
+  startLlmsvc,
+  startPortkey,
+  startUpstream,
+  unusedKey,
+  upstreamBody,
+  type Llmsvc,
+  type LoadRun,
+  type PacedRun,
+  type Target,
+} from './gatewayParts.js';
+import { adminKey, assertBuilt, benchLogger, cleanUp, cliPath, median, projectRoot, runBenchmark, sleep, stopChild, workDir, writeResultsSection } from './support.js';
 
 const log = benchLogger('gateway');
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const profiling = !argv.includes('--no-profile');
-const cliArgIndex = argv.indexOf('--cli');
-const cli =
-  cliArgIndex >= 0 ? path.resolve(argv[cliArgIndex + 1]!) : argv.includes('--tsx') ? path.join(projectRoot, 'apps/cli/main.ts') : cliPath;
-const cliNodeArgs = cli.endsWith('.ts') ? ['--import', 'tsx', cli] : [cli];
 
-const connections = 32;
 const loadSeconds = quick ? 5 : 10;
 const rounds = quick ? 1 : 2;
 const pacedRate = 1000;
 const pacedSeconds = quick ? 5 : 8;
-/** The first second of a paced run opens connections and is not counted. */
-const pacedWarmupSeconds = 1;
-/** Requests in flight beyond which the paced client skips sends (counted) instead of queueing without
- *  end: a server slower than the rate would otherwise make the run last as long as its backlog. */
-const pacedMaxOutstanding = 256;
 const sectionHeading = 'Gateway overhead (issue 5)';
 
-const messages = [{ role: 'user', content: 'Say hello.' }];
-/** Not deterministic (default temperature 1, no seed): never a cache candidate. */
-const routedBody = JSON.stringify({ model: 'bench', messages, max_tokens: 16 });
 /** temperature 0: the response cache's candidate. */
 const cacheBody = JSON.stringify({ model: 'bench', messages, max_tokens: 16, temperature: 0 });
-const upstreamBody = JSON.stringify({ model: 'm', messages, max_tokens: 16 });
-const unusedKey = 'Bearer sk-bench-not-checked';
-
-interface Target {
-  name: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-  pid: number;
-  /** Bytes and lines the process wrote to stderr (its logs) so far. */
-  logBytes?: () => number;
-}
-
-interface LoadRun {
-  target: string;
-  round: number;
-  rps: number;
-  total: number;
-  p50: number;
-  p99: number;
-  mean: number;
-  non2xx: number;
-  errors: number;
-  serverCpuMsPerRequest: number;
-  upstreamCpuMsPerRequest: number;
-  logBytesPerRequest?: number;
-}
-
-interface PacedRun {
-  target: string;
-  round: number;
-  client: 'hrtime' | 'autocannon';
-  rate: number;
-  /** Sends skipped because pacedMaxOutstanding requests were in flight (own client only). */
-  skipped: number;
-  achievedRps: number;
-  count: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-}
-
-const tempDirs: string[] = [];
-function tempDir(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-}
-
-/** bench/bareProxy.ts in front of the upstream: one more HTTP hop in Node, no features. */
-async function startBareProxy(upstreamPort: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawnTracked(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/bareProxy.ts'), String(upstreamPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = drain(child);
-  const match = await waitForLine(child, /^bare proxy listening on (\d+)$/, 'the bare proxy', output.tail);
-  return { child, port: Number(match[1]) };
-}
-
-async function startUpstream(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawnTracked(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/staticUpstream.ts'), '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = drain(child);
-  const match = await waitForLine(child, /^static upstream listening on (\d+)$/, 'the static upstream', output.tail);
-  return { child, port: Number(match[1]) };
-}
-
-interface Llmsvc {
-  name: string;
-  child: ChildProcess;
-  url: string;
-  userKey?: string;
-  logBytes: () => number;
-  dataDir: string;
-}
-
-/** `llmsvc serve` with a config file routing model "bench" to the static upstream. */
-async function startLlmsvc(name: string, upstreamPort: number, settings: { log_level: string; auth: boolean }, nodeArgs: string[] = []): Promise<Llmsvc> {
-  const dir = tempDir('llmsvc-gateway-');
-  const modelsDir = path.join(dir, 'models');
-  const dataDir = path.join(dir, 'data');
-  fs.mkdirSync(modelsDir);
-  const configFile = path.join(dir, 'config.json');
-  fs.writeFileSync(
-    configFile,
-    JSON.stringify({
-      ...settings,
-      default_model: false,
-      providers: [{ id: 'static', type: 'openai-compatible', base_url: `http://127.0.0.1:${upstreamPort}/v1` }],
-      routes: [{ model: 'bench', targets: [{ provider: 'static', model: 'm' }] }],
-    }),
-  );
-  const child = spawnTracked(process.execPath, [...nodeArgs, ...cliNodeArgs, 'serve', '--config', configFile, '--port', '0', '--data-dir', dataDir, '--models-dir', modelsDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LLMSVC_ADMIN_KEY: adminKey },
-  });
-  const output = drain(child);
-  const match = await waitForLine(child, /^llmsvc listening on (http:\/\/\S+)$/, name, output.tail);
-  const url = match[1]!;
-  // The runtime thread loads llama.cpp at start; let it finish so it does not share the cores with the load.
-  await waitReady(url, 60_000).catch((error: unknown) => log(`${name}: ${(error as Error).message}; going on (upstream routes do not need it)`));
-  let userKey: string | undefined;
-  if (settings.auth) {
-    // A real user key with rpm and tpm limits far above what the load can reach: every request is
-    // checked against them (and gets the x-ratelimit-* headers), none is refused.
-    const response = await fetch(`${url}/admin/v1/keys`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'gateway-bench', rpm: 1_000_000_000, tpm: 1_000_000_000_000 }),
-    });
-    if (response.status !== 201) throw new Error(`${name}: creating the key answered ${response.status}: ${await response.text()}`);
-    userKey = ((await response.json()) as { key: string }).key;
-  }
-  return { name, child, url, userKey, logBytes: output.bytes, dataDir };
-}
-
-function llmsvcTarget(server: Llmsvc, body = routedBody, name = server.name): Target {
-  return {
-    name,
-    url: `${server.url}/v1/chat/completions`,
-    headers: { 'content-type': 'application/json', authorization: server.userKey ? `Bearer ${server.userKey}` : unusedKey },
-    body,
-    pid: server.child.pid!,
-    logBytes: server.logBytes,
-  };
-}
-
-const portkeyRoot = path.join(projectRoot, 'node_modules/@portkey-ai/gateway');
-
-async function startPortkey(): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  // --headless: no log console UI (what NODE_ENV=production also turns off); --port=N as its CLI reads it.
-  const child = spawnTracked(process.execPath, [path.join(portkeyRoot, 'build/start-server.js'), `--port=${port}`, '--headless'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout!.resume();
-  const output = drain(child);
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = performance.now() + 30_000;
-  for (;;) {
-    const response = await fetch(`${url}/`).catch(() => undefined);
-    if (response) {
-      await response.arrayBuffer();
-      break;
-    }
-    if (child.exitCode !== null || performance.now() > deadline) throw new Error(`Portkey did not start:\n${output.tail()}`);
-    await sleep(100);
-  }
-  return { child, url };
-}
-
-async function saturate(target: Target, upstreamPid: number, round: number, seconds = loadSeconds): Promise<LoadRun> {
-  const cpu = processCpuMs(target.pid);
-  const upstreamCpu = processCpuMs(upstreamPid);
-  const logBytes = target.logBytes?.();
-  const result = await autocannon({ url: target.url, method: 'POST', headers: target.headers, body: target.body, connections, duration: seconds });
-  const total = result.requests.total;
-  const run: LoadRun = {
-    target: target.name,
-    round,
-    rps: total / result.duration,
-    total,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    mean: result.latency.mean,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-    serverCpuMsPerRequest: (processCpuMs(target.pid) - cpu) / Math.max(1, total),
-    upstreamCpuMsPerRequest: (processCpuMs(upstreamPid) - upstreamCpu) / Math.max(1, total),
-    ...(logBytes === undefined ? {} : { logBytesPerRequest: (target.logBytes!() - logBytes) / Math.max(1, total) }),
-  };
-  log(`${target.name} r${round}: ${run.rps.toFixed(0)} RPS, p50 ${run.p50} ms, p99 ${run.p99} ms, non-2xx ${run.non2xx}, errors ${run.errors}, server CPU ${run.serverCpuMsPerRequest.toFixed(3)} ms/req`);
-  return run;
-}
-
-/** Open-loop load at a fixed rate from this process, each request timed with process.hrtime
- *  (sub-ms, where autocannon's histogram has whole ms). Keep-alive connections, at most 64. */
-async function paced(target: Target, rate: number, seconds: number): Promise<Omit<PacedRun, 'round' | 'client' | 'rate'> & { headers: http.IncomingHttpHeaders[] }> {
-  const url = new URL(target.url);
-  const body = Buffer.from(target.body);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const headers = { ...target.headers, 'content-length': String(body.length) };
-  const latencies: number[] = [];
-  const seenHeaders: http.IncomingHttpHeaders[] = [];
-  let non2xx = 0;
-  let errors = 0;
-  let sent = 0;
-  let skipped = 0;
-  let outstanding = 0;
-  const total = rate * seconds;
-  const countFrom = rate * pacedWarmupSeconds;
-  const start = performance.now();
-  let countedFrom = 0;
-  let countedTo = 0;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      if (sent >= total && outstanding === 0) resolve();
-    };
-    const fire = (counted: boolean) => {
-      outstanding++;
-      const began = process.hrtime.bigint();
-      const request = http.request({ agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers }, (response) => {
-        response.on('data', () => {});
-        response.on('end', () => {
-          outstanding--;
-          if (counted) {
-            latencies.push(Number(process.hrtime.bigint() - began) / 1e6);
-            if (response.statusCode! < 200 || response.statusCode! > 299) non2xx++;
-            if (seenHeaders.length < 5) seenHeaders.push(response.headers);
-            countedTo = performance.now();
-          }
-          done();
-        });
-      });
-      request.on('error', () => {
-        outstanding--;
-        if (counted) errors++;
-        done();
-      });
-      request.end(body);
-    };
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000));
-      while (sent < due) {
-        if (sent === countFrom) countedFrom = performance.now();
-        if (outstanding < pacedMaxOutstanding) fire(sent >= countFrom);
-        else if (sent >= countFrom) skipped++;
-        sent++;
-      }
-      if (sent < total) setTimeout(tick, 1);
-      else done();
-    };
-    tick();
-  });
-  agent.destroy();
-  return {
-    target: target.name,
-    achievedRps: (latencies.length / (countedTo - countedFrom)) * 1000,
-    count: latencies.length,
-    p50: percentile(latencies, 50),
-    p90: percentile(latencies, 90),
-    p99: percentile(latencies, 99),
-    non2xx,
-    errors,
-    skipped,
-    headers: seenHeaders,
-  };
-}
-
-async function pacedAutocannon(target: Target, rate: number, seconds: number): Promise<Omit<PacedRun, 'round' | 'client' | 'rate'>> {
-  const result = await autocannon({ url: target.url, method: 'POST', headers: target.headers, body: target.body, connections, duration: seconds, overallRate: rate });
-  return {
-    target: target.name,
-    achievedRps: result.requests.total / result.duration,
-    count: result.requests.total,
-    p50: result.latency.p50,
-    p90: result.latency.p90,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-    skipped: 0,
-  };
-}
-
-const fmt = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '—');
-const fmt0 = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '—');
-const range = (values: number[], format: (value: number) => string) =>
-  values.length === 1 ? format(values[0]!) : `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
-
-/** One sequence of the targets per round, reversed every other round so that drift hits all alike. */
-const orderOf = <T>(items: T[], round: number) => (round % 2 === 1 ? items : [...items].reverse());
-
-function show(title: string, header: string[], rows: string[][]): string {
-  process.stdout.write(`\n${title}\n${textTable(header, rows)}\n`);
-  return markdownTable(header, rows);
-}
 
 async function metricCount(server: Llmsvc): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } })).text();
@@ -354,8 +75,6 @@ async function metricCount(server: Llmsvc): Promise<number> {
 async function main(): Promise<void> {
   const startedAt = new Date();
   const loadBefore = os.loadavg();
-  const portkeyVersion = (JSON.parse(fs.readFileSync(path.join(portkeyRoot, 'package.json'), 'utf8')) as { version: string }).version;
-  const autocannonVersion = (JSON.parse(fs.readFileSync(path.join(projectRoot, 'node_modules/autocannon/package.json'), 'utf8')) as { version: string }).version;
 
   if (cli === cliPath) assertBuilt();
   log('starting the static upstream, llmsvc (3 configurations), Portkey and the bare proxy …');
@@ -365,22 +84,10 @@ async function main(): Promise<void> {
   const quiet = await startLlmsvc('llmsvc, log warn', upstream.port, { log_level: 'warn', auth: true });
   const bare = await startLlmsvc('llmsvc, log warn, auth off', upstream.port, { log_level: 'warn', auth: false });
   const portkey = await startPortkey();
-  const bareProxy = await startBareProxy(upstream.port);
+  const bareProxy = await startBareProxy([upstream.port]);
 
-  const direct: Target = {
-    name: 'direct upstream',
-    url: `${upstreamUrl}/chat/completions`,
-    headers: { 'content-type': 'application/json', authorization: unusedKey },
-    body: upstreamBody,
-    pid: upstream.child.pid!,
-  };
-  const portkeyTarget: Target = {
-    name: `Portkey ${portkeyVersion}`,
-    url: `${portkey.url}/v1/chat/completions`,
-    headers: { 'content-type': 'application/json', authorization: unusedKey, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': upstreamUrl },
-    body: upstreamBody,
-    pid: portkey.child.pid!,
-  };
+  const direct = directTarget(upstream);
+  const portkeyTarget = portkeyTargetOf(portkey, upstreamUrl);
   const floor: Target = {
     name: 'bare Node proxy (floor)',
     url: `http://127.0.0.1:${bareProxy.port}/v1/chat/completions`,
@@ -392,11 +99,7 @@ async function main(): Promise<void> {
   const targets = [direct, portkeyTarget, llmsvc, llmsvcTarget(quiet), llmsvcTarget(bare), floor];
 
   // Each answers correctly before any load.
-  for (const target of targets) {
-    const response = await fetch(target.url, { method: 'POST', headers: target.headers, body: target.body });
-    const text = await response.text();
-    if (response.status !== 200 || !text.includes('Hello from static.')) throw new Error(`${target.name} answered ${response.status}: ${text.slice(0, 500)}`);
-  }
+  await checkAnswers(targets);
 
   log(`warming up each target (${quick ? 2 : 3} s at ${connections} connections) …`);
   for (const target of targets) await saturate(target, upstream.child.pid!, 0, quick ? 2 : 3);
@@ -405,7 +108,7 @@ async function main(): Promise<void> {
   const loadRuns: LoadRun[] = [];
   for (let round = 1; round <= rounds; round++) {
     for (const target of orderOf(targets, round)) {
-      loadRuns.push(await saturate(target, upstream.child.pid!, round));
+      loadRuns.push(await saturate(target, upstream.child.pid!, round, loadSeconds));
       await sleep(500);
     }
   }
@@ -454,7 +157,7 @@ async function main(): Promise<void> {
   const cachePacedRuns: PacedRun[] = [];
   if (cacheWired) {
     for (let round = 1; round <= rounds; round++) {
-      for (const target of orderOf([direct, cacheTarget], round)) cacheLoadRuns.push(await saturate(target, upstream.child.pid!, round));
+      for (const target of orderOf([direct, cacheTarget], round)) cacheLoadRuns.push(await saturate(target, upstream.child.pid!, round, loadSeconds));
       for (const target of orderOf([direct, cacheTarget], round)) {
         const own = await paced(target, pacedRate, pacedSeconds);
         const hits = own.headers.filter((h) => h['x-llmsvc-cache'] === 'hit').length;
@@ -477,11 +180,11 @@ async function main(): Promise<void> {
     fs.rmSync(profileDir, { recursive: true, force: true });
     fs.mkdirSync(profileDir, { recursive: true });
     await stopChild(full.child);
-    const profiled = await startLlmsvc('llmsvc (profiled)', upstream.port, { log_level: 'info', auth: true }, ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-interval', '500']);
+    const profiled = await startLlmsvc('llmsvc (profiled)', upstream.port, { log_level: 'info', auth: true }, { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-interval', '500'] });
     const target = llmsvcTarget(profiled);
     await saturate(target, upstream.child.pid!, 0, 3);
     const fromUs = Number(process.hrtime.bigint() / 1000n);
-    const run = await saturate(target, upstream.child.pid!, 1);
+    const run = await saturate(target, upstream.child.pid!, 1, loadSeconds);
     const toUs = Number(process.hrtime.bigint() / 1000n);
     await stopChild(profiled.child, 15_000);
     // One file per thread: CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; thread 0 is the main thread.
@@ -599,12 +302,10 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${cacheText}\n`);
   }
 
-  const nproc = execSync('nproc').toString().trim();
-  const uname = execSync('uname -a').toString().trim();
   const section = [
     `## ${sectionHeading} — ${startedAt.toISOString()}`,
     '',
-    `- Machine: \`nproc\` ${nproc}; \`${uname}\`; ${os.cpus()[0]?.model ?? 'unknown CPU'}; Node ${process.version}`,
+    machineLine(),
     `- Load average (1/5/15 min) before: ${loadBefore.map((v) => v.toFixed(1)).join(' / ')}, after: ${loadAfter.map((v) => v.toFixed(1)).join(' / ')} — the 2 cores were shared with other work, so compare figures of the same round only`,
     `- Command: \`node --import tsx bench/gateway.ts${argv.length ? ` ${argv.join(' ')}` : ''}\`; llmsvc from ${path.relative(projectRoot, cli)}${cli.endsWith('.ts') ? ' through tsx' : ''}; autocannon ${autocannonVersion} in the benchmark process; the run took ${fmt0((Date.now() - startedAt.getTime()) / 1000)} s`,
     `- Upstream: \`bench/staticUpstream.ts\` (node:http, prebuilt answers: JSON, or a 7-event SSE stream when the body has \`"stream":true\`; llmsvc passes the client's non-streamed request on as one)`,
@@ -656,6 +357,6 @@ await runBenchmark('gateway', async () => {
     await main();
   } finally {
     await cleanUp(); // the servers first: their data dirs are in use
-    for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+    removeTempDirs();
   }
 });

@@ -16,7 +16,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { adminKey, assertBuilt, benchLogger, cleanUp, cliPath, drain, freePort, median, processCpuMs, projectRoot, runBenchmark, sleep, spawnTracked, textTable, waitForLine } from './support.js';
+import { portkeyTarget, routedBody, startPortkey, startUpstream, treeCpuMs, type Target } from './gatewayParts.js';
+import { adminKey, assertBuilt, benchLogger, cleanUp, cliPath, drain, median, runBenchmark, sleep, spawnTracked, textTable, waitForLine } from './support.js';
 
 const log = benchLogger('gateway-workers');
 const argv = process.argv.slice(2);
@@ -29,35 +30,6 @@ const seconds = option('--seconds', 10);
 const rounds = option('--rounds', 2);
 const noLimits = argv.includes('--no-limits');
 const connections = 32;
-const messages = [{ role: 'user', content: 'Say hello.' }];
-const body = (model: string) => JSON.stringify({ model, messages, max_tokens: 16 });
-
-/** CPU ms of a process and all its descendants (a cluster primary and its workers). */
-function treeCpuMs(pid: number): number {
-  let total = 0;
-  const stack = [pid];
-  while (stack.length > 0) {
-    const current = stack.pop()!;
-    try {
-      total += processCpuMs(current);
-      for (const task of fs.readdirSync(`/proc/${current}/task`)) {
-        const children = fs.readFileSync(`/proc/${current}/task/${task}/children`, 'utf8').trim();
-        if (children) stack.push(...children.split(' ').map(Number));
-      }
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return total;
-}
-
-interface Target {
-  name: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-  pid: number;
-}
 
 async function startLlmsvc(name: string, upstreamPort: number, workerCount: number): Promise<Target> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmsvc-workers-bench-'));
@@ -81,7 +53,7 @@ async function startLlmsvc(name: string, upstreamPort: number, workerCount: numb
     body: JSON.stringify(noLimits ? { name: 'bench' } : { name: 'bench', rpm: 1_000_000_000, tpm: 1_000_000_000_000 }),
   });
   const { key } = (await response.json()) as { key: string };
-  return { name, url: `${url}/v1/chat/completions`, headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: body('bench'), pid: child.pid! };
+  return { name, url: `${url}/v1/chat/completions`, headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: routedBody, pid: child.pid! };
 }
 
 interface Run {
@@ -114,28 +86,11 @@ async function saturate(target: Target, round: number, duration: number): Promis
 async function main(): Promise<void> {
   assertBuilt();
   const loadBefore = os.loadavg();
-  const upstreamChild = spawnTracked(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/staticUpstream.ts'), '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const upstreamPort = Number((await waitForLine(upstreamChild, /^static upstream listening on (\d+)$/, 'the static upstream', drain(upstreamChild).tail))[1]);
+  const upstreamPort = (await startUpstream()).port;
   const upstreamUrl = `http://127.0.0.1:${upstreamPort}/v1`;
   const one = await startLlmsvc('llmsvc, 1 worker', upstreamPort, 1);
   const many = await startLlmsvc(`llmsvc, --workers ${workers}`, upstreamPort, workers);
-  const portkeyRoot = path.join(projectRoot, 'node_modules/@portkey-ai/gateway');
-  const portkeyVersion = (JSON.parse(fs.readFileSync(path.join(portkeyRoot, 'package.json'), 'utf8')) as { version: string }).version;
-  const portkeyPort = await freePort();
-  const portkeyChild = spawnTracked(process.execPath, [path.join(portkeyRoot, 'build/start-server.js'), `--port=${portkeyPort}`, '--headless'], { stdio: ['ignore', 'ignore', 'ignore'] });
-  const portkey: Target = {
-    name: `Portkey ${portkeyVersion}`,
-    url: `http://127.0.0.1:${portkeyPort}/v1/chat/completions`,
-    headers: { 'content-type': 'application/json', authorization: 'Bearer unused', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': upstreamUrl },
-    body: body('m'),
-    pid: portkeyChild.pid!,
-  };
-  for (let tries = 0; ; tries++) {
-    const ok = await fetch(`http://127.0.0.1:${portkeyPort}/`).then((response) => response.arrayBuffer().then(() => true), () => false);
-    if (ok) break;
-    if (tries > 300) throw new Error('Portkey did not start');
-    await sleep(100);
-  }
+  const portkey = portkeyTarget(await startPortkey(), upstreamUrl);
   const targets = [portkey, one, many];
   for (const target of targets) {
     const response = await fetch(target.url, { method: 'POST', headers: target.headers, body: target.body });

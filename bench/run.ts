@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
-const benchmarks = ['foundation.ts', 'scaling.ts', 'vectors.ts', 'gateway.ts', 'console.ts', 'lifecycle.ts', 'embeddings.ts'];
+const benchmarks = ['foundation.ts', 'scaling.ts', 'vectors.ts', 'gateway.ts', 'scaleOut.ts', 'console.ts', 'lifecycle.ts', 'embeddings.ts'];
 
 let failed = 0;
 for (const file of benchmarks) {

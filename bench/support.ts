@@ -158,10 +158,22 @@ export function rssMB(pid: number): number {
 /** CPU time (user + system, all threads) a process has used so far, in ms, from /proc/<pid>/stat.
  *  Its unit is USER_HZ, which Linux fixes at 100 per second for user space on every architecture. */
 export function processCpuMs(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the parenthesised command name (which may hold spaces); utime and stime are 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid);
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU time (user + system) of a process's children that have exited and that it waited for, in ms
+ *  (cutime + cstime): e.g. the backends a postmaster has reaped. */
+export function reapedChildrenCpuMs(pid: number): number {
+  const fields = statFields(pid);
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+/** The fields of /proc/<pid>/stat after the parenthesised command name (which may hold spaces): index
+ *  0 is field 3 (state), so utime, stime, cutime, cstime (fields 14–17) are 11–14. */
+function statFields(pid: number): string[] {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /** CPU ms this process (all its threads) used since `start` (a process.cpuUsage() reading). */

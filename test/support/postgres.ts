@@ -9,6 +9,8 @@ import { tempDir } from './server.js';
 export interface PostgresServer {
   /** A superuser URL of the server's `postgres` database. */
   url: string;
+  /** The postmaster's pid, when this process started it (its backends are its children). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   });
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    pid: child.pid,
     stop: async () => {
       child.kill('SIGINT'); // fast shutdown
       await exited;

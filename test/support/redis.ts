@@ -17,6 +17,7 @@ export function freePort(): Promise<number> {
 
 export interface RedisProcess {
   url: string;
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -38,6 +39,7 @@ export async function startRedis(port?: number): Promise<RedisProcess> {
   });
   return {
     url: `redis://127.0.0.1:${port}`,
+    pid: child.pid,
     stop: async () => {
       child.kill('SIGKILL');
       await exited;
