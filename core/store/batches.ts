@@ -196,7 +196,7 @@ export const batchSql = {
     INSERT INTO batch_lines (batch_id, line, custom_id, model, body, state) VALUES (@batchId, @line, @customId, @model, @body, 'pending')
     ON CONFLICT (batch_id, line) DO NOTHING`,
   /** insertLine for `count` lines in one statement, bound (batchId, line, customId, model, body)
-   *  per line in order (lineValues): one round trip per chunk where the database is remote. */
+   *  per line in order (lineRows): one round trip per chunk where the database is remote. */
   insertLines: (count: number) =>
     `INSERT INTO batch_lines (batch_id, line, custom_id, model, body, state) VALUES ${Array.from({ length: count }, () => "(?, ?, ?, ?, ?, 'pending')").join(', ')}
     ON CONFLICT (batch_id, line) DO NOTHING`,
@@ -277,9 +277,9 @@ export function batchUpdate(id: string, patch: BatchPatch, now: number, onlyIf?:
 /** A new batch as create takes it. */
 export type NewBatch = Omit<BatchRecord, 'errors' | 'outputFileId' | 'errorFileId' | 'finalizingAt' | 'completedAt' | 'failedAt' | 'expiredAt' | 'cancellingAt' | 'cancelledAt'>;
 
-/** insertLines' parameters. */
-export function lineValues(batchId: string, lines: readonly NewBatchLine[]): unknown[] {
-  return lines.flatMap((line) => [batchId, line.line, line.customId, line.model, line.body]);
+/** insertLines' parameters, a row per line. */
+export function lineRows(batchId: string, lines: readonly NewBatchLine[]): unknown[][] {
+  return lines.map((line) => [batchId, line.line, line.customId, line.model, line.body]);
 }
 
 /** counts' result from its rows. */

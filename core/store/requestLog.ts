@@ -56,6 +56,8 @@ const columns = 'id, created_at, route, method, model, status, prompt_tokens, co
 /** The table's statements, in SQL both engines run (see core/store/postgres/sql.ts). */
 export const requestLogSql = {
   insert: `INSERT INTO request_log (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  /** insert for `count` entries in one statement, each bound as insert binds one. */
+  insertMany: (count: number) => `INSERT INTO request_log (${columns}) VALUES ${Array.from({ length: count }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
   recent: `SELECT ${columns} FROM request_log ORDER BY created_at DESC, rowid DESC LIMIT ?`,
   // One statement for every combination of filters: a NULL parameter turns its filter off (the
   // CASTs let PostgreSQL type a parameter only tested for NULL). Rows are in arrival order
@@ -68,7 +70,7 @@ export const requestLogSql = {
       AND (CAST(@statusLow AS BIGINT) IS NULL OR status BETWEEN @statusLow AND @statusHigh)
       AND (CAST(@since AS BIGINT) IS NULL OR created_at >= @since)
     ORDER BY rowid DESC LIMIT @limit`,
-} as const;
+};
 
 /** insert's parameters, positional: no object is walked by name on this per-request path. */
 export function requestLogInsertParams(entry: RequestLogEntry): unknown[] {

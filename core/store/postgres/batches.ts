@@ -6,7 +6,7 @@ import {
   batchUpdate,
   lineCounts,
   lineFromRow,
-  lineValues,
+  lineRows,
   type BatchApi,
   type BatchLineRecord,
   type BatchLineState,
@@ -22,10 +22,15 @@ import {
   type NewBatchLine,
 } from '../batches.js';
 import { pageQuery, toPage, type PageOf, type PageRequest } from '../pagination.js';
-import { atomically, execute, query, type Executor } from './sql.js';
+import { atomically, execute, insertInChunks, query, type Executor } from './sql.js';
 
 /** Most lines per INSERT: 5 parameters each, well under PostgreSQL's 65,535 a statement. */
 const linesPerInsert = 1024;
+
+/** Inserts `lines` on `client` (inside a transaction), many per statement. */
+function insertLines(client: Executor, batchId: string, lines: readonly NewBatchLine[]): Promise<void> {
+  return insertInChunks(client, batchSql.insertLines, lineRows(batchId, lines), linesPerInsert);
+}
 
 /** The batches and batch_lines tables on PostgreSQL: the same statements and rows as SQLite's
  *  repository; what SQLite does in one transaction runs in one here (the caller's, if any). */
@@ -143,12 +148,3 @@ export class PostgresBatchRepository implements BatchStore {
   }
 }
 
-/** Inserts `lines` on `client` (inside a transaction), a chunk per statement. Chunks are powers
- *  of two long, so that few statement texts exist (sql.ts keeps each one it converts). */
-async function insertLines(client: Executor, batchId: string, lines: readonly NewBatchLine[]): Promise<void> {
-  for (let start = 0; start < lines.length; ) {
-    const size = Math.min(linesPerInsert, 2 ** Math.floor(Math.log2(lines.length - start)));
-    await execute(client, batchSql.insertLines(size), lineValues(batchId, lines.slice(start, start + size)));
-    start += size;
-  }
-}

@@ -9,7 +9,7 @@ import {
   type RequestLogRow,
   type RequestLogStore,
 } from '../requestLog.js';
-import { execute, query, type Executor } from './sql.js';
+import { execute, insertInChunks, query, type Executor } from './sql.js';
 
 /** The request log on PostgreSQL: the same statements and rows as SQLite's repository. */
 export class PostgresRequestLogRepository implements RequestLogStore {
@@ -21,6 +21,11 @@ export class PostgresRequestLogRepository implements RequestLogStore {
 
   async insert(entry: RequestLogEntry): Promise<void> {
     await execute(this.db, requestLogSql.insert, requestLogInsertParams(entry));
+  }
+
+  /** Several entries in few statements (the ledger's groups): one round trip per chunk. */
+  async insertAll(entries: readonly RequestLogEntry[]): Promise<void> {
+    await insertInChunks(this.db, requestLogSql.insertMany, entries.map(requestLogInsertParams), 256);
   }
 
   async recent(limit = 100): Promise<RequestLogEntry[]> {

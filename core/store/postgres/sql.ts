@@ -90,3 +90,14 @@ export async function serializably<T>(pool: pg.Pool, work: (client: pg.PoolClien
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 2 * attempt));
   }
 }
+
+/** Inserts `rows` (each row's parameters, in the order `statementFor` binds them) with statements
+ *  of several rows each: `statementFor(n)` is the statement for n rows. Chunks are powers of two
+ *  long, at most `maxRows`, so that few statement texts exist (each is converted once and kept). */
+export async function insertInChunks(executor: Executor, statementFor: (rows: number) => string, rows: readonly (readonly unknown[])[], maxRows = 1024): Promise<void> {
+  for (let start = 0; start < rows.length; ) {
+    const size = Math.min(maxRows, 2 ** Math.floor(Math.log2(rows.length - start)));
+    await execute(executor, statementFor(size), rows.slice(start, start + size).flat());
+    start += size;
+  }
+}

@@ -120,7 +120,7 @@ export class PostgresStore implements Store {
       const requestLog = new PostgresRequestLogRepository(client);
       const usageTable = new PostgresUsageRepository(client);
       const apiKeys = new PostgresApiKeyRepository(client, this.changes);
-      for (const log of logs) await requestLog.insert(log);
+      await requestLog.insertAll(logs);
       for (const total of usage) await usageTable.add(total, total.requests, total.errors);
       for (const { keyId, at } of touches) await apiKeys.touch(keyId, at);
     });
