@@ -322,3 +322,34 @@ describe('Redis limiter and the in-process limiter side by side', () => {
     }
   });
 });
+
+describe('Redis limiter when Redis hangs', () => {
+  test('a Redis that stops answering (SIGSTOP) gets limited requests their 503 after the command timeout, and they pass again once it answers', async () => {
+    const hanging = await startRedis();
+    const limiter = await RedisRateLimiter.open({ url: hanging.url, prefix: `${prefix}hang:`, leaseMs: 60_000, logger: createLogger('silent'), commandTimeoutMs: 300 });
+    const key = { id: 'key_hang', rpm: 1000, tpm: null, maxConcurrent: null, dailyTokens: null, monthlyTokens: null } as ApiKeyRecord;
+    const quota = () => ({ day: 0, month: 0, msUntilDayEnds: 1, msUntilMonthEnds: 1 });
+    try {
+      (await limiter.admit(key, undefined, quota)).release();
+      process.kill(hanging.pid!, 'SIGSTOP');
+      const started = performance.now();
+      await assert.rejects(Promise.resolve(limiter.admit(key, undefined, quota)), (error: { code?: string }) => error.code === 'LLMSVC_ERR_LIMITER_UNAVAILABLE');
+      const waited = performance.now() - started;
+      assert.ok(waited >= 250, `it waited for the timeout (${Math.round(waited)} ms)`);
+      assert.ok(waited < 5_000, `it did not wait much past the timeout (${Math.round(waited)} ms)`);
+      process.kill(hanging.pid!, 'SIGCONT');
+      await until(async () => {
+        try {
+          (await limiter.admit(key, undefined, quota)).release();
+          return true;
+        } catch {
+          return false;
+        }
+      }, 10_000, 'the limiter answers again');
+    } finally {
+      process.kill(hanging.pid!, 'SIGCONT');
+      await limiter.dispose();
+      await hanging.stop();
+    }
+  });
+});
