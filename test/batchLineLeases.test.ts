@@ -266,6 +266,8 @@ describe('batch line leases', () => {
       assert.deepEqual(kept, [9, 10]);
       restarted.start();
       assert.ok(await waitFor(() => calls.size === 10, 30_000), 'the dead process’s lines and the free ones ran');
+      // Recorded too (a line's lease is cleared when its result is written, after its call).
+      assert.ok(await waitFor(async () => (await store.batches.counts('msgbatch_dead')).succeeded === 10, 30_000), 'the ten results were recorded');
       for (const line of [...held.map((each) => each.line), 11, 12]) assert.equal(calls.get(line), 1, `line ${line}`);
       assert.equal(calls.has(9) || calls.has(10), false, 'the live owner’s lines were left to it');
       assert.deepEqual(await store.batches.leaseOwners('msgbatch_dead', Date.now()), [live]);
