@@ -5,14 +5,20 @@ import { Database } from './sqlite.js';
 
 export type Db = Database;
 
-/** Opens (creating if needed) the SQLite file in WAL mode and brings its schema up to date. */
-export function openDatabase(file: string): Db {
+/** Opens (creating if needed) a SQLite file in WAL mode, shared safely by several processes. */
+export function openWalFile(file: string): Db {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   // NORMAL is durable across process crashes in WAL mode; only a power loss can drop the last commits.
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+/** Opens (creating if needed) the SQLite file in WAL mode and brings its schema up to date. */
+export function openDatabase(file: string): Db {
+  const db = openWalFile(file);
   // A checkpoint runs inside the commit that crosses the threshold, on the event loop, and
   // fsyncs the database file. Every API request commits (request log + usage), so at the default
   // of 1,000 pages one request in a few hundred stalled the loop for the copy and the fsync;

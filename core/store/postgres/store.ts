@@ -1,8 +1,7 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { RequestLedger, type LedgerBatch, type RequestLedgerStore } from '../ledger.js';
-import { Database, type Database as Db } from '../sqlite.js';
+import { openWalFile, type Db } from '../database.js';
 import { reportLedgerError, type StoreOptions } from '../sqliteStore.js';
 import type { Store, StoreTransaction } from '../store.js';
 import { PostgresApiKeyRepository } from './apiKeys.js';
@@ -99,10 +98,7 @@ export class PostgresStore implements Store {
   /** Made on first use, as on SQLite: loading sqlite-vec is left to the processes that search. */
   get vectorIndex(): ReplicatedVectorIndex {
     if (!this.replica) {
-      fs.mkdirSync(this.dataDir, { recursive: true });
-      const db = new Database(path.join(this.dataDir, vectorReplicaFile));
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
+      const db = openWalFile(path.join(this.dataDir, vectorReplicaFile));
       this.replica = { db, index: new ReplicatedVectorIndex(this.pool, db) };
     }
     return this.replica.index;
